@@ -1,0 +1,2 @@
+//! Benchmark of the extractor (filled in below).
+fn main() {}

@@ -1,0 +1,80 @@
+//! GIF 87a/89a: the logical screen descriptor, then the blocks up to the second frame.
+//!
+//! `animated` is true when a NETSCAPE2.0/ANIMEXTS1.0 looping extension or a second image is seen. Walking frame
+//! data needs every sub-block header, so the walk stops at the end of the bytes already read: an animation whose
+//! second frame and loop extension both lie beyond them is reported as not animated.
+
+use s3shift_core::ImageFormat;
+
+use crate::builder::Builder;
+use crate::source::{Fail, PResult, Source, byte, corrupt, le16};
+
+pub(crate) fn parse<S: Source>(src: &S, b: &mut Builder) -> PResult<()> {
+    b.format(ImageFormat::Gif, "image/gif");
+    let lsd: [u8; 7] = src.array(6, "GIF logical screen descriptor")?;
+    b.dimensions(
+        u64::from(le16(&lsd, 0)),
+        u64::from(le16(&lsd, 2)),
+        "GIF logical screen descriptor",
+    )?;
+    let packed = byte(&lsd, 4);
+    b.rec.bit_depth = Some(u16::from(packed & 7) + 1);
+    b.color("palette");
+    b.rec.animated = Some(false);
+    let mut at = 13;
+    if packed & 0x80 != 0 {
+        at += 3 * (1u64 << ((packed & 7) + 1));
+    }
+    match walk(src, at, b) {
+        // Frame data beyond the bytes held: what was seen decides.
+        Err(Fail::Need { .. }) => Ok(()),
+        other => other,
+    }
+}
+
+fn walk<S: Source>(src: &S, mut at: u64, b: &mut Builder) -> PResult<()> {
+    let mut frames = 0;
+    loop {
+        match src.u8_at(at, "GIF block")? {
+            0x3B => return Ok(()),
+            0x21 => {
+                let label = src.u8_at(at + 1, "GIF extension")?;
+                let first = src.u8_at(at + 2, "GIF extension")?;
+                if label == 0xFF && first == 11 {
+                    let id = src.bytes(at + 3, 11, "GIF application extension")?;
+                    if id == b"NETSCAPE2.0" || id == b"ANIMEXTS1.0" {
+                        b.rec.animated = Some(true);
+                        return Ok(());
+                    }
+                }
+                at = skip_sub_blocks(src, at + 2)?;
+            }
+            0x2C => {
+                frames += 1;
+                if frames > 1 {
+                    b.rec.animated = Some(true);
+                    return Ok(());
+                }
+                let d: [u8; 9] = src.array(at + 1, "GIF image descriptor")?;
+                let mut next = at + 10;
+                let packed = byte(&d, 8);
+                if packed & 0x80 != 0 {
+                    next += 3 * (1u64 << ((packed & 7) + 1));
+                }
+                at = skip_sub_blocks(src, next + 1)?;
+            }
+            other => return corrupt(format!("GIF block at offset {at} starts with 0x{other:02X}")),
+        }
+    }
+}
+
+/// Skips a chain of data sub-blocks starting at `at`; returns the offset after the terminator.
+fn skip_sub_blocks<S: Source>(src: &S, mut at: u64) -> PResult<u64> {
+    loop {
+        let n = src.u8_at(at, "GIF data sub-block")?;
+        at += 1 + u64::from(n);
+        if n == 0 {
+            return Ok(at);
+        }
+    }
+}

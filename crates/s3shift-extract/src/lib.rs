@@ -1,0 +1,248 @@
+//! Image metadata from the first bytes of an object: pure, synchronous, no IO.
+//!
+//! This crate owns reading image headers — format, pixel size, orientation, depth, colour model, animation and
+//! EXIF camera, time and GPS fields — from as few bytes as the format allows. It must never do IO, panic, loop
+//! without bound or allocate beyond a fixed bound on any input: objects come from strangers.
+//!
+//! # The growth protocol
+//! The caller reads [`first_range`] (by default `bytes=0-131071`), puts the bytes in an [`ObjectBytes`] and
+//! calls [`extract_step`]. It answers [`Step::Done`] with an [`ImageRecord`], or [`Step::Need`] with the next
+//! range to read: the rest of a large EXIF block, the next JPEG segment header past a huge ICC profile, a TIFF
+//! IFD or a WebP `EXIF` chunk at the end of the file, a HEIF `meta` box after `mdat`. Each need is rounded up to
+//! [`ExtractConfig::grow_bytes`] so that one read usually covers what follows. The total never passes
+//! [`ExtractConfig::max_bytes`]: past it, the record is finished with status `truncated` and what is known. The
+//! whole object is only ever read when it is smaller than the first range. [`extract_with`] runs the loop for
+//! synchronous callers; the S3 reader runs the same loop with async ranged GETs.
+//!
+//! # Why parsers are written here
+//! Every format needs a structure walk that can stop and say "I need bytes at offset X". `imagesize` (pixel
+//! size from a contiguous prefix) and `kamadak-exif` (EXIF from one contiguous TIFF buffer) have no such
+//! interface, so they cannot follow an IFD to the end of a TIFF or hop past a large JPEG segment without the
+//! whole file. They also get cases wrong that matter here: OS/2 and top-down BMP headers, junk bytes between
+//! JPEG segments, HEIF stored versus rotated size, GPS stored as signed rationals, `0000:00:00` dates. Both
+//! crates serve as oracles in this crate's tests instead, next to exiftool.
+//!
+//! # Organization
+//! [`source`] holds the sparse byte view; `sniff` picks a parser; `jpeg`, `png`, `gif`, `webp`, `tiff`, `bmp`
+//! and `isobmff` (HEIF/AVIF) walk their containers; `ifd` reads TIFF directories and `exif` the EXIF fields.
+
+mod bmp;
+mod builder;
+mod exif;
+mod gif;
+mod ifd;
+mod isobmff;
+mod jpeg;
+mod png;
+mod sniff;
+pub mod source;
+mod tiff;
+mod webp;
+
+pub use s3shift_core::{ExtractStatus, ImageFormat, ImageRecord};
+pub use source::{ByteRange, ObjectBytes};
+
+use builder::Builder;
+use sniff::Kind;
+use source::{Fail, Source};
+
+/// How much to read, and how far to go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractConfig {
+    /// Bytes read first, from offset 0 (default 128 KiB: a maximal JPEG EXIF segment ends past 64 KiB).
+    pub first_read_bytes: u64,
+    /// Least bytes read for each further need (default 64 KiB).
+    pub grow_bytes: u64,
+    /// Most bytes read per object in all (default 1 MiB); past it the record is `truncated`.
+    pub max_bytes: u64,
+}
+
+impl ExtractConfig {
+    /// Default first read: 128 KiB.
+    pub const DEFAULT_FIRST_READ_BYTES: u64 = 128 * 1024;
+    /// Default growth: 64 KiB.
+    pub const DEFAULT_GROW_BYTES: u64 = 64 * 1024;
+    /// Default cap: 1 MiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024;
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        Self {
+            first_read_bytes: Self::DEFAULT_FIRST_READ_BYTES,
+            grow_bytes: Self::DEFAULT_GROW_BYTES,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+/// The answer of one [`extract_step`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Extraction is finished.
+    Done(Box<ImageRecord>),
+    /// Read this range, add it to the [`ObjectBytes`], and call again. Never empty, never past the object's end,
+    /// never overlapping what is held at its start, and never taking the total past the cap.
+    Need(ByteRange),
+}
+
+/// The first range to read for an object of `size` bytes; `None` for an empty object (nothing to read).
+pub fn first_range(size: u64, config: &ExtractConfig) -> Option<ByteRange> {
+    let end = size.min(config.first_read_bytes.clamp(1, config.max_bytes.max(1)));
+    (size > 0).then_some(ByteRange { start: 0, end })
+}
+
+/// Runs the parsers over what is held; answers a record or the next range to read.
+///
+/// Deterministic and pure: the same bytes and configuration give the same answer.
+pub fn extract_step(bytes: &ObjectBytes, config: &ExtractConfig) -> Step {
+    let size = bytes.object_size();
+    let held = bytes.held();
+    if size == 0 {
+        let rec = Builder::new().finish(ExtractStatus::Empty, Some("object has no bytes".into()), 0);
+        return Step::Done(Box::new(rec));
+    }
+    let mut b = Builder::new();
+    let result = parse(bytes, &mut b);
+    let (status, reason) = match result {
+        Ok(()) => (ExtractStatus::Ok, None),
+        Err(Fail::Corrupt(msg)) => (ExtractStatus::Corrupt, Some(msg)),
+        Err(Fail::Need { offset, len, what }) => match next_range(bytes, offset, len, config) {
+            Ok(range) => return Step::Need(range),
+            Err(reason) => {
+                let _ = what;
+                (ExtractStatus::Truncated, Some(format!("{what}: {reason}")))
+            }
+        },
+    };
+    Step::Done(Box::new(b.finish(status, reason, held)))
+}
+
+/// Where to read next for a need of `len` bytes at `offset`, or why not (the reason for `truncated`).
+fn next_range(
+    bytes: &ObjectBytes,
+    offset: u64,
+    len: u64,
+    config: &ExtractConfig,
+) -> Result<ByteRange, String> {
+    let size = bytes.object_size();
+    let needed_end = offset.saturating_add(len.max(1));
+    if needed_end > size {
+        return Err(format!(
+            "needs bytes {offset}..{needed_end} but the object ends at {size}"
+        ));
+    }
+    // Skip what is already held at the start of the need.
+    let start = offset + bytes.run_at(offset).map_or(0, |run| run.len() as u64);
+    let start = start.min(needed_end.saturating_sub(1));
+    let room = config.max_bytes.saturating_sub(bytes.held());
+    if needed_end - start > room {
+        return Err(format!(
+            "needs bytes {offset}..{needed_end}, past the read cap of {} bytes per object",
+            config.max_bytes
+        ));
+    }
+    let mut end = needed_end.max(start.saturating_add(config.grow_bytes)).min(size);
+    end = end.min(start + room);
+    // Do not re-read a held run that begins inside the new range.
+    for r in bytes.ranges() {
+        if r.start > start && r.start < end && r.start >= needed_end {
+            end = r.start;
+        }
+    }
+    Ok(ByteRange { start, end })
+}
+
+fn parse(src: &ObjectBytes, b: &mut Builder) -> Result<(), Fail> {
+    let head_len = src.object_size().min(64) as usize;
+    let head = src.bytes(0, head_len, "file signature")?;
+    match sniff::sniff(head) {
+        Kind::Jpeg => jpeg::parse(src, b),
+        Kind::Png => png::parse(src, b),
+        Kind::Gif => gif::parse(src, b),
+        Kind::Webp => webp::parse(src, b),
+        Kind::Tiff => tiff::parse(src, b),
+        Kind::Bmp => bmp::parse(src, b),
+        Kind::Isobmff => isobmff::parse(src, b),
+        Kind::Other(mime) => {
+            b.unsupported = true;
+            b.rec.mime_type = mime.map(str::to_owned);
+            b.warn(match mime {
+                Some(m) => format!("not an image format s3shift reads ({m})"),
+                None => "not an image format s3shift reads (unknown signature)".to_owned(),
+            });
+            Ok(())
+        }
+    }
+}
+
+/// The result of a whole extraction loop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    /// The record.
+    pub record: ImageRecord,
+    /// How many reads the growth protocol made (ranged GETs, for an S3 object).
+    pub reads: u32,
+}
+
+/// Runs the growth protocol with a synchronous `read` of a byte range; stops at the first read error.
+///
+/// Guarantees: reads only the ranges [`extract_step`] asks for, in order, and at most
+/// [`ExtractConfig::max_bytes`] bytes in all. If `read` returns fewer bytes than asked (the object shrank), the
+/// missing bytes are asked for again at most once before the record is finished as it stands.
+pub fn extract_with<E>(
+    size: u64,
+    config: &ExtractConfig,
+    mut read: impl FnMut(ByteRange) -> Result<Vec<u8>, E>,
+) -> Result<Extraction, E> {
+    let mut bytes = ObjectBytes::new(size);
+    let mut reads = 0;
+    let mut range = first_range(size, config);
+    let mut last: Option<ByteRange> = None;
+    loop {
+        if let Some(r) = range {
+            if last == Some(r) {
+                // The same range again means the read came back short: stop rather than loop.
+                let mut record = match extract_step(&ObjectBytes::new(0), config) {
+                    Step::Done(rec) => *rec,
+                    Step::Need(_) => ImageRecord::new(ExtractStatus::Truncated),
+                };
+                record.status = ExtractStatus::Truncated;
+                record.reason = Some(format!("read of bytes {r} returned short twice"));
+                record.bytes_read = bytes.held();
+                return Ok(Extraction { record, reads });
+            }
+            let data = read(r)?;
+            reads += 1;
+            bytes.insert(r.start, data);
+            last = Some(r);
+        }
+        match extract_step(&bytes, config) {
+            Step::Done(record) => {
+                return Ok(Extraction {
+                    record: *record,
+                    reads,
+                });
+            }
+            Step::Need(r) => range = Some(r),
+        }
+    }
+}
+
+/// Extracts from an object held whole in memory (reads nothing; `bytes_read` is the object's size).
+pub fn extract_bytes(data: &[u8]) -> ImageRecord {
+    let bytes = ObjectBytes::whole(data.to_vec());
+    let config = ExtractConfig {
+        max_bytes: u64::MAX,
+        ..ExtractConfig::default()
+    };
+    match extract_step(&bytes, &config) {
+        Step::Done(rec) => *rec,
+        // Unreachable in practice: the whole object is held, so every need lies past its end.
+        Step::Need(r) => {
+            let mut rec = ImageRecord::new(ExtractStatus::Truncated);
+            rec.reason = Some(format!("needs bytes {r} of a fully held object"));
+            rec
+        }
+    }
+}

@@ -1,0 +1,30 @@
+# Shared helpers for the scripts in this folder (sourced, not run).
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# ensure_deb COMMAND PACKAGE: installs a Debian package when its command is missing.
+ensure_deb() {
+  local cmd=$1 pkg=$2
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "${S3SHIFT_APT_UPDATED:-}" ]; then
+    $sudo apt-get update -qq
+    export S3SHIFT_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+  command -v "$cmd" >/dev/null 2>&1 || { echo "installing $pkg did not provide $cmd" >&2; return 1; }
+}
+
+# ensure_venv: a Python virtual environment at .venv with scripts/requirements.txt installed; prints nothing on
+# success. Reinstalls only when the requirements file changed.
+ensure_venv() {
+  local venv=.venv stamp=.venv/.requirements.sha
+  local want
+  want=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
+    echo "$want" > "$stamp"
+  fi
+}
