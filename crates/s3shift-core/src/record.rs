@@ -194,6 +194,80 @@ impl ImageRecord {
     }
 }
 
+impl ImageRecord {
+    /// Checks the guarantees stated on [`ImageRecord`]; `Err` names the first field that breaks one.
+    ///
+    /// The extractor always produces records that pass; the stager and the tests call it as a last line of
+    /// defence, since one bad value would fail a whole COPY.
+    pub fn check_guarantees(&self) -> Result<(), String> {
+        use crate::schema;
+        let texts = [
+            (&self.reason, schema::REASON),
+            (&self.mime_type, schema::MIME_TYPE),
+            (&self.color_type, schema::COLOR_TYPE),
+            (&self.camera_make, schema::CAMERA_MAKE),
+            (&self.camera_model, schema::CAMERA_MODEL),
+            (&self.lens_model, schema::LENS_MODEL),
+            (&self.software, schema::SOFTWARE),
+            (&self.taken_at_offset, schema::TAKEN_AT_OFFSET),
+        ];
+        for (value, column) in texts {
+            if let Some(v) = value
+                && v.len() > column.max_bytes()
+            {
+                return Err(format!(
+                    "{} is {} bytes, over its {}",
+                    column.name,
+                    v.len(),
+                    column.ty.sql()
+                ));
+            }
+        }
+        let sizes = [
+            ("width", self.width),
+            ("height", self.height),
+            ("display_width", self.display_width),
+            ("display_height", self.display_height),
+        ];
+        for (name, v) in sizes {
+            if let Some(v) = v
+                && (v == 0 || v > i32::MAX as u32)
+            {
+                return Err(format!("{name} {v} is outside 1..=i32::MAX"));
+            }
+        }
+        if let Some(o) = self.orientation
+            && !(1..=8).contains(&o)
+        {
+            return Err(format!("orientation {o} is outside 1..=8"));
+        }
+        if let Some(l) = self.gps_latitude
+            && !(-90.0..=90.0).contains(&l)
+        {
+            return Err(format!("gps_latitude {l} is outside -90..=90"));
+        }
+        if let Some(l) = self.gps_longitude
+            && !(-180.0..=180.0).contains(&l)
+        {
+            return Err(format!("gps_longitude {l} is outside -180..=180"));
+        }
+        let floats = [
+            ("gps_altitude_m", self.gps_altitude_m),
+            ("exposure_time_s", self.exposure_time_s),
+            ("f_number", self.f_number),
+            ("focal_length_mm", self.focal_length_mm),
+        ];
+        for (name, v) in floats {
+            if let Some(v) = v
+                && !v.is_finite()
+            {
+                return Err(format!("{name} is not finite"));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn ser_local<S: Serializer>(v: &Option<LocalDateTime>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(t) => s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S%.f")),

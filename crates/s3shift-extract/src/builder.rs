@@ -15,6 +15,8 @@ pub(crate) struct Builder {
     dropped_warnings: usize,
     /// Quarter turns clockwise for display, set by HEIF/AVIF `irot` (which overrides EXIF orientation there).
     pub(crate) irot_quarter_turns: Option<u8>,
+    /// HEIF/AVIF clean-aperture size: what is displayed of a padded coded image, before rotation.
+    pub(crate) clean_size: Option<(u32, u32)>,
     /// Whether the format is fully known and parsed as an image (false for unsupported objects).
     pub(crate) unsupported: bool,
 }
@@ -26,6 +28,7 @@ impl Builder {
             warnings: Vec::new(),
             dropped_warnings: 0,
             irot_quarter_turns: None,
+            clean_size: None,
             unsupported: false,
         }
     }
@@ -89,6 +92,10 @@ impl Builder {
             rec.reason = Some(truncate_utf8(&joined, schema::REASON.max_bytes()).to_owned());
         }
         if let (Some(w), Some(h)) = (rec.width, rec.height) {
+            let (w, h) = self
+                .clean_size
+                .filter(|&(cw, ch)| cw <= w && ch <= h && cw > 0 && ch > 0)
+                .unwrap_or((w, h));
             let swap = match self.irot_quarter_turns {
                 Some(turns) => turns % 2 == 1,
                 None => matches!(rec.orientation, Some(5..=8)),

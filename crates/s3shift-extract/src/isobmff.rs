@@ -1,5 +1,6 @@
 //! HEIF/HEIC and AVIF (ISOBMFF): `ftyp` for the brand, then the `meta` box — which may come after `mdat` —
-//! for the primary item's properties (`ispe` size, `irot`/`imir` transforms, `pixi`/`av1C`/`hvcC` depth) and
+//! for the primary item's properties (`ispe` size, `clap` crop and `irot` rotation for the displayed size,
+//! `pixi`/`av1C`/`hvcC` depth) and
 //! the location of its `Exif` item.
 //!
 //! Written by hand because size readers report the first `ispe` they meet (often a thumbnail's) and ignore
@@ -140,14 +141,20 @@ pub(crate) fn parse<S: Source>(src: &S, b: &mut Builder) -> PResult<()> {
         }
         at = h.end;
     }
-    corrupt("ISOBMFF file has no meta box")
+    // The file ended before any meta box: nothing says it is not merely cut short.
+    Err(Fail::Need {
+        offset: size,
+        len: 8,
+        what: "ISOBMFF meta box",
+    })
 }
 
 #[derive(Default, Clone, Copy)]
 struct Props {
     size: Option<(u32, u32)>,
     irot: Option<u8>,
-    mirrored: bool,
+    /// Clean-aperture (`clap`) size: the displayed crop of a padded coded image.
+    clean: Option<(u32, u32)>,
     depth: Option<u8>,
     monochrome: Option<bool>,
 }
@@ -172,7 +179,7 @@ fn parse_meta<S: Source>(src: &S, meta: &[u8], meta_at: u64, b: &mut Builder) ->
     };
     b.dimensions(u64::from(w), u64::from(h), "HEIF ispe")?;
     b.irot_quarter_turns = Some(props.irot.map_or(0, |anticlockwise| (4 - anticlockwise) % 4));
-    let _ = props.mirrored;
+    b.clean_size = props.clean;
     if let Some(d) = props.depth {
         b.rec.bit_depth = Some(u16::from(d));
     }
@@ -222,6 +229,12 @@ fn item_props(iprp: &[u8], item: u32) -> PResult<Props> {
         let count = be32(ipma, 4);
         let mut at = 8usize;
         for _ in 0..count {
+            // Each entry takes at least 3 bytes: a count past the box's end is corrupt, not a long loop.
+            if at + 3 > ipma.len() {
+                return corrupt(format!(
+                    "HEIF ipma box claims {count} entries, more than it holds"
+                ));
+            }
             let id = if version < 1 {
                 let v = u32::from(be16(ipma, at));
                 at += 2;
@@ -258,7 +271,14 @@ fn item_props(iprp: &[u8], item: u32) -> PResult<Props> {
                 match &ph.kind {
                     b"ispe" if pd.len() >= 12 => props.size = Some((be32(pd, 4), be32(pd, 8))),
                     b"irot" if !pd.is_empty() => props.irot = Some(byte(pd, 0) & 3),
-                    b"imir" => props.mirrored = true,
+                    b"clap" if pd.len() >= 16 => {
+                        let ratio = |n: u32, d: u32| (d != 0 && n >= d).then(|| (n + d / 2) / d);
+                        if let (Some(w), Some(h)) =
+                            (ratio(be32(pd, 0), be32(pd, 4)), ratio(be32(pd, 8), be32(pd, 12)))
+                        {
+                            props.clean = Some((w, h));
+                        }
+                    }
                     b"pixi" if pd.len() >= 6 => props.depth = Some(byte(pd, 5)),
                     b"av1C" if pd.len() >= 3 => {
                         let f = byte(pd, 2);
@@ -335,6 +355,10 @@ fn item_location(iloc: &[u8], item: u32, idat: Option<u64>) -> PResult<Option<(u
         v
     };
     for _ in 0..count {
+        // Each item takes at least 6 bytes: a count past the box's end is corrupt, not a long loop.
+        if at + 6 > iloc.len() {
+            return corrupt(format!("HEIF iloc box claims {count} items, more than it holds"));
+        }
         let id = if version < 2 {
             let v = u32::from(be16(iloc, at));
             at += 2;
@@ -357,6 +381,9 @@ fn item_location(iloc: &[u8], item: u32, idat: Option<u64>) -> PResult<Option<(u
         at += 2;
         let mut first = None;
         for _ in 0..extents {
+            if at >= iloc.len() && offset_size + length_size + index_size > 0 {
+                return corrupt("HEIF iloc box runs past its end");
+            }
             field(iloc, &mut at, index_size)?;
             let off = field(iloc, &mut at, offset_size)?;
             let len = field(iloc, &mut at, length_size)?;

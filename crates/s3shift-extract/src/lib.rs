@@ -44,7 +44,7 @@ pub use source::{ByteRange, ObjectBytes};
 
 use builder::Builder;
 use sniff::Kind;
-use source::{Fail, Source};
+use source::{Fail, Held, Source};
 
 /// How much to read, and how far to go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +96,25 @@ pub fn first_range(size: u64, config: &ExtractConfig) -> Option<ByteRange> {
 ///
 /// Deterministic and pure: the same bytes and configuration give the same answer.
 pub fn extract_step(bytes: &ObjectBytes, config: &ExtractConfig) -> Step {
-    let size = bytes.object_size();
-    let held = bytes.held();
+    step(bytes, config)
+}
+
+/// [`extract_step`] over a borrowed prefix (`prefix` holds bytes `0..prefix.len()` of an object of `size`
+/// bytes), without copying it: the common case where the first read answers everything.
+pub fn extract_prefix(prefix: &[u8], size: u64, config: &ExtractConfig) -> Step {
+    let len = prefix.len().min(usize::try_from(size).unwrap_or(usize::MAX));
+    step(
+        &source::Prefix {
+            data: prefix.get(..len).unwrap_or_default(),
+            size,
+        },
+        config,
+    )
+}
+
+fn step<S: Held>(bytes: &S, config: &ExtractConfig) -> Step {
+    let size = bytes.size();
+    let held = bytes.held_bytes();
     if size == 0 {
         let rec = Builder::new().finish(ExtractStatus::Empty, Some("object has no bytes".into()), 0);
         return Step::Done(Box::new(rec));
@@ -119,13 +136,13 @@ pub fn extract_step(bytes: &ObjectBytes, config: &ExtractConfig) -> Step {
 }
 
 /// Where to read next for a need of `len` bytes at `offset`, or why not (the reason for `truncated`).
-fn next_range(
-    bytes: &ObjectBytes,
+fn next_range<S: Held>(
+    bytes: &S,
     offset: u64,
     len: u64,
     config: &ExtractConfig,
 ) -> Result<ByteRange, String> {
-    let size = bytes.object_size();
+    let size = bytes.size();
     let needed_end = offset.saturating_add(len.max(1));
     if needed_end > size {
         return Err(format!(
@@ -133,9 +150,9 @@ fn next_range(
         ));
     }
     // Skip what is already held at the start of the need.
-    let start = offset + bytes.run_at(offset).map_or(0, |run| run.len() as u64);
+    let start = offset + bytes.run_len_at(offset);
     let start = start.min(needed_end.saturating_sub(1));
-    let room = config.max_bytes.saturating_sub(bytes.held());
+    let room = config.max_bytes.saturating_sub(bytes.held_bytes());
     if needed_end - start > room {
         return Err(format!(
             "needs bytes {offset}..{needed_end}, past the read cap of {} bytes per object",
@@ -145,16 +162,16 @@ fn next_range(
     let mut end = needed_end.max(start.saturating_add(config.grow_bytes)).min(size);
     end = end.min(start + room);
     // Do not re-read a held run that begins inside the new range.
-    for r in bytes.ranges() {
-        if r.start > start && r.start < end && r.start >= needed_end {
-            end = r.start;
+    for run_start in bytes.run_starts() {
+        if run_start > start && run_start < end && run_start >= needed_end {
+            end = run_start;
         }
     }
     Ok(ByteRange { start, end })
 }
 
-fn parse(src: &ObjectBytes, b: &mut Builder) -> Result<(), Fail> {
-    let head_len = src.object_size().min(64) as usize;
+fn parse<S: Source>(src: &S, b: &mut Builder) -> Result<(), Fail> {
+    let head_len = src.size().min(64) as usize;
     let head = src.bytes(0, head_len, "file signature")?;
     match sniff::sniff(head) {
         Kind::Jpeg => jpeg::parse(src, b),

@@ -20,7 +20,8 @@ pub(crate) enum Kind {
 /// Classifies `head` (the first up to 64 bytes of the object).
 pub(crate) fn sniff(head: &[u8]) -> Kind {
     let starts = |sig: &[u8]| head.starts_with(sig);
-    if starts(&[0xFF, 0xD8, 0xFF]) {
+    // FF D8 FF, or a bare SOI (an object cut right after it still reads as a truncated JPEG).
+    if starts(&[0xFF, 0xD8, 0xFF]) || head == [0xFF, 0xD8] {
         return Kind::Jpeg;
     }
     if starts(b"\x89PNG\r\n\x1a\n") {
@@ -32,7 +33,9 @@ pub(crate) fn sniff(head: &[u8]) -> Kind {
     if starts(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
         return Kind::Webp;
     }
-    if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
+    // A byte-order mark and a small 16-bit magic: 42 and 43 are TIFF and BigTIFF; any other small number is a
+    // damaged TIFF header rather than some other format.
+    if (starts(b"II") && head.get(3) == Some(&0)) || (starts(b"MM") && head.get(2) == Some(&0)) {
         return Kind::Tiff;
     }
     if starts(b"BM") && head.len() >= 18 {

@@ -151,17 +151,74 @@ impl ObjectBytes {
             end: s + b.len() as u64,
         })
     }
+}
 
-    /// The longest held run that starts at `offset`, if any.
-    pub(crate) fn run_at(&self, offset: u64) -> Option<&[u8]> {
-        self.segments.iter().find_map(|(s, b)| {
-            let end = s + b.len() as u64;
-            if offset >= *s && offset < end {
-                b.get((offset - s) as usize..)
-            } else {
-                None
-            }
-        })
+/// What a growth step needs to know about the bytes held, beyond reading them.
+pub(crate) trait Held: Source {
+    /// Bytes held in all.
+    fn held_bytes(&self) -> u64;
+    /// How many held bytes follow `offset` without a gap (0 when `offset` is not held).
+    fn run_len_at(&self, offset: u64) -> u64;
+    /// Start offsets of the held runs.
+    fn run_starts(&self) -> Vec<u64>;
+}
+
+impl Held for ObjectBytes {
+    fn held_bytes(&self) -> u64 {
+        self.held()
+    }
+    fn run_len_at(&self, offset: u64) -> u64 {
+        self.segments
+            .iter()
+            .find_map(|(s, b)| {
+                let end = s + b.len() as u64;
+                if offset >= *s && offset < end {
+                    Some(end - offset)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(0)
+    }
+    fn run_starts(&self) -> Vec<u64> {
+        self.segments.iter().map(|(s, _)| *s).collect()
+    }
+}
+
+/// A borrowed prefix `0..data.len()` of an object of `size` bytes: the first read, without a copy.
+pub(crate) struct Prefix<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) size: u64,
+}
+
+impl Source for Prefix<'_> {
+    fn bytes(&self, offset: u64, len: usize, what: &'static str) -> PResult<&[u8]> {
+        let need = || Fail::Need {
+            offset,
+            len: len as u64,
+            what,
+        };
+        let end = offset.checked_add(len as u64).ok_or_else(need)?;
+        if end > self.size || end > self.data.len() as u64 {
+            return Err(need());
+        }
+        self.data.get(offset as usize..end as usize).ok_or_else(need)
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl Held for Prefix<'_> {
+    fn held_bytes(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn run_len_at(&self, offset: u64) -> u64 {
+        (self.data.len() as u64).saturating_sub(offset)
+    }
+    fn run_starts(&self) -> Vec<u64> {
+        vec![0]
     }
 }
 
