@@ -27,6 +27,9 @@ pub(crate) struct ExtractArgs {
     #[arg(long, value_name = "N", default_value_t = ExtractConfig::DEFAULT_GROW_BYTES,
           value_parser = clap::value_parser!(u64).range(1..))]
     grow_bytes: u64,
+    /// Files read at once (default: the number of cores). Output keeps the name order whatever the number.
+    #[arg(long, value_name = "N")]
+    jobs: Option<std::num::NonZeroUsize>,
     /// With --prefix-bytes: most bytes read per file; past it the file is reported truncated.
     #[arg(long, value_name = "N", default_value_t = ExtractConfig::DEFAULT_MAX_BYTES,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -64,21 +67,35 @@ pub(crate) fn run(args: &ExtractArgs) -> Result<u8> {
     let mut out = BufWriter::new(stdout.lock());
     let mut by_status: BTreeMap<&'static str, u64> = BTreeMap::new();
     let (mut bytes_read, mut reads, mut size_total) = (0u64, 0u64, 0u64);
-    for path in &files {
-        let (size, extraction) = extract_file(path, &config)?;
-        let shown = path.to_string_lossy();
-        let line = Line {
-            path: &shown,
-            size_bytes: size,
-            reads: extraction.reads,
-            record: &extraction.record,
-        };
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
-        *by_status.entry(extraction.record.status.as_str()).or_default() += 1;
-        bytes_read += extraction.record.bytes_read;
-        reads += u64::from(extraction.reads);
-        size_total += size;
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n.get(),
+    );
+    // Files go in batches (bounded memory); each batch is split among `jobs` threads and printed in order.
+    for batch in files.chunks(BATCH_FILES) {
+        let per_thread = batch.len().div_ceil(jobs).max(1);
+        let results: Vec<Result<Vec<Done>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(per_thread)
+                .map(|part| scope.spawn(move || part.iter().map(|p| extract_file(p, &config)).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("an extraction thread panicked")))
+                })
+                .collect()
+        });
+        for part in results {
+            for done in part? {
+                out.write_all(&done.line)?;
+                *by_status.entry(done.status).or_default() += 1;
+                bytes_read += done.bytes_read;
+                reads += u64::from(done.reads);
+                size_total += done.size;
+            }
+        }
     }
     out.flush()?;
     let secs = started.elapsed().as_secs_f64();
@@ -96,7 +113,19 @@ pub(crate) fn run(args: &ExtractArgs) -> Result<u8> {
     Ok(if failed > 0 { EXIT_PARTIAL } else { 0 })
 }
 
-fn extract_file(path: &Path, config: &ExtractConfig) -> Result<(u64, s3shift_extract::Extraction)> {
+/// Files per batch: bounds the output held in memory at once.
+const BATCH_FILES: usize = 4096;
+
+/// One file's JSON line and the figures for the summary.
+struct Done {
+    line: Vec<u8>,
+    status: &'static str,
+    size: u64,
+    reads: u32,
+    bytes_read: u64,
+}
+
+fn extract_file(path: &Path, config: &ExtractConfig) -> Result<Done> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = file
         .metadata()
@@ -115,9 +144,22 @@ fn extract_file(path: &Path, config: &ExtractConfig) -> Result<(u64, s3shift_ext
         buf.truncate(filled);
         Ok(buf)
     };
-    let extraction =
-        extract_with(size, config, read).with_context(|| format!("reading {}", path.display()))?;
-    Ok((size, extraction))
+    let e = extract_with(size, config, read).with_context(|| format!("reading {}", path.display()))?;
+    let shown = path.to_string_lossy();
+    let mut line = serde_json::to_vec(&Line {
+        path: &shown,
+        size_bytes: size,
+        reads: e.reads,
+        record: &e.record,
+    })?;
+    line.push(b'\n');
+    Ok(Done {
+        line,
+        status: e.record.status.as_str(),
+        size,
+        reads: e.reads,
+        bytes_read: e.record.bytes_read,
+    })
 }
 
 fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
@@ -127,17 +169,17 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
         files.push(path.to_path_buf());
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(path)
         .with_context(|| format!("listing {}", path.display()))?
-        .map(|e| e.map(|e| e.path()))
+        .map(|e| e.and_then(|e| Ok((e.path(), e.file_type()?))))
         .collect::<std::io::Result<_>>()
         .with_context(|| format!("listing {}", path.display()))?;
-    entries.sort();
-    for e in entries {
-        if e.is_dir() {
-            collect(&e, files)?;
-        } else if e.is_file() {
-            files.push(e);
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, kind) in entries {
+        if kind.is_dir() {
+            collect(&p, files)?;
+        } else if kind.is_file() || (kind.is_symlink() && p.is_file()) {
+            files.push(p);
         }
     }
     Ok(())
