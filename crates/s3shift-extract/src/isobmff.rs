@@ -235,15 +235,7 @@ fn item_props(iprp: &[u8], item: u32) -> PResult<Props> {
                     "HEIF ipma box claims {count} entries, more than it holds"
                 ));
             }
-            let id = if version < 1 {
-                let v = u32::from(be16(ipma, at));
-                at += 2;
-                v
-            } else {
-                let v = be32(ipma, at);
-                at += 4;
-                v
-            };
+            let id = read_id(ipma, &mut at, version >= 1);
             let n = byte(ipma, at);
             at += 1;
             for _ in 0..n {
@@ -321,6 +313,18 @@ fn exif_item(iinf: &[u8]) -> PResult<Option<u32>> {
     Ok(None)
 }
 
+/// Reads a 16-bit (or, when `wide`, 32-bit) big-endian item id or count at `*at` and advances; 0 past the end
+/// (callers check the box's length before each entry).
+fn read_id(d: &[u8], at: &mut usize, wide: bool) -> u32 {
+    let v = if wide {
+        be32(d, *at)
+    } else {
+        u32::from(be16(d, *at))
+    };
+    *at += if wide { 4 } else { 2 };
+    v
+}
+
 /// Reads a `size`-byte big-endian unsigned field at `*at` and advances.
 fn field(d: &[u8], at: &mut usize, size: u8) -> PResult<u64> {
     let v = match size {
@@ -345,29 +349,13 @@ fn item_location(iloc: &[u8], item: u32, idat: Option<u64>) -> PResult<Option<(u
     let base_size = ((sizes >> 4) & 0xF) as u8;
     let index_size = if version >= 1 { (sizes & 0xF) as u8 } else { 0 };
     let mut at = 6usize;
-    let count = if version < 2 {
-        let v = u32::from(be16(iloc, at));
-        at += 2;
-        v
-    } else {
-        let v = be32(iloc, at);
-        at += 4;
-        v
-    };
+    let count = read_id(iloc, &mut at, version >= 2);
     for _ in 0..count {
         // Each item takes at least 6 bytes: a count past the box's end is corrupt, not a long loop.
         if at + 6 > iloc.len() {
             return corrupt(format!("HEIF iloc box claims {count} items, more than it holds"));
         }
-        let id = if version < 2 {
-            let v = u32::from(be16(iloc, at));
-            at += 2;
-            v
-        } else {
-            let v = be32(iloc, at);
-            at += 4;
-            v
-        };
+        let id = read_id(iloc, &mut at, version >= 2);
         let method = if version >= 1 {
             let v = be16(iloc, at) & 0xF;
             at += 2;

@@ -18,8 +18,9 @@
 //! Every format needs a structure walk that can stop and say "I need bytes at offset X". `imagesize` (pixel
 //! size from a contiguous prefix) and `kamadak-exif` (EXIF from one contiguous TIFF buffer) have no such
 //! interface, so they cannot follow an IFD to the end of a TIFF or hop past a large JPEG segment without the
-//! whole file. They also get cases wrong that matter here: OS/2 and top-down BMP headers, junk bytes between
-//! JPEG segments, HEIF stored versus rotated size, GPS stored as signed rationals, `0000:00:00` dates. Both
+//! whole file. They also get cases wrong that matter here (the `oracles` test lists them): OS/2 and top-down BMP
+//! headers, a DNG's preview taken for its image, HEIF's first `ispe` taken for the primary item's; and EXIF
+//! quirks need care: junk bytes between JPEG segments, GPS stored as signed rationals, `0000:00:00` dates. Both
 //! crates serve as oracles in this crate's tests instead, next to exiftool.
 //!
 //! # Organization
