@@ -127,10 +127,7 @@ fn step<S: Held>(bytes: &S, config: &ExtractConfig) -> Step {
         Err(Fail::Corrupt(msg)) => (ExtractStatus::Corrupt, Some(msg)),
         Err(Fail::Need { offset, len, what }) => match next_range(bytes, offset, len, config) {
             Ok(range) => return Step::Need(range),
-            Err(reason) => {
-                let _ = what;
-                (ExtractStatus::Truncated, Some(format!("{what}: {reason}")))
-            }
+            Err(reason) => (ExtractStatus::Truncated, Some(format!("{what}: {reason}"))),
         },
     };
     Step::Done(Box::new(b.finish(status, reason, held)))
@@ -221,11 +218,7 @@ pub fn extract_with<E>(
         if let Some(r) = range {
             if last == Some(r) {
                 // The same range again means the read came back short: stop rather than loop.
-                let mut record = match extract_step(&ObjectBytes::new(0), config) {
-                    Step::Done(rec) => *rec,
-                    Step::Need(_) => ImageRecord::new(ExtractStatus::Truncated),
-                };
-                record.status = ExtractStatus::Truncated;
+                let mut record = ImageRecord::new(ExtractStatus::Truncated);
                 record.reason = Some(format!("read of bytes {r} returned short twice"));
                 record.bytes_read = bytes.held();
                 return Ok(Extraction { record, reads });
@@ -262,5 +255,45 @@ pub fn extract_bytes(data: &[u8]) -> ImageRecord {
             rec.reason = Some(format!("needs bytes {r} of a fully held object"));
             rec
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_that_keeps_coming_back_short_ends_truncated_not_in_a_loop() {
+        let mut calls = 0;
+        let e = extract_with(1000, &ExtractConfig::default(), |_| {
+            calls += 1;
+            Ok::<_, ()>(Vec::new())
+        });
+        let e = e.ok();
+        assert_eq!(calls, 1);
+        assert_eq!(
+            e.as_ref().map(|e| e.record.status),
+            Some(ExtractStatus::Truncated)
+        );
+        assert!(
+            e.and_then(|e| e.record.reason)
+                .is_some_and(|r| r.contains("short"))
+        );
+    }
+
+    #[test]
+    fn read_errors_stop_the_loop_and_reach_the_caller() {
+        let r = extract_with(1000, &ExtractConfig::default(), |_| Err::<Vec<u8>, _>("gone"));
+        assert_eq!(r, Err("gone"));
+    }
+
+    #[test]
+    fn empty_objects_need_no_read() {
+        assert_eq!(first_range(0, &ExtractConfig::default()), None);
+        let e = extract_with(0, &ExtractConfig::default(), |_| Err::<Vec<u8>, ()>(()));
+        assert_eq!(
+            e.map(|e| (e.record.status, e.reads)),
+            Ok((ExtractStatus::Empty, 0))
+        );
     }
 }
