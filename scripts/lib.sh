@@ -16,15 +16,15 @@ ensure_deb() {
   command -v "$cmd" >/dev/null 2>&1 || { echo "installing $pkg did not provide $cmd" >&2; return 1; }
 }
 
-# ensure_venv: a Python virtual environment at .venv with scripts/requirements.txt installed; prints nothing on
-# success. Reinstalls only when the requirements file changed.
+# ensure_venv REQUIREMENTS: a Python virtual environment at .venv with that requirements file installed; prints
+# nothing on success. Reinstalls only when the file changed.
 ensure_venv() {
-  local venv=.venv stamp=.venv/.requirements.sha
-  local want
-  want=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
+  local req=${1:-scripts/requirements.txt} venv=.venv
+  local stamp="$venv/.$(basename "$req").sha" want
+  want=$(sha256sum "$req" | cut -d' ' -f1)
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
     echo "$want" > "$stamp"
   fi
 }

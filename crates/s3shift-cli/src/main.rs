@@ -24,12 +24,17 @@ struct Cli {
 enum Command {
     /// Print the metadata of local image files, one JSON line per file.
     Extract(commands::extract::ExtractArgs),
+    /// Run the embedded S3 stand-in over a local directory until Ctrl-C or SIGTERM.
+    #[cfg(feature = "local")]
+    Local(commands::local::LocalArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Extract(args) => commands::extract::run(&args),
+        #[cfg(feature = "local")]
+        Command::Local(args) => commands::local::run(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

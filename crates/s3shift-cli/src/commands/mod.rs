@@ -1,3 +1,5 @@
 //! One module per subcommand.
 
 pub(crate) mod extract;
+#[cfg(feature = "local")]
+pub(crate) mod local;

@@ -1,0 +1,84 @@
+//! `s3shift local`: the embedded S3 stand-in as a process, for people and for other tools.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use s3shift_local::s3::{FaultConfig, LocalS3Config, LocalS3Server};
+
+#[derive(Debug, Args)]
+pub(crate) struct LocalArgs {
+    /// Data directory (created if missing): buckets under DIR/s3/buckets.
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+    /// Port of the S3 endpoint on 127.0.0.1 (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = 9000)]
+    s3_port: u16,
+    /// Fault injection: milliseconds added to each request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// Fault injection: requests per thousand answered 503 SlowDown.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    slowdown_per_mille: u16,
+    /// Fault injection: responses per thousand cut mid-body.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    drop_body_per_mille: u16,
+    /// Fault injection: seed of the draw.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    fault_seed: u64,
+}
+
+pub(crate) fn run(args: &LocalArgs) -> Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: &LocalArgs) -> Result<u8> {
+    let mut config = LocalS3Config::new(args.dir.join("s3"));
+    config.addr = SocketAddr::from(([127, 0, 0, 1], args.s3_port));
+    config.faults = FaultConfig {
+        latency: Duration::from_millis(args.latency_ms),
+        slowdown_per_mille: args.slowdown_per_mille,
+        drop_body_per_mille: args.drop_body_per_mille,
+        seed: args.fault_seed,
+    };
+    let (access_key, secret_key) = (config.access_key.clone(), config.secret_key.clone());
+    let server = LocalS3Server::start(config)
+        .await
+        .with_context(|| format!("starting the S3 stand-in over {}", args.dir.display()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "s3shift local: S3 at {} over {}",
+        server.endpoint_url(),
+        args.dir.join("s3").display()
+    )?;
+    writeln!(out, "# To point the AWS CLI, boto3 or s3shift at it:")?;
+    writeln!(out, "export AWS_ENDPOINT_URL_S3={}", server.endpoint_url())?;
+    writeln!(out, "export AWS_ACCESS_KEY_ID={access_key}")?;
+    writeln!(out, "export AWS_SECRET_ACCESS_KEY={secret_key}")?;
+    writeln!(out, "export AWS_REGION=us-east-1")?;
+    writeln!(out, "# Ctrl-C or SIGTERM stops it.")?;
+    out.flush()?;
+    drop(out);
+    wait_for_stop().await?;
+    server.stop().await;
+    eprintln!("s3shift local: stopped");
+    Ok(0)
+}
+
+async fn wait_for_stop() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

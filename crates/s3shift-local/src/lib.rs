@@ -1,0 +1,47 @@
+//! The embedded stand-ins for AWS: real wire protocols on loopback, so that the one code path of s3shift (the
+//! real AWS SDK clients) runs, is tested and is demonstrated without an AWS account.
+//!
+//! This crate owns:
+//! - [`s3`]: an S3-compatible server over a local directory, built on `s3s` / `s3s-fs`, with what the pipeline
+//!   needs beyond them (stored lifecycle configuration, atomic conditional puts) and seeded fault injection
+//!   (latency, 503 SlowDown, connections dropped mid-body) for reliability tests.
+//!
+//! It must never be needed in production: the `s3shift` binary links it only behind its `local` feature, and
+//! nothing in the pipeline branches on it. Servers bind loopback only and stop when dropped.
+//!
+//! The Redshift Data API stand-in over DuckDB (issue 3, second half) is not here yet.
+
+pub mod s3;
+
+/// Errors of the stand-ins.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A directory the server needs could not be created or opened.
+    #[error("{path}: {source}")]
+    Dir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The listening socket could not be bound.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The S3 backend could not start over the directory.
+    #[error("starting the S3 store over {path}: {message}")]
+    Store {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// What s3s-fs said.
+        message: String,
+    },
+}
+
+/// Result with the stand-ins' [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,154 @@
+//! Fault injection at the HTTP layer: added latency, 503 SlowDown answers, and connections dropped mid-body.
+//!
+//! Each request draws its fate from a counter hashed with the seed (splitmix64), so a sequential client sees
+//! the same faults on every run; concurrent clients see the same multiset of faults in arrival order.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::Frame;
+use hyper::body::Incoming;
+use s3s::service::S3Service;
+use s3s::{Body, HttpError, HttpResponse};
+
+/// Faults to inject; the default injects none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultConfig {
+    /// Delay added before each request is handled.
+    pub latency: Duration,
+    /// Requests per thousand answered `503 SlowDown` without being handled.
+    pub slowdown_per_mille: u16,
+    /// Responses per thousand whose body is cut after half its bytes, dropping the connection.
+    pub drop_body_per_mille: u16,
+    /// Seed of the draw.
+    pub seed: u64,
+}
+
+impl FaultConfig {
+    fn is_off(&self) -> bool {
+        self.latency.is_zero() && self.slowdown_per_mille == 0 && self.drop_body_per_mille == 0
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+#[derive(Clone)]
+pub(crate) struct FaultyService {
+    inner: S3Service,
+    faults: Arc<FaultConfig>,
+    counter: Arc<AtomicU64>,
+}
+
+impl FaultyService {
+    pub(crate) fn new(inner: S3Service, faults: FaultConfig) -> Self {
+        Self {
+            inner,
+            faults: Arc::new(faults),
+            counter: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+fn slowdown() -> HttpResponse {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
+                <Message>Please reduce your request rate.</Message><RequestId>s3shift-local</RequestId></Error>";
+    let mut resp = HttpResponse::new(Body::from(body.to_owned()));
+    *resp.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    resp
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for FaultyService {
+    type Response = HttpResponse;
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send>>;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let req = req.map(Body::from);
+            if this.faults.is_off() {
+                return this.inner.call(req).await;
+            }
+            let draw = splitmix64(this.faults.seed ^ this.counter.fetch_add(1, Ordering::Relaxed));
+            let slow = (draw % 1000) < u64::from(this.faults.slowdown_per_mille);
+            let cut = ((draw >> 20) % 1000) < u64::from(this.faults.drop_body_per_mille);
+            if !this.faults.latency.is_zero() {
+                tokio::time::sleep(this.faults.latency).await;
+            }
+            if slow {
+                return Ok(slowdown());
+            }
+            let resp = this.inner.call(req).await?;
+            let length = resp
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            if !cut || length < 2 {
+                return Ok(resp);
+            }
+            Ok(resp.map(|body| {
+                Body::http_body(CutBody {
+                    inner: body,
+                    left: length / 2,
+                    pause: None,
+                })
+            }))
+        })
+    }
+}
+
+/// A body that passes `left` bytes, then fails: hyper then drops the connection mid-body. The failure waits a
+/// moment so the headers and the first bytes are on the wire first, as when a real connection breaks.
+struct CutBody {
+    inner: Body,
+    left: u64,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl http_body::Body for CutBody {
+    type Data = Bytes;
+    type Error = s3s::StdError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.left == 0 {
+            let pause = this
+                .pause
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(20))));
+            return match pause.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err("s3shift-local: injected connection drop".into()))),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => {
+                    let n = data.len().min(usize::try_from(this.left).unwrap_or(usize::MAX));
+                    this.left -= n as u64;
+                    Poll::Ready(Some(Ok(Frame::data(data.slice(..n)))))
+                }
+                Err(other) => Poll::Ready(Some(Ok(other))),
+            },
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! An S3-compatible server over a local directory, on loopback.
+//!
+//! [`LocalS3Server::start`] binds `127.0.0.1` (port 0 picks a free one), serves each accepted connection with
+//! HTTP/1.1 or HTTP/2, and checks SigV4 signatures against one access key. Buckets are folders under
+//! `<dir>/buckets`; what s3s-fs does not keep (lifecycle configurations) lives under `<dir>/meta`. Dropping the
+//! server, or calling [`LocalS3Server::stop`], stops accepting and ends open connections.
+
+mod faults;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::FaultConfig;
+
+use crate::{Error, Result};
+
+/// Access key the stand-ins accept unless told otherwise.
+pub const DEFAULT_ACCESS_KEY: &str = "s3shift-local";
+/// Secret key the stand-ins accept unless told otherwise.
+pub const DEFAULT_SECRET_KEY: &str = "s3shift-local-secret";
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct LocalS3Config {
+    /// The data directory (created if missing).
+    pub dir: PathBuf,
+    /// Address to bind; port 0 picks a free port. Only loopback addresses are accepted.
+    pub addr: SocketAddr,
+    /// The one access key accepted.
+    pub access_key: String,
+    /// Its secret.
+    pub secret_key: String,
+    /// Injected faults (none by default).
+    pub faults: FaultConfig,
+}
+
+impl LocalS3Config {
+    /// A server over `dir` on a free loopback port, default credentials, no faults.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            access_key: DEFAULT_ACCESS_KEY.into(),
+            secret_key: DEFAULT_SECRET_KEY.into(),
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// A running S3 stand-in. Stops when dropped.
+#[derive(Debug)]
+pub struct LocalS3Server {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl LocalS3Server {
+    /// Starts the server; returns once it accepts connections.
+    ///
+    /// # Errors
+    /// [`Error::Dir`] when the directory cannot be created, [`Error::Bind`] when the address cannot be bound or is
+    /// not loopback, [`Error::Store`] when s3s-fs refuses the directory.
+    pub async fn start(config: LocalS3Config) -> Result<Self> {
+        if !config.addr.ip().is_loopback() {
+            return Err(Error::Bind {
+                addr: config.addr,
+                source: std::io::Error::other("the stand-ins only listen on loopback"),
+            });
+        }
+        let buckets = ensure_dir(&config.dir.join("buckets"))?;
+        let meta = ensure_dir(&config.dir.join("meta"))?;
+        let fs = s3s_fs::FileSystem::new(&buckets).map_err(|e| Error::Store {
+            path: buckets.clone(),
+            message: format!("{e:?}"),
+        })?;
+        let store = store::LocalStore::new(fs, buckets.clone(), meta);
+        let mut builder = S3ServiceBuilder::new(store);
+        builder.set_auth(SimpleAuth::from_single(
+            config.access_key.clone(),
+            config.secret_key.clone(),
+        ));
+        let service = faults::FaultyService::new(builder.build(), config.faults.clone());
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, service, rx));
+        tracing::info!(%addr, dir = %config.dir.display(), "local S3 listening");
+        Ok(Self {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL for `AWS_ENDPOINT_URL_S3` (path-style addressing).
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets open requests finish for up to 5 seconds, then returns.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for LocalS3Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn ensure_dir(path: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(path).map_err(|source| Error::Dir {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(path.to_path_buf())
+}
+
+async fn serve(listener: TcpListener, service: faults::FaultyService, mut shutdown: oneshot::Receiver<()>) {
+    let http = Arc::new(ConnBuilder::new(TokioExecutor::new()));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let socket = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(err) => {
+                    tracing::warn!(%err, "accepting a connection failed");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        // Without it, small responses wait for Nagle's algorithm: half the throughput.
+        let _ = socket.set_nodelay(true);
+        let conn = http
+            .serve_connection(TokioIo::new(socket), service.clone())
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+}
