@@ -5,6 +5,7 @@
 //! `<dir>/buckets`; what s3s-fs does not keep (lifecycle configurations) lives under `<dir>/meta`. Dropping the
 //! server, or calling [`LocalS3Server::stop`], stops accepting and ends open connections.
 
+mod fastget;
 mod faults;
 mod store;
 
@@ -80,6 +81,10 @@ impl LocalS3Server {
             });
         }
         let buckets = ensure_dir(&config.dir.join("buckets"))?;
+        let buckets = buckets.canonicalize().map_err(|source| Error::Dir {
+            path: buckets.clone(),
+            source,
+        })?;
         let meta = ensure_dir(&config.dir.join("meta"))?;
         let fs = s3s_fs::FileSystem::new(&buckets).map_err(|e| Error::Store {
             path: buckets.clone(),
