@@ -24,7 +24,7 @@ struct Cli {
 enum Command {
     /// Print the metadata of local image files, one JSON line per file.
     Extract(commands::extract::ExtractArgs),
-    /// Run the embedded S3 stand-in over a local directory until Ctrl-C or SIGTERM.
+    /// Run the embedded S3 and Redshift Data API stand-ins over a local directory until Ctrl-C or SIGTERM.
     #[cfg(feature = "local")]
     Local(commands::local::LocalArgs),
 }

@@ -1,4 +1,5 @@
-//! `s3shift local` as a person runs it: prints its endpoint and exports, serves S3, stops on SIGTERM.
+//! `s3shift local` as a person runs it: prints its endpoints and exports, serves S3 and the Data API, stops on
+//! SIGTERM.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 #![cfg(feature = "local")]
@@ -12,14 +13,22 @@ use std::time::{Duration, Instant};
 fn serves_s3_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_s3shift"))
-        .args(["local", "--dir", dir.path().to_str().unwrap(), "--s3-port", "0"])
+        .args([
+            "local",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--s3-port",
+            "0",
+            "--redshift-port",
+            "0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
-    for _ in 0..7 {
+    for _ in 0..9 {
         printed.push(lines.next().unwrap().unwrap());
     }
     let endpoint = printed
@@ -50,6 +59,21 @@ fn serves_s3_and_stops_on_sigterm() {
     );
     assert!(dir.path().join("s3/buckets").is_dir());
 
+    // The Data API answers an unsigned request the way the service does.
+    let rs = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("export AWS_ENDPOINT_URL_REDSHIFT_DATA="))
+        .unwrap_or_else(|| panic!("no Data API endpoint in {printed:?}"))
+        .trim_start_matches("http://")
+        .to_owned();
+    let mut conn = TcpStream::connect(&rs).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(conn, "POST / HTTP/1.1\r\nHost: {rs}\r\nX-Amz-Target: RedshiftData.ListStatements\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.contains("MissingAuthenticationTokenException"), "{answer}");
+    assert!(dir.path().join("warehouse.duckdb").is_file());
+
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -78,7 +102,15 @@ fn a_port_in_use_is_a_clear_error() {
     let port = taken.local_addr().unwrap().port().to_string();
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_s3shift"))
-        .args(["local", "--dir", dir.path().to_str().unwrap(), "--s3-port", &port])
+        .args([
+            "local",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--s3-port",
+            &port,
+            "--redshift-port",
+            "0",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

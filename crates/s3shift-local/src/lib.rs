@@ -11,6 +11,7 @@
 //!
 //! The Redshift Data API stand-in over DuckDB (issue 3, second half) is not here yet.
 
+pub mod redshift;
 pub mod s3;
 
 /// Errors of the stand-ins.

@@ -1,4 +1,5 @@
-//! `s3shift local`: the embedded S3 stand-in as a process, for people and for other tools.
+//! `s3shift local`: the embedded stand-ins (S3 over a directory, the Redshift Data API over DuckDB) as a
+//! process, for people and for other tools.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -7,16 +8,20 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use s3shift_local::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
 use s3shift_local::s3::{FaultConfig, LocalS3Config, LocalS3Server};
 
 #[derive(Debug, Args)]
 pub(crate) struct LocalArgs {
-    /// Data directory (created if missing): buckets under DIR/s3/buckets.
+    /// Data directory (created if missing): buckets under DIR/s3/buckets, the warehouse in DIR/warehouse.duckdb.
     #[arg(long, value_name = "DIR")]
     dir: PathBuf,
     /// Port of the S3 endpoint on 127.0.0.1 (0 picks a free one).
     #[arg(long, value_name = "PORT", default_value_t = 9000)]
     s3_port: u16,
+    /// Port of the Redshift Data API endpoint on 127.0.0.1 (0 picks a free one).
+    #[arg(long, value_name = "PORT", default_value_t = 9001)]
+    redshift_port: u16,
     /// Fault injection: milliseconds added to each request.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     latency_ms: u64,
@@ -52,6 +57,21 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
     let server = LocalS3Server::start(config)
         .await
         .with_context(|| format!("starting the S3 stand-in over {}", args.dir.display()))?;
+    let warehouse = args.dir.join("warehouse.duckdb");
+    let mut rs_config = LocalRedshiftConfig::new(&warehouse);
+    rs_config.addr = SocketAddr::from(([127, 0, 0, 1], args.redshift_port));
+    rs_config.access_key = access_key.clone();
+    rs_config.s3 = Some(S3Endpoint {
+        url: server.endpoint_url(),
+        access_key: access_key.clone(),
+        secret_key: secret_key.clone(),
+    });
+    let redshift = LocalRedshiftServer::start(rs_config).await.with_context(|| {
+        format!(
+            "starting the Redshift Data API stand-in over {}",
+            warehouse.display()
+        )
+    })?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -59,8 +79,19 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         server.endpoint_url(),
         args.dir.join("s3").display()
     )?;
-    writeln!(out, "# To point the AWS CLI, boto3 or s3shift at it:")?;
+    writeln!(
+        out,
+        "s3shift local: Redshift Data API at {} over {}",
+        redshift.endpoint_url(),
+        warehouse.display()
+    )?;
+    writeln!(out, "# To point the AWS CLI, boto3 or s3shift at them:")?;
     writeln!(out, "export AWS_ENDPOINT_URL_S3={}", server.endpoint_url())?;
+    writeln!(
+        out,
+        "export AWS_ENDPOINT_URL_REDSHIFT_DATA={}",
+        redshift.endpoint_url()
+    )?;
     writeln!(out, "export AWS_ACCESS_KEY_ID={access_key}")?;
     writeln!(out, "export AWS_SECRET_ACCESS_KEY={secret_key}")?;
     writeln!(out, "export AWS_REGION=us-east-1")?;
@@ -68,6 +99,7 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
     out.flush()?;
     drop(out);
     wait_for_stop().await?;
+    redshift.stop().await;
     server.stop().await;
     eprintln!("s3shift local: stopped");
     Ok(0)

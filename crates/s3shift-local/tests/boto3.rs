@@ -1,4 +1,4 @@
-//! The S3 stand-in driven by an outside client: boto3 and the AWS CLI (`tests/conformance/s3_boto3.py`).
+//! Both stand-ins driven by an outside client: boto3 and the AWS CLI (`tests/conformance/*.py`).
 //!
 //! Needs the Python environment that `./scripts/test` makes (`.venv` at the repo root with
 //! `scripts/requirements-test.txt`), or `S3SHIFT_PYTHON` naming an interpreter with boto3 and awscli.
@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use s3shift_local::redshift::{LocalRedshiftConfig, LocalRedshiftServer};
 use s3shift_local::s3::{DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, LocalS3Config, LocalS3Server};
 
 fn python() -> PathBuf {
@@ -22,17 +23,13 @@ fn python() -> PathBuf {
     venv
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn boto3_and_awscli_agree_with_the_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = LocalS3Server::start(LocalS3Config::new(dir.path()))
-        .await
-        .unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/s3_boto3.py");
+/// Runs `tests/conformance/<script>` against `endpoint` and checks it passed every check.
+async fn conform(script: &str, endpoint: String, tmp: PathBuf) {
     let py = python();
-    let endpoint = server.endpoint_url();
-    let tmp = dir.path().to_path_buf();
-    // The server runs on this runtime; the client waits on a blocking thread.
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance")
+        .join(script);
+    // The servers run on this runtime; the client waits on a blocking thread.
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(py)
             .arg(&script)
@@ -57,4 +54,27 @@ async fn boto3_and_awscli_agree_with_the_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_and_awscli_agree_with_the_s3_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalS3Server::start(LocalS3Config::new(dir.path()))
+        .await
+        .unwrap();
+    conform("s3_boto3.py", server.endpoint_url(), dir.path().to_path_buf()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_and_awscli_agree_with_the_data_api_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalRedshiftServer::start(LocalRedshiftConfig::new(dir.path().join("w.duckdb")))
+        .await
+        .unwrap();
+    conform(
+        "redshift_boto3.py",
+        server.endpoint_url(),
+        dir.path().to_path_buf(),
+    )
+    .await;
 }

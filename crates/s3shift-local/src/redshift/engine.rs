@@ -1,0 +1,952 @@
+//! Statements: their lifecycle (SUBMITTED → PICKED → STARTED → FINISHED | FAILED | ABORTED), run on their own
+//! thread over their own DuckDB connection (a session's statements share the session's connection, so its
+//! temporary tables live as long as the session, as in Redshift).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use duckdb::Connection;
+
+use super::copy::{self, Column, CopyFailure, CopySpec, Entry, LoadError};
+use super::results::{QueryResult, from_batches};
+use super::translate::{Kind, Plan, plan};
+
+/// Most statements not yet finished at once (the Data API's quota).
+pub(crate) const MAX_ACTIVE: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Submitted,
+    Picked,
+    Started,
+    Finished,
+    Failed,
+    Aborted,
+}
+
+impl Status {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "SUBMITTED",
+            Self::Picked => "PICKED",
+            Self::Started => "STARTED",
+            Self::Finished => "FINISHED",
+            Self::Failed => "FAILED",
+            Self::Aborted => "ABORTED",
+        }
+    }
+    pub(crate) fn done(self) -> bool {
+        matches!(self, Self::Finished | Self::Failed | Self::Aborted)
+    }
+}
+
+/// One statement of a batch, or the only one.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    pub(crate) id: String,
+    pub(crate) sql: String,
+    pub(crate) status: Status,
+    pub(crate) error: Option<String>,
+    pub(crate) created: f64,
+    pub(crate) updated: f64,
+    pub(crate) duration_ns: i64,
+    pub(crate) has_result_set: bool,
+    pub(crate) result_rows: i64,
+    pub(crate) result: Option<Arc<QueryResult>>,
+    pub(crate) query_id: i64,
+}
+
+/// A statement as DescribeStatement shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    pub(crate) id: String,
+    pub(crate) batch: bool,
+    pub(crate) parts: Vec<Part>,
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) status: Status,
+    pub(crate) error: Option<String>,
+    pub(crate) created: f64,
+    pub(crate) updated: f64,
+    pub(crate) duration_ns: i64,
+    pub(crate) database: String,
+    pub(crate) workgroup: Option<String>,
+    pub(crate) cluster: Option<String>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) statement_name: Option<String>,
+    pub(crate) pid: i64,
+}
+
+struct Slot {
+    record: Mutex<Record>,
+    cancel: AtomicBool,
+    interrupt: Mutex<Option<Arc<duckdb::InterruptHandle>>>,
+}
+
+struct Session {
+    conn: Mutex<Connection>,
+    keep_alive: Duration,
+    last_used: Mutex<Instant>,
+}
+
+/// Where COPY reads from.
+#[derive(Debug, Clone)]
+pub(crate) struct S3Source {
+    pub(crate) client: aws_sdk_s3::Client,
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+pub(crate) struct Engine {
+    root: Mutex<Connection>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    order: Mutex<Vec<String>>,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    tokens: Mutex<HashMap<String, String>>,
+    active: AtomicUsize,
+    query_ids: AtomicI64,
+    ids: AtomicU64,
+    s3: Option<S3Source>,
+    /// Simulated steps of the asynchronous lifecycle, so clients see SUBMITTED and STARTED as in Redshift.
+    step_delay: Duration,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(crate) fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+const SETUP: &str = "
+CREATE TABLE IF NOT EXISTS main.sys_load_history (
+  query_id BIGINT, status VARCHAR, database_name VARCHAR, table_name VARCHAR, start_time TIMESTAMP,
+  end_time TIMESTAMP, duration BIGINT, data_source VARCHAR, file_format VARCHAR, loaded_rows BIGINT,
+  loaded_bytes BIGINT, source_file_count INTEGER, source_file_bytes BIGINT, error_count INTEGER,
+  error_message VARCHAR);
+CREATE TABLE IF NOT EXISTS main.sys_load_error_detail (
+  query_id BIGINT, start_time TIMESTAMP, table_name VARCHAR, file_name VARCHAR, line_number BIGINT,
+  column_name VARCHAR, column_type VARCHAR, column_length INTEGER, error_code INTEGER, error_message VARCHAR,
+  raw_field_value VARCHAR);
+CREATE OR REPLACE MACRO getdate() AS CAST(now() AS TIMESTAMP);
+";
+
+impl Engine {
+    pub(crate) fn open(
+        path: &std::path::Path,
+        s3: Option<S3Source>,
+        step_delay: Duration,
+    ) -> Result<Self, String> {
+        let conn = Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+        conn.execute_batch(SETUP)
+            .map_err(|e| format!("preparing {}: {e}", path.display()))?;
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Ok(Self {
+            root: Mutex::new(conn),
+            slots: Mutex::new(HashMap::new()),
+            order: Mutex::new(Vec::new()),
+            sessions: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+            active: AtomicUsize::new(0),
+            query_ids: AtomicI64::new(1000),
+            ids: AtomicU64::new(seed),
+            s3,
+            step_delay,
+        })
+    }
+
+    fn connection(&self) -> Result<Connection, String> {
+        lock(&self.root)
+            .try_clone()
+            .map_err(|e| format!("ERROR: cannot open a connection: {e}"))
+    }
+
+    pub(crate) fn new_id(&self) -> String {
+        let mut x = self.ids.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let y = x ^ (x >> 31);
+        let z = y.rotate_left(17).wrapping_mul(0x2545_F491_4F6C_DD1D);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            y >> 32,
+            (y >> 16) & 0xFFFF,
+            y & 0xFFF,
+            0x8000 | (z >> 48) & 0x3FFF,
+            z & 0xFFFF_FFFF_FFFF
+        )
+    }
+
+    /// The id earlier given for this client token, if any (idempotent retries).
+    pub(crate) fn by_token(&self, token: &str) -> Option<String> {
+        lock(&self.tokens).get(token).cloned()
+    }
+
+    /// Creates or finds a session; `None` keep-alive with no id means no session.
+    pub(crate) fn session_for(
+        &self,
+        id: Option<&str>,
+        keep_alive: Option<u64>,
+    ) -> Result<Option<String>, String> {
+        let mut sessions = lock(&self.sessions);
+        sessions.retain(|_, s| lock(&s.last_used).elapsed() <= s.keep_alive);
+        if let Some(id) = id {
+            let s = sessions
+                .get(id)
+                .ok_or_else(|| format!("Session {id} does not exist or has expired"))?;
+            *lock(&s.last_used) = Instant::now();
+            return Ok(Some(id.to_owned()));
+        }
+        let Some(secs) = keep_alive.filter(|s| *s > 0) else {
+            return Ok(None);
+        };
+        let id = self.new_id();
+        let conn = self.connection()?;
+        sessions.insert(
+            id.clone(),
+            Arc::new(Session {
+                conn: Mutex::new(conn),
+                keep_alive: Duration::from_secs(secs),
+                last_used: Mutex::new(Instant::now()),
+            }),
+        );
+        Ok(Some(id))
+    }
+
+    pub(crate) fn active(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Registers a statement and starts it; returns at once (status SUBMITTED).
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        mut record: Record,
+        token: Option<String>,
+    ) -> Result<String, String> {
+        if self.active() >= MAX_ACTIVE {
+            return Err(format!(
+                "Active statements exceeded the allowed quota ({MAX_ACTIVE})."
+            ));
+        }
+        let id = record.id.clone();
+        let created = now();
+        record.created = created;
+        record.updated = created;
+        record.pid = 1_073_000_000 + (self.query_ids.load(Ordering::Relaxed) % 100_000);
+        for (n, p) in record.parts.iter_mut().enumerate() {
+            p.id = if record.batch {
+                format!("{id}:{}", n + 1)
+            } else {
+                id.clone()
+            };
+            p.created = created;
+            p.updated = created;
+        }
+        let slot = Arc::new(Slot {
+            record: Mutex::new(record),
+            cancel: AtomicBool::new(false),
+            interrupt: Mutex::new(None),
+        });
+        lock(&self.slots).insert(id.clone(), slot.clone());
+        lock(&self.order).push(id.clone());
+        if let Some(t) = token {
+            lock(&self.tokens).insert(t, id.clone());
+        }
+        self.active.fetch_add(1, Ordering::Relaxed);
+        let engine = Arc::clone(self);
+        std::thread::Builder::new()
+            .name(format!("statement-{}", &id[..8]))
+            .spawn(move || {
+                engine.run(&slot);
+                engine.active.fetch_sub(1, Ordering::Relaxed);
+            })
+            .map_err(|e| format!("cannot start the statement: {e}"))?;
+        Ok(id)
+    }
+
+    /// The statement (or, for `<id>:<n>`, the batch holding that sub-statement).
+    pub(crate) fn get(&self, id: &str) -> Option<Record> {
+        let base = id.split(':').next().unwrap_or(id);
+        lock(&self.slots).get(base).map(|s| lock(&s.record).clone())
+    }
+
+    /// The statement ids, newest first.
+    pub(crate) fn ids_newest_first(&self) -> Vec<String> {
+        lock(&self.order).iter().rev().cloned().collect()
+    }
+
+    /// Cancels a running statement; `Ok(false)` when it had already finished.
+    pub(crate) fn cancel(&self, id: &str) -> Option<bool> {
+        let slot = lock(&self.slots).get(id).cloned()?;
+        if lock(&slot.record).status.done() {
+            return Some(false);
+        }
+        slot.cancel.store(true, Ordering::SeqCst);
+        if let Some(h) = lock(&slot.interrupt).as_ref() {
+            h.interrupt();
+        }
+        Some(true)
+    }
+
+    fn set_status(slot: &Slot, status: Status) {
+        let mut r = lock(&slot.record);
+        if !r.status.done() {
+            r.status = status;
+            r.updated = now();
+        }
+    }
+
+    fn run(&self, slot: &Slot) {
+        std::thread::sleep(self.step_delay);
+        if slot.cancel.load(Ordering::SeqCst) {
+            return self.finish_aborted(slot, 0);
+        }
+        Self::set_status(slot, Status::Picked);
+        let (session_id, parts, params, batch, database) = {
+            let r = lock(&slot.record);
+            (
+                r.session_id.clone(),
+                r.parts.clone(),
+                r.params.clone(),
+                r.batch,
+                r.database.clone(),
+            )
+        };
+        let session = session_id
+            .as_ref()
+            .and_then(|s| lock(&self.sessions).get(s).cloned());
+        let own;
+        let session_guard;
+        let conn: &Connection = match &session {
+            Some(s) => {
+                session_guard = lock(&s.conn);
+                *lock(&s.last_used) = Instant::now();
+                &session_guard
+            }
+            None => match self.connection() {
+                Ok(c) => {
+                    own = c;
+                    &own
+                }
+                Err(e) => return self.finish(slot, Err(e), 0),
+            },
+        };
+        *lock(&slot.interrupt) = Some(conn.interrupt_handle());
+        std::thread::sleep(self.step_delay);
+        Self::set_status(slot, Status::Started);
+        let started = Instant::now();
+        if batch {
+            let _ = conn.execute_batch("BEGIN TRANSACTION");
+            for (n, part) in parts.iter().enumerate() {
+                if slot.cancel.load(Ordering::SeqCst) {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return self.finish_aborted(slot, n);
+                }
+                let t0 = Instant::now();
+                let outcome = self.run_one(conn, &part.sql, &[], &database, slot, true);
+                let failed = outcome.is_err();
+                self.record_part(slot, n, outcome, t0.elapsed());
+                if failed {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    let aborted = slot.cancel.load(Ordering::SeqCst);
+                    return self.finish_batch(slot, n, started.elapsed(), aborted);
+                }
+            }
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let mut r = lock(&slot.record);
+                r.status = Status::Failed;
+                r.error = Some(redshift_error(&e.to_string()));
+                r.updated = now();
+                return;
+            }
+            self.finish_batch(slot, parts.len(), started.elapsed(), false);
+        } else {
+            let Some(part) = parts.first() else { return };
+            let outcome = self.run_one(conn, &part.sql, &params, &database, slot, false);
+            self.record_part(slot, 0, outcome, started.elapsed());
+            let aborted = slot.cancel.load(Ordering::SeqCst);
+            let mut r = lock(&slot.record);
+            let p = r.parts[0].clone();
+            r.status = if aborted && p.status == Status::Failed {
+                Status::Aborted
+            } else {
+                p.status
+            };
+            r.error = p.error;
+            r.duration_ns = p.duration_ns;
+            r.updated = now();
+        }
+    }
+
+    fn record_part(&self, slot: &Slot, n: usize, outcome: Result<Outcome, String>, took: Duration) {
+        let mut r = lock(&slot.record);
+        let p = &mut r.parts[n];
+        p.duration_ns = i64::try_from(took.as_nanos()).unwrap_or(i64::MAX);
+        p.updated = now();
+        match outcome {
+            Ok(o) => {
+                p.status = Status::Finished;
+                p.has_result_set = o.result.is_some();
+                p.result_rows = o.rows;
+                p.result = o.result.map(Arc::new);
+                p.query_id = o.query_id;
+            }
+            Err(e) => {
+                p.status = Status::Failed;
+                p.error = Some(e);
+            }
+        }
+    }
+
+    fn finish_batch(&self, slot: &Slot, stopped_at: usize, took: Duration, aborted: bool) {
+        let mut r = lock(&slot.record);
+        let failed = r
+            .parts
+            .get(stopped_at)
+            .filter(|p| p.status == Status::Failed)
+            .map(|p| p.error.clone());
+        for p in r
+            .parts
+            .iter_mut()
+            .skip(stopped_at + usize::from(failed.is_some()))
+        {
+            p.status = Status::Aborted;
+            p.updated = now();
+        }
+        if let Some(err) = failed {
+            // One failure rolls back the whole batch: statements that ran are undone too.
+            r.status = if aborted { Status::Aborted } else { Status::Failed };
+            r.error = err;
+        } else if stopped_at < r.parts.len() {
+            r.status = Status::Aborted;
+        } else {
+            r.status = Status::Finished;
+        }
+        r.duration_ns = i64::try_from(took.as_nanos()).unwrap_or(i64::MAX);
+        r.updated = now();
+    }
+
+    fn finish_aborted(&self, slot: &Slot, from: usize) {
+        let mut r = lock(&slot.record);
+        for p in r.parts.iter_mut().skip(from) {
+            p.status = Status::Aborted;
+        }
+        r.status = Status::Aborted;
+        r.updated = now();
+    }
+
+    fn finish(&self, slot: &Slot, outcome: Result<(), String>, _n: usize) {
+        let mut r = lock(&slot.record);
+        if let Err(e) = outcome {
+            r.status = Status::Failed;
+            r.error = Some(e);
+        }
+        r.updated = now();
+    }
+
+    /// Runs one statement on `conn`.
+    fn run_one(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        params: &[(String, String)],
+        database: &str,
+        slot: &Slot,
+        in_batch: bool,
+    ) -> Result<Outcome, String> {
+        let query_id = self.query_ids.fetch_add(1, Ordering::Relaxed);
+        let planned = plan(sql)?;
+        self.run_planned(conn, planned, params, database, slot, in_batch, query_id)
+            .map_err(|e| qualify_relation(sql, e))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_planned(
+        &self,
+        conn: &Connection,
+        planned: Plan,
+        params: &[(String, String)],
+        database: &str,
+        slot: &Slot,
+        in_batch: bool,
+        query_id: i64,
+    ) -> Result<Outcome, String> {
+        let done = |rows: i64, result: Option<QueryResult>| {
+            Ok(Outcome {
+                rows,
+                result,
+                query_id,
+            })
+        };
+        match planned {
+            // A batch is already one transaction: its own BEGIN/END are accepted and change nothing.
+            Plan::Begin | Plan::Commit if in_batch => done(0, None),
+            Plan::Rollback if in_batch => {
+                Err("ERROR: ROLLBACK inside a batch: the batch is rolled back".into())
+            }
+            Plan::Begin => conn
+                .execute_batch("BEGIN TRANSACTION")
+                .map_err(|e| redshift_error(&e.to_string()))
+                .and(done(0, None)),
+            Plan::Commit => conn
+                .execute_batch("COMMIT")
+                .map_err(|e| redshift_error(&e.to_string()))
+                .and(done(0, None)),
+            Plan::Rollback => conn
+                .execute_batch("ROLLBACK")
+                .map_err(|e| redshift_error(&e.to_string()))
+                .and(done(0, None)),
+            Plan::NoOp => done(0, None),
+            Plan::CreateLike {
+                temp,
+                if_not_exists,
+                name,
+                source,
+            } => {
+                create_like(conn, temp, if_not_exists, &name, &source)?;
+                done(0, None)
+            }
+            Plan::Copy(spec) => {
+                let rows = self.copy(conn, &spec, query_id, database, slot)?;
+                done(i64::try_from(rows).unwrap_or(i64::MAX), None)
+            }
+            Plan::Sql {
+                sql,
+                kind,
+                params: names,
+            } => {
+                let mut stmt = conn.prepare(&sql).map_err(|e| redshift_error(&e.to_string()))?;
+                let mut bound: Vec<(String, String)> = Vec::new();
+                for name in &names {
+                    let value = params
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| format!("ERROR: no value was supplied for the parameter :{name}"))?;
+                    if !bound.iter().any(|(n, _)| n == name) {
+                        bound.push((name.clone(), value));
+                    }
+                }
+                let named: Vec<(&str, &dyn duckdb::ToSql)> = bound
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v as &dyn duckdb::ToSql))
+                    .collect();
+                let arrow = stmt
+                    .query_arrow(named.as_slice())
+                    .map_err(|e| redshift_error(&e.to_string()))?;
+                let schema = arrow.get_schema();
+                let batches: Vec<_> = arrow.collect();
+                match kind {
+                    Kind::Rows => {
+                        let result = from_batches(&schema, &batches).map_err(|e| format!("ERROR: {e}"))?;
+                        done(result.rows.len() as i64, Some(result))
+                    }
+                    Kind::Count => {
+                        let count = batches
+                            .first()
+                            .filter(|b| b.num_columns() > 0 && b.num_rows() > 0)
+                            .and_then(|b| {
+                                arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Int64).ok()
+                            })
+                            .and_then(|c| {
+                                c.as_any()
+                                    .downcast_ref::<arrow::array::Int64Array>()
+                                    .map(|a| a.value(0))
+                            })
+                            .unwrap_or(0);
+                        done(count, None)
+                    }
+                    Kind::Nothing => done(0, None),
+                }
+            }
+        }
+    }
+
+    /// COPY: read, check, then append everything or nothing.
+    fn copy(
+        &self,
+        conn: &Connection,
+        spec: &CopySpec,
+        query_id: i64,
+        database: &str,
+        slot: &Slot,
+    ) -> Result<u64, String> {
+        let started = chrono::Utc::now().naive_utc();
+        let table_name = spec.table.join(".");
+        let result = self.copy_inner(conn, spec, slot);
+        let (status, rows, bytes, files, file_bytes, err_msg, details) = match &result {
+            Ok(s) => ("completed", s.rows, s.bytes, s.files, s.bytes, None, Vec::new()),
+            Err(f) => ("aborted", 0, 0, 0, 0, Some(f.message.clone()), f.details.clone()),
+        };
+        // Load history and error rows are written on their own connection: they stay when the COPY's
+        // transaction rolls back, as Redshift's system tables do.
+        if let Ok(log) = self.connection() {
+            let ended = chrono::Utc::now().naive_utc();
+            let took = (ended - started).num_microseconds().unwrap_or(0);
+            let _ = log.execute(
+                "INSERT INTO main.sys_load_history VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, \
+                 'PARQUET', ?, ?, ?, ?, ?, ?)",
+                duckdb::params![
+                    query_id, status, database, table_name, ts(started), ts(ended), took, spec.from,
+                    rows as i64, bytes as i64, files as i32, file_bytes as i64, details.len() as i32, err_msg
+                ],
+            );
+            for d in &details {
+                let _ = log.execute(
+                    "INSERT INTO main.sys_load_error_detail VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    duckdb::params![
+                        query_id, ts(started), table_name, d.file, d.line as i64, d.column, d.column_type,
+                        d.column_length.map(|l| l as i32), d.code, d.message, d.value
+                    ],
+                );
+            }
+        }
+        result.map(|s| s.rows).map_err(|f| f.message)
+    }
+
+    fn copy_inner(&self, conn: &Connection, spec: &CopySpec, slot: &Slot) -> Result<CopyStats, CopyFailure> {
+        let s3 = self
+            .s3
+            .as_ref()
+            .ok_or_else(|| CopyFailure::plain("ERROR: no S3 endpoint is configured for COPY"))?;
+        let (catalog, schema, columns) = table_columns(conn, &spec.table).map_err(CopyFailure::plain)?;
+        let targets: Vec<usize> = match &spec.columns {
+            None => (0..columns.len()).collect(),
+            Some(list) => list
+                .iter()
+                .map(|c| {
+                    columns.iter().position(|col| &col.name == c).ok_or_else(|| {
+                        CopyFailure::plain(format!(
+                            "ERROR: column \"{c}\" of relation \"{}\" does not exist",
+                            spec.table.join(".")
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let entries = s3
+            .runtime
+            .block_on(list_entries(&s3.client, spec))
+            .map_err(CopyFailure::plain)?;
+        let mut errors: Vec<LoadError> = Vec::new();
+        let mut all = Vec::new();
+        let (mut rows, mut bytes, mut files) = (0u64, 0u64, 0u64);
+        for e in &entries {
+            if slot.cancel.load(Ordering::SeqCst) {
+                return Err(CopyFailure::plain("ERROR: Query cancelled on user's request"));
+            }
+            let body = match s3.runtime.block_on(fetch(&s3.client, &e.url)) {
+                Ok(b) => b,
+                Err(Missing) if !e.mandatory => continue,
+                Err(Missing) => {
+                    return Err(CopyFailure::plain(format!(
+                        "ERROR: Manifest file entry '{}' is mandatory but the file does not exist",
+                        e.url
+                    )));
+                }
+            };
+            let body = body.map_err(CopyFailure::plain)?;
+            if let Some(len) = e.content_length
+                && len != body.len() as u64
+            {
+                return Err(CopyFailure::plain(format!(
+                    "ERROR: File '{}' is {} bytes, but the manifest's meta.content_length says {len}",
+                    e.url,
+                    body.len()
+                )));
+            }
+            bytes += body.len() as u64;
+            files += 1;
+            let (batches, n) = copy::check_file(&e.url, body, &columns, &targets, 0, &mut errors)?;
+            rows += n;
+            all.extend(batches);
+        }
+        if !errors.is_empty() {
+            return Err(CopyFailure {
+                message: format!(
+                    "ERROR: Load into table '{}' failed. Check 'sys_load_error_detail' system table for details.",
+                    spec.table.last().map_or("", String::as_str)
+                ),
+                details: errors,
+            });
+        }
+        let mut app = conn
+            .appender_to_catalog_and_db(spec.table.last().map_or("", String::as_str), &catalog, &schema)
+            .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+        for b in all {
+            app.append_record_batch(b)
+                .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+        }
+        app.flush()
+            .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+        Ok(CopyStats { rows, bytes, files })
+    }
+}
+
+fn ts(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+struct CopyStats {
+    rows: u64,
+    bytes: u64,
+    files: u64,
+}
+
+struct Missing;
+
+/// The object's bytes; `Err(Missing)` when it does not exist, `Ok(Err(..))` for any other failure.
+async fn fetch(client: &aws_sdk_s3::Client, url: &str) -> Result<Result<bytes::Bytes, String>, Missing> {
+    let (bucket, key) = match copy::split_url(url) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(format!("ERROR: {e}"))),
+    };
+    match client.get_object().bucket(&bucket).key(&key).send().await {
+        Ok(out) => Ok(out
+            .body
+            .collect()
+            .await
+            .map(|b| b.into_bytes())
+            .map_err(|e| format!("ERROR: reading '{url}': {e}"))),
+        Err(e) => {
+            let svc = e.into_service_error();
+            if svc.is_no_such_key() {
+                Err(Missing)
+            } else {
+                Ok(Err(format!("ERROR: S3 error reading '{url}': {svc}")))
+            }
+        }
+    }
+}
+
+/// The files a COPY loads: the manifest's entries, or every object under the prefix.
+async fn list_entries(client: &aws_sdk_s3::Client, spec: &CopySpec) -> Result<Vec<Entry>, String> {
+    if spec.manifest {
+        let body = match fetch(client, &spec.from).await {
+            Ok(b) => b?,
+            Err(Missing) => return Err(format!("ERROR: Manifest file '{}' does not exist", spec.from)),
+        };
+        return copy::parse_manifest(&spec.from, &body);
+    }
+    let (bucket, prefix) = copy::split_url(&spec.from).map_err(|e| format!("ERROR: {e}"))?;
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "ERROR: S3 error listing '{}': {}",
+                    spec.from,
+                    e.into_service_error()
+                )
+            })?;
+        for o in page.contents() {
+            if let Some(k) = o.key().filter(|k| !k.ends_with('/')) {
+                out.push(Entry {
+                    url: format!("s3://{bucket}/{k}"),
+                    mandatory: true,
+                    content_length: None,
+                });
+            }
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "ERROR: The specified S3 prefix '{}' does not exist",
+            spec.from
+        ));
+    }
+    Ok(out)
+}
+
+/// What one statement produced.
+struct Outcome {
+    rows: i64,
+    result: Option<QueryResult>,
+    query_id: i64,
+}
+
+/// (catalog, schema, columns) of a table, temp tables first for unqualified names.
+fn table_columns(conn: &Connection, name: &[String]) -> Result<(String, String, Vec<Column>), String> {
+    let (schema, table) = match name {
+        [t] => (None, t.clone()),
+        [s, t] => (Some(s.clone()), t.clone()),
+        _ => return Err(format!("ERROR: bad table name {}", name.join("."))),
+    };
+    let mut stmt = conn
+        .prepare(
+            "SELECT database_name, schema_name, column_name, data_type, is_nullable FROM duckdb_columns() \
+             WHERE table_name = ? AND (? IS NULL OR schema_name = ?) \
+             ORDER BY database_name <> 'temp', database_name, schema_name, column_index",
+        )
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    let rows = stmt
+        .query_map(duckdb::params![table, schema, schema], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    let mut found: Option<(String, String)> = None;
+    let mut columns = Vec::new();
+    for row in rows {
+        let (db, sch, col, ty, nullable) = row.map_err(|e| redshift_error(&e.to_string()))?;
+        let key = (db.clone(), sch.clone());
+        if found.as_ref().is_some_and(|f| f != &key) {
+            break;
+        }
+        found = Some(key);
+        columns.push(Column {
+            name: col,
+            ty,
+            nullable,
+            max_bytes: None,
+        });
+    }
+    let Some((catalog, schema)) = found else {
+        return Err(format!("ERROR: relation \"{}\" does not exist", name.join(".")));
+    };
+    // VARCHAR byte limits live in the CHECK constraints CREATE TABLE added.
+    let mut stmt = conn
+        .prepare(
+            "SELECT constraint_text FROM duckdb_constraints() WHERE database_name = ? AND schema_name = ? \
+             AND table_name = ? AND constraint_type = 'CHECK'",
+        )
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    let checks = stmt
+        .query_map(duckdb::params![catalog, schema, table], |r| r.get::<_, String>(0))
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    for text in checks.flatten() {
+        if let Some((col, limit)) = parse_length_check(&text)
+            && let Some(c) = columns.iter_mut().find(|c| c.name == col)
+        {
+            c.max_bytes = Some(limit);
+        }
+    }
+    Ok((catalog, schema, columns))
+}
+
+/// `CHECK((strlen(col) <= 10))` to (col, 10).
+fn parse_length_check(text: &str) -> Option<(String, usize)> {
+    let rest = &text[text.find("strlen(")? + 7..];
+    let close = rest.find(')')?;
+    let col = rest[..close].trim().trim_matches('"').to_owned();
+    let after = &rest[close + 1..];
+    let n: String = after[after.find("<=")? + 2..]
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((col, n.parse().ok()?))
+}
+
+/// CREATE [TEMP] TABLE name (LIKE source): the source's own DDL (types, NOT NULL, length checks) under the new
+/// name.
+fn create_like(
+    conn: &Connection,
+    temp: bool,
+    if_not_exists: bool,
+    name: &[String],
+    source: &[String],
+) -> Result<(), String> {
+    let (schema, table) = match source {
+        [t] => (None, t.clone()),
+        [s, t] => (Some(s.clone()), t.clone()),
+        _ => return Err(format!("ERROR: bad table name {}", source.join("."))),
+    };
+    let ddl: String = conn
+        .query_row(
+            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND (? IS NULL OR schema_name = ?) \
+             ORDER BY database_name <> 'temp' LIMIT 1",
+            duckdb::params![table, schema, schema],
+            |r| r.get(0),
+        )
+        .map_err(|_| format!("ERROR: relation \"{}\" does not exist", source.join(".")))?;
+    let open = ddl
+        .find('(')
+        .ok_or_else(|| format!("ERROR: cannot read the definition of {}", source.join(".")))?;
+    let quoted: Vec<String> = name
+        .iter()
+        .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
+        .collect();
+    let sql = format!(
+        "CREATE {}TABLE {}{}{}",
+        if temp { "TEMP " } else { "" },
+        if if_not_exists { "IF NOT EXISTS " } else { "" },
+        quoted.join("."),
+        &ddl[open..]
+    );
+    conn.execute_batch(&sql)
+        .map_err(|e| redshift_error(&e.to_string()))
+}
+
+/// DuckDB names a missing table without its schema; Redshift names it as the statement wrote it.
+fn qualify_relation(sql: &str, error: String) -> String {
+    let Some(name) = error
+        .strip_prefix("ERROR: relation \"")
+        .and_then(|r| r.strip_suffix("\" does not exist"))
+    else {
+        return error;
+    };
+    if name.contains('.') {
+        return error;
+    }
+    let Ok(toks) = super::lex::lex(sql) else {
+        return error;
+    };
+    let s = super::lex::solid(&toks);
+    for w in s.windows(3) {
+        if w[1].is_punct(".")
+            && let (Some(schema), Some(table)) = (w[0].ident(), w[2].ident())
+            && table == name.to_ascii_lowercase()
+        {
+            return format!("ERROR: relation \"{schema}.{table}\" does not exist");
+        }
+    }
+    error
+}
+
+/// DuckDB's error text in Redshift's words, for the errors clients act on.
+pub(crate) fn redshift_error(duck: &str) -> String {
+    let first = duck.lines().next().unwrap_or(duck).trim();
+    let body = first.split_once(": ").map_or(
+        first,
+        |(kind, rest)| if kind.ends_with("Error") { rest } else { first },
+    );
+    if let Some(rest) = body.strip_prefix("Table with name ") {
+        let name = rest.split(" does not exist").next().unwrap_or(rest);
+        return format!("ERROR: relation \"{name}\" does not exist");
+    }
+    if body.contains("CHECK constraint failed")
+        && let Some((_, n)) = parse_length_check(body)
+    {
+        return format!("ERROR: value too long for type character varying({n})");
+    }
+    if let Some(rest) = body.strip_prefix("NOT NULL constraint failed: ") {
+        let col = rest.rsplit('.').next().unwrap_or(rest);
+        return format!("ERROR: Cannot insert a NULL value into column {col}");
+    }
+    if body.contains("Interrupted") {
+        return "ERROR: Query cancelled on user's request".into();
+    }
+    format!("ERROR: {body}")
+}

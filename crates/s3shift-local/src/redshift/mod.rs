@@ -1,0 +1,323 @@
+//! A Redshift Data API server over an embedded DuckDB file, on loopback.
+//!
+//! [`LocalRedshiftServer::start`] serves the awsJson1_1 protocol (`X-Amz-Target: RedshiftData.<Operation>`):
+//! ExecuteStatement (parameters, sessions, client tokens), BatchExecuteStatement (up to 40 statements, one
+//! transaction), DescribeStatement (asynchronous SUBMITTED → PICKED → STARTED → FINISHED | FAILED | ABORTED),
+//! GetStatementResult (typed fields, column metadata, paging), CancelStatement and ListStatements. Statements run
+//! on DuckDB after translation from Redshift SQL (see `translate`); COPY ... FORMAT AS PARQUET reads its files
+//! through the S3 endpoint it is given (see `copy`).
+//!
+//! Requests must be signed with the configured access key (the key is checked; the SigV4 signature itself is
+//! not recomputed here). The database file persists: `duckdb FILE` opens it for analysts once the server stops.
+
+mod api;
+mod copy;
+mod engine;
+mod lex;
+mod results;
+mod translate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::{Error, Result};
+
+/// Largest request body accepted (the Data API's own limit on SQL is 100,000 characters).
+const MAX_REQUEST_BYTES: usize = 8 << 20;
+
+/// Where COPY reads files from: an S3 endpoint and its credentials.
+#[derive(Debug, Clone)]
+pub struct S3Endpoint {
+    /// Endpoint URL, e.g. the local S3 server's.
+    pub url: String,
+    /// Access key.
+    pub access_key: String,
+    /// Secret key.
+    pub secret_key: String,
+}
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct LocalRedshiftConfig {
+    /// The DuckDB database file (created if missing).
+    pub database_file: PathBuf,
+    /// Address to bind; port 0 picks a free one. Only loopback is accepted.
+    pub addr: SocketAddr,
+    /// Access key that requests must be signed with.
+    pub access_key: String,
+    /// Where COPY reads from; without it, COPY fails with a clear error.
+    pub s3: Option<S3Endpoint>,
+    /// Time each statement spends in SUBMITTED and in PICKED, so that clients see the asynchronous lifecycle.
+    pub step_delay: Duration,
+    /// Rows per GetStatementResult page.
+    pub result_page_rows: usize,
+}
+
+impl LocalRedshiftConfig {
+    /// A server over `database_file` on a free loopback port, the stand-ins' default access key, no S3.
+    pub fn new(database_file: impl Into<PathBuf>) -> Self {
+        Self {
+            database_file: database_file.into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            access_key: crate::s3::DEFAULT_ACCESS_KEY.into(),
+            s3: None,
+            step_delay: Duration::from_millis(2),
+            result_page_rows: 1000,
+        }
+    }
+}
+
+/// A running Data API stand-in. Stops when dropped.
+#[derive(Debug)]
+pub struct LocalRedshiftServer {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl LocalRedshiftServer {
+    /// Opens the database and starts serving; returns once it accepts connections.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when DuckDB cannot open the file, [`Error::Bind`] when the address cannot be bound or is
+    /// not loopback.
+    pub async fn start(config: LocalRedshiftConfig) -> Result<Self> {
+        if !config.addr.ip().is_loopback() {
+            return Err(Error::Bind {
+                addr: config.addr,
+                source: std::io::Error::other("the stand-ins only listen on loopback"),
+            });
+        }
+        if let Some(dir) = config
+            .database_file
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let s3 = config.s3.as_ref().map(|e| engine::S3Source {
+            client: s3_client(e),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        let path = config.database_file.clone();
+        let step = config.step_delay;
+        let engine = tokio::task::spawn_blocking(move || engine::Engine::open(&path, s3, step))
+            .await
+            .map_err(|e| Error::Store {
+                path: config.database_file.clone(),
+                message: e.to_string(),
+            })?
+            .map_err(|message| Error::Store {
+                path: config.database_file.clone(),
+                message,
+            })?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let state = Arc::new(State {
+            engine: Arc::new(engine),
+            access_key: config.access_key,
+            page_rows: config.result_page_rows,
+        });
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, state, rx));
+        tracing::info!(%addr, db = %config.database_file.display(), "local Redshift Data API listening");
+        Ok(Self {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL for `AWS_ENDPOINT_URL_REDSHIFT_DATA`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting and waits for open requests (not running statements) to be answered.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for LocalRedshiftServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn s3_client(e: &S3Endpoint) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(&e.url)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            &e.access_key,
+            &e.secret_key,
+            None,
+            None,
+            "s3shift-local",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+struct State {
+    engine: Arc<engine::Engine>,
+    access_key: String,
+    page_rows: usize,
+}
+
+async fn serve(listener: TcpListener, state: Arc<State>, mut shutdown: oneshot::Receiver<()>) {
+    let http = ConnBuilder::new(TokioExecutor::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let socket = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(err) => {
+                    tracing::warn!(%err, "accepting a connection failed");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = socket.set_nodelay(true);
+        let state = state.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+        });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(socket), service).into_owned());
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+}
+
+fn reply(status: u16, body: &serde_json::Value) -> http::Response<Full<Bytes>> {
+    let mut resp = http::Response::new(Full::new(Bytes::from(body.to_string())));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Some(kind) = body.get("__type").and_then(|k| k.as_str())
+        && let Ok(v) = http::HeaderValue::from_str(kind)
+    {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    resp
+}
+
+fn error(status: u16, kind: &'static str, message: impl Into<String>) -> http::Response<Full<Bytes>> {
+    reply(
+        status,
+        &api::ApiError {
+            status,
+            kind,
+            message: message.into(),
+            extra: None,
+        }
+        .body(),
+    )
+}
+
+/// The access key in a SigV4 `Authorization` header.
+fn access_key_of(req: &http::Request<Incoming>) -> Option<String> {
+    let auth = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let cred = auth.split("Credential=").nth(1)?;
+    Some(cred.split('/').next()?.to_owned())
+}
+
+async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+    if req.method() != http::Method::POST {
+        return error(
+            405,
+            "UnknownOperationException",
+            "the Data API takes POST requests",
+        );
+    }
+    match access_key_of(&req) {
+        Some(k) if k == state.access_key => {}
+        Some(_) => {
+            return error(
+                400,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            );
+        }
+        None => {
+            return error(
+                400,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            );
+        }
+    }
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let Some(op) = target.strip_prefix("RedshiftData.").map(str::to_owned) else {
+        return error(
+            400,
+            "UnknownOperationException",
+            format!("unknown X-Amz-Target '{target}'"),
+        );
+    };
+    let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return error(413, "ValidationException", format!("request body: {e}")),
+    };
+    let engine = state.engine.clone();
+    let page_rows = state.page_rows;
+    // DuckDB calls (sessions, statement registry) may block briefly: off the IO threads.
+    let answer = tokio::task::spawn_blocking(move || api::dispatch(&engine, &op, &body, page_rows)).await;
+    match answer {
+        Ok(Ok(v)) => reply(200, &v),
+        Ok(Err(e)) => reply(e.status, &e.body()),
+        Err(e) => error(500, "InternalServerException", format!("the request failed: {e}")),
+    }
+}

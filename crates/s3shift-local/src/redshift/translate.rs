@@ -1,0 +1,529 @@
+//! Redshift SQL to DuckDB: what each statement becomes, or a clear error naming what is not supported.
+//!
+//! Rewrites work on tokens (see `lex`), never on raw text, so literals and quoted names are never touched.
+//! Redshift-only DDL (DISTSTYLE, DISTKEY, SORTKEY, ENCODE, BACKUP) is checked (names must be valid, columns must
+//! exist) and then dropped; informational constraints (PRIMARY KEY, UNIQUE, REFERENCES) are dropped because
+//! Redshift does not enforce them and DuckDB would; `VARCHAR(n)` becomes `VARCHAR` with a
+//! `CHECK (strlen(col) <= n)`, since Redshift counts VARCHAR lengths in bytes and DuckDB ignores them.
+
+use super::lex::{Tok, lex, render, solid};
+
+/// What to do with one statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Plan {
+    /// Run this DuckDB SQL. `rows` says whether it returns a result set.
+    Sql {
+        sql: String,
+        kind: Kind,
+        params: Vec<String>,
+    },
+    /// BEGIN / START TRANSACTION.
+    Begin,
+    /// COMMIT / END.
+    Commit,
+    /// ROLLBACK / ABORT.
+    Rollback,
+    /// CREATE [TEMP] TABLE name (LIKE source): copies the source's definition (types and checks).
+    CreateLike {
+        temp: bool,
+        if_not_exists: bool,
+        name: Vec<String>,
+        source: Vec<String>,
+    },
+    /// COPY ... FORMAT AS PARQUET.
+    Copy(super::copy::CopySpec),
+    /// Accepted and ignored (maintenance commands with no meaning here).
+    NoOp,
+}
+
+/// What a statement returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Rows (SELECT, WITH, VALUES, SHOW).
+    Rows,
+    /// A count of affected rows (INSERT, UPDATE, DELETE, MERGE).
+    Count,
+    /// Nothing (DDL).
+    Nothing,
+}
+
+const ENCODINGS: &[&str] = &[
+    "raw",
+    "az64",
+    "bytedict",
+    "delta",
+    "delta32k",
+    "lzo",
+    "mostly8",
+    "mostly16",
+    "mostly32",
+    "runlength",
+    "text255",
+    "text32k",
+    "zstd",
+    "auto",
+];
+
+fn err(msg: impl Into<String>) -> String {
+    format!("ERROR: {}", msg.into())
+}
+
+/// Plans one statement of Redshift SQL.
+pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
+    let toks = lex(sql).map_err(err)?;
+    let s = solid(&toks);
+    let Some(first) = s.first() else {
+        return Err(err("empty statement"));
+    };
+    let params: Vec<String> = toks
+        .iter()
+        .filter_map(|t| {
+            if let Tok::Param(p) = t {
+                Some(p.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let word = |i: usize| {
+        s.get(i).and_then(|t| {
+            if let Tok::Word(w) = t {
+                Some(w.to_ascii_lowercase())
+            } else {
+                None
+            }
+        })
+    };
+    let w0 = word(0).unwrap_or_default();
+    let simple = |kind| {
+        Ok(Plan::Sql {
+            sql: render(&toks),
+            kind,
+            params: params.clone(),
+        })
+    };
+    match w0.as_str() {
+        "select" | "with" | "values" | "show" | "describe" | "explain" => simple(Kind::Rows),
+        "insert" | "update" | "delete" | "merge" => simple(Kind::Count),
+        "begin" | "start" => Ok(Plan::Begin),
+        "commit" | "end" => Ok(Plan::Commit),
+        "rollback" | "abort" => Ok(Plan::Rollback),
+        "vacuum" | "analyze" => Ok(Plan::NoOp),
+        "copy" => super::copy::parse(&s).map(Plan::Copy).map_err(err),
+        "create" => plan_create(&toks, &params),
+        "drop" | "truncate" | "alter" | "comment" => simple(Kind::Nothing),
+        "unload" | "grant" | "revoke" | "call" | "set" | "reset" | "lock" | "prepare" | "execute"
+        | "declare" | "fetch" | "close" => Err(err(format!(
+            "s3shift-local does not support {}",
+            w0.to_uppercase()
+        ))),
+        _ => match first {
+            Tok::Punct(p) if p == "(" => simple(Kind::Rows),
+            _ => Err(err(format!("syntax error at or near \"{}\"", first.text()))),
+        },
+    }
+}
+
+/// Index of the `)` matching the `(` at `open`.
+fn matching(toks: &[Tok], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        if t.is_punct("(") {
+            depth += 1;
+        } else if t.is_punct(")") {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+/// A dotted name starting at solid index `i` of `s`; returns the parts and the index after it.
+fn dotted(s: &[&Tok], mut i: usize) -> Option<(Vec<String>, usize)> {
+    let mut parts = vec![s.get(i)?.ident()?];
+    i += 1;
+    while s.get(i).is_some_and(|t| t.is_punct(".")) {
+        parts.push(s.get(i + 1)?.ident()?);
+        i += 2;
+    }
+    Some((parts, i))
+}
+
+fn plan_create(toks: &[Tok], params: &[String]) -> Result<Plan, String> {
+    let s = solid(toks);
+    let mut i = 1;
+    let mut temp = false;
+    if s.get(i).is_some_and(|t| t.is("or")) {
+        // CREATE OR REPLACE VIEW
+        return plan_view(toks, params);
+    }
+    while s
+        .get(i)
+        .is_some_and(|t| t.is("temp") || t.is("temporary") || t.is("local"))
+    {
+        temp = true;
+        i += 1;
+    }
+    let Some(what) = s.get(i) else {
+        return Err(err("syntax error at end of input"));
+    };
+    if what.is("view") || what.is("materialized") {
+        return plan_view(toks, params);
+    }
+    if what.is("schema") || what.is("database") {
+        return Ok(Plan::Sql {
+            sql: render(toks),
+            kind: Kind::Nothing,
+            params: params.to_vec(),
+        });
+    }
+    if what.is("external")
+        || what.is("user")
+        || what.is("group")
+        || what.is("function")
+        || what.is("procedure")
+    {
+        return Err(err(format!(
+            "s3shift-local does not support CREATE {}",
+            what.text().to_uppercase()
+        )));
+    }
+    if !what.is("table") {
+        return Err(err(format!("syntax error at or near \"{}\"", what.text())));
+    }
+    i += 1;
+    let mut if_not_exists = false;
+    if s.get(i).is_some_and(|t| t.is("if")) {
+        if_not_exists = true;
+        i += 3;
+    }
+    let (name, after) = dotted(&s, i).ok_or_else(|| err("CREATE TABLE needs a table name"))?;
+    // CREATE TABLE t (LIKE s)
+    if s.get(after).is_some_and(|t| t.is_punct("(")) && s.get(after + 1).is_some_and(|t| t.is("like")) {
+        let (source, _) = dotted(&s, after + 2).ok_or_else(|| err("LIKE needs a table name"))?;
+        return Ok(Plan::CreateLike {
+            temp,
+            if_not_exists,
+            name,
+            source,
+        });
+    }
+    if s.get(after).is_some_and(|t| t.is("as")) {
+        return Ok(Plan::Sql {
+            sql: render(toks),
+            kind: Kind::Nothing,
+            params: params.to_vec(),
+        });
+    }
+    rewrite_create_table(toks).map(|sql| Plan::Sql {
+        sql,
+        kind: Kind::Nothing,
+        params: params.to_vec(),
+    })
+}
+
+fn plan_view(toks: &[Tok], params: &[String]) -> Result<Plan, String> {
+    // Late-binding views: DuckDB views bind late anyway, so the clause is dropped.
+    let mut out: Vec<Tok> = toks.to_vec();
+    let sol: Vec<usize> = (0..out.len())
+        .filter(|&i| !matches!(out[i], Tok::Space(_)))
+        .collect();
+    for w in sol.windows(4) {
+        if out[w[0]].is("with") && out[w[1]].is("no") && out[w[2]].is("schema") && out[w[3]].is("binding") {
+            for &j in w {
+                out[j] = Tok::Space(String::new());
+            }
+        }
+    }
+    Ok(Plan::Sql {
+        sql: render(&out),
+        kind: Kind::Nothing,
+        params: params.to_vec(),
+    })
+}
+
+/// Rewrites CREATE TABLE ... (columns) attributes for DuckDB.
+fn rewrite_create_table(toks: &[Tok]) -> Result<String, String> {
+    let open = toks
+        .iter()
+        .position(|t| t.is_punct("("))
+        .ok_or_else(|| err("CREATE TABLE needs a column list"))?;
+    let close = matching(toks, open).ok_or_else(|| err("unbalanced parentheses in CREATE TABLE"))?;
+    // Split the column list on top-level commas.
+    let mut items: Vec<Vec<Tok>> = vec![Vec::new()];
+    let mut depth = 0;
+    for t in &toks[open + 1..close] {
+        if t.is_punct("(") {
+            depth += 1;
+        } else if t.is_punct(")") {
+            depth -= 1;
+        }
+        if depth == 0 && t.is_punct(",") {
+            items.push(Vec::new());
+        } else if let Some(last) = items.last_mut() {
+            last.push(t.clone());
+        }
+    }
+    let mut columns: Vec<String> = Vec::new();
+    let mut keys: Vec<(String, String)> = Vec::new(); // (clause, column) to check after
+    let mut defs: Vec<String> = Vec::new();
+    for item in items {
+        let s = solid(&item);
+        let Some(head) = s.first() else { continue };
+        if head.is("primary")
+            || head.is("unique")
+            || head.is("foreign")
+            || head.is("constraint")
+            || head.is("check")
+        {
+            // Table constraints: informational in Redshift, so not enforced here either.
+            continue;
+        }
+        let name = head
+            .ident()
+            .ok_or_else(|| err(format!("syntax error at or near \"{}\"", head.text())))?;
+        columns.push(name.clone());
+        let mut out: Vec<String> = vec![head.text().to_owned()];
+        let mut check: Option<String> = None;
+        let mut j = 1;
+        while j < s.len() {
+            let t = s[j];
+            if t.is("encode") {
+                let enc = s.get(j + 1).and_then(|t| t.ident()).unwrap_or_default();
+                if !ENCODINGS.contains(&enc.as_str()) {
+                    return Err(err(format!(
+                        "type \"{enc}\" does not exist (ENCODE of column \"{name}\")"
+                    )));
+                }
+                j += 2;
+            } else if t.is("distkey") {
+                keys.push(("DISTKEY".into(), name.clone()));
+                j += 1;
+            } else if t.is("sortkey") {
+                keys.push(("SORTKEY".into(), name.clone()));
+                j += 1;
+            } else if t.is("primary") && s.get(j + 1).is_some_and(|t| t.is("key")) {
+                j += 2;
+            } else if t.is("unique") {
+                j += 1;
+            } else if t.is("references") {
+                // REFERENCES t [(col)]
+                j += 2;
+                while s.get(j).is_some_and(|t| t.is_punct(".")) {
+                    j += 2;
+                }
+                if s.get(j).is_some_and(|t| t.is_punct("(")) {
+                    while j < s.len() && !s[j].is_punct(")") {
+                        j += 1;
+                    }
+                    j += 1;
+                }
+            } else if t.is("identity") || (t.is("generated") && s.iter().any(|t| t.is("identity"))) {
+                return Err(err(format!(
+                    "s3shift-local does not support IDENTITY columns (column \"{name}\")"
+                )));
+            } else if (t.is("varchar")
+                || t.is("nvarchar")
+                || t.is("char")
+                || t.is("character")
+                || t.is("nchar")
+                || t.is("bpchar"))
+                && j == 1
+            {
+                // VARCHAR(n) / CHARACTER VARYING(n) / CHAR(n): keep the type, enforce the byte length.
+                let mut k = j + 1;
+                if t.is("character") && s.get(k).is_some_and(|t| t.is("varying")) {
+                    k += 1;
+                }
+                let limit = if s.get(k).is_some_and(|t| t.is_punct("(")) {
+                    let n = s
+                        .get(k + 1)
+                        .map(|t| t.text().to_ascii_lowercase())
+                        .unwrap_or_default();
+                    if !s.get(k + 2).is_some_and(|t| t.is_punct(")")) {
+                        return Err(err(format!("bad length for column \"{name}\"")));
+                    }
+                    k += 3;
+                    if n == "max" {
+                        65535
+                    } else {
+                        n.parse::<u32>()
+                            .ok()
+                            .filter(|n| (1..=65535).contains(n))
+                            .ok_or_else(|| {
+                                err(format!(
+                                    "length for type varchar cannot exceed 65535 (column \"{name}\": {n})"
+                                ))
+                            })?
+                    }
+                } else if t.is("char") || t.is("character") || t.is("nchar") || t.is("bpchar") {
+                    1
+                } else {
+                    256
+                };
+                out.push("VARCHAR".into());
+                check = Some(format!("CHECK (strlen({}) <= {limit})", head.text()));
+                j = k;
+            } else if t.is("text") && j == 1 {
+                out.push("VARCHAR".into());
+                check = Some(format!("CHECK (strlen({}) <= 256)", head.text()));
+                j += 1;
+            } else {
+                out.push(t.text().to_owned());
+                j += 1;
+            }
+        }
+        if let Some(c) = check {
+            out.push(c);
+        }
+        defs.push(join_sql(&out));
+    }
+    // Table attributes after the column list.
+    let tail = solid(&toks[close + 1..]);
+    let mut j = 0;
+    let mut diststyle: Option<String> = None;
+    let mut has_distkey = false;
+    while j < tail.len() {
+        let t = tail[j];
+        if t.is("diststyle") {
+            let v = tail.get(j + 1).and_then(|t| t.ident()).unwrap_or_default();
+            if !["all", "even", "key", "auto"].contains(&v.as_str()) {
+                return Err(err(format!(
+                    "syntax error at or near \"{v}\" (DISTSTYLE takes ALL, EVEN, KEY or AUTO)"
+                )));
+            }
+            diststyle = Some(v);
+            j += 2;
+        } else if t.is("distkey") || t.is("sortkey") || t.is("compound") || t.is("interleaved") {
+            let clause = if t.is("distkey") { "DISTKEY" } else { "SORTKEY" };
+            has_distkey |= clause == "DISTKEY";
+            j += 1;
+            if tail.get(j).is_some_and(|t| t.is("sortkey")) {
+                j += 1;
+            }
+            if tail.get(j).is_some_and(|t| t.is("auto")) {
+                j += 1;
+                continue;
+            }
+            if !tail.get(j).is_some_and(|t| t.is_punct("(")) {
+                return Err(err(format!("{clause} needs a column list")));
+            }
+            j += 1;
+            while j < tail.len() && !tail[j].is_punct(")") {
+                if let Some(c) = tail[j].ident() {
+                    keys.push((clause.into(), c));
+                }
+                j += 1;
+            }
+            j += 1;
+        } else if (t.is("encode") && tail.get(j + 1).is_some_and(|t| t.is("auto"))) || t.is("backup") {
+            j += 2;
+        } else if t.is_punct(";") {
+            j += 1;
+        } else {
+            return Err(err(format!(
+                "s3shift-local does not support the table attribute \"{}\"",
+                t.text()
+            )));
+        }
+    }
+    for (clause, col) in &keys {
+        if !columns.contains(col) {
+            return Err(err(format!("column \"{col}\" named in {clause} does not exist")));
+        }
+    }
+    if diststyle.as_deref() == Some("key") && !keys.iter().any(|(c, _)| c == "DISTKEY") && !has_distkey {
+        return Err(err("DISTSTYLE KEY needs a DISTKEY column"));
+    }
+    Ok(format!("{}({})", render(&toks[..open]), defs.join(", ")))
+}
+
+fn join_sql(parts: &[String]) -> String {
+    let mut out = String::new();
+    for p in parts {
+        let glue = !(out.is_empty() || p == "(" || p == ")" || p == "," || out.ends_with('('));
+        if glue {
+            out.push(' ');
+        }
+        out.push_str(p);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql(p: Plan) -> String {
+        match p {
+            Plan::Sql { sql, .. } => sql,
+            other => panic!("not SQL: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn redshift_ddl_is_checked_then_dropped() {
+        let p = plan(
+            "CREATE TABLE s.t (id BIGINT NOT NULL ENCODE az64 DISTKEY, k VARCHAR(10) ENCODE zstd, \
+             t TIMESTAMPTZ SORTKEY, PRIMARY KEY (id)) DISTSTYLE KEY COMPOUND SORTKEY (t, id)",
+        )
+        .unwrap();
+        assert_eq!(
+            sql(p),
+            "CREATE TABLE s.t (id BIGINT NOT NULL, k VARCHAR CHECK (strlen(k) <= 10), t TIMESTAMPTZ)"
+        );
+        assert!(
+            plan("CREATE TABLE t (a INT) SORTKEY (b)")
+                .unwrap_err()
+                .contains("\"b\" named in SORTKEY")
+        );
+        assert!(
+            plan("CREATE TABLE t (a INT ENCODE fancy)")
+                .unwrap_err()
+                .contains("fancy")
+        );
+        assert!(
+            plan("CREATE TABLE t (a INT) DISTSTYLE sideways")
+                .unwrap_err()
+                .contains("DISTSTYLE")
+        );
+        assert!(
+            plan("CREATE TABLE t (a INT IDENTITY(1,1))")
+                .unwrap_err()
+                .contains("IDENTITY")
+        );
+        assert!(sql(plan("CREATE TABLE t (a VARCHAR(MAX))").unwrap()).contains("<= 65535"));
+    }
+
+    #[test]
+    fn like_views_params_and_transactions() {
+        assert_eq!(
+            plan("create temp table stage (like s3shift.images)").unwrap(),
+            Plan::CreateLike {
+                temp: true,
+                if_not_exists: false,
+                name: vec!["stage".into()],
+                source: vec!["s3shift".into(), "images".into()]
+            }
+        );
+        let v = sql(plan("CREATE VIEW v AS SELECT 1 WITH NO SCHEMA BINDING").unwrap());
+        assert!(!v.to_lowercase().contains("binding"), "{v}");
+        match plan("select * from t where k = :key and j = ':not'").unwrap() {
+            Plan::Sql { sql, params, kind } => {
+                assert_eq!(sql, "select * from t where k = $key and j = ':not'");
+                assert_eq!(params, ["key"]);
+                assert_eq!(kind, Kind::Rows);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(plan("END").unwrap(), Plan::Commit);
+        assert_eq!(plan("begin transaction").unwrap(), Plan::Begin);
+        assert!(
+            plan("UNLOAD ('select 1') TO 's3://x'")
+                .unwrap_err()
+                .contains("UNLOAD")
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! The golden set of Redshift statements (`tests/golden/redshift.sql`): each statement through the Data API,
+//! its outcome compared with the expected text. `S3SHIFT_BLESS=1` rewrites the expectations (review the diff).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::path::PathBuf;
+
+use aws_sdk_redshiftdata::types::StatusString;
+use support::*;
+
+struct Case {
+    name: String,
+    sql: String,
+    expect: String,
+}
+
+fn parse(text: &str) -> (Vec<String>, Vec<Case>) {
+    let mut header = Vec::new();
+    let mut cases = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(l) = lines.peek() {
+        if l.starts_with("-- case:") {
+            break;
+        }
+        header.push((*l).to_owned());
+        lines.next();
+    }
+    while let Some(l) = lines.next() {
+        let Some(name) = l.strip_prefix("-- case:") else {
+            continue;
+        };
+        let mut sql = Vec::new();
+        for l in lines.by_ref() {
+            if l == "-- expect" {
+                break;
+            }
+            sql.push(l);
+        }
+        let mut expect = Vec::new();
+        while let Some(l) = lines.peek() {
+            if l.starts_with("-- case:") {
+                break;
+            }
+            expect.push((*l).to_owned());
+            lines.next();
+        }
+        while expect.last().is_some_and(|l| l.trim().is_empty()) {
+            expect.pop();
+        }
+        cases.push(Case {
+            name: name.trim().to_owned(),
+            sql: sql.join("\n"),
+            expect: expect.join("\n"),
+        });
+    }
+    (header, cases)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golden_statements() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/redshift.sql");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (header, cases) = parse(&text);
+    assert!(cases.len() >= 20, "only {} cases", cases.len());
+    let s = stack().await;
+    let first =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .session_keep_alive_seconds(600)
+            .sql("SELECT 1")
+            .send()
+            .await
+            .unwrap();
+    let session = first.session_id().unwrap().to_owned();
+    wait(&s.rs, first.id().unwrap()).await;
+    let mut actual = Vec::new();
+    for c in &cases {
+        let out =
+            s.rs.execute_statement()
+                .session_id(&session)
+                .sql(&c.sql)
+                .send()
+                .await
+                .unwrap();
+        let d = wait(&s.rs, out.id().unwrap()).await;
+        let got = match d.status() {
+            Some(StatusString::Failed) => d.error().unwrap_or_default().to_owned(),
+            Some(StatusString::Finished) if d.has_result_set().unwrap_or_default() => {
+                let page =
+                    s.rs.get_statement_result()
+                        .id(out.id().unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                let mut lines = vec![
+                    page.column_metadata()
+                        .iter()
+                        .map(|c| c.name().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                ];
+                for r in rows(&s.rs, out.id().unwrap()).await {
+                    lines.push(r.iter().map(render).collect::<Vec<_>>().join(" | "));
+                }
+                lines.join("\n")
+            }
+            Some(StatusString::Finished) => match d.result_rows() {
+                n if n > 0 => format!("OK rows={n}"),
+                _ => "OK".to_owned(),
+            },
+            other => format!("{other:?}"),
+        };
+        actual.push(got);
+    }
+    if std::env::var_os("S3SHIFT_BLESS").is_some() {
+        let mut out = header.join("\n");
+        for (c, got) in cases.iter().zip(&actual) {
+            out.push_str(&format!("\n-- case: {}\n{}\n-- expect\n{}\n", c.name, c.sql, got));
+        }
+        std::fs::write(&path, out.trim_start_matches('\n').to_owned() + "").unwrap();
+        return;
+    }
+    let mut wrong = Vec::new();
+    for (c, got) in cases.iter().zip(&actual) {
+        if &c.expect != got {
+            wrong.push(format!(
+                "case '{}':\n  expected: {}\n  got:      {}",
+                c.name,
+                c.expect.replace('\n', "\n            "),
+                got.replace('\n', "\n            ")
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} golden cases differ (S3SHIFT_BLESS=1 rewrites them):\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
+}

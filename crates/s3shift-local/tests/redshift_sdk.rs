@@ -1,0 +1,651 @@
+//! Conformance of the Data API stand-in with the real aws-sdk-redshiftdata client: the statement lifecycle,
+//! typed results and paging, parameters, batches as transactions, sessions, COPY from Parquet with Redshift's
+//! checks, and the service's errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field as AField, Schema};
+use aws_sdk_redshiftdata::types::{Field, SqlParameter, StatusString};
+use aws_sdk_s3::primitives::ByteStream;
+use support::*;
+
+fn param(name: &str, value: &str) -> SqlParameter {
+    SqlParameter::builder().name(name).value(value).build().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_move_through_the_asynchronous_lifecycle() {
+    let s = stack_with(|c| c.step_delay = Duration::from_millis(300)).await;
+    let out =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sql("SELECT 1")
+            .send()
+            .await
+            .unwrap();
+    let first =
+        s.rs.describe_statement()
+            .id(out.id().unwrap())
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(first.status(), Some(&StatusString::Submitted));
+    let order = ["SUBMITTED", "PICKED", "STARTED", "FINISHED"];
+    let mut seen = vec![first.status().unwrap().as_str().to_owned()];
+    loop {
+        let d =
+            s.rs.describe_statement()
+                .id(out.id().unwrap())
+                .send()
+                .await
+                .unwrap();
+        let st = d.status().unwrap().as_str().to_owned();
+        if seen.last() != Some(&st) {
+            seen.push(st.clone());
+        }
+        if st == "FINISHED" {
+            assert!(d.has_result_set().unwrap_or_default());
+            assert_eq!(d.result_rows(), 1);
+            assert!(d.duration() > 0);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let positions: Vec<usize> = seen
+        .iter()
+        .map(|s| order.iter().position(|o| o == s).unwrap())
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    // PICKED lasts the step delay, so a poller sees it; STARTED lasts as long as the query (the cancel test
+    // waits for it on a long one).
+    assert!(seen.contains(&"PICKED".to_owned()), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_typed_and_paged() {
+    let s = stack_with(|c| c.result_page_rows = 2).await;
+    let d = ok(
+        &s.rs,
+        "SELECT i::INTEGER AS i, i * 1.5::FLOAT8 AS d, 'r' || i AS s, i % 2 = 0 AS b, NULL::VARCHAR AS n, \
+         TIMESTAMP '2024-01-02 03:04:05.25' AS t FROM range(5) t(i) ORDER BY i",
+    )
+    .await;
+    let page = s.rs.get_statement_result().id(d.id()).send().await.unwrap();
+    assert_eq!(page.total_num_rows(), 5);
+    assert_eq!(page.records().len(), 2);
+    assert!(page.next_token().is_some());
+    let names: Vec<_> = page.column_metadata().iter().map(|c| c.name().unwrap()).collect();
+    assert_eq!(names, ["i", "d", "s", "b", "n", "t"]);
+    let types: Vec<_> = page
+        .column_metadata()
+        .iter()
+        .map(|c| c.type_name().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["int4", "float8", "varchar", "bool", "varchar", "timestamp"]
+    );
+    let all = rows(&s.rs, d.id()).await;
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[3][0], Field::LongValue(3));
+    assert_eq!(all[3][1], Field::DoubleValue(4.5));
+    assert_eq!(all[3][2], Field::StringValue("r3".into()));
+    assert_eq!(all[3][3], Field::BooleanValue(false));
+    assert_eq!(all[3][4], Field::IsNull(true));
+    assert_eq!(all[3][5], Field::StringValue("2024-01-02 03:04:05.250".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameters_are_bound_never_spliced() {
+    let s = stack().await;
+    let hostile = "x'); DROP TABLE t; --";
+    let out =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sql("SELECT :key AS k, :n::INTEGER + 1 AS n, ':key' AS literal")
+            .parameters(param("key", hostile))
+            .parameters(param("n", "41"))
+            .send()
+            .await
+            .unwrap();
+    let d = wait(&s.rs, out.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished), "{:?}", d.error());
+    assert_eq!(d.query_parameters().len(), 2);
+    let r = rows(&s.rs, out.id().unwrap()).await;
+    assert_eq!(r[0][0], Field::StringValue(hostile.into()));
+    assert_eq!(r[0][1], Field::LongValue(42));
+    assert_eq!(r[0][2], Field::StringValue(":key".into()));
+    // A parameter the statement needs but the request lacks fails the statement, naming it.
+    let out =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sql("SELECT :missing")
+            .send()
+            .await
+            .unwrap();
+    let d = wait(&s.rs, out.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Failed));
+    assert!(d.error().unwrap().contains(":missing"), "{:?}", d.error());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redshift_ddl_is_accepted_and_varchar_lengths_are_bytes() {
+    let s = stack().await;
+    ok(&s.rs, "CREATE SCHEMA IF NOT EXISTS s3shift").await;
+    ok(
+        &s.rs,
+        "CREATE TABLE s3shift.t (id BIGINT NOT NULL ENCODE az64, k VARCHAR(5) ENCODE zstd, PRIMARY KEY (id)) \
+         DISTSTYLE KEY DISTKEY (id) COMPOUND SORTKEY (id)",
+    )
+    .await;
+    ok(&s.rs, "INSERT INTO s3shift.t VALUES (1, 'abcde'), (1, 'é')").await;
+    // Five bytes fit; 'ééé' is six bytes in three characters and does not.
+    let d = run(&s.rs, "INSERT INTO s3shift.t VALUES (2, 'ééé')").await;
+    assert_eq!(d.status(), Some(&StatusString::Failed));
+    assert_eq!(
+        d.error(),
+        Some("ERROR: value too long for type character varying(5)")
+    );
+    // Redshift does not enforce primary keys: neither does the stand-in.
+    assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.t").await, [["2"]]);
+    let d = ok(&s.rs, "UPDATE s3shift.t SET k = 'z' WHERE id = 1").await;
+    assert_eq!(d.result_rows(), 2);
+    let d = run(&s.rs, "CREATE TABLE s3shift.u (a INT) SORTKEY (b)").await;
+    assert!(
+        d.error().unwrap().contains("\"b\" named in SORTKEY"),
+        "{:?}",
+        d.error()
+    );
+    let d = run(&s.rs, "SELECT * FROM s3shift.nope").await;
+    assert_eq!(d.error(), Some("ERROR: relation \"s3shift.nope\" does not exist"));
+    let d = run(&s.rs, "UNLOAD ('select 1') TO 's3://b/x' IAM_ROLE default").await;
+    assert!(
+        d.error().unwrap().contains("does not support UNLOAD"),
+        "{:?}",
+        d.error()
+    );
+    assert_eq!(query(&s.rs, "SELECT getdate() IS NOT NULL").await, [["true"]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_one_transaction() {
+    let s = stack().await;
+    ok(&s.rs, "CREATE TABLE kept (a INT)").await;
+    let out =
+        s.rs.batch_execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sqls("INSERT INTO kept VALUES (1)")
+            .sqls("INSERT INTO no_such_table VALUES (1)")
+            .sqls("INSERT INTO kept VALUES (2)")
+            .send()
+            .await
+            .unwrap();
+    let d = wait(&s.rs, out.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Failed));
+    let subs: Vec<_> = d
+        .sub_statements()
+        .iter()
+        .map(|x| x.status().unwrap().as_str().to_owned())
+        .collect();
+    assert_eq!(subs, ["FINISHED", "FAILED", "ABORTED"]);
+    assert_eq!(d.sub_statements()[1].id(), format!("{}:2", out.id().unwrap()));
+    assert!(d.error().unwrap().contains("no_such_table"), "{:?}", d.error());
+    // The first insert was rolled back with the rest.
+    assert_eq!(query(&s.rs, "SELECT count(*) FROM kept").await, [["0"]]);
+
+    let out =
+        s.rs.batch_execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sqls("INSERT INTO kept VALUES (1), (2)")
+            .sqls("SELECT sum(a) FROM kept")
+            .send()
+            .await
+            .unwrap();
+    let d = wait(&s.rs, out.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished));
+    let r = rows(&s.rs, &format!("{}:2", out.id().unwrap())).await;
+    assert_eq!(render(&r[0][0]), "3");
+    let err =
+        s.rs.get_statement_result()
+            .id(out.id().unwrap())
+            .send()
+            .await
+            .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("ValidationException")
+    );
+    let err =
+        s.rs.batch_execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .set_sqls(Some(vec!["SELECT 1".into(); 41]))
+            .send()
+            .await
+            .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("ValidationException")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_keep_temporary_tables() {
+    let s = stack().await;
+    let out =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .session_keep_alive_seconds(60)
+            .sql("CREATE TEMP TABLE scratch (a INT)")
+            .send()
+            .await
+            .unwrap();
+    let session = out.session_id().unwrap().to_owned();
+    assert_eq!(
+        wait(&s.rs, out.id().unwrap()).await.status(),
+        Some(&StatusString::Finished)
+    );
+    let out =
+        s.rs.execute_statement()
+            .session_id(&session)
+            .sql("INSERT INTO scratch VALUES (7)")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        wait(&s.rs, out.id().unwrap()).await.status(),
+        Some(&StatusString::Finished)
+    );
+    let out =
+        s.rs.execute_statement()
+            .session_id(&session)
+            .sql("SELECT a FROM scratch")
+            .send()
+            .await
+            .unwrap();
+    wait(&s.rs, out.id().unwrap()).await;
+    assert_eq!(rows(&s.rs, out.id().unwrap()).await[0][0], Field::LongValue(7));
+    // Without the session the temporary table does not exist.
+    let d = run(&s.rs, "SELECT a FROM scratch").await;
+    assert_eq!(d.status(), Some(&StatusString::Failed));
+    let err =
+        s.rs.execute_statement()
+            .session_id("00000000-0000-4000-8000-000000000000")
+            .sql("SELECT 1")
+            .send()
+            .await
+            .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("ValidationException")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_errors_idempotency_listing_and_cancel() {
+    let s = stack().await;
+    let err =
+        s.rs.describe_statement()
+            .id("11111111-2222-4333-8444-555555555555")
+            .send()
+            .await
+            .unwrap_err();
+    let e = err.into_service_error();
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
+    let err =
+        s.rs.describe_statement()
+            .id("not-a-uuid")
+            .send()
+            .await
+            .unwrap_err();
+    assert!(err.into_service_error().is_validation_exception());
+    let err =
+        s.rs.execute_statement()
+            .database("dev")
+            .sql("SELECT 1")
+            .send()
+            .await
+            .unwrap_err();
+    assert!(err.into_service_error().is_validation_exception());
+    let bad = redshift_client(&s.redshift, "someone-else");
+    let err = bad
+        .execute_statement()
+        .workgroup_name("s3shift")
+        .database("dev")
+        .sql("SELECT 1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("UnrecognizedClientException")
+    );
+
+    let d = ok(&s.rs, "CREATE TABLE t (a INT)").await;
+    let err = s.rs.get_statement_result().id(d.id()).send().await.unwrap_err();
+    assert!(err.into_service_error().is_validation_exception());
+    let err = s.rs.cancel_statement().id(d.id()).send().await.unwrap_err();
+    assert!(err.into_service_error().is_validation_exception());
+
+    // The same client token gives the same statement, run once.
+    let a =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .client_token("tok-1")
+            .sql("INSERT INTO t VALUES (1)")
+            .send()
+            .await
+            .unwrap();
+    let b =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .client_token("tok-1")
+            .sql("INSERT INTO t VALUES (1)")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(a.id().unwrap(), b.id().unwrap());
+    wait(&s.rs, a.id().unwrap()).await;
+    assert_eq!(query(&s.rs, "SELECT count(*) FROM t").await, [["1"]]);
+
+    let listed = s.rs.list_statements().max_results(2).send().await.unwrap();
+    assert_eq!(listed.statements().len(), 2);
+    assert!(listed.next_token().is_some());
+    let failed =
+        s.rs.list_statements()
+            .status(aws_sdk_redshiftdata::types::StatusString::Failed)
+            .send()
+            .await
+            .unwrap();
+    assert!(failed.statements().is_empty());
+
+    // A long statement can be cancelled.
+    let out =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sql("SELECT count(*) FROM range(100000000000) a")
+            .send()
+            .await
+            .unwrap();
+    loop {
+        let d =
+            s.rs.describe_statement()
+                .id(out.id().unwrap())
+                .send()
+                .await
+                .unwrap();
+        if d.status() == Some(&StatusString::Started) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        s.rs.cancel_statement()
+            .id(out.id().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .unwrap_or_default()
+    );
+    assert_eq!(
+        wait(&s.rs, out.id().unwrap()).await.status(),
+        Some(&StatusString::Aborted)
+    );
+}
+
+fn parquet_bytes(schema: Arc<Schema>, columns: Vec<ArrayRef>) -> Vec<u8> {
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    buf
+}
+
+async fn put(s: &Stack, key: &str, body: Vec<u8>) -> usize {
+    let n = body.len();
+    s.s3c
+        .put_object()
+        .bucket("staging")
+        .key(key)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .unwrap();
+    n
+}
+
+fn manifest(entries: &[(&str, Option<usize>, bool)]) -> Vec<u8> {
+    let e: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(url, len, mandatory)| {
+            let mut v = serde_json::json!({"url": url, "mandatory": mandatory});
+            if let Some(l) = len {
+                v["meta"] = serde_json::json!({"content_length": l});
+            }
+            v
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"entries": e})).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_loads_parquet_through_s3_with_redshift_checks() {
+    let s = stack().await;
+    s.s3c.create_bucket().bucket("staging").send().await.unwrap();
+    ok(&s.rs, "CREATE SCHEMA s3shift").await;
+    ok(
+        &s.rs,
+        "CREATE TABLE s3shift.images (k VARCHAR(8) NOT NULL, w INTEGER, size BIGINT) DISTSTYLE AUTO",
+    )
+    .await;
+    let schema = Arc::new(Schema::new(vec![
+        AField::new("k", DataType::Utf8, false),
+        AField::new("w", DataType::Int32, true),
+        AField::new("size", DataType::Int64, true),
+    ]));
+    let f1 = put(
+        &s,
+        "run1/part-00000.parquet",
+        parquet_bytes(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["a.jpg", "b.jpg"])),
+                Arc::new(Int32Array::from(vec![Some(10), None])),
+                Arc::new(Int64Array::from(vec![100, 200])),
+            ],
+        ),
+    )
+    .await;
+    let f2 = put(
+        &s,
+        "run1/part-00001.parquet",
+        parquet_bytes(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["c.jpg"])),
+                Arc::new(Int32Array::from(vec![30])),
+                Arc::new(Int64Array::from(vec![300])),
+            ],
+        ),
+    )
+    .await;
+    put(
+        &s,
+        "run1/manifest.json",
+        manifest(&[
+            ("s3://staging/run1/part-00000.parquet", Some(f1), true),
+            ("s3://staging/run1/part-00001.parquet", Some(f2), true),
+        ]),
+    )
+    .await;
+    // The loader's shape: one batch = stage, COPY, merge.
+    let out = s
+        .rs
+        .batch_execute_statement()
+        .workgroup_name("s3shift")
+        .database("dev")
+        .sqls("CREATE TEMP TABLE stage (LIKE s3shift.images)")
+        .sqls("COPY stage FROM 's3://staging/run1/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST")
+        .sqls("DELETE FROM s3shift.images USING stage WHERE s3shift.images.k = stage.k")
+        .sqls("INSERT INTO s3shift.images SELECT * FROM stage")
+        .send()
+        .await
+        .unwrap();
+    let d = wait(&s.rs, out.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished), "{:?}", d.error());
+    assert_eq!(d.sub_statements()[1].result_rows(), 3);
+    assert_eq!(
+        query(&s.rs, "SELECT k, w, size FROM s3shift.images ORDER BY k").await,
+        [
+            ["a.jpg", "10", "100"],
+            ["b.jpg", "NULL", "200"],
+            ["c.jpg", "30", "300"]
+        ]
+    );
+    // Loading by prefix works too.
+    ok(&s.rs, "COPY s3shift.images FROM 's3://staging/run1/part-' IAM_ROLE 'arn:aws:iam::123456789012:role/copy' FORMAT AS PARQUET").await;
+    assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.images").await, [["6"]]);
+    let hist = query(
+        &s.rs,
+        "SELECT status, loaded_rows, source_file_count FROM sys_load_history ORDER BY query_id",
+    )
+    .await;
+    assert_eq!(hist, [["completed", "3", "2"], ["completed", "3", "2"]]);
+
+    // Column drift: one column too few fails the whole COPY and loads nothing.
+    let narrow = Arc::new(Schema::new(vec![
+        AField::new("k", DataType::Utf8, false),
+        AField::new("w", DataType::Int32, true),
+    ]));
+    let f3 = put(
+        &s,
+        "run2/part-00000.parquet",
+        parquet_bytes(
+            narrow,
+            vec![
+                Arc::new(StringArray::from(vec!["d.jpg"])),
+                Arc::new(Int32Array::from(vec![1])),
+            ],
+        ),
+    )
+    .await;
+    put(
+        &s,
+        "run2/manifest.json",
+        manifest(&[("s3://staging/run2/part-00000.parquet", Some(f3), true)]),
+    )
+    .await;
+    let d = run(&s.rs, "COPY s3shift.images FROM 's3://staging/run2/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST").await;
+    assert_eq!(d.status(), Some(&StatusString::Failed));
+    assert!(
+        d.error()
+            .unwrap()
+            .contains("Unmatched number of columns between table and file"),
+        "{:?}",
+        d.error()
+    );
+    assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.images").await, [["6"]]);
+
+    // An over-long value (9 bytes into VARCHAR(8)) fails the COPY and is a row in sys_load_error_detail.
+    let f4 = put(
+        &s,
+        "run3/part-00000.parquet",
+        parquet_bytes(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["ok.jpg", "toolong.j"])),
+                Arc::new(Int32Array::from(vec![1, 2])),
+                Arc::new(Int64Array::from(vec![1, 2])),
+            ],
+        ),
+    )
+    .await;
+    put(
+        &s,
+        "run3/manifest.json",
+        manifest(&[("s3://staging/run3/part-00000.parquet", Some(f4), true)]),
+    )
+    .await;
+    let d = run(&s.rs, "COPY s3shift.images FROM 's3://staging/run3/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST").await;
+    assert_eq!(
+        d.error(),
+        Some(
+            "ERROR: Load into table 'images' failed. Check 'sys_load_error_detail' system table for details."
+        )
+    );
+    assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.images").await, [["6"]]);
+    let detail = query(&s.rs, "SELECT file_name, line_number, column_name, column_length, raw_field_value FROM sys_load_error_detail").await;
+    assert_eq!(
+        detail,
+        [["s3://staging/run3/part-00000.parquet", "2", "k", "8", "toolong.j"]]
+    );
+
+    // Manifests need meta.content_length, and a missing mandatory file fails the COPY.
+    put(
+        &s,
+        "run4/manifest.json",
+        manifest(&[("s3://staging/run1/part-00000.parquet", None, true)]),
+    )
+    .await;
+    let d = run(&s.rs, "COPY s3shift.images FROM 's3://staging/run4/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST").await;
+    assert!(d.error().unwrap().contains("content_length"), "{:?}", d.error());
+    put(
+        &s,
+        "run5/manifest.json",
+        manifest(&[("s3://staging/run5/gone.parquet", Some(10), true)]),
+    )
+    .await;
+    let d = run(&s.rs, "COPY s3shift.images FROM 's3://staging/run5/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST").await;
+    assert!(d.error().unwrap().contains("mandatory"), "{:?}", d.error());
+    // Types must be compatible: a string file column cannot load into INTEGER.
+    let wrong = Arc::new(Schema::new(vec![
+        AField::new("k", DataType::Utf8, false),
+        AField::new("w", DataType::Utf8, true),
+        AField::new("size", DataType::Int64, true),
+    ]));
+    let f6 = put(
+        &s,
+        "run6/part-00000.parquet",
+        parquet_bytes(
+            wrong,
+            vec![
+                Arc::new(StringArray::from(vec!["e.jpg"])),
+                Arc::new(StringArray::from(vec!["wide"])),
+                Arc::new(Int64Array::from(vec![5])),
+            ],
+        ),
+    )
+    .await;
+    put(
+        &s,
+        "run6/manifest.json",
+        manifest(&[("s3://staging/run6/part-00000.parquet", Some(f6), true)]),
+    )
+    .await;
+    let d = run(&s.rs, "COPY s3shift.images FROM 's3://staging/run6/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST").await;
+    assert!(
+        d.error()
+            .unwrap()
+            .contains("incompatible Parquet schema for column 'w'"),
+        "{:?}",
+        d.error()
+    );
+    assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.images").await, [["6"]]);
+}
