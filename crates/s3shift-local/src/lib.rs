@@ -6,11 +6,14 @@
 //!   needs beyond them (stored lifecycle configuration, atomic conditional puts) and seeded fault injection
 //!   (latency, 503 SlowDown, connections dropped mid-body) for reliability tests.
 //!
+//! - [`redshift`]: a Redshift Data API server over an embedded DuckDB file: the awsJson1_1 protocol, the
+//!   asynchronous statement lifecycle, and the subset of Redshift SQL that `sql/` and the loader use, including
+//!   `COPY ... FORMAT AS PARQUET` read through the S3 server with Redshift's checks.
+//!
 //! It must never be needed in production: the `s3shift` binary links it only behind its `local` feature, and
 //! nothing in the pipeline branches on it. Servers bind loopback only and stop when dropped.
-//!
-//! The Redshift Data API stand-in over DuckDB (issue 3, second half) is not here yet.
 
+mod listener;
 pub mod redshift;
 pub mod s3;
 

@@ -15,6 +15,9 @@ use super::translate::{Kind, Plan, plan};
 
 /// Most statements not yet finished at once (the Data API's quota).
 pub(crate) const MAX_ACTIVE: usize = 500;
+/// Most statements remembered (with their results) for Describe/GetStatementResult; the oldest finished ones
+/// are forgotten first, so a long-running stand-in keeps flat memory (the service keeps them 24 hours).
+const MAX_REMEMBERED: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Status {
@@ -253,6 +256,7 @@ impl Engine {
             interrupt: Mutex::new(None),
         });
         lock(&self.slots).insert(id.clone(), slot.clone());
+        self.forget_oldest();
         lock(&self.order).push(id.clone());
         if let Some(t) = token {
             lock(&self.tokens).insert(t, id.clone());
@@ -267,6 +271,28 @@ impl Engine {
             })
             .map_err(|e| format!("cannot start the statement: {e}"))?;
         Ok(id)
+    }
+
+    fn forget_oldest(&self) {
+        let mut order = lock(&self.order);
+        if order.len() < MAX_REMEMBERED {
+            return;
+        }
+        let mut slots = lock(&self.slots);
+        let excess = order.len() + 1 - MAX_REMEMBERED;
+        let mut removed = 0;
+        order.retain(|id| {
+            if removed >= excess {
+                return true;
+            }
+            let done = slots.get(id).is_none_or(|s| lock(&s.record).status.done());
+            if done {
+                slots.remove(id);
+                removed += 1;
+            }
+            !done
+        });
+        lock(&self.tokens).retain(|_, id| slots.contains_key(id));
     }
 
     /// The statement (or, for `<id>:<n>`, the batch holding that sub-statement).

@@ -25,12 +25,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
+use crate::listener::Loopback;
 use crate::{Error, Result};
 
 /// Largest request body accepted (the Data API's own limit on SQL is 100,000 characters).
@@ -81,9 +77,7 @@ impl LocalRedshiftConfig {
 /// A running Data API stand-in. Stops when dropped.
 #[derive(Debug)]
 pub struct LocalRedshiftServer {
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    inner: Loopback,
 }
 
 impl LocalRedshiftServer {
@@ -93,12 +87,6 @@ impl LocalRedshiftServer {
     /// [`Error::Store`] when DuckDB cannot open the file, [`Error::Bind`] when the address cannot be bound or is
     /// not loopback.
     pub async fn start(config: LocalRedshiftConfig) -> Result<Self> {
-        if !config.addr.ip().is_loopback() {
-            return Err(Error::Bind {
-                addr: config.addr,
-                source: std::io::Error::other("the stand-ins only listen on loopback"),
-            });
-        }
         if let Some(dir) = config
             .database_file
             .parent()
@@ -125,57 +113,33 @@ impl LocalRedshiftServer {
                 path: config.database_file.clone(),
                 message,
             })?;
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: config.addr,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
-            addr: config.addr,
-            source,
-        })?;
         let state = Arc::new(State {
             engine: Arc::new(engine),
             access_key: config.access_key,
             page_rows: config.result_page_rows,
         });
-        let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, state, rx));
-        tracing::info!(%addr, db = %config.database_file.display(), "local Redshift Data API listening");
-        Ok(Self {
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        let service = hyper::service::service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+        });
+        let inner = Loopback::start(config.addr, service).await?;
+        tracing::info!(addr = %inner.addr(), db = %config.database_file.display(), "local Redshift Data API listening");
+        Ok(Self { inner })
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.inner.addr()
     }
 
     /// The endpoint URL for `AWS_ENDPOINT_URL_REDSHIFT_DATA`.
     pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.inner.addr())
     }
 
     /// Stops accepting and waits for open requests (not running statements) to be answered.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for LocalRedshiftServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    pub async fn stop(self) {
+        self.inner.stop().await;
     }
 }
 
@@ -200,38 +164,6 @@ struct State {
     engine: Arc<engine::Engine>,
     access_key: String,
     page_rows: usize,
-}
-
-async fn serve(listener: TcpListener, state: Arc<State>, mut shutdown: oneshot::Receiver<()>) {
-    let http = ConnBuilder::new(TokioExecutor::new());
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let socket = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, _)) => socket,
-                Err(err) => {
-                    tracing::warn!(%err, "accepting a connection failed");
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        let _ = socket.set_nodelay(true);
-        let state = state.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-        });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(socket), service).into_owned());
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(5)) => {}
-    }
 }
 
 fn reply(status: u16, body: &serde_json::Value) -> http::Response<Full<Bytes>> {

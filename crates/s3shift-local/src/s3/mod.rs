@@ -11,19 +11,13 @@ mod store;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use faults::FaultConfig;
 
+use crate::listener::Loopback;
 use crate::{Error, Result};
 
 /// Access key the stand-ins accept unless told otherwise.
@@ -62,9 +56,7 @@ impl LocalS3Config {
 /// A running S3 stand-in. Stops when dropped.
 #[derive(Debug)]
 pub struct LocalS3Server {
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    inner: Loopback,
 }
 
 impl LocalS3Server {
@@ -74,12 +66,6 @@ impl LocalS3Server {
     /// [`Error::Dir`] when the directory cannot be created, [`Error::Bind`] when the address cannot be bound or is
     /// not loopback, [`Error::Store`] when s3s-fs refuses the directory.
     pub async fn start(config: LocalS3Config) -> Result<Self> {
-        if !config.addr.ip().is_loopback() {
-            return Err(Error::Bind {
-                addr: config.addr,
-                source: std::io::Error::other("the stand-ins only listen on loopback"),
-            });
-        }
         let buckets = ensure_dir(&config.dir.join("buckets"))?;
         let buckets = buckets.canonicalize().map_err(|source| Error::Dir {
             path: buckets.clone(),
@@ -97,52 +83,24 @@ impl LocalS3Server {
             config.secret_key.clone(),
         ));
         let service = faults::FaultyService::new(builder.build(), config.faults.clone());
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: config.addr,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
-            addr: config.addr,
-            source,
-        })?;
-        let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, service, rx));
-        tracing::info!(%addr, dir = %config.dir.display(), "local S3 listening");
-        Ok(Self {
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        let inner = Loopback::start(config.addr, service).await?;
+        tracing::info!(addr = %inner.addr(), dir = %config.dir.display(), "local S3 listening");
+        Ok(Self { inner })
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.inner.addr()
     }
 
     /// The endpoint URL for `AWS_ENDPOINT_URL_S3` (path-style addressing).
     pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.inner.addr())
     }
 
     /// Stops accepting, lets open requests finish for up to 5 seconds, then returns.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for LocalS3Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    pub async fn stop(self) {
+        self.inner.stop().await;
     }
 }
 
@@ -152,35 +110,4 @@ fn ensure_dir(path: &Path) -> Result<PathBuf> {
         source,
     })?;
     Ok(path.to_path_buf())
-}
-
-async fn serve(listener: TcpListener, service: faults::FaultyService, mut shutdown: oneshot::Receiver<()>) {
-    let http = Arc::new(ConnBuilder::new(TokioExecutor::new()));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let socket = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, _)) => socket,
-                Err(err) => {
-                    tracing::warn!(%err, "accepting a connection failed");
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        // Without it, small responses wait for Nagle's algorithm: half the throughput.
-        let _ = socket.set_nodelay(true);
-        let conn = http
-            .serve_connection(TokioIo::new(socket), service.clone())
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(5)) => {}
-    }
 }
