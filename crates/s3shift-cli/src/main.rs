@@ -11,6 +11,20 @@ use clap::{Parser, Subcommand};
 pub(crate) const EXIT_PARTIAL: u8 = 3;
 /// Exit code for a failure of the run itself.
 pub(crate) const EXIT_FAILURE: u8 = 1;
+/// Exit code for bad usage or an invalid job file.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// An error caused by the command line or a job file, not by the run: exit code 2.
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Moves images uploaded to S3 into Redshift tables, exactly once.
 #[derive(Debug, Parser)]
@@ -22,6 +36,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a job once: finish any interrupted load, then plan, extract, stage, load and report.
+    Run(commands::run::RunArgs),
+    /// Apply the sql/ migrations to the job's warehouse, in order, each in one transaction.
+    Migrate(commands::run::MigrateArgs),
+    /// The whole pipeline on the embedded S3 and Data API stand-ins, with nothing else running.
+    #[cfg(feature = "local")]
+    Demo(commands::demo::DemoArgs),
     /// Print the metadata of local image files, one JSON line per file.
     Extract(commands::extract::ExtractArgs),
     /// Run the embedded S3 and Redshift Data API stand-ins over a local directory until Ctrl-C or SIGTERM.
@@ -31,7 +52,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The demo prints its own story; its log events would only interleave with it.
+    #[cfg(feature = "local")]
+    let quiet = matches!(cli.command, Command::Demo(_));
+    #[cfg(not(feature = "local"))]
+    let quiet = false;
+    init_logs(if quiet { "warn" } else { "info" });
     let outcome = match cli.command {
+        Command::Run(args) => commands::run::run(&args),
+        Command::Migrate(args) => commands::run::migrate_cmd(&args),
+        #[cfg(feature = "local")]
+        Command::Demo(args) => commands::demo::run(&args),
         Command::Extract(args) => commands::extract::run(&args),
         #[cfg(feature = "local")]
         Command::Local(args) => commands::local::run(&args),
@@ -43,7 +74,23 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::from(EXIT_FAILURE)
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::from(EXIT_FAILURE)
+            }
         }
     }
+}
+
+/// Log events go to stderr (stdout carries the command's output), filtered by `S3SHIFT_LOG` (default `info`).
+fn init_logs(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("S3SHIFT_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},aws_config=warn,aws_smithy_runtime=warn"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }

@@ -5,7 +5,8 @@
 //! - [`schema`]: the curated `images` table, column by column. It is the one source of truth from which the
 //!   Parquet writer, the DDL check and the docs derive the table, and from which the extractor takes the byte
 //!   length it must cut each string to;
-//! - [`text`]: cutting strings to a Redshift `VARCHAR(n)` byte length without splitting a character.
+//! - [`text`]: cutting strings to a Redshift `VARCHAR(n)` byte length without splitting a character;
+//! - [`object`]: [`ObjectRef`] (one source object version and its identity), [`RunId`], and the expiry rule.
 //!
 //! It must never do IO or know about any cloud: every adapter depends on it, it depends on none of them.
 //!
@@ -15,10 +16,12 @@
 //!   images table and its Arrow schema.
 //! - [`text`]: cutting strings with [`text::truncate_utf8`].
 
+pub mod object;
 pub mod record;
 pub mod schema;
 pub mod text;
 
+pub use object::{ObjectRef, RunId, expiry_of, is_valid_name};
 pub use record::{ExtractStatus, ImageFormat, ImageRecord, LocalDateTime};
 
 /// Errors of the core crate.

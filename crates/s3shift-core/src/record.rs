@@ -18,6 +18,9 @@ pub enum ExtractStatus {
     Truncated,
     /// The object has no bytes at all.
     Empty,
+    /// The object was listed but deleted (or replaced by a new version) before it could be read; only what the
+    /// listing said about it is known.
+    Vanished,
 }
 
 impl ExtractStatus {
@@ -29,6 +32,7 @@ impl ExtractStatus {
             Self::Corrupt => "corrupt",
             Self::Truncated => "truncated",
             Self::Empty => "empty",
+            Self::Vanished => "vanished",
         }
     }
 

@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+#[cfg(feature = "local")]
+pub(crate) mod demo;
 pub(crate) mod extract;
 #[cfg(feature = "local")]
 pub(crate) mod local;
+pub(crate) mod run;

@@ -124,7 +124,7 @@ pub(crate) fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-const SETUP: &str = "
+const SETUP: &str = r#"
 CREATE TABLE IF NOT EXISTS main.sys_load_history (
   query_id BIGINT, status VARCHAR, database_name VARCHAR, table_name VARCHAR, start_time TIMESTAMP,
   end_time TIMESTAMP, duration BIGINT, data_source VARCHAR, file_format VARCHAR, loaded_rows BIGINT,
@@ -135,7 +135,26 @@ CREATE TABLE IF NOT EXISTS main.sys_load_error_detail (
   column_name VARCHAR, column_type VARCHAR, column_length INTEGER, error_code INTEGER, error_message VARCHAR,
   raw_field_value VARCHAR);
 CREATE OR REPLACE MACRO getdate() AS CAST(now() AS TIMESTAMP);
-";
+CREATE OR REPLACE VIEW main.svv_columns AS
+SELECT c.database_name AS table_catalog, c.schema_name AS table_schema, c.table_name, c.column_name,
+  c.column_index AS ordinal_position, CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable,
+  CASE c.data_type WHEN 'VARCHAR' THEN 'character varying' WHEN 'INTEGER' THEN 'integer'
+    WHEN 'BIGINT' THEN 'bigint' WHEN 'SMALLINT' THEN 'smallint' WHEN 'BOOLEAN' THEN 'boolean'
+    WHEN 'DOUBLE' THEN 'double precision' WHEN 'FLOAT' THEN 'real' WHEN 'DATE' THEN 'date'
+    WHEN 'TIMESTAMP' THEN 'timestamp without time zone'
+    WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp with time zone'
+    ELSE lower(c.data_type) END AS data_type,
+  k.n AS character_maximum_length
+FROM duckdb_columns() c
+LEFT JOIN (
+  SELECT database_name, schema_name, table_name,
+    regexp_extract(constraint_text, 'strlen\("?([^")]+)"?\)\s*<=\s*([0-9]+)', 1) AS col,
+    TRY_CAST(regexp_extract(constraint_text, 'strlen\("?([^")]+)"?\)\s*<=\s*([0-9]+)', 2) AS INTEGER) AS n
+  FROM duckdb_constraints() WHERE constraint_type = 'CHECK'
+) k ON k.database_name = c.database_name AND k.schema_name = c.schema_name AND k.table_name = c.table_name
+  AND k.col = c.column_name
+WHERE c.database_name NOT IN ('system');
+"#;
 
 impl Engine {
     pub(crate) fn open(

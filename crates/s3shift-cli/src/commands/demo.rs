@@ -1,0 +1,289 @@
+//! `s3shift demo`: the whole pipeline on the embedded default, with nothing else running.
+//!
+//! Starts the S3 and Data API stand-ins in-process, fills a bucket with the sample images (every supported
+//! format, some broken, and keys with quotes, spaces, unicode and `%`), migrates, runs the demo job twice (the
+//! second run loads nothing), prints what landed and where the DuckDB file is.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use clap::Args;
+use s3shift_jobs::clients::ClientOverrides;
+use s3shift_jobs::spec::parse_job;
+use s3shift_local::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
+use s3shift_local::s3::{DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, LocalS3Config, LocalS3Server};
+use s3shift_redshift::Value;
+
+use super::run::{apply_migrations, pipeline, run_job};
+
+const DEMO_JOB: &str = include_str!("../../../../jobs/demo.toml");
+const MARKER: &str = ".s3shift-demo";
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where the demo keeps its buckets and warehouse (emptied first if an earlier demo made it).
+    #[arg(long, value_name = "DIR", default_value = "s3shift-demo")]
+    dir: PathBuf,
+    /// Folder of sample images (default: the repository's fixture corpus).
+    #[arg(long, value_name = "DIR")]
+    images: Option<PathBuf>,
+    /// Upload each sample this many times, under different keys.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    copies: u32,
+}
+
+fn default_images() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images")
+}
+
+fn prepare_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty && !dir.join(MARKER).exists() {
+            bail!(
+                "{} exists and was not made by `s3shift demo`; pass --dir with a new folder",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(dir.join(MARKER), "made by s3shift demo\n")
+        .with_context(|| format!("writing into {}", dir.display()))?;
+    Ok(())
+}
+
+fn sample_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e != "tsv") {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, path));
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        bail!("no sample images under {}", root.display());
+    }
+    Ok(out)
+}
+
+pub(crate) fn run(args: &DemoArgs) -> Result<u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")?
+        .block_on(demo(args))
+}
+
+async fn demo(args: &DemoArgs) -> Result<u8> {
+    let dir = &args.dir;
+    prepare_dir(dir)?;
+    let images = args.images.clone().unwrap_or_else(default_images);
+    let samples = sample_files(&images)?;
+    let s3 = LocalS3Server::start(LocalS3Config::new(dir.join("s3")))
+        .await
+        .context("starting the S3 stand-in")?;
+    let warehouse = dir.join("warehouse.duckdb");
+    let mut rs = LocalRedshiftConfig::new(&warehouse);
+    rs.s3 = Some(S3Endpoint {
+        url: s3.endpoint_url(),
+        access_key: DEFAULT_ACCESS_KEY.into(),
+        secret_key: DEFAULT_SECRET_KEY.into(),
+    });
+    let redshift = LocalRedshiftServer::start(rs)
+        .await
+        .context("starting the Data API stand-in")?;
+    let outcome = demo_with(&s3, &redshift, &samples, args.copies, &warehouse).await;
+    redshift.stop().await;
+    s3.stop().await;
+    let code = outcome?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "\nThe warehouse is a DuckDB file; query it with the DuckDB CLI or Python, for example:"
+    )?;
+    writeln!(
+        out,
+        "  duckdb {} \"SELECT format, count(*) FROM s3shift.images GROUP BY 1\"",
+        warehouse.display()
+    )?;
+    writeln!(
+        out,
+        "The buckets are folders under {}",
+        dir.join("s3/buckets").display()
+    )?;
+    Ok(code)
+}
+
+async fn demo_with(
+    s3: &LocalS3Server,
+    redshift: &LocalRedshiftServer,
+    samples: &[(String, PathBuf)],
+    copies: u32,
+    warehouse: &Path,
+) -> Result<u8> {
+    let spec = parse_job(Path::new("jobs/demo.toml"), DEMO_JOB)?;
+    let overrides = ClientOverrides {
+        s3_endpoint_url: Some(s3.endpoint_url()),
+        redshift_data_endpoint_url: Some(redshift.endpoint_url()),
+        static_credentials: Some((DEFAULT_ACCESS_KEY.into(), DEFAULT_SECRET_KEY.into())),
+        region: Some("us-east-1".into()),
+    };
+    let p = pipeline(&spec, &overrides).await?;
+    let src = &spec.config.source.bucket;
+    p.s3.ensure_bucket(src).await?;
+    p.s3.ensure_bucket(&spec.config.staging.bucket).await?;
+    seven_day_lifecycle(p.s3.client(), src).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "s3shift demo: S3 at {}, Data API at {}",
+        s3.endpoint_url(),
+        redshift.endpoint_url()
+    )?;
+    let mut uploaded = 0usize;
+    for copy in 0..copies {
+        for (n, (rel, path)) in samples.iter().enumerate() {
+            let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let prefix = if n % 2 == 0 { "api" } else { "kafka" };
+            let key = format!("{prefix}/2026/11/{:02}/{copy}-{rel}", 20 + (n % 8));
+            p.s3.put(src, &key, Bytes::from(body), "application/octet-stream")
+                .await?;
+            uploaded += 1;
+        }
+    }
+    // Keys that break naive SQL or URL handling land intact.
+    let odd_keys = [
+        "api/odd/it's a \"quoted\" name.jpg",
+        "api/odd/unicodé ✓ 画像.jpg",
+        "api/odd/100% done.jpg",
+        "api/odd/'); drop table s3shift.images; --.jpg",
+    ];
+    let jpeg = samples
+        .iter()
+        .find(|(r, _)| r.starts_with("jpeg/") && r.ends_with(".jpg"))
+        .map(|(_, p)| p.clone());
+    if let Some(jpeg) = jpeg {
+        let body = Bytes::from(std::fs::read(&jpeg)?);
+        for key in odd_keys {
+            p.s3.put(src, key, body.clone(), "image/jpeg").await?;
+            uploaded += 1;
+        }
+    }
+    writeln!(
+        out,
+        "uploaded {uploaded} objects ({} sample files x {copies}, plus {} odd keys) to s3://{src}",
+        samples.len(),
+        odd_keys.len()
+    )?;
+    writeln!(out, "\n$ s3shift migrate demo")?;
+    drop(out);
+    apply_migrations(&p.api).await?;
+    println!("\n$ s3shift run demo");
+    // Exit code 3 (some objects quarantined) is what the broken samples are for: the demo itself succeeded.
+    run_job(&p, &spec, false, false).await?;
+    println!("\n$ s3shift run demo   # again: nothing is loaded twice");
+    run_job(&p, &spec, false, false).await?;
+    print_landed(&p.api).await?;
+    let _ = warehouse;
+    Ok(0)
+}
+
+async fn seven_day_lifecycle(client: &aws_sdk_s3::Client, bucket: &str) -> Result<()> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter,
+    };
+    let rule = LifecycleRule::builder()
+        .id("expire-after-7-days")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .expiration(LifecycleExpiration::builder().days(7).build())
+        .build()?;
+    client
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(rule).build()?)
+        .send()
+        .await
+        .with_context(|| format!("setting the 7-day lifecycle on {bucket}"))?;
+    Ok(())
+}
+
+async fn print_landed(api: &s3shift_redshift::DataApi) -> Result<()> {
+    let rows = api
+        .query(
+            "SELECT COALESCE(format, '-') AS format, status, COUNT(*) AS objects, \
+             SUM(CASE WHEN camera_model IS NOT NULL THEN 1 ELSE 0 END) AS with_camera, \
+             SUM(CASE WHEN gps_latitude IS NOT NULL THEN 1 ELSE 0 END) AS with_gps \
+             FROM s3shift.images GROUP BY 1, 2 ORDER BY 1, 2",
+            &[],
+        )
+        .await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nWhat landed in s3shift.images:")?;
+    writeln!(
+        out,
+        "  {:<8} {:<12} {:>8} {:>12} {:>9}",
+        "format", "status", "objects", "with camera", "with GPS"
+    )?;
+    let text = |v: Option<&Value>| v.map(ToString::to_string).unwrap_or_default();
+    for r in &rows.rows {
+        writeln!(
+            out,
+            "  {:<8} {:<12} {:>8} {:>12} {:>9}",
+            text(r.first()),
+            text(r.get(1)),
+            text(r.get(2)),
+            text(r.get(3)),
+            text(r.get(4))
+        )?;
+    }
+    let odd = api
+        .query(
+            "SELECT object_key, format, width, height FROM s3shift.images WHERE object_key LIKE :p ORDER BY 1",
+            &[("p", "api/odd/%".into())],
+        )
+        .await?;
+    writeln!(out, "\nKeys that break naive SQL, as stored:")?;
+    for r in &odd.rows {
+        writeln!(
+            out,
+            "  {:<48} {} {}x{}",
+            text(r.first()),
+            text(r.get(1)),
+            text(r.get(2)),
+            text(r.get(3))
+        )?;
+    }
+    let dup = api
+        .query(
+            "SELECT COUNT(*) FROM (SELECT bucket, object_key, etag FROM s3shift.images GROUP BY 1, 2, 3 \
+             HAVING COUNT(*) > 1) AS d",
+            &[],
+        )
+        .await?;
+    let dups = dup
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_i64)
+        .unwrap_or(-1);
+    writeln!(out, "\nObjects with more than one row: {dups}")?;
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! `s3shift run` and `s3shift migrate`: one run of a job, and the warehouse's migrations.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use s3shift_jobs::clients::{ClientOverrides, build_clients};
+use s3shift_jobs::migrate::{MigrationOutcome, migrate};
+use s3shift_jobs::{JobSpec, Pipeline, RunOptions, RunOutcome, RunSummary};
+use s3shift_redshift::{DataApi, PollConfig};
+use s3shift_s3::{S3Store, StoreConfig};
+
+use crate::{EXIT_PARTIAL, UsageError};
+
+/// Which job, and where job files live.
+#[derive(Debug, Args)]
+pub(crate) struct JobArgs {
+    /// Job name (`jobs/<name>.toml`) or path to a job file.
+    job: String,
+    /// Folder of job files.
+    #[arg(long, value_name = "DIR", default_value = "jobs", env = "S3SHIFT_JOBS_DIR")]
+    jobs_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// Print the plan (counts, bytes, estimated requests, most urgent object) and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the summary as JSON on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    #[command(flatten)]
+    job: JobArgs,
+}
+
+pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
+    let path = s3shift_jobs::resolve_job(&args.jobs_dir, &args.job);
+    s3shift_jobs::load_job(&path).map_err(|e| UsageError(e.to_string()).into())
+}
+
+/// The pipeline's clients for `spec`.
+pub(crate) async fn pipeline(spec: &JobSpec, overrides: &ClientOverrides) -> Result<Pipeline> {
+    let clients = build_clients(&spec.config.aws, overrides).await?;
+    Ok(Pipeline {
+        s3: S3Store::new(clients.s3, StoreConfig::default()),
+        api: DataApi::new(
+            clients.redshift_data,
+            spec.target.clone(),
+            spec.config.warehouse.database.clone(),
+            PollConfig::default(),
+        ),
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")
+}
+
+pub(crate) fn run(args: &RunArgs) -> Result<u8> {
+    let spec = load_spec(&args.job)?;
+    runtime()?.block_on(async {
+        let p = pipeline(&spec, &ClientOverrides::default()).await?;
+        run_job(&p, &spec, args.dry_run, args.json).await
+    })
+}
+
+pub(crate) fn migrate_cmd(args: &MigrateArgs) -> Result<u8> {
+    let spec = load_spec(&args.job)?;
+    runtime()?.block_on(async {
+        let p = pipeline(&spec, &ClientOverrides::default()).await?;
+        apply_migrations(&p.api).await
+    })
+}
+
+pub(crate) async fn apply_migrations(api: &DataApi) -> Result<u8> {
+    let done = migrate(api).await.context("migrating the warehouse")?;
+    let mut out = std::io::stdout().lock();
+    for (m, outcome) in done {
+        match outcome {
+            MigrationOutcome::AlreadyApplied => writeln!(out, "migration {}: already applied", m.name)?,
+            MigrationOutcome::Applied(n) => writeln!(out, "migration {}: applied ({n} statements)", m.name)?,
+        }
+    }
+    Ok(0)
+}
+
+/// Runs the job and prints the outcome; the exit code is 3 when objects were quarantined or left unreadable.
+pub(crate) async fn run_job(p: &Pipeline, spec: &JobSpec, dry_run: bool, json: bool) -> Result<u8> {
+    let outcome = p
+        .run(spec, &RunOptions { dry_run, now: None })
+        .await
+        .with_context(|| format!("run of job {}", spec.name()))?;
+    let mut out = std::io::stdout().lock();
+    match outcome {
+        RunOutcome::DryRun {
+            run_id,
+            plan,
+            pending_load,
+        } => {
+            let c = &plan.counts;
+            if json {
+                let v = serde_json::json!({
+                    "run_id": run_id.to_string(), "counts": c, "min_slack_hours": plan.min_slack_hours,
+                    "most_urgent": plan.most_urgent.as_ref().map(|o| serde_json::json!({
+                        "key": o.key, "last_modified": o.last_modified.to_rfc3339(),
+                        "expires_at": o.expires_at.map(|e| e.to_rfc3339())})),
+                    "pending_load": pending_load,
+                });
+                writeln!(out, "{v}")?;
+                return Ok(0);
+            }
+            writeln!(out, "plan for {run_id} (dry run: nothing read or written)")?;
+            writeln!(out, "  listed            {:>12}", c.listed)?;
+            writeln!(out, "  already loaded    {:>12}", c.already_loaded)?;
+            writeln!(out, "  too young         {:>12}", c.too_young)?;
+            writeln!(out, "  over the limits   {:>12}", c.deferred)?;
+            writeln!(
+                out,
+                "  to load           {:>12}  ({} bytes of objects)",
+                c.planned, c.planned_bytes
+            )?;
+            writeln!(
+                out,
+                "  estimated reads   {:>12}  GETs, {} bytes; 1 COPY in 1 Data API batch",
+                c.estimated_get_requests, c.estimated_bytes_read
+            )?;
+            if let Some(o) = &plan.most_urgent {
+                let expiry = o
+                    .expires_at
+                    .map_or("never (no lifecycle rule)".into(), |e| e.to_rfc3339());
+                writeln!(
+                    out,
+                    "  most urgent       {:?} modified {}, expires {expiry}",
+                    o.key,
+                    o.last_modified.to_rfc3339()
+                )?;
+            }
+            if let Some(h) = plan.min_slack_hours {
+                writeln!(out, "  min slack         {h:>12.1} hours to expiry")?;
+            }
+            if let Some(r) = pending_load {
+                writeln!(out, "  pending load      {r} (a real run finishes it first)")?;
+            }
+            Ok(0)
+        }
+        RunOutcome::Ran(summaries) => {
+            let mut code = 0;
+            for s in &summaries {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(s)?)?;
+                } else {
+                    print_summary(&mut out, s)?;
+                }
+                if s.objects_quarantined + s.objects_failed > 0 {
+                    code = EXIT_PARTIAL;
+                }
+            }
+            Ok(code)
+        }
+    }
+}
+
+fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
+    let resumed = if s.resumed {
+        " (finished an interrupted run)"
+    } else {
+        ""
+    };
+    writeln!(out, "run {}: {}{resumed}", s.run_id, s.status)?;
+    writeln!(
+        out,
+        "  objects   listed {}, loaded {}, already loaded {}, too young {}, deferred {}",
+        s.objects_listed, s.objects_loaded, s.objects_already_loaded, s.objects_too_young, s.objects_deferred
+    )?;
+    writeln!(
+        out,
+        "            quarantined {}, vanished {}, unreadable {}",
+        s.objects_quarantined, s.objects_vanished, s.objects_failed
+    )?;
+    writeln!(
+        out,
+        "  requests  {} GETs ({} bytes read), {} LISTs, {} Data API statements, {} COPY",
+        s.get_requests, s.bytes_read, s.list_requests, s.data_api_statements, s.copy_statements
+    )?;
+    let slack = s.min_slack_hours.map_or("n/a".into(), |h| format!("{h:.1} h"));
+    let warn = if s.expiry_warning {
+        "  WARNING: under the job's threshold"
+    } else {
+        ""
+    };
+    writeln!(out, "  expiry    min slack {slack}{warn}")?;
+    let t = &s.stage_seconds;
+    writeln!(
+        out,
+        "  time      {:.2} s (plan {:.2}, extract+stage {:.2}, load {:.2}, report {:.2}; slowest: {})",
+        s.duration_s, t.plan, t.extract, t.load, t.report, s.slowest_stage
+    )
+}

@@ -1,0 +1,149 @@
+//! `sql/` migrations: applied in order, each in one transaction with its record in `s3shift.schema_migrations`.
+//!
+//! The files are compiled into the binary (the container has no `sql/` folder); a test checks that the list
+//! below is exactly the folder's content.
+
+use s3shift_redshift::DataApi;
+use s3shift_redshift::sql::{checksum, safe_literal, split_statements};
+
+use crate::{Error, Result};
+
+/// One migration file.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Its number (the file name's leading digits).
+    pub version: u32,
+    /// The file name.
+    pub name: &'static str,
+    /// Its text.
+    pub sql: &'static str,
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_tables.sql",
+        sql: include_str!("../../../sql/0001_tables.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_analyst_views.sql",
+        sql: include_str!("../../../sql/0002_analyst_views.sql"),
+    },
+];
+
+const BOOTSTRAP: &[&str] = &[
+    "CREATE SCHEMA IF NOT EXISTS s3shift",
+    "CREATE TABLE IF NOT EXISTS s3shift.schema_migrations (version INTEGER NOT NULL, name VARCHAR(256) NOT NULL, \
+     checksum VARCHAR(16) NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+];
+
+/// What `migrate` did to one migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationOutcome {
+    /// Already applied, unchanged.
+    AlreadyApplied,
+    /// Applied now, with this many statements.
+    Applied(usize),
+}
+
+/// Applies the pending migrations in order; each is one Data API batch (one transaction) that also records it.
+///
+/// # Errors
+/// [`Error::Migration`] when an applied migration's file has changed since (its checksum differs), or when a
+/// migration fails (its transaction is rolled back; the ones before it stay applied).
+pub async fn migrate(api: &DataApi) -> Result<Vec<(Migration, MigrationOutcome)>> {
+    let bootstrap: Vec<String> = BOOTSTRAP.iter().map(|s| (*s).to_owned()).collect();
+    let id = api.submit_batch(&bootstrap).await?;
+    api.wait(&id).await?;
+    let applied = api
+        .query(
+            "SELECT version, checksum FROM s3shift.schema_migrations ORDER BY version",
+            &[],
+        )
+        .await?;
+    let mut done = std::collections::HashMap::new();
+    for row in &applied.rows {
+        if let (Some(v), Some(sum)) = (
+            row.first().and_then(|v| v.as_i64()),
+            row.get(1).and_then(|v| v.as_str()),
+        ) {
+            done.insert(v, sum.to_owned());
+        }
+    }
+    let mut out = Vec::new();
+    for m in MIGRATIONS {
+        let sum = checksum(m.sql);
+        if let Some(old) = done.get(&i64::from(m.version)) {
+            if *old != sum {
+                return Err(Error::Migration {
+                    name: m.name.into(),
+                    problem: format!(
+                        "was edited after it was applied (checksum {old} applied, {sum} now): add a new migration \
+                         instead"
+                    ),
+                });
+            }
+            out.push((*m, MigrationOutcome::AlreadyApplied));
+            continue;
+        }
+        let mut statements = split_statements(m.sql);
+        let count = statements.len();
+        statements.push(format!(
+            "INSERT INTO s3shift.schema_migrations (version, name, checksum, applied_at) VALUES ({}, {}, {}, \
+             CAST(GETDATE() AS TIMESTAMPTZ))",
+            m.version,
+            safe_literal("migration name", m.name)?,
+            safe_literal("checksum", &sum)?,
+        ));
+        let id = api.submit_batch(&statements).await?;
+        api.wait(&id).await.map_err(|e| Error::Migration {
+            name: m.name.into(),
+            problem: e.to_string(),
+        })?;
+        tracing::info!(migration = m.name, statements = count, "applied migration");
+        out.push((*m, MigrationOutcome::Applied(count)));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use s3shift_core::schema::{IMAGES, ddl_columns};
+
+    #[test]
+    fn embedded_list_is_the_sql_folder() -> std::io::Result<()> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql");
+        let mut files: Vec<String> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let embedded: Vec<&str> = MIGRATIONS.iter().map(|m| m.name).collect();
+        assert_eq!(files, embedded);
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn images_ddl_matches_the_schema() {
+        let sql = MIGRATIONS[0].sql;
+        let start = sql
+            .find("CREATE TABLE IF NOT EXISTS s3shift.images (")
+            .unwrap_or(0);
+        let body = &sql[start..];
+        let lines: Vec<&str> = body
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().trim_end_matches(','))
+            .take_while(|l| !l.starts_with("PRIMARY KEY"))
+            .collect();
+        assert_eq!(lines, ddl_columns(IMAGES));
+    }
+}

@@ -1,0 +1,924 @@
+//! One run of one job: plan, extract, stage, load, report.
+//!
+//! # Exactly once, whatever crashes
+//! - The load is one Data API batch (one transaction) that replaces matching rows of the curated table and of
+//!   the ledger, so running it twice leaves what running it once leaves.
+//! - Once the manifest is written, a pointer object (`<staging>/<job>/_state/pending-load.json`) names the run,
+//!   its manifest and, as soon as it is known, the load's statement id. A run that finds a pointer finishes that
+//!   load first: it re-attaches to the statement if it is still running, and re-submits the same batch over the
+//!   same staged files if it failed, was never submitted, or its outcome is unknown.
+//! - A crash before the pointer is written loses only work (files of an unfinished run stay under its prefix
+//!   until the staging lifecycle removes them); the objects are still unloaded and the next run plans them.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use s3shift_core::{ExtractStatus, ImageRecord, ObjectRef, RunId};
+use s3shift_extract::{ExtractConfig, ObjectBytes, Step, extract_prefix, extract_step, first_range};
+use s3shift_redshift::sql::{LoadSql, RunRow};
+use s3shift_redshift::{DataApi, StatementState};
+use s3shift_s3::{Lifecycle, S3Store};
+use s3shift_stage::{CopyManifest, ParquetStager, StagedFile, StagedRow, StagerConfig};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::plan::{Plan, PlanCounts, build_plan};
+use crate::spec::JobSpec;
+use crate::{Error, Result};
+
+/// The clients a run talks through.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// S3 (source and staging).
+    pub s3: S3Store,
+    /// The warehouse.
+    pub api: DataApi,
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Plan only: list, compare with the ledger, print what a run would do; read and write nothing else.
+    pub dry_run: bool,
+    /// The clock (tests set it; `None` is now).
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// The summary of one run: logged, stored in `s3shift.runs`, printed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Run id.
+    pub run_id: String,
+    /// Job.
+    pub job: String,
+    /// Source name.
+    pub source: String,
+    /// `finished`, `partial` (some objects quarantined or unreadable), `empty` (nothing to load).
+    pub status: String,
+    /// Start, RFC 3339.
+    pub started_at: String,
+    /// Objects the listing returned.
+    pub objects_listed: u64,
+    /// Skipped: already in the ledger.
+    pub objects_already_loaded: u64,
+    /// Skipped: younger than the settle time.
+    pub objects_too_young: u64,
+    /// Skipped: over the run's limits.
+    pub objects_deferred: u64,
+    /// Rows staged and loaded (every status).
+    pub objects_loaded: u64,
+    /// Loaded with status corrupt or truncated.
+    pub objects_quarantined: u64,
+    /// Loaded with status vanished (deleted or replaced between list and read).
+    pub objects_vanished: u64,
+    /// Not loaded: still unreadable after retries (the next run tries again).
+    pub objects_failed: u64,
+    /// Parquet files staged.
+    pub files_staged: u64,
+    /// Bytes read from the source.
+    pub bytes_read: u64,
+    /// Source GET requests.
+    pub get_requests: u64,
+    /// List requests.
+    pub list_requests: u64,
+    /// Data API statements submitted (a batch counts once).
+    pub data_api_statements: u64,
+    /// COPY statements run.
+    pub copy_statements: u64,
+    /// Smallest slack to expiry, in hours, of what was unloaded when the run started.
+    pub min_slack_hours: Option<f64>,
+    /// Whether `min_slack_hours` fell under the job's warning threshold.
+    pub expiry_warning: bool,
+    /// The stage that took longest.
+    pub slowest_stage: String,
+    /// Seconds per stage: plan, extract (including staging, which overlaps it), load, report.
+    pub stage_seconds: StageSeconds,
+    /// Whole run, seconds.
+    pub duration_s: f64,
+    /// Set when this summary finishes a load that an earlier, interrupted invocation staged.
+    pub resumed: bool,
+}
+
+/// Seconds spent per stage.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct StageSeconds {
+    /// Listing and ledger lookup.
+    pub plan: f64,
+    /// Reads, extraction and staging (they overlap).
+    pub extract: f64,
+    /// The load transaction.
+    pub load: f64,
+    /// Writing the run's summary.
+    pub report: f64,
+}
+
+impl StageSeconds {
+    fn slowest(&self) -> &'static str {
+        let all = [
+            ("plan", self.plan),
+            ("extract", self.extract),
+            ("load", self.load),
+            ("report", self.report),
+        ];
+        all.iter()
+            .copied()
+            .fold(("plan", f64::MIN), |a, b| if b.1 > a.1 { b } else { a })
+            .0
+    }
+}
+
+/// The outcome of `s3shift run`.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    /// `--dry-run`: the plan.
+    DryRun {
+        /// The run id it would have had.
+        run_id: RunId,
+        /// The plan.
+        plan: Box<Plan>,
+        /// Whether an interrupted load is pending (a real run finishes it first).
+        pending_load: Option<String>,
+    },
+    /// The runs that happened: a resumed load first, if one was pending, then this invocation's own run.
+    Ran(Vec<RunSummary>),
+}
+
+/// What the pending-load pointer holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingLoad {
+    run_id: RunId,
+    manifest_url: String,
+    expected_rows: u64,
+    statement_id: Option<String>,
+    summary: RunSummary,
+}
+
+/// A deterministic crash point for the crash tests: when `S3SHIFT_FAILPOINT` names this point, the process
+/// aborts here, as a kill would stop it. Costs one environment lookup per call; never set in production.
+fn failpoint(name: &str) {
+    if std::env::var("S3SHIFT_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("s3shift: failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
+
+/// Counters shared by the extract workers.
+#[derive(Debug, Default)]
+struct Counters {
+    get_requests: AtomicU64,
+    bytes_read: AtomicU64,
+}
+
+/// What a worker hands the stager for one object.
+enum Outcome {
+    Row {
+        object: ObjectRef,
+        content_type: Option<String>,
+        record: Box<ImageRecord>,
+    },
+    Failed {
+        object: ObjectRef,
+        error: String,
+    },
+}
+
+impl Pipeline {
+    fn pointer_key(spec: &JobSpec) -> String {
+        format!("{}/_state/pending-load.json", spec.staging_root())
+    }
+
+    async fn read_pointer(&self, spec: &JobSpec) -> Result<Option<PendingLoad>> {
+        let bucket = &spec.config.staging.bucket;
+        let key = Self::pointer_key(spec);
+        let Some(bytes) = self.s3.get(bucket, &key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::State {
+                location: format!("s3://{bucket}/{key}"),
+                problem: format!("{e}; delete it only after checking s3shift.runs for its run"),
+            })
+    }
+
+    async fn write_pointer(&self, spec: &JobSpec, p: &PendingLoad) -> Result<()> {
+        let body = serde_json::to_vec_pretty(p).map_err(|e| Error::State {
+            location: Self::pointer_key(spec),
+            problem: e.to_string(),
+        })?;
+        self.s3
+            .put(
+                &spec.config.staging.bucket,
+                &Self::pointer_key(spec),
+                Bytes::from(body),
+                "application/json",
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Runs `spec` once: first finishes a load an interrupted run left pending, then plans, extracts, stages,
+    /// loads and reports a new run.
+    pub async fn run(&self, spec: &JobSpec, options: &RunOptions) -> Result<RunOutcome> {
+        let now = options.now.unwrap_or_else(Utc::now);
+        if options.dry_run {
+            let pending = self.read_pointer(spec).await?.map(|p| p.run_id.to_string());
+            let run_id = RunId::new(spec.name(), now, 1).map_err(Error::Setup)?;
+            let mut summary = RunSummary::default();
+            let plan = self.plan(spec, now, &mut summary).await?;
+            return Ok(RunOutcome::DryRun {
+                run_id,
+                plan: Box::new(plan),
+                pending_load: pending,
+            });
+        }
+        let mut done = Vec::new();
+        s3shift_redshift::schema_check::check_table(&self.api, &spec.table, s3shift_core::schema::IMAGES)
+            .await?;
+        if let Some(pending) = self.read_pointer(spec).await? {
+            tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
+            done.push(self.finish_pending(spec, pending).await?);
+        }
+        done.push(self.run_new(spec, now).await?);
+        Ok(RunOutcome::Ran(done))
+    }
+
+    /// Lists the source, reads the ledger and builds the plan.
+    async fn plan(&self, spec: &JobSpec, now: DateTime<Utc>, summary: &mut RunSummary) -> Result<Plan> {
+        let src = &spec.config.source;
+        let lifecycle = match self.s3.lifecycle(&src.bucket).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(bucket = %src.bucket, error = %e, "cannot read the lifecycle configuration");
+                Lifecycle::default()
+            }
+        };
+        if lifecycle.is_empty() {
+            tracing::warn!(bucket = %src.bucket, assume_days = src.assume_lifecycle_days,
+                "no expiration rule found on the source bucket");
+        }
+        let mut listings = JoinSet::new();
+        for prefix in &src.prefixes {
+            let (s3, bucket, prefix) = (self.s3.clone(), src.bucket.clone(), prefix.clone());
+            listings.spawn(async move { s3.list_prefix(&bucket, &prefix).await });
+        }
+        let mut listed = Vec::new();
+        while let Some(r) = listings.join_next().await {
+            let objects = r.map_err(|e| Error::Setup(format!("listing task failed: {e}")))??;
+            summary.list_requests += (objects.len() as u64).div_ceil(1000).max(1);
+            listed.extend(objects);
+        }
+        for o in &mut listed {
+            o.expires_at = lifecycle.expiry(&o.key, o.size, o.last_modified).or_else(|| {
+                (src.assume_lifecycle_days > 0)
+                    .then(|| s3shift_core::expiry_of(o.last_modified, src.assume_lifecycle_days))
+                    .flatten()
+            });
+        }
+        let loaded = self.loaded_identities(spec, &listed).await?;
+        summary.data_api_statements += 1;
+        let settle = chrono::Duration::seconds(i64::try_from(src.settle_seconds).unwrap_or(i64::MAX / 1000));
+        Ok(build_plan(listed, &loaded, now, settle, &spec.config.limits))
+    }
+
+    /// The ledger's identities for the listed objects' bucket, from the oldest listed LastModified on (older
+    /// ledger rows cannot match anything listed).
+    async fn loaded_identities(&self, spec: &JobSpec, listed: &[ObjectRef]) -> Result<HashSet<String>> {
+        let Some(oldest) = listed.iter().map(|o| o.last_modified).min() else {
+            return Ok(HashSet::new());
+        };
+        let ledger = spec.table.sibling("loaded_objects")?;
+        let rows = self
+            .api
+            .query(
+                &format!(
+                    "SELECT object_key, etag, version_id FROM {ledger} WHERE bucket = :bucket \
+                     AND last_modified >= CAST(:since AS TIMESTAMPTZ)"
+                ),
+                &[
+                    ("bucket", spec.config.source.bucket.clone()),
+                    ("since", oldest.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()),
+                ],
+            )
+            .await?;
+        let bucket = &spec.config.source.bucket;
+        Ok(rows
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let key = r.first()?.as_str()?;
+                let etag = r.get(1)?.as_str()?;
+                let version = r.get(2).and_then(|v| v.as_str());
+                Some(s3shift_core::object::identity(bucket, key, etag, version))
+            })
+            .collect())
+    }
+
+    async fn run_new(&self, spec: &JobSpec, now: DateTime<Utc>) -> Result<RunSummary> {
+        let started = Instant::now();
+        let run_id = RunId::new(spec.name(), now, 1).map_err(Error::Setup)?;
+        let mut summary = RunSummary {
+            run_id: run_id.to_string(),
+            job: spec.name().to_owned(),
+            source: spec.config.source.name.clone(),
+            started_at: now.to_rfc3339(),
+            ..RunSummary::default()
+        };
+        let t = Instant::now();
+        let plan = self.plan(spec, now, &mut summary).await?;
+        summary.stage_seconds.plan = t.elapsed().as_secs_f64();
+        apply_counts(&mut summary, &plan.counts);
+        summary.min_slack_hours = plan.min_slack_hours;
+        summary.expiry_warning = plan
+            .min_slack_hours
+            .is_some_and(|h| h < f64::from(spec.config.alerts.expiry_warning_hours));
+        if summary.expiry_warning {
+            tracing::warn!(run_id = %run_id, min_slack_hours = ?plan.min_slack_hours,
+                threshold_hours = spec.config.alerts.expiry_warning_hours,
+                "objects close to expiry are still unloaded");
+        }
+        tracing::info!(run_id = %run_id, listed = plan.counts.listed, planned = plan.counts.planned,
+            already_loaded = plan.counts.already_loaded, "planned");
+        failpoint("after-plan");
+        if plan.objects.is_empty() {
+            summary.status = "empty".into();
+            let t = Instant::now();
+            self.record_empty_run(spec, &summary).await?;
+            summary.data_api_statements += 1;
+            summary.stage_seconds.report = t.elapsed().as_secs_f64();
+            summary.duration_s = started.elapsed().as_secs_f64();
+            summary.slowest_stage = summary.stage_seconds.slowest().into();
+            log_summary(&summary);
+            return Ok(summary);
+        }
+        let t = Instant::now();
+        let staged = self
+            .extract_and_stage(spec, &run_id, now, plan.objects, &mut summary)
+            .await?;
+        summary.stage_seconds.extract = t.elapsed().as_secs_f64();
+        failpoint("after-stage");
+        if staged.rows == 0 {
+            summary.status = "partial".into();
+            self.record_empty_run(spec, &summary).await?;
+            summary.data_api_statements += 1;
+            summary.duration_s = started.elapsed().as_secs_f64();
+            summary.slowest_stage = summary.stage_seconds.slowest().into();
+            log_summary(&summary);
+            return Ok(summary);
+        }
+        let run_prefix = format!("{}/{}", spec.staging_root(), run_id);
+        let manifest_key = format!("{run_prefix}/manifest.json");
+        let bucket = &spec.config.staging.bucket;
+        self.s3
+            .put(
+                bucket,
+                &manifest_key,
+                Bytes::from(staged.manifest.to_json()),
+                "application/json",
+            )
+            .await?;
+        let pending = PendingLoad {
+            run_id: run_id.clone(),
+            manifest_url: format!("s3://{bucket}/{manifest_key}"),
+            expected_rows: staged.rows,
+            statement_id: None,
+            summary: summary.clone(),
+        };
+        self.write_pointer(spec, &pending).await?;
+        failpoint("after-pointer");
+        self.load_pending(spec, pending, now, started).await
+    }
+
+    /// Finishes the load of a run that an earlier invocation staged, then reports it.
+    async fn finish_pending(&self, spec: &JobSpec, pending: PendingLoad) -> Result<RunSummary> {
+        let started = Instant::now();
+        let now = DateTime::parse_from_rfc3339(&pending.summary.started_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        let mut pending = pending;
+        pending.summary.resumed = true;
+        self.load_pending(spec, pending, now, started).await
+    }
+
+    /// Runs (or re-attaches to) the load transaction of `pending`, then writes the report and removes the pointer.
+    async fn load_pending(
+        &self,
+        spec: &JobSpec,
+        mut pending: PendingLoad,
+        started_at: DateTime<Utc>,
+        clock: Instant,
+    ) -> Result<RunSummary> {
+        let t = Instant::now();
+        let load = LoadSql {
+            target: spec.table.clone(),
+            manifest_url: pending.manifest_url.clone(),
+            iam_role: spec.iam_role.clone(),
+            expected_rows: pending.expected_rows,
+            run: RunRow {
+                run_id: pending.run_id.to_string(),
+                job: spec.name().to_owned(),
+                source: spec.config.source.name.clone(),
+                started_at,
+                objects_staged: pending.expected_rows,
+                files_staged: pending.summary.files_staged,
+            },
+        };
+        let statements = load.statements()?;
+        let mut attached = false;
+        if let Some(id) = pending.statement_id.clone() {
+            match self.api.describe(&id).await {
+                Ok(StatementState::Running | StatementState::Finished(_)) => {
+                    tracing::info!(run_id = %pending.run_id, statement_id = %id, "re-attaching to the load");
+                    attached = true;
+                }
+                Ok(StatementState::Failed(message)) => {
+                    tracing::warn!(run_id = %pending.run_id, statement_id = %id, %message,
+                        "the interrupted load had failed; submitting it again");
+                }
+                Ok(StatementState::Aborted) | Err(_) => {
+                    tracing::warn!(run_id = %pending.run_id, statement_id = %id,
+                        "the interrupted load's outcome is unknown; submitting it again");
+                }
+            }
+        }
+        if !attached {
+            let id = self.api.submit_batch(&statements).await?;
+            pending.summary.data_api_statements += 1;
+            pending.summary.copy_statements += 1;
+            failpoint("after-submit");
+            pending.statement_id = Some(id);
+            self.write_pointer(spec, &pending).await?;
+        }
+        let id = pending.statement_id.clone().unwrap_or_default();
+        failpoint("before-wait");
+        if let Err(e) = self.api.wait(&id).await {
+            let detail = self.load_error_detail(spec, &pending).await;
+            return Err(Error::LoadFailed {
+                run_id: pending.run_id.to_string(),
+                message: e.to_string(),
+                detail,
+            });
+        }
+        let mut summary = pending.summary.clone();
+        summary.stage_seconds.load += t.elapsed().as_secs_f64();
+        failpoint("after-load");
+        let t = Instant::now();
+        summary.status = if summary.objects_quarantined + summary.objects_failed > 0 {
+            "partial".into()
+        } else {
+            "finished".into()
+        };
+        summary.data_api_statements += 1;
+        summary.stage_seconds.report = t.elapsed().as_secs_f64();
+        summary.slowest_stage = summary.stage_seconds.slowest().into();
+        summary.duration_s = clock.elapsed().as_secs_f64();
+        self.report(spec, &summary).await?;
+        failpoint("after-report");
+        self.s3
+            .delete(&spec.config.staging.bucket, &Self::pointer_key(spec))
+            .await?;
+        log_summary(&summary);
+        Ok(summary)
+    }
+
+    /// Redshift's load errors for this run's files, each mapped back to the object key in the failing row.
+    async fn load_error_detail(&self, spec: &JobSpec, pending: &PendingLoad) -> Vec<String> {
+        let prefix = pending.manifest_url.trim_end_matches("manifest.json").to_owned();
+        let rows = match self
+            .api
+            .query(
+                "SELECT file_name, line_number, column_name, error_message FROM sys_load_error_detail \
+                 WHERE file_name LIKE :files ORDER BY start_time DESC, line_number LIMIT 20",
+                &[("files", format!("{prefix}%"))],
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return vec![format!("(could not read sys_load_error_detail: {e})")],
+        };
+        let mut out = Vec::new();
+        for r in &rows.rows {
+            let file = r.first().and_then(|v| v.as_str()).unwrap_or("");
+            let line = r.get(1).and_then(|v| v.as_i64()).unwrap_or(0);
+            let column = r.get(2).and_then(|v| v.as_str()).unwrap_or("");
+            let message = r.get(3).and_then(|v| v.as_str()).unwrap_or("");
+            let key = self
+                .key_at(spec, file, line)
+                .await
+                .unwrap_or_else(|| "(unknown object)".into());
+            out.push(format!(
+                "{file} row {line} (object {key:?}), column {column}: {message}"
+            ));
+        }
+        out
+    }
+
+    /// The object key in row `line` (1-based) of a staged file.
+    async fn key_at(&self, spec: &JobSpec, url: &str, line: i64) -> Option<String> {
+        let key = url.strip_prefix(&format!("s3://{}/", spec.config.staging.bucket))?;
+        let bytes = self.s3.get(&spec.config.staging.bucket, key).await.ok()??;
+        let row = usize::try_from(line).ok()?.checked_sub(1)?;
+        s3shift_stage::files::object_key_at(bytes, row)
+    }
+
+    async fn record_empty_run(&self, spec: &JobSpec, s: &RunSummary) -> Result<()> {
+        let runs = spec.table.sibling("runs")?;
+        let slack = slack_sql(s);
+        self.api
+            .execute(
+                &format!(
+                    "INSERT INTO {runs} (run_id, job, source, started_at, finished_at, status, objects_listed, \
+                     objects_already_loaded, objects_too_young, objects_deferred, objects_staged, objects_failed, \
+                     bytes_read, get_requests, min_slack_hours, message) VALUES (:run_id, :job, :source, \
+                     CAST(:started_at AS TIMESTAMPTZ), CAST(GETDATE() AS TIMESTAMPTZ), :status, \
+                     CAST(:listed AS BIGINT), CAST(:already AS BIGINT), CAST(:young AS BIGINT), \
+                     CAST(:deferred AS BIGINT), 0, CAST(:failed AS BIGINT), CAST(:bytes_read AS BIGINT), \
+                     CAST(:gets AS BIGINT), {slack}, :message)"
+                ),
+                &[
+                    ("run_id", s.run_id.clone()),
+                    ("job", s.job.clone()),
+                    ("source", s.source.clone()),
+                    ("started_at", s.started_at.clone()),
+                    ("status", s.status.clone()),
+                    ("listed", s.objects_listed.to_string()),
+                    ("already", s.objects_already_loaded.to_string()),
+                    ("young", s.objects_too_young.to_string()),
+                    ("deferred", s.objects_deferred.to_string()),
+                    ("failed", s.objects_failed.to_string()),
+                    ("bytes_read", s.bytes_read.to_string()),
+                    ("gets", s.get_requests.to_string()),
+                    ("message", "nothing to load".into()),
+                ]
+                .into_iter()
+                .chain(slack_param(s))
+                .collect::<Vec<_>>(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Completes the run's row in `runs` with the summary (values as Data API parameters).
+    async fn report(&self, spec: &JobSpec, s: &RunSummary) -> Result<()> {
+        let runs = spec.table.sibling("runs")?;
+        let slack = slack_sql(s);
+        self.api
+            .execute(
+                &format!(
+                    "UPDATE {runs} SET finished_at = CAST(GETDATE() AS TIMESTAMPTZ), status = :status, \
+                     objects_listed = CAST(:listed AS BIGINT), objects_already_loaded = CAST(:already AS BIGINT), \
+                     objects_too_young = CAST(:young AS BIGINT), objects_deferred = CAST(:deferred AS BIGINT), \
+                     objects_quarantined = CAST(:quarantined AS BIGINT), objects_vanished = CAST(:vanished AS BIGINT), \
+                     objects_failed = CAST(:failed AS BIGINT), bytes_read = CAST(:bytes_read AS BIGINT), \
+                     get_requests = CAST(:gets AS BIGINT), data_api_statements = CAST(:statements AS BIGINT), \
+                     min_slack_hours = {slack}, slowest_stage = :slowest, \
+                     duration_s = CAST(:duration AS DOUBLE PRECISION) WHERE run_id = :run_id"
+                ),
+                &[
+                    ("status", s.status.clone()),
+                    ("listed", s.objects_listed.to_string()),
+                    ("already", s.objects_already_loaded.to_string()),
+                    ("young", s.objects_too_young.to_string()),
+                    ("deferred", s.objects_deferred.to_string()),
+                    ("quarantined", s.objects_quarantined.to_string()),
+                    ("vanished", s.objects_vanished.to_string()),
+                    ("failed", s.objects_failed.to_string()),
+                    ("bytes_read", s.bytes_read.to_string()),
+                    ("gets", s.get_requests.to_string()),
+                    ("statements", s.data_api_statements.to_string()),
+                    ("slowest", s.slowest_stage.clone()),
+                    ("duration", format!("{:.3}", s.duration_s)),
+                    ("run_id", s.run_id.clone()),
+                ]
+                .into_iter()
+                .chain(slack_param(s))
+                .collect::<Vec<_>>(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// What staging produced.
+struct Staged {
+    rows: u64,
+    manifest: CopyManifest,
+}
+
+/// Totals the stager keeps.
+#[derive(Debug, Default)]
+struct StageTotals {
+    rows: u64,
+    quarantined: u64,
+    vanished: u64,
+    failed: u64,
+}
+
+/// The Data API takes no NULL parameter (an empty value is refused), so a missing slack is written as NULL.
+fn slack_sql(s: &RunSummary) -> &'static str {
+    if s.min_slack_hours.is_some() {
+        "CAST(:slack AS DOUBLE PRECISION)"
+    } else {
+        "CAST(NULL AS DOUBLE PRECISION)"
+    }
+}
+
+fn slack_param(s: &RunSummary) -> Option<(&'static str, String)> {
+    s.min_slack_hours.map(|h| ("slack", format!("{h:.3}")))
+}
+
+fn apply_counts(s: &mut RunSummary, c: &PlanCounts) {
+    s.objects_listed = c.listed;
+    s.objects_already_loaded = c.already_loaded;
+    s.objects_too_young = c.too_young;
+    s.objects_deferred = c.deferred;
+}
+
+fn log_summary(s: &RunSummary) {
+    tracing::info!(
+        event = "run_summary",
+        run_id = %s.run_id,
+        job = %s.job,
+        status = %s.status,
+        objects_listed = s.objects_listed,
+        objects_loaded = s.objects_loaded,
+        objects_already_loaded = s.objects_already_loaded,
+        objects_quarantined = s.objects_quarantined,
+        objects_vanished = s.objects_vanished,
+        objects_failed = s.objects_failed,
+        bytes_read = s.bytes_read,
+        get_requests = s.get_requests,
+        data_api_statements = s.data_api_statements,
+        copy_statements = s.copy_statements,
+        min_slack_hours = ?s.min_slack_hours,
+        slowest_stage = %s.slowest_stage,
+        duration_s = s.duration_s,
+        resumed = s.resumed,
+        "run finished"
+    );
+}
+
+fn vanished(object: ObjectRef, error: &s3shift_s3::Error, bytes_read: u64) -> Outcome {
+    let mut record = ImageRecord::new(ExtractStatus::Vanished);
+    let why = match error {
+        s3shift_s3::Error::PreconditionFailed { .. } => {
+            "replaced by a new version between listing and reading"
+        }
+        _ => "deleted between listing and reading",
+    };
+    record.reason = Some(why.to_owned());
+    record.bytes_read = bytes_read;
+    Outcome::Row {
+        object,
+        content_type: None,
+        record: Box::new(record),
+    }
+}
+
+/// Reads what the extractor asks for, one ranged GET at a time, until it has a record.
+async fn read_one(s3: &S3Store, object: ObjectRef, cfg: &ExtractConfig, counters: &Counters) -> Outcome {
+    let Some(first) = first_range(object.size, cfg) else {
+        let record = match extract_prefix(&[], 0, cfg) {
+            Step::Done(r) => r,
+            Step::Need(_) => Box::new(ImageRecord::new(ExtractStatus::Empty)),
+        };
+        return Outcome::Row {
+            object,
+            content_type: None,
+            record,
+        };
+    };
+    counters.get_requests.fetch_add(1, Ordering::Relaxed);
+    let read = match s3.read_range(&object, first.start, first.end).await {
+        Ok(r) => r,
+        Err(e) if e.is_vanished() => return vanished(object, &e, 0),
+        Err(e) => {
+            return Outcome::Failed {
+                error: e.to_string(),
+                object,
+            };
+        }
+    };
+    let mut total = read.bytes.len() as u64;
+    counters.bytes_read.fetch_add(total, Ordering::Relaxed);
+    let content_type = read.content_type.clone();
+    let mut step = extract_prefix(&read.bytes, object.size, cfg);
+    let mut held: Option<ObjectBytes> = None;
+    loop {
+        let range = match step {
+            Step::Done(mut record) => {
+                record.bytes_read = total;
+                return Outcome::Row {
+                    object,
+                    content_type,
+                    record,
+                };
+            }
+            Step::Need(range) => range,
+        };
+        counters.get_requests.fetch_add(1, Ordering::Relaxed);
+        let more = match s3.read_range(&object, range.start, range.end).await {
+            Ok(r) => r,
+            Err(e) if e.is_vanished() => return vanished(object, &e, total),
+            Err(e) => {
+                return Outcome::Failed {
+                    error: e.to_string(),
+                    object,
+                };
+            }
+        };
+        total += more.bytes.len() as u64;
+        counters
+            .bytes_read
+            .fetch_add(more.bytes.len() as u64, Ordering::Relaxed);
+        let h = held.get_or_insert_with(|| {
+            let mut h = ObjectBytes::new(object.size);
+            h.insert(0, read.bytes.to_vec());
+            h
+        });
+        h.insert(range.start, more.bytes.to_vec());
+        step = extract_step(h, cfg);
+    }
+}
+
+/// Turns outcomes into Parquet files on a blocking thread (CPU work stays off the IO threads).
+fn stage_outcomes(
+    mut outcomes: mpsc::Receiver<Outcome>,
+    files: mpsc::Sender<StagedFile>,
+    config: StagerConfig,
+    source: String,
+    run_id: String,
+    now: DateTime<Utc>,
+    fail_after: u64,
+) -> Result<StageTotals> {
+    let mut stager = ParquetStager::new(config, 0)?;
+    let mut totals = StageTotals::default();
+    while let Some(outcome) = outcomes.blocking_recv() {
+        let (object, content_type, record) = match outcome {
+            Outcome::Row {
+                object,
+                content_type,
+                record,
+            } => (object, content_type, record),
+            Outcome::Failed { object, error } => {
+                tracing::warn!(bucket = %object.bucket, key = %object.key, %error,
+                    "object unreadable after retries; left for the next run");
+                totals.failed += 1;
+                continue;
+            }
+        };
+        let row = StagedRow {
+            source: &source,
+            object: &object,
+            content_type: content_type.as_deref(),
+            record: &record,
+            run_id: &run_id,
+            loaded_at: now,
+        };
+        let file = match stager.push(&row) {
+            Ok(f) => f,
+            Err(s3shift_stage::Error::Row { problem, .. }) => {
+                // A value the table would refuse: keep the object as a corrupt row rather than lose it.
+                tracing::warn!(bucket = %object.bucket, key = %object.key, %problem, "record broke a table guarantee");
+                let mut fixed = ImageRecord::new(ExtractStatus::Corrupt);
+                fixed.reason = Some(
+                    s3shift_core::text::truncate_utf8(
+                        &format!("extracted values broke a table guarantee: {problem}"),
+                        s3shift_core::schema::REASON.max_bytes(),
+                    )
+                    .to_owned(),
+                );
+                fixed.bytes_read = record.bytes_read;
+                stager.push(&StagedRow {
+                    record: &fixed,
+                    ..row
+                })?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        totals.rows += 1;
+        match record.status {
+            s if s.is_failure() => totals.quarantined += 1,
+            ExtractStatus::Vanished => totals.vanished += 1,
+            _ => {}
+        }
+        if totals.rows == fail_after {
+            failpoint("mid-extract");
+        }
+        if let Some(f) = file
+            && files.blocking_send(f).is_err()
+        {
+            return Err(Error::Setup("the staging uploader stopped".into()));
+        }
+    }
+    if let Some(f) = stager.finish()?
+        && files.blocking_send(f).is_err()
+    {
+        return Err(Error::Setup("the staging uploader stopped".into()));
+    }
+    Ok(totals)
+}
+
+impl Pipeline {
+    /// Reads every planned object with bounded concurrency, extracts, and stages the rows as Parquet files under
+    /// `<staging>/<job>/<run_id>/`. Memory is bounded by the concurrency, two channels and one open file.
+    async fn extract_and_stage(
+        &self,
+        spec: &JobSpec,
+        run_id: &RunId,
+        now: DateTime<Utc>,
+        objects: Vec<ObjectRef>,
+        summary: &mut RunSummary,
+    ) -> Result<Staged> {
+        let limits = spec.config.limits;
+        let cfg = ExtractConfig {
+            first_read_bytes: limits.range_bytes,
+            grow_bytes: limits.grow_bytes,
+            max_bytes: limits.max_read_bytes,
+        };
+        let planned = objects.len() as u64;
+        let counters = Arc::new(Counters::default());
+        let queue = Arc::new(std::sync::Mutex::new(objects.into_iter()));
+        let workers = limits.concurrency.get();
+        let (out_tx, out_rx) = mpsc::channel::<Outcome>(workers * 4);
+        let (file_tx, mut file_rx) = mpsc::channel::<StagedFile>(2);
+        let mut tasks = JoinSet::new();
+        for _ in 0..workers {
+            let (queue, out_tx, s3, counters) =
+                (queue.clone(), out_tx.clone(), self.s3.clone(), counters.clone());
+            tasks.spawn(async move {
+                loop {
+                    let next = match queue.lock() {
+                        Ok(mut q) => q.next(),
+                        Err(_) => None,
+                    };
+                    let Some(object) = next else { break };
+                    let outcome = read_one(&s3, object, &cfg, &counters).await;
+                    if out_tx.send(outcome).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(out_tx);
+        let stager_config = StagerConfig {
+            target_file_bytes: usize::try_from(limits.parquet_file_bytes).unwrap_or(usize::MAX),
+            ..StagerConfig::default()
+        };
+        let (source, rid) = (spec.config.source.name.clone(), run_id.to_string());
+        let span = tracing::Span::current();
+        let stager = tokio::task::spawn_blocking(move || {
+            let _g = span.enter();
+            stage_outcomes(
+                out_rx,
+                file_tx,
+                stager_config,
+                source,
+                rid,
+                now,
+                planned.div_ceil(2),
+            )
+        });
+        let bucket = spec.config.staging.bucket.clone();
+        let run_prefix = format!("{}/{}", spec.staging_root(), run_id);
+        let mut manifest = CopyManifest::default();
+        let mut upload_error = None;
+        while let Some(file) = file_rx.recv().await {
+            let key = format!("{run_prefix}/{}", file.name());
+            let len = file.bytes.len() as u64;
+            if let Err(e) = self
+                .s3
+                .put(&bucket, &key, file.bytes, "application/vnd.apache.parquet")
+                .await
+            {
+                upload_error = Some(e);
+                break;
+            }
+            manifest.push(format!("s3://{bucket}/{key}"), len);
+            summary.files_staged += 1;
+        }
+        drop(file_rx);
+        while tasks.join_next().await.is_some() {}
+        let totals = stager
+            .await
+            .map_err(|e| Error::Setup(format!("the stager thread failed: {e}")))??;
+        if let Some(e) = upload_error {
+            return Err(e.into());
+        }
+        summary.objects_loaded = totals.rows;
+        summary.objects_quarantined = totals.quarantined;
+        summary.objects_vanished = totals.vanished;
+        summary.objects_failed = totals.failed;
+        summary.bytes_read = counters.bytes_read.load(Ordering::Relaxed);
+        summary.get_requests = counters.get_requests.load(Ordering::Relaxed);
+        Ok(Staged {
+            rows: totals.rows,
+            manifest,
+        })
+    }
+}

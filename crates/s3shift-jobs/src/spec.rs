@@ -1,0 +1,525 @@
+//! Job files (`jobs/<job>.toml`): what a job reads, where it stages, where it loads, when and within what limits.
+//!
+//! A file is parsed with unknown keys refused, then validated without any IO. Every error names the file, the
+//! field and what is allowed.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use s3shift_core::is_valid_name;
+use s3shift_redshift::sql::{IamRole, TableName};
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// A job file as written. See `jobs/api-images.toml` for a documented example.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    /// Job name: `[a-z][a-z0-9-]*`, at most 48 bytes. Names the staging folder and the runs.
+    pub name: String,
+    /// One line saying what the job is for.
+    #[serde(default)]
+    pub description: String,
+    /// What is read.
+    pub source: SourceConfig,
+    /// Where Parquet files and run state are written.
+    pub staging: StagingConfig,
+    /// Where rows are loaded.
+    pub warehouse: WarehouseConfig,
+    /// When the job runs.
+    pub schedule: ScheduleConfig,
+    /// Bounds of one run.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Warnings.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// AWS settings beyond the standard chain.
+    #[serde(default)]
+    pub aws: AwsConfig,
+}
+
+/// The ingestion bucket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Source name written to every row (`api`, `kafka`): `[a-z][a-z0-9-]*`.
+    pub name: String,
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefixes to list, in parallel (default: the whole bucket).
+    #[serde(default = "default_prefixes")]
+    pub prefixes: Vec<String>,
+    /// Objects younger than this are left for the next run (an upload may still be settling).
+    #[serde(default = "default_settle_seconds")]
+    pub settle_seconds: u64,
+    /// Lifecycle days to assume when the bucket's lifecycle configuration cannot be read (0: none).
+    #[serde(default)]
+    pub assume_lifecycle_days: u32,
+}
+
+fn default_prefixes() -> Vec<String> {
+    vec![String::new()]
+}
+
+const fn default_settle_seconds() -> u64 {
+    60
+}
+
+/// The staging location.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagingConfig {
+    /// Staging bucket.
+    pub bucket: String,
+    /// Key prefix: files go to `<prefix>/<job>/<run_id>/`.
+    #[serde(default = "default_staging_prefix")]
+    pub prefix: String,
+}
+
+fn default_staging_prefix() -> String {
+    "s3shift".into()
+}
+
+/// The Redshift side.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseConfig {
+    /// Redshift Serverless workgroup (exclusive with `cluster_identifier`).
+    #[serde(default)]
+    pub workgroup: Option<String>,
+    /// Provisioned cluster identifier (needs `db_user`).
+    #[serde(default)]
+    pub cluster_identifier: Option<String>,
+    /// Database user for a provisioned cluster.
+    #[serde(default)]
+    pub db_user: Option<String>,
+    /// Database.
+    pub database: String,
+    /// Role COPY reads the staging bucket with: `default` (the namespace's default role) or an ARN.
+    pub copy_iam_role: String,
+    /// Curated table (`schema.table`).
+    #[serde(default = "default_table")]
+    pub table: String,
+}
+
+fn default_table() -> String {
+    "s3shift.images".into()
+}
+
+/// When the job runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Cron expression with seconds (`sec min hour day-of-month month day-of-week [year]`), UTC.
+    pub cron: String,
+}
+
+/// Bounds of one run.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Ranged GETs in flight.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: NonZeroUsize,
+    /// First read of each object.
+    #[serde(default = "default_range_bytes")]
+    pub range_bytes: u64,
+    /// Each further read when the parser needs more.
+    #[serde(default = "default_grow_bytes")]
+    pub grow_bytes: u64,
+    /// Most bytes read of one object; past it the object is `truncated`.
+    #[serde(default = "default_max_read_bytes")]
+    pub max_read_bytes: u64,
+    /// Most objects one run loads (the ones closest to expiry first).
+    #[serde(default = "default_max_objects")]
+    pub max_objects_per_run: u64,
+    /// Most source bytes (sum of object sizes) one run plans.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes_per_run: u64,
+    /// A staged Parquet file is closed at this size.
+    #[serde(default = "default_parquet_file_bytes")]
+    pub parquet_file_bytes: u64,
+}
+
+const fn default_concurrency() -> NonZeroUsize {
+    NonZeroUsize::MIN.saturating_add(63)
+}
+const fn default_range_bytes() -> u64 {
+    128 * 1024
+}
+const fn default_grow_bytes() -> u64 {
+    64 * 1024
+}
+const fn default_max_read_bytes() -> u64 {
+    1024 * 1024
+}
+const fn default_max_objects() -> u64 {
+    1_000_000
+}
+const fn default_max_bytes() -> u64 {
+    10 * 1024 * 1024 * 1024 * 1024
+}
+const fn default_parquet_file_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: default_concurrency(),
+            range_bytes: default_range_bytes(),
+            grow_bytes: default_grow_bytes(),
+            max_read_bytes: default_max_read_bytes(),
+            max_objects_per_run: default_max_objects(),
+            max_bytes_per_run: default_max_bytes(),
+            parquet_file_bytes: default_parquet_file_bytes(),
+        }
+    }
+}
+
+/// Warnings.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Warn when an object still unloaded after the run expires within this many hours.
+    #[serde(default = "default_expiry_warning_hours")]
+    pub expiry_warning_hours: u32,
+}
+
+const fn default_expiry_warning_hours() -> u32 {
+    48
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            expiry_warning_hours: default_expiry_warning_hours(),
+        }
+    }
+}
+
+/// AWS settings beyond the standard chain (environment, profile, ECS task role).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Region (otherwise `AWS_REGION` / the profile).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// S3 endpoint (otherwise `AWS_ENDPOINT_URL_S3` / the SDK's default).
+    #[serde(default)]
+    pub s3_endpoint_url: Option<String>,
+    /// Redshift Data API endpoint (otherwise `AWS_ENDPOINT_URL_REDSHIFT_DATA` / the SDK's default).
+    #[serde(default)]
+    pub redshift_data_endpoint_url: Option<String>,
+}
+
+/// A validated job.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    /// Where it was read from.
+    pub file: PathBuf,
+    /// The file as written.
+    pub config: JobConfig,
+    /// The curated table.
+    pub table: TableName,
+    /// The COPY role.
+    pub iam_role: IamRole,
+    /// The parsed schedule.
+    pub schedule: cron::Schedule,
+    /// The Redshift target.
+    pub target: s3shift_redshift::Target,
+}
+
+impl JobSpec {
+    /// The job's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// `<staging prefix>/<job>` (no trailing slash).
+    pub fn staging_root(&self) -> String {
+        let p = self.config.staging.prefix.trim_end_matches('/');
+        if p.is_empty() {
+            self.config.name.clone()
+        } else {
+            format!("{p}/{}", self.config.name)
+        }
+    }
+}
+
+/// Reads and validates a job file.
+pub fn load_job(path: &Path) -> Result<JobSpec> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_job(path, &text)
+}
+
+/// Finds `jobs/<name>.toml` (or takes `name_or_path` as a path when it names a file).
+pub fn resolve_job(jobs_dir: &Path, name_or_path: &str) -> PathBuf {
+    let as_path = Path::new(name_or_path);
+    if name_or_path.ends_with(".toml") || as_path.is_file() {
+        as_path.to_owned()
+    } else {
+        jobs_dir.join(format!("{name_or_path}.toml"))
+    }
+}
+
+/// Parses and validates job file text; `path` is only used in messages.
+pub fn parse_job(path: &Path, text: &str) -> Result<JobSpec> {
+    let config: JobConfig = toml::from_str(text).map_err(|e| Error::Config {
+        file: path.to_owned(),
+        field: e
+            .span()
+            .map(|s| format!("line {}", text[..s.start.min(text.len())].lines().count().max(1)))
+            .unwrap_or_else(|| "(file)".into()),
+        problem: e.message().to_owned(),
+    })?;
+    validate(path, config)
+}
+
+fn bad(path: &Path, field: &str, problem: impl Into<String>) -> Error {
+    Error::Config {
+        file: path.to_owned(),
+        field: field.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// S3 bucket naming rules (general purpose buckets): 3-63 of `[a-z0-9.-]`, starting and ending with a letter or
+/// digit.
+fn valid_bucket(b: &str) -> bool {
+    let bytes = b.as_bytes();
+    (3..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+        && !b.contains("..")
+}
+
+/// A staging prefix is written into COPY's source literal, so it is held to `[A-Za-z0-9._/-]`.
+fn valid_staging_prefix(p: &str) -> bool {
+    p.len() <= 256
+        && p.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._/-".contains(&c))
+        && !p.starts_with('/')
+        && !p.contains("//")
+}
+
+/// Checks every field without IO.
+pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
+    let name_rule = "1 to 48 of [a-z0-9-], starting with a letter";
+    if !is_valid_name(&config.name) {
+        return Err(bad(
+            path,
+            "name",
+            format!("{:?} is not allowed: {name_rule}", config.name),
+        ));
+    }
+    let s = &config.source;
+    if !is_valid_name(&s.name) {
+        return Err(bad(
+            path,
+            "source.name",
+            format!("{:?} is not allowed: {name_rule}", s.name),
+        ));
+    }
+    if !valid_bucket(&s.bucket) {
+        return Err(bad(
+            path,
+            "source.bucket",
+            format!("{:?} is not an S3 bucket name (3-63 of [a-z0-9.-])", s.bucket),
+        ));
+    }
+    if s.prefixes.is_empty() {
+        return Err(bad(
+            path,
+            "source.prefixes",
+            "list at least one prefix (\"\" for the whole bucket)",
+        ));
+    }
+    for (i, p) in s.prefixes.iter().enumerate() {
+        if p.len() > 1024 {
+            return Err(bad(
+                path,
+                &format!("source.prefixes[{i}]"),
+                "longer than an S3 key (1024 bytes)",
+            ));
+        }
+        for (j, q) in s.prefixes.iter().enumerate() {
+            if i != j && q.starts_with(p.as_str()) {
+                return Err(bad(
+                    path,
+                    &format!("source.prefixes[{j}]"),
+                    format!("{q:?} is inside {p:?}: objects would be listed twice"),
+                ));
+            }
+        }
+    }
+    if s.assume_lifecycle_days > 3650 {
+        return Err(bad(path, "source.assume_lifecycle_days", "at most 3650"));
+    }
+    if !valid_bucket(&config.staging.bucket) {
+        return Err(bad(
+            path,
+            "staging.bucket",
+            format!(
+                "{:?} is not an S3 bucket name (3-63 of [a-z0-9.-])",
+                config.staging.bucket
+            ),
+        ));
+    }
+    if !valid_staging_prefix(&config.staging.prefix) {
+        return Err(bad(
+            path,
+            "staging.prefix",
+            format!(
+                "{:?} is not allowed: only [A-Za-z0-9._/-], no leading or double slash (it is written into COPY)",
+                config.staging.prefix
+            ),
+        ));
+    }
+    let w = &config.warehouse;
+    let target = match (&w.workgroup, &w.cluster_identifier, &w.db_user) {
+        (Some(wg), None, None) if !wg.is_empty() => s3shift_redshift::Target::Serverless {
+            workgroup: wg.clone(),
+        },
+        (None, Some(c), Some(u)) if !c.is_empty() && !u.is_empty() => s3shift_redshift::Target::Cluster {
+            cluster_identifier: c.clone(),
+            db_user: u.clone(),
+        },
+        _ => {
+            return Err(bad(
+                path,
+                "warehouse",
+                "set either `workgroup` (Redshift Serverless) or both `cluster_identifier` and `db_user`",
+            ));
+        }
+    };
+    if w.database.is_empty() || w.database.len() > 127 {
+        return Err(bad(path, "warehouse.database", "must be 1 to 127 bytes"));
+    }
+    let iam_role =
+        IamRole::parse(&w.copy_iam_role).map_err(|e| bad(path, "warehouse.copy_iam_role", e.to_string()))?;
+    let table = TableName::parse(&w.table).map_err(|e| bad(path, "warehouse.table", e.to_string()))?;
+    let schedule = cron::Schedule::from_str(&config.schedule.cron).map_err(|e| {
+        bad(
+            path,
+            "schedule.cron",
+            format!(
+                "{:?} is not a cron expression with seconds (sec min hour day month weekday [year]): {e}",
+                config.schedule.cron
+            ),
+        )
+    })?;
+    let l = &config.limits;
+    if l.concurrency.get() > 1024 {
+        return Err(bad(path, "limits.concurrency", "at most 1024"));
+    }
+    if !(1024..=16 * 1024 * 1024).contains(&l.range_bytes) {
+        return Err(bad(path, "limits.range_bytes", "between 1024 and 16 MiB"));
+    }
+    if !(1024..=16 * 1024 * 1024).contains(&l.grow_bytes) {
+        return Err(bad(path, "limits.grow_bytes", "between 1024 and 16 MiB"));
+    }
+    if l.max_read_bytes < l.range_bytes || l.max_read_bytes > 256 * 1024 * 1024 {
+        return Err(bad(
+            path,
+            "limits.max_read_bytes",
+            "at least range_bytes and at most 256 MiB",
+        ));
+    }
+    if l.max_objects_per_run == 0 {
+        return Err(bad(path, "limits.max_objects_per_run", "at least 1"));
+    }
+    if l.max_bytes_per_run == 0 {
+        return Err(bad(path, "limits.max_bytes_per_run", "at least 1"));
+    }
+    if !(64 * 1024..=1024 * 1024 * 1024).contains(&l.parquet_file_bytes) {
+        return Err(bad(path, "limits.parquet_file_bytes", "between 64 KiB and 1 GiB"));
+    }
+    for (field, url) in [
+        ("aws.s3_endpoint_url", &config.aws.s3_endpoint_url),
+        (
+            "aws.redshift_data_endpoint_url",
+            &config.aws.redshift_data_endpoint_url,
+        ),
+    ] {
+        if let Some(u) = url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(bad(path, field, format!("{u:?} is not an http(s) URL")));
+        }
+    }
+    Ok(JobSpec {
+        file: path.to_owned(),
+        config,
+        table,
+        iam_role,
+        schedule,
+        target,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "api-images"
+[source]
+name = "api"
+bucket = "acme-api-uploads"
+prefixes = ["uploads/"]
+[staging]
+bucket = "acme-staging"
+[warehouse]
+workgroup = "analytics"
+database = "dev"
+copy_iam_role = "default"
+[schedule]
+cron = "0 */15 * * * *"
+"#;
+
+    fn err(text: &str) -> String {
+        parse_job(Path::new("jobs/x.toml"), text)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_good_file_validates_with_defaults() -> Result<()> {
+        let spec = parse_job(Path::new("jobs/api-images.toml"), GOOD)?;
+        assert_eq!(spec.config.limits.concurrency.get(), 64);
+        assert_eq!(spec.staging_root(), "s3shift/api-images");
+        assert_eq!(spec.table.to_string(), "s3shift.images");
+        Ok(())
+    }
+
+    #[test]
+    fn errors_name_file_and_field() {
+        let e = err(&GOOD.replace("[schedule]", "colour = 1\n[schedule]"));
+        assert!(e.contains("jobs/x.toml") && e.contains("colour"), "{e}");
+        let e = err(&GOOD.replace("0 */15 * * * *", "every minute"));
+        assert!(e.contains("schedule.cron"), "{e}");
+        let e = err(&GOOD.replace("acme-staging", "Acme_Staging"));
+        assert!(e.contains("staging.bucket"), "{e}");
+        let e = err(&GOOD.replace("\"default\"", "\"arn:aws:iam::1:role/x' or 1=1\""));
+        assert!(e.contains("warehouse.copy_iam_role"), "{e}");
+        let e = err(&GOOD.replace("[staging]\n", "[staging]\nprefix = \"a b\"\n"));
+        assert!(e.contains("staging.prefix"), "{e}");
+        let e = err(&GOOD.replace("[\"uploads/\"]", "[\"a/\", \"a/b/\"]"));
+        assert!(e.contains("source.prefixes[1]"), "{e}");
+        let e = err(&GOOD.replace("[schedule]", "[limits]\nconcurrency = 0\n[schedule]"));
+        assert!(e.contains("concurrency"), "{e}");
+        let e = err(&GOOD.replace("workgroup = \"analytics\"", "cluster_identifier = \"c\""));
+        assert!(e.contains("warehouse"), "{e}");
+    }
+}

@@ -1,0 +1,354 @@
+//! Statements through the Data API: submit, poll, read results.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_redshiftdata::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_redshiftdata::types::{Field, SqlParameter, StatusString};
+
+use crate::{Error, Result};
+
+/// Where statements run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A Redshift Serverless workgroup.
+    Serverless {
+        /// Workgroup name.
+        workgroup: String,
+    },
+    /// A provisioned cluster, with temporary credentials for a database user.
+    Cluster {
+        /// Cluster identifier.
+        cluster_identifier: String,
+        /// Database user.
+        db_user: String,
+    },
+}
+
+/// How statements are polled.
+#[derive(Debug, Clone, Copy)]
+pub struct PollConfig {
+    /// First wait after submitting.
+    pub first: Duration,
+    /// Longest wait between two polls (waits double up to it).
+    pub max: Duration,
+    /// Give up polling after this long (the statement itself keeps running).
+    pub timeout: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_millis(10),
+            max: Duration::from_secs(2),
+            timeout: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What a statement's description says about it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementState {
+    /// Submitted, picked or started: not done yet.
+    Running,
+    /// Done.
+    Finished(Finished),
+    /// Failed with Redshift's error.
+    Failed(String),
+    /// Cancelled.
+    Aborted,
+}
+
+/// A finished statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// Statement id.
+    pub id: String,
+    /// Rows affected or returned (`-1` when Redshift does not say); for a batch, of each sub-statement.
+    pub result_rows: Vec<i64>,
+    /// Whether the (last) statement has a result set to fetch.
+    pub has_result_set: bool,
+}
+
+/// One value of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// Text (also how timestamps come back).
+    Text(String),
+    /// An integer.
+    Long(i64),
+    /// A float.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Value {
+    /// The value as text, if it is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as an integer, if it is one (or text holding one).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Self::Long(v) => Some(*v),
+            Self::Text(s) => s.parse().ok(),
+            Self::Double(d) if d.fract() == 0.0 => Some(*d as i64),
+            _ => None,
+        }
+    }
+
+    /// The value as a float, if it is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Self::Double(v) => Some(*v),
+            Self::Long(v) => Some(*v as f64),
+            Self::Text(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Self::Null)
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Null => f.write_str("NULL"),
+            Self::Text(s) => f.write_str(s),
+            Self::Long(v) => write!(f, "{v}"),
+            Self::Double(v) => write!(f, "{v}"),
+            Self::Bool(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A whole result set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, each with one value per column.
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// The Data API for one database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DataApi {
+    client: aws_sdk_redshiftdata::Client,
+    target: Target,
+    database: String,
+    poll: PollConfig,
+}
+
+fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+    op: &'static str,
+    e: aws_sdk_redshiftdata::error::SdkError<E, R>,
+) -> Error {
+    let message = match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_owned(),
+        _ => format!("{}", DisplayErrorContext(&e)),
+    };
+    Error::Api { op, message }
+}
+
+macro_rules! targeted {
+    ($self:ident, $builder:expr) => {{
+        let b = $builder.database(&$self.database);
+        match &$self.target {
+            Target::Serverless { workgroup } => b.workgroup_name(workgroup),
+            Target::Cluster {
+                cluster_identifier,
+                db_user,
+            } => b.cluster_identifier(cluster_identifier).db_user(db_user),
+        }
+    }};
+}
+
+impl DataApi {
+    /// A Data API handle for `database` on `target`.
+    pub fn new(
+        client: aws_sdk_redshiftdata::Client,
+        target: Target,
+        database: String,
+        poll: PollConfig,
+    ) -> Self {
+        Self {
+            client,
+            target,
+            database,
+            poll,
+        }
+    }
+
+    /// Submits one statement with named parameters (`:name` in the SQL); returns its id at once.
+    pub async fn submit(&self, sql: &str, params: &[(&str, String)]) -> Result<String> {
+        let params: Vec<SqlParameter> = params
+            .iter()
+            .filter_map(|(name, value)| SqlParameter::builder().name(*name).value(value).build().ok())
+            .collect();
+        let b = targeted!(self, self.client.execute_statement().sql(sql));
+        let out = b
+            .set_parameters((!params.is_empty()).then_some(params))
+            .send()
+            .await
+            .map_err(|e| api_error("ExecuteStatement", e))?;
+        out.id().map(str::to_owned).ok_or_else(|| Error::Api {
+            op: "ExecuteStatement",
+            message: "no statement id in the answer".into(),
+        })
+    }
+
+    /// Submits statements that run in order as one transaction; returns the batch's id at once.
+    pub async fn submit_batch(&self, sqls: &[String]) -> Result<String> {
+        let b = targeted!(
+            self,
+            self.client
+                .batch_execute_statement()
+                .set_sqls(Some(sqls.to_vec()))
+        );
+        let out = b
+            .send()
+            .await
+            .map_err(|e| api_error("BatchExecuteStatement", e))?;
+        out.id().map(str::to_owned).ok_or_else(|| Error::Api {
+            op: "BatchExecuteStatement",
+            message: "no statement id in the answer".into(),
+        })
+    }
+
+    /// Where statement `id` is now. For a failed batch, the message names the failing sub-statement.
+    pub async fn describe(&self, id: &str) -> Result<StatementState> {
+        let d = self
+            .client
+            .describe_statement()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeStatement", e))?;
+        let subs = d.sub_statements();
+        Ok(match d.status() {
+            Some(StatusString::Finished) => StatementState::Finished(Finished {
+                id: id.to_owned(),
+                result_rows: if subs.is_empty() {
+                    vec![d.result_rows()]
+                } else {
+                    subs.iter().map(|s| s.result_rows()).collect()
+                },
+                has_result_set: d.has_result_set().unwrap_or(false),
+            }),
+            Some(StatusString::Failed) => {
+                let error = d.error().unwrap_or("(no error text)").to_owned();
+                let failed = subs.iter().position(|s| s.error().is_some_and(|e| !e.is_empty()));
+                StatementState::Failed(match failed {
+                    Some(n) if subs.len() > 1 => {
+                        format!("sub-statement {} of {}: {error}", n + 1, subs.len())
+                    }
+                    _ => error,
+                })
+            }
+            Some(StatusString::Aborted) => StatementState::Aborted,
+            _ => StatementState::Running,
+        })
+    }
+
+    /// Polls `id` with growing waits until it is done.
+    ///
+    /// # Errors
+    /// [`Error::StatementFailed`], [`Error::Aborted`], or [`Error::Timeout`] after [`PollConfig::timeout`].
+    pub async fn wait(&self, id: &str) -> Result<Finished> {
+        let started = Instant::now();
+        let mut pause = self.poll.first;
+        loop {
+            match self.describe(id).await? {
+                StatementState::Finished(f) => return Ok(f),
+                StatementState::Failed(message) => {
+                    return Err(Error::StatementFailed {
+                        id: id.to_owned(),
+                        message,
+                    });
+                }
+                StatementState::Aborted => return Err(Error::Aborted { id: id.to_owned() }),
+                StatementState::Running => {}
+            }
+            if started.elapsed() >= self.poll.timeout {
+                return Err(Error::Timeout {
+                    id: id.to_owned(),
+                    seconds: started.elapsed().as_secs(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(self.poll.max);
+        }
+    }
+
+    /// Runs one statement to completion.
+    pub async fn execute(&self, sql: &str, params: &[(&str, String)]) -> Result<Finished> {
+        let id = self.submit(sql, params).await?;
+        self.wait(&id).await
+    }
+
+    /// Runs a query and reads every page of its result.
+    pub async fn query(&self, sql: &str, params: &[(&str, String)]) -> Result<Rows> {
+        let done = self.execute(sql, params).await?;
+        if !done.has_result_set {
+            return Ok(Rows::default());
+        }
+        self.fetch(&done.id).await
+    }
+
+    /// Reads every page of the result of finished statement `id`.
+    pub async fn fetch(&self, id: &str) -> Result<Rows> {
+        let mut rows = Rows::default();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_statement_result()
+                .id(id)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| api_error("GetStatementResult", e))?;
+            if rows.columns.is_empty() {
+                rows.columns = page
+                    .column_metadata()
+                    .iter()
+                    .map(|c| c.name().or(c.label()).unwrap_or("").to_owned())
+                    .collect();
+            }
+            for record in page.records() {
+                rows.rows.push(record.iter().map(value_of).collect());
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(rows),
+            }
+        }
+    }
+
+    /// The database statements run in.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+}
+
+fn value_of(f: &Field) -> Value {
+    match f {
+        Field::IsNull(true) => Value::Null,
+        Field::StringValue(s) => Value::Text(s.clone()),
+        Field::LongValue(v) => Value::Long(*v),
+        Field::DoubleValue(v) => Value::Double(*v),
+        Field::BooleanValue(v) => Value::Bool(*v),
+        _ => Value::Null,
+    }
+}

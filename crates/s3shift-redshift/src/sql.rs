@@ -1,0 +1,429 @@
+//! Generated SQL, built from typed pieces.
+//!
+//! Identifiers must match a strict pattern before they are written into SQL; the few literals that Redshift
+//! cannot take as parameters (COPY's source and IAM role, values inside a batch, which has no parameters) must
+//! be made only of characters that cannot end a literal. Object keys, EXIF text and every other value from
+//! outside travel in Parquet files or as Data API parameters, never here.
+
+use chrono::{DateTime, Utc};
+use s3shift_core::schema::{ColumnSpec, IMAGES};
+
+use crate::{Error, Result};
+
+/// A validated SQL identifier: `[a-z_][a-z0-9_]*`, at most 127 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ident(String);
+
+impl Ident {
+    /// Checks `s`.
+    pub fn new(what: &'static str, s: &str) -> Result<Self> {
+        let b = s.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 127
+            && (b[0].is_ascii_lowercase() || b[0] == b'_')
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Error::Invalid {
+                what,
+                value: s.to_owned(),
+                rule: "must match [a-z_][a-z0-9_]* (at most 127 bytes)",
+            })
+        }
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Ident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `schema.table`, both validated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableName {
+    /// Schema.
+    pub schema: Ident,
+    /// Table.
+    pub table: Ident,
+}
+
+impl TableName {
+    /// Parses `schema.table`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let Some((schema, table)) = s.split_once('.') else {
+            return Err(Error::Invalid {
+                what: "table name",
+                value: s.to_owned(),
+                rule: "must be schema.table",
+            });
+        };
+        Ok(Self {
+            schema: Ident::new("schema name", schema)?,
+            table: Ident::new("table name", table)?,
+        })
+    }
+
+    /// A table in the same schema.
+    pub fn sibling(&self, table: &str) -> Result<Self> {
+        Ok(Self {
+            schema: self.schema.clone(),
+            table: Ident::new("table name", table)?,
+        })
+    }
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.schema, self.table)
+    }
+}
+
+/// A string literal whose characters cannot end or escape a literal: letters, digits and `._:/=+@,-`.
+///
+/// # Errors
+/// [`Error::Invalid`] for anything else (quotes, backslashes, spaces, control characters).
+pub fn safe_literal(what: &'static str, s: &str) -> Result<String> {
+    let ok = s.len() <= 1024
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:/=+@,-".contains(&b));
+    if ok {
+        Ok(format!("'{s}'"))
+    } else {
+        Err(Error::Invalid {
+            what,
+            value: s.to_owned(),
+            rule: "may only hold letters, digits and ._:/=+@,- when written into SQL",
+        })
+    }
+}
+
+/// The IAM role COPY reads the staged files with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IamRole {
+    /// `IAM_ROLE default`: the namespace's default role.
+    Default,
+    /// A role ARN.
+    Arn(String),
+}
+
+impl IamRole {
+    /// Parses `default` or an IAM role ARN.
+    pub fn parse(s: &str) -> Result<Self> {
+        if s.eq_ignore_ascii_case("default") {
+            return Ok(Self::Default);
+        }
+        if s.starts_with("arn:") && s.contains(":role/") {
+            safe_literal("IAM role", s)?;
+            return Ok(Self::Arn(s.to_owned()));
+        }
+        Err(Error::Invalid {
+            what: "IAM role",
+            value: s.to_owned(),
+            rule: "must be `default` or an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+        })
+    }
+
+    fn sql(&self) -> Result<String> {
+        match self {
+            Self::Default => Ok("default".into()),
+            Self::Arn(arn) => safe_literal("IAM role", arn),
+        }
+    }
+}
+
+/// What one run's load writes to the ledger's `runs` table in the load transaction.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    /// Run id (validated: see `s3shift_core::RunId`).
+    pub run_id: String,
+    /// Job name (validated).
+    pub job: String,
+    /// Source name (validated).
+    pub source: String,
+    /// When the run started.
+    pub started_at: DateTime<Utc>,
+    /// Rows staged.
+    pub objects_staged: u64,
+    /// Parquet files staged.
+    pub files_staged: u64,
+}
+
+/// The load transaction of one run: COPY the staged files into a temporary table, check the row count, replace
+/// matching rows of the curated table and the ledger, record the run. Running it twice leaves the same tables as
+/// running it once.
+#[derive(Debug, Clone)]
+pub struct LoadSql {
+    /// The curated table (its schema also holds `loaded_objects` and `runs`).
+    pub target: TableName,
+    /// `s3://bucket/key` of the COPY manifest.
+    pub manifest_url: String,
+    /// The role COPY uses.
+    pub iam_role: IamRole,
+    /// Rows the staged files hold; the load fails if COPY loads a different number.
+    pub expected_rows: u64,
+    /// The ledger row of the run.
+    pub run: RunRow,
+}
+
+/// Name of the temporary table the load copies into.
+pub const STAGE_TABLE: &str = "s3shift_stage";
+
+/// The columns that identify an object version, compared with `COALESCE` on the nullable version id.
+fn identity_match(left: &str, right: &str) -> String {
+    format!(
+        "{left}.bucket = {right}.bucket AND {left}.object_key = {right}.object_key AND {left}.etag = {right}.etag \
+         AND COALESCE({left}.version_id, '') = COALESCE({right}.version_id, '')"
+    )
+}
+
+fn column_list(columns: &[ColumnSpec]) -> String {
+    columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+}
+
+/// The ledger columns of `loaded_objects`, all taken from the stage table except `loaded_at`.
+pub const LEDGER_COLUMNS: &[&str] = &[
+    "source",
+    "bucket",
+    "object_key",
+    "version_id",
+    "etag",
+    "size_bytes",
+    "last_modified",
+    "expires_at",
+    "status",
+    "run_id",
+    "loaded_at",
+];
+
+impl LoadSql {
+    /// The statements, in order, for one `BatchExecuteStatement`.
+    pub fn statements(&self) -> Result<Vec<String>> {
+        let target = &self.target;
+        let ledger = target.sibling("loaded_objects")?;
+        let runs = target.sibling("runs")?;
+        if !self.manifest_url.starts_with("s3://") {
+            return Err(Error::Invalid {
+                what: "manifest URL",
+                value: self.manifest_url.clone(),
+                rule: "must start with s3://",
+            });
+        }
+        let manifest = safe_literal("manifest URL", &self.manifest_url)?;
+        let role = self.iam_role.sql()?;
+        let run_id = safe_literal("run id", &self.run.run_id)?;
+        let job = safe_literal("job name", &self.run.job)?;
+        let source = safe_literal("source name", &self.run.source)?;
+        let started = safe_literal(
+            "start time",
+            &self.run.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        )?;
+        let n = self.expected_rows;
+        let stage = STAGE_TABLE;
+        // One row per identity: the most complete read wins if a batch ever holds an object twice.
+        let deduped = format!(
+            "(SELECT *, ROW_NUMBER() OVER (PARTITION BY bucket, object_key, etag, COALESCE(version_id, '') \
+             ORDER BY bytes_read DESC) AS s3shift_rn FROM {stage}) AS d"
+        );
+        let image_values = IMAGES
+            .iter()
+            .map(|c| {
+                if c.name == "loaded_at" {
+                    "CAST(GETDATE() AS TIMESTAMPTZ)".to_owned()
+                } else {
+                    format!("d.{}", c.name)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let ledger_values = LEDGER_COLUMNS
+            .iter()
+            .map(|c| {
+                if *c == "loaded_at" {
+                    "CAST(GETDATE() AS TIMESTAMPTZ)".to_owned()
+                } else {
+                    format!("d.{c}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(vec![
+            format!("CREATE TEMP TABLE {stage} (LIKE {target})"),
+            format!("COPY {stage} FROM {manifest} IAM_ROLE {role} FORMAT AS PARQUET MANIFEST"),
+            // Fails the transaction (a cast error naming both counts) unless COPY loaded exactly what was staged.
+            format!(
+                "SELECT CAST(CASE WHEN COUNT(*) = {n} THEN '0' ELSE 'row count check failed: staged {n} rows, \
+                 COPY loaded ' || CAST(COUNT(*) AS VARCHAR) END AS INTEGER) AS row_count_check FROM {stage}"
+            ),
+            format!(
+                "DELETE FROM {target} USING {stage} WHERE {}",
+                identity_match(&target.to_string(), stage)
+            ),
+            format!(
+                "INSERT INTO {target} ({}) SELECT {image_values} FROM {deduped} WHERE d.s3shift_rn = 1",
+                column_list(IMAGES)
+            ),
+            format!(
+                "DELETE FROM {ledger} USING {stage} WHERE {}",
+                identity_match(&ledger.to_string(), stage)
+            ),
+            format!(
+                "INSERT INTO {ledger} ({}) SELECT {ledger_values} FROM {deduped} WHERE d.s3shift_rn = 1",
+                LEDGER_COLUMNS.join(", ")
+            ),
+            format!("DELETE FROM {runs} WHERE run_id = {run_id}"),
+            format!(
+                "INSERT INTO {runs} (run_id, job, source, started_at, loaded_at, status, objects_staged, \
+                 files_staged) VALUES ({run_id}, {job}, {source}, CAST({started} AS TIMESTAMPTZ), \
+                 CAST(GETDATE() AS TIMESTAMPTZ), 'loaded', {n}, {files})",
+                files = self.run.files_staged
+            ),
+            format!("DROP TABLE {stage}"),
+        ])
+    }
+}
+
+/// Splits a SQL file into statements at `;`, ignoring semicolons inside string literals, quoted identifiers,
+/// `--` and `/* */` comments and `$$` bodies. Statements that hold only comments and space are dropped.
+pub fn split_statements(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let mut has_code = false;
+    let push = |from: usize, to: usize, has_code: bool, out: &mut Vec<String>| {
+        let s = text.get(from..to).unwrap_or("").trim();
+        if has_code && !s.is_empty() {
+            out.push(s.to_owned());
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                has_code = true;
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'$' if b.get(i + 1) == Some(&b'$') => {
+                has_code = true;
+                i += 2;
+                while i < b.len() && !(b[i] == b'$' && b.get(i + 1) == Some(&b'$')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b';' => {
+                push(start, i, has_code, &mut out);
+                has_code = false;
+                i += 1;
+                start = i;
+            }
+            c => {
+                if !c.is_ascii_whitespace() {
+                    has_code = true;
+                }
+                i += 1;
+            }
+        }
+    }
+    push(start, b.len().min(text.len()), has_code, &mut out);
+    out
+}
+
+/// A 64-bit FNV-1a digest, as 16 hex digits: detects a migration file edited after it was applied.
+pub fn checksum(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_and_literals_are_strict() {
+        assert!(Ident::new("t", "images").is_ok());
+        assert!(Ident::new("t", "Images").is_err());
+        assert!(Ident::new("t", "a; drop").is_err());
+        assert!(TableName::parse("s3shift.images").is_ok());
+        assert!(TableName::parse("images").is_err());
+        assert!(safe_literal("x", "s3://b/p/run-1/manifest.json").is_ok());
+        assert!(safe_literal("x", "it's").is_err());
+        assert!(safe_literal("x", "a b").is_err());
+        assert!(IamRole::parse("arn:aws:iam::123456789012:role/s3shift-copy").is_ok());
+        assert!(IamRole::parse("arn:aws:iam::1:role/x' --").is_err());
+        assert_eq!(IamRole::parse("DEFAULT").ok(), Some(IamRole::Default));
+    }
+
+    #[test]
+    fn splitting_respects_quotes_and_comments() {
+        let text = "-- header; not a statement\nCREATE TABLE a (x VARCHAR(3)); \
+                    INSERT INTO a VALUES ('x;y'), (\"q;\"); /* c; */ SELECT 1;\n-- trailing;\n";
+        let got = split_statements(text);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got[1].contains("'x;y'"));
+        assert!(got[2].ends_with("SELECT 1"));
+    }
+
+    #[test]
+    fn load_statements_hold_no_untrusted_text() -> Result<()> {
+        let load = LoadSql {
+            target: TableName::parse("s3shift.images")?,
+            manifest_url: "s3://staging/api-images/run-1/manifest.json".into(),
+            iam_role: IamRole::Default,
+            expected_rows: 12,
+            run: RunRow {
+                run_id: "api-images-20261128T041627Z-1".into(),
+                job: "api-images".into(),
+                source: "api".into(),
+                started_at: DateTime::<Utc>::UNIX_EPOCH,
+                objects_staged: 12,
+                files_staged: 1,
+            },
+        };
+        let sql = load.statements()?;
+        assert_eq!(sql.len(), 10);
+        assert!(sql[1].starts_with("COPY s3shift_stage FROM 's3://staging/"));
+        assert!(sql[2].contains("COUNT(*) = 12"));
+        let bad = LoadSql {
+            manifest_url: "s3://x/'; drop table y; --".into(),
+            ..load
+        };
+        assert!(bad.statements().is_err());
+        Ok(())
+    }
+}

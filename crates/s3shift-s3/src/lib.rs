@@ -1,0 +1,407 @@
+//! s3shift's S3 adapter, over the real `aws-sdk-s3` client.
+//!
+//! This crate owns every S3 call the pipeline makes: listing a source prefix, ranged reads of an object's first
+//! bytes, the expiry that a bucket's lifecycle rules imply, writing staged files, and reading or conditionally
+//! creating small state objects (run pointers, leases). It converts SDK errors into our [`Error`] kinds at its
+//! edge, so callers never match on SDK types.
+//!
+//! It must never decide what to read or load: planning and the run engine live in `s3shift-jobs`.
+//!
+//! # Retries
+//! Exactly one layer retries each failure. Throttling (503 SlowDown) and transport errors before a response are
+//! retried by the SDK's standard retry strategy, configured by whoever builds the client. A response body that
+//! breaks mid-stream is something the SDK cannot retry (it has already returned the response), so
+//! [`S3Store::read_range`] re-issues the GET itself, a bounded number of times.
+//!
+//! # Organization
+//! - [`lifecycle`]: [`Lifecycle`] rules and the expiry they imply.
+//! - this module: [`S3Store`] and [`Error`].
+
+pub mod lifecycle;
+
+use std::time::Duration;
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use s3shift_core::ObjectRef;
+
+pub use lifecycle::Lifecycle;
+
+/// What went wrong with one S3 call. Each variant names the bucket and key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bucket or object does not exist (any more).
+    #[error("s3://{bucket}/{key}: not found")]
+    NotFound {
+        /// Bucket.
+        bucket: String,
+        /// Key (empty for a bucket).
+        key: String,
+    },
+    /// A condition failed: the object changed since it was listed (`If-Match`), or already exists
+    /// (`If-None-Match`).
+    #[error("s3://{bucket}/{key}: precondition failed ({op})")]
+    PreconditionFailed {
+        /// The operation.
+        op: &'static str,
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+    },
+    /// Access was refused.
+    #[error("s3://{bucket}/{key}: access denied ({op}): {message}")]
+    Denied {
+        /// The operation.
+        op: &'static str,
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// S3's message.
+        message: String,
+    },
+    /// Still throttled, or still failing to connect, after the SDK's retries; or a body kept breaking.
+    #[error("s3://{bucket}/{key}: {op} kept failing: {message}")]
+    Unavailable {
+        /// The operation.
+        op: &'static str,
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// The last error.
+        message: String,
+    },
+    /// Any other failure, with S3's error code when there was one.
+    #[error("s3://{bucket}/{key}: {op} failed: {message}")]
+    Other {
+        /// The operation.
+        op: &'static str,
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// What S3 or the SDK said.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Whether the error means the object is gone or was replaced (not a fault of the run).
+    pub fn is_vanished(&self) -> bool {
+        matches!(self, Self::NotFound { .. } | Self::PreconditionFailed { .. })
+    }
+}
+
+/// Result with the S3 [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One ranged read.
+#[derive(Debug, Clone)]
+pub struct RangeRead {
+    /// The bytes returned (may be shorter than asked at the end of the object).
+    pub bytes: Bytes,
+    /// The object's total size, from `Content-Range` (or `Content-Length` for a whole-object answer).
+    pub object_size: Option<u64>,
+    /// `Content-Type` of the object.
+    pub content_type: Option<String>,
+}
+
+/// How [`S3Store`] behaves beyond what the SDK client's own configuration says.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreConfig {
+    /// How many times a GET whose body broke mid-stream is re-issued.
+    pub body_retries: u32,
+    /// First backoff before re-issuing; doubled each time.
+    pub body_retry_backoff: Duration,
+    /// Page size of listings (S3 caps it at 1,000).
+    pub list_page_keys: i32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            body_retries: 4,
+            body_retry_backoff: Duration::from_millis(25),
+            list_page_keys: 1000,
+        }
+    }
+}
+
+/// The pipeline's S3 operations over one SDK client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: aws_sdk_s3::Client,
+    config: StoreConfig,
+}
+
+impl S3Store {
+    /// A store over `client` (whose retry configuration handles throttling and transport errors).
+    pub fn new(client: aws_sdk_s3::Client, config: StoreConfig) -> Self {
+        Self { client, config }
+    }
+
+    /// The SDK client, for callers that need an operation this crate does not wrap.
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    /// Lists every object under `prefix`, following continuation tokens, in S3's (key) order. `expires_at` is
+    /// left empty: apply [`Lifecycle::expiry`] to fill it.
+    pub async fn list_prefix(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectRef>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .max_keys(self.config.list_page_keys)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListObjectsV2", bucket, prefix, e))?;
+            for o in page.contents() {
+                let (Some(key), Some(etag), Some(size), Some(lm)) =
+                    (o.key(), o.e_tag(), o.size(), o.last_modified())
+                else {
+                    tracing::warn!(bucket, key = ?o.key(), "listing entry without key, ETag, size or LastModified: skipped");
+                    continue;
+                };
+                let Some(last_modified) = DateTime::<Utc>::from_timestamp(lm.secs(), lm.subsec_nanos())
+                else {
+                    tracing::warn!(bucket, key, "LastModified out of range: skipped");
+                    continue;
+                };
+                out.push(ObjectRef {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                    version_id: None,
+                    etag: etag.trim_matches('"').to_owned(),
+                    size: u64::try_from(size).unwrap_or(0),
+                    last_modified,
+                    expires_at: None,
+                });
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Reads bytes `start..end` of `object`, only if its ETag is still the listed one (`If-Match`), so a
+    /// rewritten object is never read under the old identity. A body that breaks mid-stream is re-read.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the object was deleted, [`Error::PreconditionFailed`] when it was replaced.
+    pub async fn read_range(&self, object: &ObjectRef, start: u64, end: u64) -> Result<RangeRead> {
+        let range = format!("bytes={}-{}", start, end.saturating_sub(1));
+        let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
+        let mut attempt = 0u32;
+        loop {
+            let out = self
+                .client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .set_version_id(object.version_id.clone())
+                .if_match(format!("\"{}\"", object.etag))
+                .range(&range)
+                .send()
+                .await
+                .map_err(|e| classify("GetObject", bucket, key, e))?;
+            let object_size = out
+                .content_range()
+                .and_then(|r| r.rsplit('/').next())
+                .and_then(|total| total.parse::<u64>().ok())
+                .or_else(|| out.content_length().and_then(|l| u64::try_from(l).ok()));
+            let content_type = out.content_type().map(str::to_owned);
+            match out.body.collect().await {
+                Ok(body) => {
+                    return Ok(RangeRead {
+                        bytes: body.into_bytes(),
+                        object_size,
+                        content_type,
+                    });
+                }
+                Err(e) if attempt < self.config.body_retries => {
+                    tracing::debug!(bucket, key, attempt, error = %e, "GetObject body broke; reading again");
+                    tokio::time::sleep(self.config.body_retry_backoff * 2u32.saturating_pow(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(Error::Unavailable {
+                        op: "GetObject",
+                        bucket: bucket.to_owned(),
+                        key: key.to_owned(),
+                        message: format!("body broke {} times, last: {e}", attempt + 1),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The bucket's lifecycle rules; empty when the bucket has none.
+    pub async fn lifecycle(&self, bucket: &str) -> Result<Lifecycle> {
+        match self
+            .client
+            .get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Lifecycle::from_rules(out.rules())),
+            Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => Ok(Lifecycle::default()),
+            Err(e) => Err(classify("GetBucketLifecycleConfiguration", bucket, "", e)),
+        }
+    }
+
+    /// Writes `body` to `bucket/key`, replacing what was there. PUT is idempotent, so the SDK may retry it.
+    pub async fn put(&self, bucket: &str, key: &str, body: Bytes, content_type: &str) -> Result<()> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify("PutObject", bucket, key, e))?;
+        Ok(())
+    }
+
+    /// Creates `bucket/key` only if it does not exist (`If-None-Match: *`). `Ok(false)` when it already exists.
+    pub async fn put_if_absent(&self, bucket: &str, key: &str, body: Bytes) -> Result<bool> {
+        match self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .if_none_match("*")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| classify("PutObject", bucket, key, e))
+        {
+            Ok(_) => Ok(true),
+            Err(Error::PreconditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads a whole (small) object; `Ok(None)` when it does not exist.
+    pub async fn get(&self, bucket: &str, key: &str) -> Result<Option<Bytes>> {
+        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                return match classify("GetObject", bucket, key, e) {
+                    Error::NotFound { .. } => Ok(None),
+                    e => Err(e),
+                };
+            }
+        };
+        let body = out.body.collect().await.map_err(|e| Error::Unavailable {
+            op: "GetObject",
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(Some(body.into_bytes()))
+    }
+
+    /// Deletes `bucket/key`; deleting what does not exist succeeds.
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<()> {
+        match self.client.delete_object().bucket(bucket).key(key).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match classify("DeleteObject", bucket, key, e) {
+                Error::NotFound { .. } => Ok(()),
+                e => Err(e),
+            },
+        }
+    }
+
+    /// Creates `bucket` if it does not exist yet (for the embedded default and tests).
+    pub async fn ensure_bucket(&self, bucket: &str) -> Result<()> {
+        match self.client.create_bucket().bucket(bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.code(), Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")) => Ok(()),
+            Err(e) => Err(classify("CreateBucket", bucket, "", e)),
+        }
+    }
+}
+
+/// Maps an SDK error to our kinds, keeping S3's code and message.
+fn classify<E, R>(op: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    let status = err.raw_response().map(HasStatus::status_code);
+    let code = err.code().map(str::to_owned);
+    let (bucket, key) = (bucket.to_owned(), key.to_owned());
+    let message = match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_owned(),
+        _ => format!("{}", DisplayErrorContext(&err)),
+    };
+    match (status, code.as_deref()) {
+        (_, Some("NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchVersion")) | (Some(404), _) => {
+            Error::NotFound { bucket, key }
+        }
+        (_, Some("PreconditionFailed" | "ConditionalRequestConflict")) | (Some(412), _) => {
+            Error::PreconditionFailed { op, bucket, key }
+        }
+        (_, Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch")) | (Some(403), _) => {
+            Error::Denied {
+                op,
+                bucket,
+                key,
+                message,
+            }
+        }
+        (_, Some("SlowDown" | "ServiceUnavailable" | "InternalError")) | (Some(500..=599), _) => {
+            Error::Unavailable {
+                op,
+                bucket,
+                key,
+                message,
+            }
+        }
+        _ if matches!(
+            err,
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+        ) =>
+        {
+            Error::Unavailable {
+                op,
+                bucket,
+                key,
+                message,
+            }
+        }
+        _ => Error::Other {
+            op,
+            bucket,
+            key,
+            message,
+        },
+    }
+}
+
+/// The HTTP status of a raw response (lets [`classify`] stay generic over the SDK's response type).
+trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
