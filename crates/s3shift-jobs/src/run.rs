@@ -158,13 +158,28 @@ struct PendingLoad {
     summary: RunSummary,
 }
 
-/// A deterministic crash point for the crash tests: when `S3SHIFT_FAILPOINT` names this point, the process
-/// aborts here, as a kill would stop it. Costs one environment lookup per call; never set in production.
+/// A deterministic crash point for the crash tests. When `S3SHIFT_FAILPOINT` names this point the process
+/// aborts here, as a kill would stop it; when `S3SHIFT_FAILPOINT_RELEASE` also names a file, the process instead
+/// creates `<file>.reached` and waits (up to ten minutes) until `<file>` exists, so a test can change the world
+/// at exactly this point. Costs one environment lookup per call; never set in production.
 fn failpoint(name: &str) {
-    if std::env::var("S3SHIFT_FAILPOINT").is_ok_and(|v| v == name) {
-        eprintln!("s3shift: failpoint {name}: aborting");
-        std::process::abort();
+    if !std::env::var("S3SHIFT_FAILPOINT").is_ok_and(|v| v == name) {
+        return;
     }
+    if let Some(release) = std::env::var_os("S3SHIFT_FAILPOINT_RELEASE") {
+        let release = std::path::PathBuf::from(release);
+        let mut reached = release.clone().into_os_string();
+        reached.push(".reached");
+        let _ = std::fs::write(&reached, name);
+        for _ in 0..60_000 {
+            if release.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    eprintln!("s3shift: failpoint {name}: aborting");
+    std::process::abort();
 }
 
 /// Counters shared by the extract workers.
@@ -413,6 +428,7 @@ impl Pipeline {
         started_at: DateTime<Utc>,
         clock: Instant,
     ) -> Result<RunSummary> {
+        let resumed = pending.summary.resumed;
         let t = Instant::now();
         let load = LoadSql {
             target: spec.table.clone(),
@@ -429,25 +445,41 @@ impl Pipeline {
             },
         };
         let statements = load.statements()?;
+        // A resumed load first looks for its batch by name: it may have been submitted (and may still run, or
+        // have finished) even if the crash came before its id was recorded.
         let mut attached = false;
-        if let Some(id) = pending.statement_id.clone() {
-            match self.api.describe(&id).await {
-                Ok(StatementState::Running | StatementState::Finished(_)) => {
-                    tracing::info!(run_id = %pending.run_id, statement_id = %id, "re-attaching to the load");
-                    attached = true;
+        if resumed {
+            let found = match self.api.find_named(pending.run_id.as_str()).await {
+                Ok(Some(id)) => Some(id),
+                Ok(None) => pending.statement_id.clone(),
+                Err(e) => {
+                    tracing::warn!(run_id = %pending.run_id, error = %e, "cannot list statements; using the recorded id");
+                    pending.statement_id.clone()
                 }
-                Ok(StatementState::Failed(message)) => {
-                    tracing::warn!(run_id = %pending.run_id, statement_id = %id, %message,
-                        "the interrupted load had failed; submitting it again");
-                }
-                Ok(StatementState::Aborted) | Err(_) => {
-                    tracing::warn!(run_id = %pending.run_id, statement_id = %id,
-                        "the interrupted load's outcome is unknown; submitting it again");
+            };
+            if let Some(id) = found {
+                match self.api.describe(&id).await {
+                    Ok(StatementState::Running | StatementState::Finished(_)) => {
+                        tracing::info!(run_id = %pending.run_id, statement_id = %id, "re-attaching to the load");
+                        pending.statement_id = Some(id);
+                        attached = true;
+                    }
+                    Ok(StatementState::Failed(message)) => {
+                        tracing::warn!(run_id = %pending.run_id, statement_id = %id, %message,
+                            "the interrupted load had failed; submitting it again");
+                    }
+                    Ok(StatementState::Aborted) | Err(_) => {
+                        tracing::warn!(run_id = %pending.run_id, statement_id = %id,
+                            "the interrupted load's outcome is unknown; submitting it again");
+                    }
                 }
             }
         }
         if !attached {
-            let id = self.api.submit_batch(&statements).await?;
+            let id = self
+                .api
+                .submit_batch_named(&statements, Some(pending.run_id.as_str()))
+                .await?;
             pending.summary.data_api_statements += 1;
             pending.summary.copy_statements += 1;
             failpoint("after-submit");

@@ -275,11 +275,35 @@ pub fn parse_job(path: &Path, text: &str) -> Result<JobSpec> {
         file: path.to_owned(),
         field: e
             .span()
-            .map(|s| format!("line {}", text[..s.start.min(text.len())].lines().count().max(1)))
+            .map(|s| field_at(text, s.start))
             .unwrap_or_else(|| "(file)".into()),
         problem: e.message().to_owned(),
     })?;
     validate(path, config)
+}
+
+/// Names the field at byte `offset` of a TOML text: `table.key (line N)`, from the key on that line and the
+/// last `[table]` header above it.
+fn field_at(text: &str, offset: usize) -> String {
+    let before = text.get(..offset.min(text.len())).unwrap_or("");
+    let line_no = before.matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_owned())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k} (line {line_no})"),
+        (None, Some(k)) => format!("{k} (line {line_no})"),
+        (Some(t), None) => format!("{t} (line {line_no})"),
+        (None, None) => format!("line {line_no}"),
+    }
 }
 
 fn bad(path: &Path, field: &str, problem: impl Into<String>) -> Error {
@@ -518,7 +542,7 @@ cron = "0 */15 * * * *"
         let e = err(&GOOD.replace("[\"uploads/\"]", "[\"a/\", \"a/b/\"]"));
         assert!(e.contains("source.prefixes[1]"), "{e}");
         let e = err(&GOOD.replace("[schedule]", "[limits]\nconcurrency = 0\n[schedule]"));
-        assert!(e.contains("concurrency"), "{e}");
+        assert!(e.contains("limits.concurrency (line "), "{e}");
         let e = err(&GOOD.replace("workgroup = \"analytics\"", "cluster_identifier = \"c\""));
         assert!(e.contains("warehouse"), "{e}");
     }

@@ -210,11 +210,18 @@ impl DataApi {
 
     /// Submits statements that run in order as one transaction; returns the batch's id at once.
     pub async fn submit_batch(&self, sqls: &[String]) -> Result<String> {
+        self.submit_batch_named(sqls, None).await
+    }
+
+    /// [`submit_batch`](Self::submit_batch) with a statement name, by which [`find_named`](Self::find_named)
+    /// finds the batch again after a crash (even if its id was never recorded).
+    pub async fn submit_batch_named(&self, sqls: &[String], name: Option<&str>) -> Result<String> {
         let b = targeted!(
             self,
             self.client
                 .batch_execute_statement()
                 .set_sqls(Some(sqls.to_vec()))
+                .set_statement_name(name.map(str::to_owned))
         );
         let out = b
             .send()
@@ -224,6 +231,37 @@ impl DataApi {
             op: "BatchExecuteStatement",
             message: "no statement id in the answer".into(),
         })
+    }
+
+    /// The most recently created statement named exactly `name` (among those the Data API still lists: the
+    /// caller's own, from the last 24 hours), with its id.
+    pub async fn find_named(&self, name: &str) -> Result<Option<String>> {
+        let mut best: Option<(i64, String)> = None;
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_statements()
+                .statement_name(name)
+                .status(StatusString::All)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| api_error("ListStatements", e))?;
+            for s in page.statements() {
+                if s.statement_name() != Some(name) {
+                    continue;
+                }
+                let created = s.created_at().map_or(0, |t| t.as_nanos() as i64);
+                if best.as_ref().is_none_or(|(c, _)| created >= *c) {
+                    best = Some((created, s.id().to_owned()));
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(best.map(|(_, id)| id)),
+            }
+        }
     }
 
     /// Where statement `id` is now. For a failed batch, the message names the failing sub-statement.

@@ -4,7 +4,10 @@
 //! pool: open, metadata, two sidecar files, then the body in 4 KiB reads); under 64 concurrent clients the
 //! thread hand-offs cost more than the reads. This reads the same files, in the same layout s3s-fs 0.14 writes
 //! them, with one `spawn_blocking` and one positioned read of the requested range. Requests it does not handle
-//! (conditional GETs, part numbers, versions, SSE-C, objects without a stored ETag) go to s3s-fs unchanged.
+//! (other conditional GETs, part numbers, versions, SSE-C, objects without a stored ETag) go to s3s-fs
+//! unchanged. `If-Match` is answered here, as S3 does (412 PreconditionFailed when the ETag differs): s3s-fs
+//! 0.14 ignores it on GET, and the pipeline sends it with every read so a replaced object is never read under
+//! its old identity.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -12,14 +15,14 @@ use std::path::{Component, Path, PathBuf};
 
 use bytes::Bytes;
 use s3s::dto::{
-    ContentType, ETag, GetObjectInput, GetObjectOutput, Metadata, Range, StreamingBlob, Timestamp,
+    ContentType, ETag, ETagCondition, GetObjectInput, GetObjectOutput, Metadata, Range, StreamingBlob,
+    Timestamp,
 };
 use s3s::{Body, S3Error, S3Result, s3_error};
 
 /// Whether the fast path can answer this request exactly as s3s-fs would.
 pub(crate) fn handles(input: &GetObjectInput) -> bool {
-    input.if_match.is_none()
-        && input.if_none_match.is_none()
+    input.if_none_match.is_none()
         && input.if_modified_since.is_none()
         && input.if_unmodified_since.is_none()
         && input.part_number.is_none()
@@ -50,6 +53,7 @@ pub(crate) fn read(
     bucket: &str,
     key: &str,
     range: Option<Range>,
+    if_match: Option<&ETagCondition>,
 ) -> S3Result<Option<GetObjectOutput>> {
     let Some(path) = object_path(root, bucket, key) else {
         return Ok(None);
@@ -77,6 +81,14 @@ pub(crate) fn read(
     let Some(etag) = info.get("e_tag").and_then(|e| e.as_str()).map(str::to_owned) else {
         return Ok(None);
     };
+    if let Some(ETagCondition::ETag(wanted)) = if_match
+        && wanted.value().trim_matches('"') != etag.trim_matches('"')
+    {
+        return Err(s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        ));
+    }
     let len = meta.len();
     let (span, content_range) = match range {
         None => (0..len, None),

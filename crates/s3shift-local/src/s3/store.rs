@@ -181,15 +181,18 @@ impl S3 for LocalStore {
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         if super::fastget::handles(&req.input) {
-            let (root, bucket, key, range) = (
+            let (root, bucket, key, range, if_match) = (
                 self.buckets.clone(),
                 req.input.bucket.clone(),
                 req.input.key.clone(),
                 req.input.range,
+                req.input.if_match.clone(),
             );
-            let fast = tokio::task::spawn_blocking(move || super::fastget::read(&root, &bucket, &key, range))
-                .await
-                .map_err(super::fastget::joined)??;
+            let fast = tokio::task::spawn_blocking(move || {
+                super::fastget::read(&root, &bucket, &key, range, if_match.as_ref())
+            })
+            .await
+            .map_err(super::fastget::joined)??;
             if let Some(out) = fast {
                 return Ok(S3Response::new(out));
             }

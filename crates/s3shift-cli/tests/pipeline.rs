@@ -1,0 +1,552 @@
+//! End to end: the real `s3shift` binary against the embedded S3 and Data API servers, which each test starts.
+//!
+//! Every object lands exactly once; a kill at any stage followed by a rerun converges; an object deleted or
+//! replaced mid-run is recorded as such; a failing COPY leaves the tables untouched and names the object; a
+//! drifted table is refused before anything is read; odd keys land intact.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use bytes::Bytes;
+use s3shift_local::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
+use s3shift_local::s3::{DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, LocalS3Config, LocalS3Server};
+use s3shift_redshift::{DataApi, PollConfig, Target, Value};
+use s3shift_s3::{S3Store, StoreConfig};
+
+const ODD_KEYS: &[&str] = &[
+    "a/odd/it's a \"quoted\" name.jpg",
+    "a/odd/with  spaces and\ttab.jpg",
+    "a/odd/unicodé ✓ 画像.jpg",
+    "a/odd/100% done %20 %.jpg",
+    "a/odd/'); drop table s3shift.images; --.jpg",
+    "b/odd/back\\slash:colon;semi.jpg",
+];
+
+struct Stack {
+    dir: tempfile::TempDir,
+    _s3: LocalS3Server,
+    _rs: LocalRedshiftServer,
+    store: S3Store,
+    api: DataApi,
+    job: PathBuf,
+}
+
+impl Stack {
+    async fn start(extra_limits: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let s3 = LocalS3Server::start(LocalS3Config::new(dir.path().join("s3")))
+            .await
+            .unwrap();
+        let mut rc = LocalRedshiftConfig::new(dir.path().join("warehouse.duckdb"));
+        rc.s3 = Some(S3Endpoint {
+            url: s3.endpoint_url(),
+            access_key: DEFAULT_ACCESS_KEY.into(),
+            secret_key: DEFAULT_SECRET_KEY.into(),
+        });
+        let rs = LocalRedshiftServer::start(rc).await.unwrap();
+        let creds = Credentials::new(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, None, None, "t");
+        let s3c = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url(s3.endpoint_url())
+                .force_path_style(true)
+                .credentials_provider(creds.clone())
+                .build(),
+        );
+        let rsc = aws_sdk_redshiftdata::Client::from_conf(
+            aws_sdk_redshiftdata::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url(rs.endpoint_url())
+                .credentials_provider(creds)
+                .build(),
+        );
+        let store = S3Store::new(s3c, StoreConfig::default());
+        store.ensure_bucket("uploads").await.unwrap();
+        store.ensure_bucket("stage").await.unwrap();
+        let api = DataApi::new(
+            rsc,
+            Target::Serverless {
+                workgroup: "local".into(),
+            },
+            "dev".into(),
+            PollConfig {
+                first: Duration::from_millis(2),
+                ..PollConfig::default()
+            },
+        );
+        let job = dir.path().join("e2e.toml");
+        std::fs::write(
+            &job,
+            format!(
+                r#"name = "e2e"
+[source]
+name = "api"
+bucket = "uploads"
+prefixes = ["a/", "b/"]
+settle_seconds = 0
+[staging]
+bucket = "stage"
+prefix = "staged"
+[warehouse]
+workgroup = "local"
+database = "dev"
+copy_iam_role = "default"
+[schedule]
+cron = "0 * * * * *"
+[limits]
+concurrency = 8
+{extra_limits}
+[aws]
+region = "us-east-1"
+s3_endpoint_url = "{}"
+redshift_data_endpoint_url = "{}"
+"#,
+                s3.endpoint_url(),
+                rs.endpoint_url()
+            ),
+        )
+        .unwrap();
+        Self {
+            dir,
+            _s3: s3,
+            _rs: rs,
+            store,
+            api,
+            job,
+        }
+    }
+
+    /// Runs the binary with `args` (the job file appended) and the given extra environment.
+    async fn s3shift(&self, args: &[&str], env: &[(&str, String)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3shift"));
+        cmd.args(args)
+            .arg(&self.job)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", DEFAULT_SECRET_KEY)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("S3SHIFT_LOG", "warn")
+            .current_dir(self.dir.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn migrate(&self) {
+        let out = self.s3shift(&["migrate"], &[]).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "migrate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) {
+        self.store
+            .put("uploads", key, Bytes::from(body), "image/jpeg")
+            .await
+            .unwrap();
+    }
+
+    async fn query(&self, sql: &str) -> Vec<Vec<Value>> {
+        self.api.query(sql, &[]).await.unwrap().rows
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        self.query(sql).await[0][0].as_i64().unwrap()
+    }
+
+    /// Every object of the source has exactly one row in images and in the ledger.
+    async fn assert_exactly_once(&self, expected: i64) {
+        assert_eq!(self.count("SELECT COUNT(*) FROM s3shift.images").await, expected);
+        let distinct = self
+            .count("SELECT COUNT(*) FROM (SELECT DISTINCT bucket, object_key, etag FROM s3shift.images) AS d")
+            .await;
+        assert_eq!(distinct, expected, "no object has two rows");
+        assert_eq!(
+            self.count("SELECT COUNT(*) FROM s3shift.loaded_objects").await,
+            expected
+        );
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images")
+}
+
+/// The fixture corpus: relative path to expected status.
+fn manifest() -> BTreeMap<String, String> {
+    std::fs::read_to_string(fixtures().join("MANIFEST.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?.to_owned(), f.next()?.to_owned()))
+        })
+        .collect()
+}
+
+fn a_jpeg() -> Vec<u8> {
+    std::fs::read(fixtures().join("jpeg/exif-canon.jpg"))
+        .or_else(|_| {
+            let m = manifest();
+            let (p, _) = m
+                .iter()
+                .find(|(p, s)| p.starts_with("jpeg/") && *s == "ok")
+                .unwrap();
+            std::fs::read(fixtures().join(p))
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_object_lands_exactly_once_with_its_status_and_odd_keys_intact() {
+    let stack = Stack::start("parquet_file_bytes = 65536").await;
+    let corpus = manifest();
+    for (n, (path, _)) in corpus.iter().enumerate() {
+        let prefix = if n % 2 == 0 { "a" } else { "b" };
+        stack
+            .put(
+                &format!("{prefix}/{path}"),
+                std::fs::read(fixtures().join(path)).unwrap(),
+            )
+            .await;
+    }
+    let jpeg = a_jpeg();
+    for key in ODD_KEYS {
+        stack.put(key, jpeg.clone()).await;
+    }
+    let total = (corpus.len() + ODD_KEYS.len()) as i64;
+    stack.migrate().await;
+
+    let first = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "quarantined objects make a partial run: {}",
+        stderr(&first)
+    );
+    assert!(
+        stdout(&first).contains(&format!("loaded {total}")),
+        "{}",
+        stdout(&first)
+    );
+    stack.assert_exactly_once(total).await;
+
+    // Every fixture's status is the one the corpus manifest expects.
+    let rows = stack.query("SELECT object_key, status FROM s3shift.images").await;
+    let got: BTreeMap<String, String> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_owned(),
+                r[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (n, (path, status)) in corpus.iter().enumerate() {
+        let prefix = if n % 2 == 0 { "a" } else { "b" };
+        assert_eq!(got.get(&format!("{prefix}/{path}")), Some(status), "{path}");
+    }
+    // Odd keys come back byte for byte, each parsed as the JPEG it is.
+    for key in ODD_KEYS {
+        let r = stack
+            .api
+            .query(
+                "SELECT format, width FROM s3shift.images WHERE object_key = :k",
+                &[("k", (*key).to_owned())],
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.rows.len(), 1, "{key:?}");
+        assert_eq!(r.rows[0][0].as_str(), Some("jpeg"), "{key:?}");
+    }
+    // One COPY, several files (a 64 KiB file limit), and a ledger row for the run.
+    assert_eq!(stack.count("SELECT COUNT(*) FROM sys_load_history").await, 1);
+    let staged = stack.store.list_prefix("stage", "staged/e2e/").await.unwrap();
+    let parquet = staged.iter().filter(|o| o.key.ends_with(".parquet")).count();
+    assert!(parquet >= 1);
+    assert!(staged.iter().any(|o| o.key.ends_with("/manifest.json")));
+    assert!(
+        !staged.iter().any(|o| o.key.ends_with("pending-load.json")),
+        "pointer removed"
+    );
+    let runs = stack
+        .query("SELECT status, objects_staged FROM s3shift.runs")
+        .await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0][0].as_str(), Some("partial"));
+    assert_eq!(runs[0][1].as_i64(), Some(total));
+
+    // A second run finds nothing new and loads nothing twice.
+    let second = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(
+        stdout(&second).contains(&format!("already loaded {total}")),
+        "{}",
+        stdout(&second)
+    );
+    stack.assert_exactly_once(total).await;
+    assert_eq!(
+        stack.count("SELECT COUNT(*) FROM sys_load_history").await,
+        1,
+        "no second COPY"
+    );
+    assert_eq!(
+        stack
+            .count("SELECT COUNT(*) FROM s3shift.runs WHERE status = 'empty'")
+            .await,
+        1
+    );
+
+    // A new upload is picked up by the next run, alone.
+    stack.put("b/late.jpg", jpeg).await;
+    let third = stack.s3shift(&["run", "--json"], &[]).await;
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&third).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["objects_loaded"], 1);
+    assert_eq!(summary["copy_statements"], 1);
+    stack.assert_exactly_once(total + 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_at_any_stage_then_a_rerun_converges_to_exactly_once() {
+    let points = [
+        "after-plan",
+        "mid-extract",
+        "after-stage",
+        "after-pointer",
+        "after-submit",
+        "before-wait",
+        "after-load",
+        "after-report",
+    ];
+    let jpeg = a_jpeg();
+    for point in points {
+        eprintln!("failpoint {point}");
+        let stack = Stack::start("").await;
+        for i in 0..24 {
+            let prefix = if i % 2 == 0 { "a" } else { "b" };
+            let mut body = jpeg.clone();
+            body.extend_from_slice(format!("{i}").as_bytes());
+            stack.put(&format!("{prefix}/img-{i:03}.jpg"), body).await;
+        }
+        stack.migrate().await;
+        let killed = stack
+            .s3shift(&["run"], &[("S3SHIFT_FAILPOINT", point.to_owned())])
+            .await;
+        assert_eq!(
+            killed.status.code(),
+            None,
+            "{point}: killed by a signal; {}",
+            stderr(&killed)
+        );
+        let rerun = stack.s3shift(&["run"], &[]).await;
+        assert_eq!(rerun.status.code(), Some(0), "{point}: {}", stderr(&rerun));
+        stack.assert_exactly_once(24).await;
+        let again = stack.s3shift(&["run"], &[]).await;
+        assert_eq!(again.status.code(), Some(0), "{point}: {}", stderr(&again));
+        assert!(
+            stdout(&again).contains("already loaded 24"),
+            "{point}: {}",
+            stdout(&again)
+        );
+        stack.assert_exactly_once(24).await;
+        let finished = stack
+            .count("SELECT COUNT(*) FROM s3shift.runs WHERE status IN ('finished', 'partial')")
+            .await;
+        assert_eq!(finished, 1, "{point}: exactly one run loaded the objects");
+    }
+}
+
+/// Starts `s3shift run` paused at `point`; returns once it is there, with the release file to create.
+async fn run_paused_at(stack: &Stack, point: &str) -> (tokio::task::JoinHandle<Output>, PathBuf) {
+    let release = stack.dir.path().join(format!("release-{point}"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3shift"));
+    cmd.arg("run")
+        .arg(&stack.job)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", DEFAULT_SECRET_KEY)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("S3SHIFT_LOG", "warn")
+        .env("S3SHIFT_FAILPOINT", point)
+        .env("S3SHIFT_FAILPOINT_RELEASE", &release);
+    let child = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+    let mut reached = release.clone().into_os_string();
+    reached.push(".reached");
+    let reached = PathBuf::from(reached);
+    for _ in 0..6000 {
+        if reached.exists() {
+            return (child, release);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the run never reached {point}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_deleted_or_replaced_between_list_and_read_are_recorded_not_lost() {
+    let stack = Stack::start("").await;
+    let jpeg = a_jpeg();
+    for i in 0..10 {
+        stack.put(&format!("a/img-{i}.jpg"), jpeg.clone()).await;
+    }
+    stack.migrate().await;
+    let (child, release) = run_paused_at(&stack, "after-plan").await;
+    stack.store.delete("uploads", "a/img-3.jpg").await.unwrap();
+    let mut replaced = jpeg.clone();
+    replaced.extend_from_slice(b"new version");
+    stack.put("a/img-7.jpg", replaced).await;
+    std::fs::write(&release, "go").unwrap();
+    let out = child.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("vanished 2"), "{}", stdout(&out));
+    let rows = stack
+        .query("SELECT object_key, status, reason FROM s3shift.images WHERE status = 'vanished' ORDER BY 1")
+        .await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][0].as_str(), Some("a/img-3.jpg"));
+    assert!(rows[0][2].as_str().unwrap().contains("deleted"));
+    assert_eq!(rows[1][0].as_str(), Some("a/img-7.jpg"));
+    assert!(rows[1][2].as_str().unwrap().contains("replaced"));
+    // The new version of img-7 is a new object version: the next run loads it as its own row.
+    let next = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
+    let img7 = stack
+        .query("SELECT status FROM s3shift.images WHERE object_key = 'a/img-7.jpg' ORDER BY 1")
+        .await;
+    assert_eq!(img7.len(), 2);
+    assert_eq!(img7[0][0].as_str(), Some("ok"));
+    assert_eq!(img7[1][0].as_str(), Some("vanished"));
+    stack.assert_exactly_once(11).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_copy_commits_nothing_names_the_object_and_a_rerun_recovers() {
+    let stack = Stack::start("").await;
+    let jpeg = a_jpeg();
+    stack.put("a/short.jpg", jpeg.clone()).await;
+    let long_key = format!("a/{}.jpg", "long-name-".repeat(5));
+    stack.put(&long_key, jpeg).await;
+    stack.migrate().await;
+    let ddl = include_str!("../../../sql/0001_tables.sql");
+    let images_ddl = |key_len: &str| {
+        let start = ddl.find("CREATE TABLE IF NOT EXISTS s3shift.images").unwrap();
+        let end = start + ddl[start..].find(';').unwrap();
+        ddl[start..end].replace(
+            "object_key VARCHAR(1024)",
+            &format!("object_key VARCHAR({key_len})"),
+        )
+    };
+    // The table narrows after the start-up check passed: the COPY itself must refuse the long key.
+    let (child, release) = run_paused_at(&stack, "after-plan").await;
+    stack.api.execute("DROP TABLE s3shift.images", &[]).await.unwrap();
+    stack.api.execute(&images_ddl("20"), &[]).await.unwrap();
+    std::fs::write(&release, "go").unwrap();
+    let out = child.await.unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nothing was committed"), "{err}");
+    assert!(err.contains("String length exceeds DDL length"), "{err}");
+    assert!(err.contains(&long_key), "the load error names the object: {err}");
+    assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.images").await, 0);
+    assert_eq!(
+        stack.count("SELECT COUNT(*) FROM s3shift.loaded_objects").await,
+        0
+    );
+    assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.runs").await, 0);
+
+    // Fix the table; the rerun finishes the pending load from the staged files.
+    stack.api.execute("DROP TABLE s3shift.images", &[]).await.unwrap();
+    stack.api.execute(&images_ddl("1024"), &[]).await.unwrap();
+    let rerun = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    assert!(
+        stdout(&rerun).contains("finished an interrupted run"),
+        "{}",
+        stdout(&rerun)
+    );
+    stack.assert_exactly_once(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drifted_table_is_refused_before_anything_is_read() {
+    let stack = Stack::start("").await;
+    stack.put("a/x.jpg", a_jpeg()).await;
+    stack.migrate().await;
+    stack
+        .api
+        .execute(
+            "ALTER TABLE s3shift.images RENAME COLUMN camera_model TO camera",
+            &[],
+        )
+        .await
+        .unwrap();
+    let out = stack.s3shift(&["run"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("camera_model") && err.contains("column 23"), "{err}");
+    assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.images").await, 0);
+    let staged = stack.store.list_prefix("stage", "").await.unwrap();
+    assert!(staged.is_empty(), "nothing staged: {staged:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_plan_and_changes_nothing() {
+    let stack = Stack::start("max_objects_per_run = 3").await;
+    for i in 0..5 {
+        stack.put(&format!("b/img-{i}.jpg"), a_jpeg()).await;
+    }
+    stack.migrate().await;
+    let out = stack.s3shift(&["run", "--dry-run"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("listed                       5"), "{text}");
+    assert!(text.contains("over the limits              2"), "{text}");
+    assert!(text.contains("to load                      3"), "{text}");
+    assert!(text.contains("most urgent"), "{text}");
+    assert!(stack.store.list_prefix("stage", "").await.unwrap().is_empty());
+    assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.runs").await, 0);
+    // The real run honours the same limit; the next one takes the rest.
+    let run = stack.s3shift(&["run"], &[]).await;
+    assert!(stdout(&run).contains("loaded 3"), "{}", stdout(&run));
+    let rest = stack.s3shift(&["run"], &[]).await;
+    assert!(stdout(&rest).contains("loaded 2"), "{}", stdout(&rest));
+    stack.assert_exactly_once(5).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_job_file_exits_2_naming_file_and_field() {
+    let stack = Stack::start("").await;
+    let text = std::fs::read_to_string(&stack.job)
+        .unwrap()
+        .replace("concurrency = 8", "concurrency = 8\ncolour = 1");
+    std::fs::write(&stack.job, text).unwrap();
+    let out = stack.s3shift(&["run"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("e2e.toml") && err.contains("colour"), "{err}");
+}
