@@ -11,11 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use bytes::Bytes;
-use s3shift_local::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
-use s3shift_local::s3::{DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, LocalS3Config, LocalS3Server};
-use s3shift_redshift::{DataApi, PollConfig, Target, Value};
+use s3shift_local::LocalStack;
+use s3shift_redshift::{DataApi, Value};
 use s3shift_s3::{S3Store, StoreConfig};
 
 const ODD_KEYS: &[&str] = &[
@@ -27,10 +25,11 @@ const ODD_KEYS: &[&str] = &[
     "b/odd/back\\slash:colon;semi.jpg",
 ];
 
+mod support;
+
 struct Stack {
     dir: tempfile::TempDir,
-    _s3: LocalS3Server,
-    _rs: LocalRedshiftServer,
+    local: LocalStack,
     store: S3Store,
     api: DataApi,
     job: PathBuf,
@@ -39,102 +38,34 @@ struct Stack {
 impl Stack {
     async fn start(extra_limits: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let s3 = LocalS3Server::start(LocalS3Config::new(dir.path().join("s3")))
-            .await
-            .unwrap();
-        let mut rc = LocalRedshiftConfig::new(dir.path().join("warehouse.duckdb"));
-        rc.s3 = Some(S3Endpoint {
-            url: s3.endpoint_url(),
-            access_key: DEFAULT_ACCESS_KEY.into(),
-            secret_key: DEFAULT_SECRET_KEY.into(),
-        });
-        let rs = LocalRedshiftServer::start(rc).await.unwrap();
-        let creds = Credentials::new(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, None, None, "t");
-        let s3c = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .endpoint_url(s3.endpoint_url())
-                .force_path_style(true)
-                .credentials_provider(creds.clone())
-                .build(),
-        );
-        let rsc = aws_sdk_redshiftdata::Client::from_conf(
-            aws_sdk_redshiftdata::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .endpoint_url(rs.endpoint_url())
-                .credentials_provider(creds)
-                .build(),
-        );
-        let store = S3Store::new(s3c, StoreConfig::default());
+        let local = LocalStack::in_dir(dir.path()).await.unwrap();
+        let store = S3Store::new(local.s3_client(), StoreConfig::default());
         store.ensure_bucket("uploads").await.unwrap();
         store.ensure_bucket("stage").await.unwrap();
-        let api = DataApi::new(
-            rsc,
-            Target::Serverless {
-                workgroup: "local".into(),
-            },
-            "dev".into(),
-            PollConfig {
-                first: Duration::from_millis(2),
-                ..PollConfig::default()
-            },
-        );
+        let api = support::data_api(&local);
         let job = dir.path().join("e2e.toml");
-        std::fs::write(
-            &job,
-            format!(
-                r#"name = "e2e"
-[source]
-name = "api"
-bucket = "uploads"
-prefixes = ["a/", "b/"]
-settle_seconds = 0
-[staging]
-bucket = "stage"
-prefix = "staged"
-[warehouse]
-workgroup = "local"
-database = "dev"
-copy_iam_role = "default"
-[schedule]
-cron = "0 * * * * *"
-[limits]
-concurrency = 8
-{extra_limits}
-[aws]
-region = "us-east-1"
-s3_endpoint_url = "{}"
-redshift_data_endpoint_url = "{}"
-"#,
-                s3.endpoint_url(),
-                rs.endpoint_url()
-            ),
-        )
-        .unwrap();
+        let limits = format!("concurrency = 8\n{extra_limits}");
+        let text = support::job_toml(&local, "e2e", "uploads", "stage", &["a/", "b/"], &limits);
+        std::fs::write(&job, text).unwrap();
         Self {
             dir,
-            _s3: s3,
-            _rs: rs,
+            local,
             store,
             api,
             job,
         }
     }
 
+    /// The binary with a clean environment, running `args` on the job file (appended).
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = support::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &self.local);
+        cmd.args(args).arg(&self.job).current_dir(self.dir.path());
+        cmd
+    }
+
     /// Runs the binary with `args` (the job file appended) and the given extra environment.
     async fn s3shift(&self, args: &[&str], env: &[(&str, String)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3shift"));
-        cmd.args(args)
-            .arg(&self.job)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", DEFAULT_SECRET_KEY)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("S3SHIFT_LOG", "warn")
-            .current_dir(self.dir.path());
+        let mut cmd = self.command(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -299,6 +230,29 @@ async fn every_object_lands_exactly_once_with_its_status_and_odd_keys_intact() {
     assert_eq!(runs[0][0].as_str(), Some("partial"));
     assert_eq!(runs[0][1].as_i64(), Some(total));
 
+    // The analyst views answer over what landed.
+    let per_day = stack
+        .count("SELECT SUM(images) FROM s3shift.images_per_day")
+        .await;
+    assert_eq!(per_day, total);
+    assert!(stack.count("SELECT COUNT(*) FROM s3shift.camera_models").await > 0);
+    assert!(
+        stack
+            .count("SELECT COUNT(*) FROM s3shift.gps_tagged_images")
+            .await
+            > 0
+    );
+    let quarantined = corpus
+        .values()
+        .filter(|s| *s == "corrupt" || *s == "truncated" || *s == "empty")
+        .count();
+    assert_eq!(
+        stack
+            .count("SELECT COUNT(*) FROM s3shift.quarantined_objects")
+            .await,
+        quarantined as i64
+    );
+
     // A second run finds nothing new and loads nothing twice.
     let second = stack.s3shift(&["run"], &[]).await;
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
@@ -383,16 +337,8 @@ async fn a_kill_at_any_stage_then_a_rerun_converges_to_exactly_once() {
 /// Starts `s3shift run` paused at `point`; returns once it is there, with the release file to create.
 async fn run_paused_at(stack: &Stack, point: &str) -> (tokio::task::JoinHandle<Output>, PathBuf) {
     let release = stack.dir.path().join(format!("release-{point}"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3shift"));
-    cmd.arg("run")
-        .arg(&stack.job)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", DEFAULT_SECRET_KEY)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("S3SHIFT_LOG", "warn")
-        .env("S3SHIFT_FAILPOINT", point)
+    let mut cmd = stack.command(&["run"]);
+    cmd.env("S3SHIFT_FAILPOINT", point)
         .env("S3SHIFT_FAILPOINT_RELEASE", &release);
     let child = tokio::task::spawn_blocking(move || cmd.output().unwrap());
     let mut reached = release.clone().into_os_string();

@@ -17,6 +17,8 @@ pub struct StagerConfig {
     pub batch_rows: usize,
     /// zstd level.
     pub zstd_level: i32,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
 }
 
 impl Default for StagerConfig {
@@ -25,6 +27,7 @@ impl Default for StagerConfig {
             target_file_bytes: 64 * 1024 * 1024,
             batch_rows: 4096,
             zstd_level: 3,
+            row_group_rows: 32 * 1024,
         }
     }
 }
@@ -78,6 +81,9 @@ impl ParquetStager {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_created_by(format!("s3shift {}", env!("CARGO_PKG_VERSION")))
+            // Row groups are flushed (encoded and compressed) every this many rows, so the uncompressed buffers
+            // stay small whatever the file size.
+            .set_max_row_group_row_count(Some(config.row_group_rows.max(1)))
             .build();
         Ok(Self {
             config,
@@ -191,6 +197,7 @@ mod tests {
             target_file_bytes: 8 * 1024,
             batch_rows: 100,
             zstd_level: 3,
+            row_group_rows: 500,
         };
         let mut stager = ParquetStager::new(config, 0)?;
         let mut files = Vec::new();

@@ -12,8 +12,7 @@ use bytes::Bytes;
 use clap::Args;
 use s3shift_jobs::clients::ClientOverrides;
 use s3shift_jobs::spec::parse_job;
-use s3shift_local::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
-use s3shift_local::s3::{DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, LocalS3Config, LocalS3Server};
+use s3shift_local::LocalStack;
 use s3shift_redshift::Value;
 
 use super::run::{apply_migrations, pipeline, run_job};
@@ -95,22 +94,12 @@ async fn demo(args: &DemoArgs) -> Result<u8> {
     prepare_dir(dir)?;
     let images = args.images.clone().unwrap_or_else(default_images);
     let samples = sample_files(&images)?;
-    let s3 = LocalS3Server::start(LocalS3Config::new(dir.join("s3")))
-        .await
-        .context("starting the S3 stand-in")?;
     let warehouse = dir.join("warehouse.duckdb");
-    let mut rs = LocalRedshiftConfig::new(&warehouse);
-    rs.s3 = Some(S3Endpoint {
-        url: s3.endpoint_url(),
-        access_key: DEFAULT_ACCESS_KEY.into(),
-        secret_key: DEFAULT_SECRET_KEY.into(),
-    });
-    let redshift = LocalRedshiftServer::start(rs)
+    let stack = LocalStack::in_dir(dir)
         .await
-        .context("starting the Data API stand-in")?;
-    let outcome = demo_with(&s3, &redshift, &samples, args.copies, &warehouse).await;
-    redshift.stop().await;
-    s3.stop().await;
+        .context("starting the embedded S3 and Data API servers")?;
+    let outcome = demo_with(&stack, &samples, args.copies).await;
+    stack.stop().await;
     let code = outcome?;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -130,18 +119,13 @@ async fn demo(args: &DemoArgs) -> Result<u8> {
     Ok(code)
 }
 
-async fn demo_with(
-    s3: &LocalS3Server,
-    redshift: &LocalRedshiftServer,
-    samples: &[(String, PathBuf)],
-    copies: u32,
-    warehouse: &Path,
-) -> Result<u8> {
+async fn demo_with(stack: &LocalStack, samples: &[(String, PathBuf)], copies: u32) -> Result<u8> {
+    let (s3, redshift) = (&stack.s3, &stack.redshift);
     let spec = parse_job(Path::new("jobs/demo.toml"), DEMO_JOB)?;
     let overrides = ClientOverrides {
         s3_endpoint_url: Some(s3.endpoint_url()),
         redshift_data_endpoint_url: Some(redshift.endpoint_url()),
-        static_credentials: Some((DEFAULT_ACCESS_KEY.into(), DEFAULT_SECRET_KEY.into())),
+        static_credentials: Some((stack.access_key.clone(), stack.secret_key.clone())),
         region: Some("us-east-1".into()),
     };
     let p = pipeline(&spec, &overrides).await?;
@@ -200,7 +184,6 @@ async fn demo_with(
     println!("\n$ s3shift run demo   # again: nothing is loaded twice");
     run_job(&p, &spec, false, false).await?;
     print_landed(&p.api).await?;
-    let _ = warehouse;
     Ok(0)
 }
 

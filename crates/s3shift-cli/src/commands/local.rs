@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use s3shift_local::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
-use s3shift_local::s3::{FaultConfig, LocalS3Config, LocalS3Server};
+use s3shift_local::LocalStack;
+use s3shift_local::redshift::LocalRedshiftConfig;
+use s3shift_local::s3::{FaultConfig, LocalS3Config};
 
 #[derive(Debug, Args)]
 pub(crate) struct LocalArgs {
@@ -53,25 +54,14 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         drop_body_per_mille: args.drop_body_per_mille,
         seed: args.fault_seed,
     };
-    let (access_key, secret_key) = (config.access_key.clone(), config.secret_key.clone());
-    let server = LocalS3Server::start(config)
-        .await
-        .with_context(|| format!("starting the S3 stand-in over {}", args.dir.display()))?;
     let warehouse = args.dir.join("warehouse.duckdb");
     let mut rs_config = LocalRedshiftConfig::new(&warehouse);
     rs_config.addr = SocketAddr::from(([127, 0, 0, 1], args.redshift_port));
-    rs_config.access_key = access_key.clone();
-    rs_config.s3 = Some(S3Endpoint {
-        url: server.endpoint_url(),
-        access_key: access_key.clone(),
-        secret_key: secret_key.clone(),
-    });
-    let redshift = LocalRedshiftServer::start(rs_config).await.with_context(|| {
-        format!(
-            "starting the Redshift Data API stand-in over {}",
-            warehouse.display()
-        )
-    })?;
+    let stack = LocalStack::start(config, rs_config)
+        .await
+        .with_context(|| format!("starting the stand-ins over {}", args.dir.display()))?;
+    let (server, redshift) = (&stack.s3, &stack.redshift);
+    let (access_key, secret_key) = (&stack.access_key, &stack.secret_key);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -99,8 +89,7 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
     out.flush()?;
     drop(out);
     wait_for_stop().await?;
-    redshift.stop().await;
-    server.stop().await;
+    stack.stop().await;
     eprintln!("s3shift local: stopped");
     Ok(0)
 }

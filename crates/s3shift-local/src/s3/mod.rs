@@ -6,6 +6,7 @@
 //! server, or calling [`LocalS3Server::stop`], stops accepting and ends open connections.
 
 mod fastget;
+mod fastlist;
 mod faults;
 mod store;
 

@@ -166,6 +166,15 @@ impl S3 for LocalStore {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        if super::fastlist::handles(&req.input) {
+            let (root, input) = (self.buckets.clone(), req.input.clone());
+            let fast = tokio::task::spawn_blocking(move || super::fastlist::list(&root, &input))
+                .await
+                .map_err(super::fastget::joined)??;
+            if let Some(out) = fast {
+                return Ok(S3Response::new(out));
+            }
+        }
         let bucket = req.input.bucket.clone();
         let probe = clone_meta(&req);
         let mut out = self.fs.list_objects_v2(req).await?;

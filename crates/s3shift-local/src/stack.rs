@@ -1,0 +1,76 @@
+//! Both stand-ins, wired to each other: the Data API's COPY reads through the S3 server with its credentials.
+
+use std::path::Path;
+
+use crate::Result;
+use crate::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
+use crate::s3::{LocalS3Config, LocalS3Server};
+
+/// A running S3 stand-in and a Data API stand-in whose COPY reads from it. Both stop when dropped.
+#[derive(Debug)]
+pub struct LocalStack {
+    /// The S3 server.
+    pub s3: LocalS3Server,
+    /// The Data API server.
+    pub redshift: LocalRedshiftServer,
+    /// The access key both accept.
+    pub access_key: String,
+    /// Its secret.
+    pub secret_key: String,
+}
+
+impl LocalStack {
+    /// Starts S3 from `s3`, then the Data API from `redshift` with its COPY source and access key set to the S3
+    /// server's, whatever `redshift` said about them.
+    pub async fn start(s3: LocalS3Config, mut redshift: LocalRedshiftConfig) -> Result<Self> {
+        let (access_key, secret_key) = (s3.access_key.clone(), s3.secret_key.clone());
+        let s3 = LocalS3Server::start(s3).await?;
+        redshift.access_key = access_key.clone();
+        redshift.s3 = Some(S3Endpoint {
+            url: s3.endpoint_url(),
+            access_key: access_key.clone(),
+            secret_key: secret_key.clone(),
+        });
+        let redshift = LocalRedshiftServer::start(redshift).await?;
+        Ok(Self {
+            s3,
+            redshift,
+            access_key,
+            secret_key,
+        })
+    }
+
+    /// Both servers on free ports over `dir`: buckets under `dir/s3`, the warehouse in `dir/warehouse.duckdb`.
+    pub async fn in_dir(dir: &Path) -> Result<Self> {
+        Self::start(
+            LocalS3Config::new(dir.join("s3")),
+            LocalRedshiftConfig::new(dir.join("warehouse.duckdb")),
+        )
+        .await
+    }
+
+    /// An aws-sdk-s3 client for the S3 server (path-style, the stack's credentials, us-east-1).
+    pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .region(aws_sdk_s3::config::Region::new("us-east-1"))
+                .endpoint_url(self.s3.endpoint_url())
+                .force_path_style(true)
+                .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    &self.access_key,
+                    &self.secret_key,
+                    None,
+                    None,
+                    "s3shift-local",
+                ))
+                .build(),
+        )
+    }
+
+    /// Stops both servers, the Data API first (its COPY may be reading from S3).
+    pub async fn stop(self) {
+        self.redshift.stop().await;
+        self.s3.stop().await;
+    }
+}
