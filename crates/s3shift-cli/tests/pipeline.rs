@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use s3shift_local::LocalStack;
+use s3shift_local::redshift::LocalRedshiftConfig;
+use s3shift_local::s3::{FaultConfig, LocalS3Config};
 use s3shift_redshift::{DataApi, Value};
 use s3shift_s3::{S3Store, StoreConfig};
 
@@ -37,8 +39,15 @@ struct Stack {
 
 impl Stack {
     async fn start(extra_limits: &str) -> Self {
+        Self::start_with_faults(extra_limits, FaultConfig::default()).await
+    }
+
+    async fn start_with_faults(extra_limits: &str, faults: FaultConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let local = LocalStack::in_dir(dir.path()).await.unwrap();
+        let mut s3 = LocalS3Config::new(dir.path().join("s3"));
+        s3.faults = faults;
+        let rs = LocalRedshiftConfig::new(dir.path().join("warehouse.duckdb"));
+        let local = LocalStack::start(s3, rs).await.unwrap();
         let store = S3Store::new(local.s3_client(), StoreConfig::default());
         store.ensure_bucket("uploads").await.unwrap();
         store.ensure_bucket("stage").await.unwrap();
@@ -495,4 +504,28 @@ async fn a_bad_job_file_exits_2_naming_file_and_field() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("e2e.toml") && err.contains("colour"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_reads_are_retried_and_every_object_still_lands_once() {
+    // 3% of S3 requests answer 503 SlowDown: the SDK's standard retry absorbs them (the stand-in's own COPY
+    // reads retry too), and nothing is lost or doubled.
+    let faults = FaultConfig {
+        slowdown_per_mille: 30,
+        seed: 11,
+        ..FaultConfig::default()
+    };
+    let stack = Stack::start_with_faults("", faults).await;
+    let jpeg = a_jpeg();
+    for i in 0..200 {
+        let mut body = jpeg.clone();
+        body.extend_from_slice(format!("{i}").as_bytes());
+        // Uploads go through the same faulty server; the SDK retries them as well.
+        stack.put(&format!("b/img-{i:04}.jpg"), body).await;
+    }
+    stack.migrate().await;
+    let out = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("loaded 200"), "{}", stdout(&out));
+    stack.assert_exactly_once(200).await;
 }

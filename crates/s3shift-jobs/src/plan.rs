@@ -51,12 +51,13 @@ pub struct Plan {
 ///
 /// `loaded` holds the identities (see [`ObjectRef::identity`]) already in the ledger.
 pub fn build_plan(
-    listed: Vec<ObjectRef>,
+    mut listed: Vec<ObjectRef>,
     loaded: &HashSet<String>,
     now: DateTime<Utc>,
     settle: Duration,
     limits: &LimitsConfig,
 ) -> Plan {
+    // Everything happens in place in the listing's own buffer: the plan is the largest thing a run holds.
     let mut counts = PlanCounts {
         listed: listed.len() as u64,
         ..PlanCounts::default()
@@ -68,19 +69,21 @@ pub fn build_plan(
             min_slack = Some(min_slack.map_or(h, |m: f64| m.min(h)));
         }
     };
-    let mut candidates = Vec::new();
-    for o in listed {
+    listed.retain(|o| {
         if loaded.contains(&o.identity()) {
             counts.already_loaded += 1;
+            false
         } else if o.last_modified > now - settle {
             counts.too_young += 1;
-            note_slack(&o);
+            note_slack(o);
+            false
         } else {
-            candidates.push(o);
+            note_slack(o);
+            true
         }
-    }
+    });
     // Earliest expiry first; objects without an expiry after those with one; then oldest first.
-    candidates.sort_by(|a, b| {
+    listed.sort_unstable_by(|a, b| {
         (a.expires_at.is_none(), a.expires_at, a.last_modified, &a.key).cmp(&(
             b.expires_at.is_none(),
             b.expires_at,
@@ -88,27 +91,28 @@ pub fn build_plan(
             &b.key,
         ))
     });
-    let mut objects = Vec::new();
-    for o in candidates {
-        note_slack(&o);
+    let mut keep = 0;
+    for o in &listed {
         let over_count = counts.planned >= limits.max_objects_per_run;
         let over_bytes =
             counts.planned > 0 && counts.planned_bytes.saturating_add(o.size) > limits.max_bytes_per_run;
         if over_count || over_bytes {
-            counts.deferred += 1;
-            continue;
+            break;
         }
+        keep += 1;
         counts.planned += 1;
         counts.planned_bytes = counts.planned_bytes.saturating_add(o.size);
         if o.size > 0 {
             counts.estimated_get_requests += 1 + u64::from(o.size > limits.range_bytes);
             counts.estimated_bytes_read += o.size.min(limits.range_bytes);
         }
-        objects.push(o);
     }
+    counts.deferred = (listed.len() - keep) as u64;
+    listed.truncate(keep);
+    listed.shrink_to_fit();
     Plan {
-        most_urgent: objects.first().cloned(),
-        objects,
+        most_urgent: listed.first().cloned(),
+        objects: listed,
         counts,
         min_slack_hours: min_slack,
     }
