@@ -38,6 +38,14 @@ struct Cli {
 enum Command {
     /// Run a job once: finish any interrupted load, then plan, extract, stage, load and report.
     Run(commands::run::RunArgs),
+    /// Reprocess a time window or named keys of a job's source (rows are replaced, never duplicated).
+    Backfill(commands::run::BackfillArgs),
+    /// Load again, from its staged Parquet files, what an earlier run staged (works after the objects expired).
+    Replay(commands::run::ReplayArgs),
+    /// Recent runs of a job, its lag and its slack to expiry, from the runs table.
+    Status(commands::ops::StatusArgs),
+    /// Print job schedules (`--print eventbridge` renders the expressions deploy/ uses).
+    Schedule(commands::ops::ScheduleArgs),
     /// Apply the sql/ migrations to the job's warehouse, in order, each in one transaction.
     Migrate(commands::run::MigrateArgs),
     /// The whole pipeline on the embedded S3 and Data API stand-ins, with nothing else running.
@@ -61,6 +69,10 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(args) => commands::run::run(&args),
         Command::Migrate(args) => commands::run::migrate_cmd(&args),
+        Command::Backfill(args) => commands::run::backfill(&args),
+        Command::Replay(args) => commands::run::replay(&args),
+        Command::Status(args) => commands::ops::status(&args),
+        Command::Schedule(args) => commands::ops::schedule(&args),
         #[cfg(feature = "local")]
         Command::Demo(args) => commands::demo::run(&args),
         Command::Extract(args) => commands::extract::run(&args),

@@ -529,3 +529,176 @@ async fn throttled_reads_are_retried_and_every_object_still_lands_once() {
     assert!(stdout(&out).contains("loaded 200"), "{}", stdout(&out));
     stack.assert_exactly_once(200).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_while_another_holds_the_lease_is_skipped_and_loads_nothing() {
+    let stack = Stack::start("").await;
+    for i in 0..5 {
+        stack.put(&format!("a/img-{i}.jpg"), a_jpeg()).await;
+    }
+    stack.migrate().await;
+    let (first, release) = run_paused_at(&stack, "after-plan").await;
+    let second = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(
+        stdout(&second).contains("skipped: another run of this job holds its lease"),
+        "{}",
+        stdout(&second)
+    );
+    std::fs::write(&release, "go").unwrap();
+    let first = first.await.unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    stack.assert_exactly_once(5).await;
+    let lease = stack
+        .store
+        .get("stage", "staged/e2e/_state/lease.json")
+        .await
+        .unwrap();
+    assert!(lease.is_none(), "the lease is released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_lease_is_taken_over_and_said_so() {
+    let stack = Stack::start("").await;
+    stack.put("a/x.jpg", a_jpeg()).await;
+    stack.migrate().await;
+    let stale = r#"{"holder":"another-host:1:e2e-old","acquired_at":"2026-01-01T00:00:00+00:00","expires_at":"2026-01-01T00:15:00+00:00"}"#;
+    stack
+        .store
+        .put(
+            "stage",
+            "staged/e2e/_state/lease.json",
+            Bytes::from_static(stale.as_bytes()),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    let out = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("took over a stale lease"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("another-host:1:e2e-old"),
+        "{}",
+        stderr(&out)
+    );
+    stack.assert_exactly_once(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfills_reprocess_a_window_or_named_keys_without_duplicates() {
+    let stack = Stack::start("").await;
+    for i in 0..6 {
+        stack.put(&format!("b/img-{i}.jpg"), a_jpeg()).await;
+    }
+    stack.migrate().await;
+    let first = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+
+    let dry = stack
+        .s3shift(&["backfill", "--since", "2000-01-01", "--dry-run"], &[])
+        .await;
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    assert!(
+        stdout(&dry).contains("to load                      6"),
+        "{}",
+        stdout(&dry)
+    );
+    assert!(stdout(&dry).contains("Data API"), "{}", stdout(&dry));
+
+    let keys = stack.dir.path().join("keys.txt");
+    std::fs::write(&keys, "b/img-1.jpg\nb/img-4.jpg\nb/expired-long-ago.jpg\n").unwrap();
+    let by_key = stack
+        .s3shift(
+            &["backfill", "--keys-from", keys.to_str().unwrap(), "--json"],
+            &[],
+        )
+        .await;
+    assert_eq!(by_key.status.code(), Some(0), "{}", stderr(&by_key));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&by_key).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["objects_loaded"], 2);
+    assert_eq!(summary["objects_not_found"], 1);
+    assert!(
+        stderr(&by_key).contains("b/expired-long-ago.jpg"),
+        "{}",
+        stderr(&by_key)
+    );
+
+    let window = stack
+        .s3shift(&["backfill", "--since", "2000-01-01", "--prefix", "b/img-5"], &[])
+        .await;
+    assert!(stdout(&window).contains("loaded 1"), "{}", stdout(&window));
+    stack.assert_exactly_once(6).await;
+    let reloaded = stack
+        .count("SELECT COUNT(*) FROM s3shift.images WHERE object_key IN ('b/img-1.jpg', 'b/img-4.jpg', 'b/img-5.jpg') AND run_id <> (SELECT MIN(run_id) FROM s3shift.runs)")
+        .await;
+    assert_eq!(reloaded, 3, "backfilled rows carry the backfill's run id");
+
+    let usage = stack.s3shift(&["backfill"], &[]).await;
+    assert_eq!(usage.status.code(), Some(2), "{}", stderr(&usage));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_reloads_a_past_run_after_its_objects_are_gone() {
+    let stack = Stack::start("").await;
+    for i in 0..3 {
+        stack.put(&format!("a/img-{i}.jpg"), a_jpeg()).await;
+    }
+    stack.migrate().await;
+    let first = stack.s3shift(&["run", "--json"], &[]).await;
+    let summary: serde_json::Value = serde_json::from_str(stdout(&first).lines().last().unwrap()).unwrap();
+    let run_id = summary["run_id"].as_str().unwrap().to_owned();
+    for i in 0..3 {
+        stack
+            .store
+            .delete("uploads", &format!("a/img-{i}.jpg"))
+            .await
+            .unwrap();
+    }
+    stack
+        .api
+        .execute("DELETE FROM s3shift.images", &[])
+        .await
+        .unwrap();
+    let replay = stack.s3shift(&["replay", "--run", &run_id], &[]).await;
+    assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
+    stack.assert_exactly_once(3).await;
+    let missing = stack
+        .s3shift(&["replay", "--run", "e2e-20000101T000000000Z-1"], &[])
+        .await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no staged manifest"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_recent_runs_and_schedules_print_as_eventbridge() {
+    let stack = Stack::start("").await;
+    stack.put("a/x.jpg", a_jpeg()).await;
+    stack.migrate().await;
+    let _ = stack.s3shift(&["run"], &[]).await;
+    let _ = stack.s3shift(&["run"], &[]).await;
+    let st = stack.s3shift(&["status", "--json"], &[]).await;
+    assert_eq!(st.status.code(), Some(0), "{}", stderr(&st));
+    let v: serde_json::Value = serde_json::from_str(stdout(&st).trim()).unwrap();
+    assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(v["runs"][0]["status"], "empty");
+    assert_eq!(v["runs"][1]["status"], "finished");
+    assert!(v["lag_hours"].as_f64().unwrap() < 1.0);
+
+    let jobs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jobs");
+    let mut cmd = support::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
+    cmd.args(["schedule", "--print", "eventbridge", "--jobs-dir"])
+        .arg(&jobs);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("api-images\tcron(0/15 * * * ? *)"), "{text}");
+    assert!(text.contains("kafka-images\tcron(5/10 * * * ? *)"), "{text}");
+}

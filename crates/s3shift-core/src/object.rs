@@ -52,7 +52,8 @@ pub fn expiry_of(last_modified: DateTime<Utc>, days: u32) -> Option<DateTime<Utc
     }
 }
 
-/// The name of one run of one job: `<job>-<UTC start as YYYYMMDDTHHMMSSZ>-<attempt>`.
+/// The name of one run of one job: `<job>-<UTC start as YYYYMMDDTHHMMSSmmmZ>-<attempt>` (milliseconds, so that
+/// runs started back to back never share a name).
 ///
 /// Run ids only ever contain `[a-z0-9-]` plus the `T`/`Z` of the timestamp, so they are safe in S3 keys and as
 /// SQL literals; [`RunId::parse`] enforces that for ids read back from storage.
@@ -68,7 +69,7 @@ impl RunId {
         }
         Ok(Self(format!(
             "{job}-{}-{attempt}",
-            start.format("%Y%m%dT%H%M%SZ")
+            start.format("%Y%m%dT%H%M%S%3fZ")
         )))
     }
 
@@ -145,7 +146,7 @@ mod tests {
             .single()
             .ok_or("bad time")?;
         let id = RunId::new("api-images", t, 1)?;
-        assert_eq!(id.as_str(), "api-images-20261128T041627Z-1");
+        assert_eq!(id.as_str(), "api-images-20261128T041627000Z-1");
         assert_eq!(RunId::parse(id.as_str())?, id);
         assert!(RunId::parse("x'); drop table y; --").is_err());
         assert!(RunId::new("Bad Name", t, 1).is_err());

@@ -12,17 +12,23 @@
 //! - [`clients`]: the one factory for AWS clients.
 //! - [`plan`]: the pure planning step.
 //! - [`run`]: [`Pipeline::run`], the run engine.
+//! - [`lease`]: one run per job at a time, through a lease object in the staging bucket.
 //! - [`migrate`]: the embedded `sql/` migrations.
+//! - [`schedule`]: cron expressions, and the EventBridge Scheduler expressions they become.
+//! - [`status`]: recent runs from the `runs` table.
 
 pub mod clients;
+pub mod lease;
 pub mod migrate;
 pub mod plan;
 pub mod run;
+pub mod schedule;
 pub mod spec;
+pub mod status;
 
 use std::path::PathBuf;
 
-pub use run::{Pipeline, RunOptions, RunOutcome, RunSummary};
+pub use run::{Backfill, Pipeline, RunOptions, RunOutcome, RunSummary};
 pub use spec::{JobSpec, load_job, resolve_job};
 
 /// What went wrong in a job.

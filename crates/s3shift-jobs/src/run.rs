@@ -41,12 +41,42 @@ pub struct Pipeline {
 }
 
 /// How to run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Plan only: list, compare with the ledger, print what a run would do; read and write nothing else.
     pub dry_run: bool,
     /// The clock (tests set it; `None` is now).
     pub now: Option<DateTime<Utc>>,
+    /// How long the job's lease lasts without renewal (renewed every third of it).
+    pub lease_ttl: std::time::Duration,
+    /// Reprocess a window or named keys instead of what the ledger lacks.
+    pub backfill: Option<Backfill>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            now: None,
+            lease_ttl: std::time::Duration::from_secs(900),
+            backfill: None,
+        }
+    }
+}
+
+/// What a backfill reprocesses: objects modified in `[since, until)`, under `prefixes` (the job's when empty),
+/// optionally only the named keys. The ledger is not consulted: every selected object is read again and its
+/// rows replaced (never duplicated).
+#[derive(Debug, Clone, Default)]
+pub struct Backfill {
+    /// Oldest LastModified included.
+    pub since: Option<DateTime<Utc>>,
+    /// LastModified excluded from here on.
+    pub until: Option<DateTime<Utc>>,
+    /// Prefixes to list instead of the job's.
+    pub prefixes: Vec<String>,
+    /// Only these keys.
+    pub keys: Option<HashSet<String>>,
 }
 
 /// The summary of one run: logged, stored in `s3shift.runs`, printed.
@@ -70,6 +100,8 @@ pub struct RunSummary {
     pub objects_too_young: u64,
     /// Skipped: over the run's limits.
     pub objects_deferred: u64,
+    /// Backfill by key: named keys the source no longer holds.
+    pub objects_not_found: u64,
     /// Rows staged and loaded (every status).
     pub objects_loaded: u64,
     /// Loaded with status corrupt or truncated.
@@ -146,6 +178,13 @@ pub enum RunOutcome {
     },
     /// The runs that happened: a resumed load first, if one was pending, then this invocation's own run.
     Ran(Vec<RunSummary>),
+    /// Another run of the job holds the lease; nothing was done.
+    Skipped {
+        /// Who holds it.
+        holder: String,
+        /// Until when, unless renewed.
+        expires_at: String,
+    },
 }
 
 /// What the pending-load pointer holds.
@@ -241,30 +280,147 @@ impl Pipeline {
     /// loads and reports a new run.
     pub async fn run(&self, spec: &JobSpec, options: &RunOptions) -> Result<RunOutcome> {
         let now = options.now.unwrap_or_else(Utc::now);
+        let run_id = RunId::new(spec.name(), now, 1).map_err(Error::Setup)?;
         if options.dry_run {
             let pending = self.read_pointer(spec).await?.map(|p| p.run_id.to_string());
-            let run_id = RunId::new(spec.name(), now, 1).map_err(Error::Setup)?;
             let mut summary = RunSummary::default();
-            let plan = self.plan(spec, now, &mut summary).await?;
+            let plan = self
+                .plan(spec, now, options.backfill.as_ref(), &mut summary)
+                .await?;
             return Ok(RunOutcome::DryRun {
                 run_id,
                 plan: Box::new(plan),
                 pending_load: pending,
             });
         }
-        let mut done = Vec::new();
         s3shift_redshift::schema_check::check_table(&self.api, &spec.table, s3shift_core::schema::IMAGES)
             .await?;
+        let lease = match self.take_lease(spec, &run_id, options).await? {
+            Ok(lease) => lease,
+            Err(skipped) => return Ok(skipped),
+        };
+        let outcome = self.run_leased(spec, now, options, &lease).await;
+        let released = lease.release().await;
+        let outcome = outcome?;
+        released?;
+        Ok(outcome)
+    }
+
+    /// Takes the job's lease for `run_id`, or answers the [`RunOutcome::Skipped`] to return when another live
+    /// run holds it.
+    async fn take_lease(
+        &self,
+        spec: &JobSpec,
+        run_id: &RunId,
+        options: &RunOptions,
+    ) -> Result<std::result::Result<crate::lease::Lease, RunOutcome>> {
+        let holder = crate::lease::holder_name(run_id.as_str());
+        Ok(
+            match crate::lease::acquire(&self.s3, spec, &holder, options.lease_ttl).await? {
+                crate::lease::Acquired::Held(lease) => Ok(lease),
+                crate::lease::Acquired::Busy(b) => {
+                    tracing::warn!(holder = %b.holder, expires_at = %b.expires_at,
+                    "another run of this job holds the lease; nothing to do");
+                    Err(RunOutcome::Skipped {
+                        holder: b.holder,
+                        expires_at: b.expires_at,
+                    })
+                }
+            },
+        )
+    }
+
+    async fn run_leased(
+        &self,
+        spec: &JobSpec,
+        now: DateTime<Utc>,
+        options: &RunOptions,
+        lease: &crate::lease::Lease,
+    ) -> Result<RunOutcome> {
+        let mut done = Vec::new();
         if let Some(pending) = self.read_pointer(spec).await? {
             tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
-            done.push(self.finish_pending(spec, pending).await?);
+            done.push(self.finish_pending(spec, pending, lease).await?);
         }
-        done.push(self.run_new(spec, now).await?);
+        done.push(self.run_new(spec, now, options.backfill.as_ref(), lease).await?);
         Ok(RunOutcome::Ran(done))
     }
 
-    /// Lists the source, reads the ledger and builds the plan.
-    async fn plan(&self, spec: &JobSpec, now: DateTime<Utc>, summary: &mut RunSummary) -> Result<Plan> {
+    /// Loads again, from the staged files of an earlier run, what that run staged (works after the source
+    /// objects expired). Rows are replaced by object identity, never duplicated.
+    pub async fn replay(&self, spec: &JobSpec, run: &RunId, options: &RunOptions) -> Result<RunOutcome> {
+        s3shift_redshift::schema_check::check_table(&self.api, &spec.table, s3shift_core::schema::IMAGES)
+            .await?;
+        let bucket = spec.config.staging.bucket.clone();
+        let manifest_key = format!("{}/{}/manifest.json", spec.staging_root(), run);
+        let Some(bytes) = self.s3.get(&bucket, &manifest_key).await? else {
+            return Err(Error::State {
+                location: format!("s3://{bucket}/{manifest_key}"),
+                problem: format!(
+                    "run {run} has no staged manifest (never staged, or removed by the staging lifecycle)"
+                ),
+            });
+        };
+        let manifest: CopyManifest = serde_json::from_slice(&bytes).map_err(|e| Error::State {
+            location: format!("s3://{bucket}/{manifest_key}"),
+            problem: e.to_string(),
+        })?;
+        let mut rows = 0u64;
+        for entry in &manifest.entries {
+            let key = entry
+                .url
+                .strip_prefix(&format!("s3://{bucket}/"))
+                .unwrap_or(&entry.url);
+            let file = self.s3.get(&bucket, key).await?.ok_or_else(|| Error::State {
+                location: entry.url.clone(),
+                problem: "listed in the manifest but missing".into(),
+            })?;
+            rows += s3shift_stage::files::row_count(file).ok_or_else(|| Error::State {
+                location: entry.url.clone(),
+                problem: "not a readable Parquet file".into(),
+            })? as u64;
+        }
+        let lease = match self.take_lease(spec, run, options).await? {
+            Ok(lease) => lease,
+            Err(skipped) => return Ok(skipped),
+        };
+        let now = options.now.unwrap_or_else(Utc::now);
+        let pending = PendingLoad {
+            run_id: run.clone(),
+            manifest_url: format!("s3://{bucket}/{manifest_key}"),
+            expected_rows: rows,
+            statement_id: None,
+            summary: RunSummary {
+                run_id: run.to_string(),
+                job: spec.name().to_owned(),
+                source: spec.config.source.name.clone(),
+                started_at: now.to_rfc3339(),
+                objects_loaded: rows,
+                files_staged: manifest.entries.len() as u64,
+                ..RunSummary::default()
+            },
+        };
+        let outcome = async {
+            self.write_pointer(spec, &pending).await?;
+            self.load_pending(spec, pending, now, Instant::now(), &lease)
+                .await
+        }
+        .await;
+        let released = lease.release().await;
+        let summary = outcome?;
+        released?;
+        Ok(RunOutcome::Ran(vec![summary]))
+    }
+
+    /// Lists the source, reads the ledger and builds the plan. A backfill lists its own prefixes, keeps only its
+    /// window or keys, and ignores the ledger.
+    async fn plan(
+        &self,
+        spec: &JobSpec,
+        now: DateTime<Utc>,
+        backfill: Option<&Backfill>,
+        summary: &mut RunSummary,
+    ) -> Result<Plan> {
         let src = &spec.config.source;
         let lifecycle = match self.s3.lifecycle(&src.bucket).await {
             Ok(l) => l,
@@ -277,16 +433,39 @@ impl Pipeline {
             tracing::warn!(bucket = %src.bucket, assume_days = src.assume_lifecycle_days,
                 "no expiration rule found on the source bucket");
         }
+        let prefixes = match backfill {
+            Some(b) if !b.prefixes.is_empty() => b.prefixes.clone(),
+            _ => src.prefixes.clone(),
+        };
         let mut listings = JoinSet::new();
-        for prefix in &src.prefixes {
-            let (s3, bucket, prefix) = (self.s3.clone(), src.bucket.clone(), prefix.clone());
+        for prefix in prefixes {
+            let (s3, bucket) = (self.s3.clone(), src.bucket.clone());
             listings.spawn(async move { s3.list_prefix(&bucket, &prefix).await });
         }
-        let mut listed = Vec::new();
+        let mut pages = Vec::new();
         while let Some(r) = listings.join_next().await {
             let objects = r.map_err(|e| Error::Setup(format!("listing task failed: {e}")))??;
             summary.list_requests += (objects.len() as u64).div_ceil(1000).max(1);
-            listed.extend(objects);
+            pages.push(objects);
+        }
+        let mut listed = Vec::with_capacity(pages.iter().map(Vec::len).sum());
+        for page in pages {
+            listed.extend(page);
+        }
+        if let Some(b) = backfill {
+            listed.retain(|o| {
+                b.since.is_none_or(|t| o.last_modified >= t)
+                    && b.until.is_none_or(|t| o.last_modified < t)
+                    && b.keys.as_ref().is_none_or(|k| k.contains(&o.key))
+            });
+            if let Some(keys) = &b.keys {
+                let found: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+                let missing: Vec<&String> = keys.iter().filter(|k| !found.contains(k.as_str())).collect();
+                for key in missing.iter().take(20) {
+                    tracing::warn!(key = %key, "named key not found in the source (expired, deleted, or outside the window)");
+                }
+                summary.objects_not_found = missing.len() as u64;
+            }
         }
         for o in &mut listed {
             o.expires_at = lifecycle.expiry(&o.key, o.size, o.last_modified).or_else(|| {
@@ -295,8 +474,12 @@ impl Pipeline {
                     .flatten()
             });
         }
-        let loaded = self.loaded_identities(spec, &listed).await?;
-        summary.data_api_statements += 1;
+        let loaded = if backfill.is_some() {
+            HashSet::new()
+        } else {
+            summary.data_api_statements += 1;
+            self.loaded_identities(spec, &listed).await?
+        };
         let settle = chrono::Duration::seconds(i64::try_from(src.settle_seconds).unwrap_or(i64::MAX / 1000));
         Ok(build_plan(listed, &loaded, now, settle, &spec.config.limits))
     }
@@ -334,7 +517,13 @@ impl Pipeline {
             .collect())
     }
 
-    async fn run_new(&self, spec: &JobSpec, now: DateTime<Utc>) -> Result<RunSummary> {
+    async fn run_new(
+        &self,
+        spec: &JobSpec,
+        now: DateTime<Utc>,
+        backfill: Option<&Backfill>,
+        lease: &crate::lease::Lease,
+    ) -> Result<RunSummary> {
         let started = Instant::now();
         let run_id = RunId::new(spec.name(), now, 1).map_err(Error::Setup)?;
         let mut summary = RunSummary {
@@ -345,7 +534,7 @@ impl Pipeline {
             ..RunSummary::default()
         };
         let t = Instant::now();
-        let plan = self.plan(spec, now, &mut summary).await?;
+        let plan = self.plan(spec, now, backfill, &mut summary).await?;
         summary.stage_seconds.plan = t.elapsed().as_secs_f64();
         apply_counts(&mut summary, &plan.counts);
         summary.min_slack_hours = plan.min_slack_hours;
@@ -406,18 +595,23 @@ impl Pipeline {
         };
         self.write_pointer(spec, &pending).await?;
         failpoint("after-pointer");
-        self.load_pending(spec, pending, now, started).await
+        self.load_pending(spec, pending, now, started, lease).await
     }
 
     /// Finishes the load of a run that an earlier invocation staged, then reports it.
-    async fn finish_pending(&self, spec: &JobSpec, pending: PendingLoad) -> Result<RunSummary> {
+    async fn finish_pending(
+        &self,
+        spec: &JobSpec,
+        pending: PendingLoad,
+        lease: &crate::lease::Lease,
+    ) -> Result<RunSummary> {
         let started = Instant::now();
         let now = DateTime::parse_from_rfc3339(&pending.summary.started_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|_| Utc::now());
         let mut pending = pending;
         pending.summary.resumed = true;
-        self.load_pending(spec, pending, now, started).await
+        self.load_pending(spec, pending, now, started, lease).await
     }
 
     /// Runs (or re-attaches to) the load transaction of `pending`, then writes the report and removes the pointer.
@@ -427,6 +621,7 @@ impl Pipeline {
         mut pending: PendingLoad,
         started_at: DateTime<Utc>,
         clock: Instant,
+        lease: &crate::lease::Lease,
     ) -> Result<RunSummary> {
         let resumed = pending.summary.resumed;
         let t = Instant::now();
@@ -476,6 +671,12 @@ impl Pipeline {
             }
         }
         if !attached {
+            if lease.lost() {
+                return Err(Error::Setup(format!(
+                    "run {}: another run took the job's lease over; not loading (its staged files stay for a replay)",
+                    pending.run_id
+                )));
+            }
             let id = self
                 .api
                 .submit_batch_named(&statements, Some(pending.run_id.as_str()))

@@ -528,6 +528,33 @@ cron = "0 */15 * * * *"
     }
 
     #[test]
+    fn the_shipped_job_files_validate() -> Result<()> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jobs");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })? {
+            let path = entry
+                .map_err(|source| Error::Io {
+                    path: dir.clone(),
+                    source,
+                })?
+                .path();
+            let spec = load_job(&path)?;
+            assert_eq!(
+                path.file_stem().and_then(|s| s.to_str()),
+                Some(spec.name()),
+                "file named after its job"
+            );
+            names.push(spec.name().to_owned());
+        }
+        names.sort();
+        assert_eq!(names, ["api-images", "demo", "kafka-images"]);
+        Ok(())
+    }
+
+    #[test]
     fn errors_name_file_and_field() {
         let e = err(&GOOD.replace("[schedule]", "colour = 1\n[schedule]"));
         assert!(e.contains("jobs/x.toml") && e.contains("colour"), "{e}");

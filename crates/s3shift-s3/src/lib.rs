@@ -276,28 +276,55 @@ impl S3Store {
         Ok(())
     }
 
-    /// Creates `bucket/key` only if it does not exist (`If-None-Match: *`). `Ok(false)` when it already exists.
-    pub async fn put_if_absent(&self, bucket: &str, key: &str, body: Bytes) -> Result<bool> {
-        match self
+    /// Creates `bucket/key` only if it does not exist (`If-None-Match: *`). `Ok(None)` when it already exists;
+    /// otherwise the new object's ETag.
+    pub async fn put_if_absent(&self, bucket: &str, key: &str, body: Bytes) -> Result<Option<String>> {
+        self.conditional_put(bucket, key, body, None).await
+    }
+
+    /// Replaces `bucket/key` only if its ETag is still `etag` (`If-Match`): an atomic compare-and-swap.
+    /// `Ok(None)` when the object changed (or vanished) meanwhile; otherwise the new ETag.
+    pub async fn put_if_match(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        etag: &str,
+    ) -> Result<Option<String>> {
+        self.conditional_put(bucket, key, body, Some(etag)).await
+    }
+
+    async fn conditional_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        if_match: Option<&str>,
+    ) -> Result<Option<String>> {
+        let req = self
             .client
             .put_object()
             .bucket(bucket)
             .key(key)
             .content_type("application/json")
-            .if_none_match("*")
-            .body(ByteStream::from(body))
+            .body(ByteStream::from(body));
+        let req = match if_match {
+            Some(etag) => req.if_match(format!("\"{}\"", etag.trim_matches('"'))),
+            None => req.if_none_match("*"),
+        };
+        match req
             .send()
             .await
             .map_err(|e| classify("PutObject", bucket, key, e))
         {
-            Ok(_) => Ok(true),
-            Err(Error::PreconditionFailed { .. }) => Ok(false),
+            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().trim_matches('"').to_owned())),
+            Err(Error::PreconditionFailed { .. } | Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Reads a whole (small) object; `Ok(None)` when it does not exist.
-    pub async fn get(&self, bucket: &str, key: &str) -> Result<Option<Bytes>> {
+    /// Reads a whole (small) object with its ETag; `Ok(None)` when it does not exist.
+    pub async fn get_with_etag(&self, bucket: &str, key: &str) -> Result<Option<(Bytes, String)>> {
         let out = match self.client.get_object().bucket(bucket).key(key).send().await {
             Ok(out) => out,
             Err(e) => {
@@ -307,13 +334,19 @@ impl S3Store {
                 };
             }
         };
+        let etag = out.e_tag().unwrap_or_default().trim_matches('"').to_owned();
         let body = out.body.collect().await.map_err(|e| Error::Unavailable {
             op: "GetObject",
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             message: e.to_string(),
         })?;
-        Ok(Some(body.into_bytes()))
+        Ok(Some((body.into_bytes(), etag)))
+    }
+
+    /// Reads a whole (small) object; `Ok(None)` when it does not exist.
+    pub async fn get(&self, bucket: &str, key: &str) -> Result<Option<Bytes>> {
+        Ok(self.get_with_etag(bucket, key).await?.map(|(body, _)| body))
     }
 
     /// Deletes `bucket/key`; deleting what does not exist succeeds.

@@ -96,17 +96,32 @@ async fn listing_follows_pages_and_reads_are_conditional() {
 #[tokio::test]
 async fn conditional_create_lifecycle_and_missing_objects() {
     let (_dir, _server, s3) = start(FaultConfig::default()).await;
+    let etag = s3
+        .put_if_absent("src", "lease", Bytes::from_static(b"a"))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
-        s3.put_if_absent("src", "lease", Bytes::from_static(b"a"))
+        s3.put_if_absent("src", "lease", Bytes::from_static(b"b"))
             .await
             .unwrap()
-    );
-    assert!(
-        !s3.put_if_absent("src", "lease", Bytes::from_static(b"b"))
-            .await
-            .unwrap()
+            .is_none()
     );
     assert_eq!(s3.get("src", "lease").await.unwrap().as_deref(), Some(&b"a"[..]));
+    // Compare-and-swap: only the holder of the current ETag replaces it.
+    let next = s3
+        .put_if_match("src", "lease", Bytes::from_static(b"c"), &etag)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        s3.put_if_match("src", "lease", Bytes::from_static(b"d"), &etag)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (body, now) = s3.get_with_etag("src", "lease").await.unwrap().unwrap();
+    assert_eq!((&body[..], now), (&b"c"[..], next));
     assert_eq!(s3.get("src", "nothing").await.unwrap(), None);
     s3.delete("src", "nothing").await.unwrap();
     assert!(s3.lifecycle("src").await.unwrap().is_empty());

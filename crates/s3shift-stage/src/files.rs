@@ -162,6 +162,12 @@ impl ParquetStager {
     }
 }
 
+/// The number of rows a Parquet file holds, from its footer; `None` when it is not a readable Parquet file.
+pub fn row_count(file: Bytes) -> Option<usize> {
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+    usize::try_from(builder.metadata().file_metadata().num_rows()).ok()
+}
+
 /// The `object_key` of row `row` (0-based) of a staged Parquet file; `None` when the file cannot be read or has
 /// no such row. Used to name the object behind a load error.
 pub fn object_key_at(file: Bytes, row: usize) -> Option<String> {
@@ -235,6 +241,8 @@ mod tests {
             total += rows;
         }
         assert_eq!(total, 2000);
+        assert_eq!(row_count(files[0].bytes.clone()), Some(files[0].rows));
+        assert_eq!(row_count(Bytes::from_static(b"not parquet")), None);
         let second = files
             .get(1)
             .map(|f| (f.bytes.clone(), files[0].rows))

@@ -4,10 +4,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
 use clap::Args;
+use s3shift_core::RunId;
 use s3shift_jobs::clients::{ClientOverrides, build_clients};
 use s3shift_jobs::migrate::{MigrationOutcome, migrate};
-use s3shift_jobs::{JobSpec, Pipeline, RunOptions, RunOutcome, RunSummary};
+use s3shift_jobs::{Backfill, JobSpec, Pipeline, RunOptions, RunOutcome, RunSummary};
 use s3shift_redshift::{DataApi, PollConfig};
 use s3shift_s3::{S3Store, StoreConfig};
 
@@ -17,10 +19,121 @@ use crate::{EXIT_PARTIAL, UsageError};
 #[derive(Debug, Args)]
 pub(crate) struct JobArgs {
     /// Job name (`jobs/<name>.toml`) or path to a job file.
-    job: String,
+    pub(crate) job: String,
     /// Folder of job files.
     #[arg(long, value_name = "DIR", default_value = "jobs", env = "S3SHIFT_JOBS_DIR")]
-    jobs_dir: PathBuf,
+    pub(crate) jobs_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackfillArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// Oldest LastModified to reprocess: RFC 3339, `YYYY-MM-DDTHH:MM:SS` (UTC) or `YYYY-MM-DD` (midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<DateTime<Utc>>,
+    /// LastModified from which objects are left out (same formats).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    until: Option<DateTime<Utc>>,
+    /// List these prefixes instead of the job's (repeatable).
+    #[arg(long = "prefix", value_name = "PREFIX")]
+    prefixes: Vec<String>,
+    /// Only the keys in this file, one per line (`-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    keys_from: Option<PathBuf>,
+    /// Print counts, bytes, estimated S3 requests and Redshift statements; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// The run whose staged Parquet files to load again.
+    #[arg(long = "run", value_name = "RUN_ID")]
+    run_id: String,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses a time given on the command line (always UTC).
+fn parse_time(s: &str) -> std::result::Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
+        return Ok(t.and_utc());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    Err(format!(
+        "{s:?} is not a time: use RFC 3339, YYYY-MM-DDTHH:MM:SS (UTC) or YYYY-MM-DD"
+    ))
+}
+
+pub(crate) fn backfill(args: &BackfillArgs) -> Result<u8> {
+    let spec = load_spec(&args.job)?;
+    if args.since.is_none() && args.keys_from.is_none() {
+        return Err(UsageError("backfill needs --since TIME or --keys-from FILE".into()).into());
+    }
+    if let (Some(a), Some(b)) = (args.since, args.until)
+        && a >= b
+    {
+        return Err(UsageError(format!("--since {a} is not before --until {b}")).into());
+    }
+    let keys = match &args.keys_from {
+        None => None,
+        Some(path) => {
+            let text = if path.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("reading keys from standard input")?
+            } else {
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading keys from {}", path.display()))?
+            };
+            let keys: std::collections::HashSet<String> = text
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if keys.is_empty() {
+                return Err(UsageError(format!("{}: no keys", path.display())).into());
+            }
+            Some(keys)
+        }
+    };
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        backfill: Some(Backfill {
+            since: args.since,
+            until: args.until,
+            prefixes: args.prefixes.clone(),
+            keys,
+        }),
+        ..RunOptions::default()
+    };
+    runtime()?.block_on(async {
+        let p = pipeline(&spec, &ClientOverrides::default()).await?;
+        run_with(&p, &spec, &options, args.json).await
+    })
+}
+
+pub(crate) fn replay(args: &ReplayArgs) -> Result<u8> {
+    let spec = load_spec(&args.job)?;
+    let run = RunId::parse(&args.run_id).map_err(|e| UsageError(format!("--run: {e}")))?;
+    runtime()?.block_on(async {
+        let p = pipeline(&spec, &ClientOverrides::default()).await?;
+        let outcome = p
+            .replay(&spec, &run, &RunOptions::default())
+            .await
+            .with_context(|| format!("replay of run {run}"))?;
+        print_outcome(outcome, args.json)
+    })
 }
 
 #[derive(Debug, Args)]
@@ -60,7 +173,7 @@ pub(crate) async fn pipeline(spec: &JobSpec, overrides: &ClientOverrides) -> Res
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,10 +210,22 @@ pub(crate) async fn apply_migrations(api: &DataApi) -> Result<u8> {
 
 /// Runs the job and prints the outcome; the exit code is 3 when objects were quarantined or left unreadable.
 pub(crate) async fn run_job(p: &Pipeline, spec: &JobSpec, dry_run: bool, json: bool) -> Result<u8> {
+    let options = RunOptions {
+        dry_run,
+        ..RunOptions::default()
+    };
+    run_with(p, spec, &options, json).await
+}
+
+async fn run_with(p: &Pipeline, spec: &JobSpec, options: &RunOptions, json: bool) -> Result<u8> {
     let outcome = p
-        .run(spec, &RunOptions { dry_run, now: None })
+        .run(spec, options)
         .await
         .with_context(|| format!("run of job {}", spec.name()))?;
+    print_outcome(outcome, json)
+}
+
+fn print_outcome(outcome: RunOutcome, json: bool) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match outcome {
         RunOutcome::DryRun {
@@ -151,6 +276,26 @@ pub(crate) async fn run_job(p: &Pipeline, spec: &JobSpec, dry_run: bool, json: b
             }
             if let Some(r) = pending_load {
                 writeln!(out, "  pending load      {r} (a real run finishes it first)")?;
+            }
+            writeln!(
+                out,
+                "  Data API          {:>12}  statements (ledger lookup, one load batch, report)",
+                if c.planned > 0 { 3 } else { 2 }
+            )?;
+            Ok(0)
+        }
+        RunOutcome::Skipped { holder, expires_at } => {
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"skipped": true, "lease_holder": holder, "lease_expires_at": expires_at})
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "skipped: another run of this job holds its lease ({holder}, until {expires_at})"
+                )?;
             }
             Ok(0)
         }

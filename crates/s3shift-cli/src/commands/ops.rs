@@ -1,0 +1,164 @@
+//! `s3shift status` and `s3shift schedule`: what the jobs did, and when they run.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use s3shift_jobs::clients::ClientOverrides;
+use s3shift_jobs::schedule::{eventbridge_expression, next_fires};
+use s3shift_jobs::status::job_status;
+
+use super::run::{JobArgs, load_spec, pipeline, runtime};
+use crate::UsageError;
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// How many recent runs to show.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    limit: u32,
+    /// JSON on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn status(args: &StatusArgs) -> Result<u8> {
+    let spec = load_spec(&args.job)?;
+    runtime()?.block_on(async {
+        let p = pipeline(&spec, &ClientOverrides::default()).await?;
+        let st = job_status(&p.api, &spec, args.limit, chrono::Utc::now())
+            .await
+            .context("reading s3shift.runs")?;
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&st)?)?;
+            return Ok(0);
+        }
+        let hours = |h: Option<f64>| h.map_or("n/a".into(), |h| format!("{h:.1} h"));
+        writeln!(
+            out,
+            "job {}: lag {}, min slack to expiry {}{}",
+            st.job,
+            hours(st.lag_hours),
+            hours(st.min_slack_hours),
+            if st.expiry_warning {
+                "  WARNING: under the job's threshold"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(
+            out,
+            "  {:<40} {:<9} {:>9} {:>9} {:>11} {:>10} {:>8}",
+            "run", "status", "listed", "loaded", "quarantined", "unreadable", "seconds"
+        )?;
+        let n = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
+        for r in &st.runs {
+            writeln!(
+                out,
+                "  {:<40} {:<9} {:>9} {:>9} {:>11} {:>10} {:>8}",
+                r.run_id,
+                r.status,
+                n(r.objects_listed),
+                n(r.objects_loaded),
+                n(r.objects_quarantined),
+                n(r.objects_failed),
+                r.duration_s.map_or("-".into(), |d| format!("{d:.1}"))
+            )?;
+        }
+        if st.runs.is_empty() {
+            writeln!(out, "  (no runs recorded yet)")?;
+        }
+        Ok(0)
+    })
+}
+
+/// Output formats of `schedule --print`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum PrintFormat {
+    /// EventBridge Scheduler `cron(...)` expressions, as deploy/ uses them.
+    Eventbridge,
+    /// The job files' own cron expressions and their next fire times.
+    Cron,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScheduleArgs {
+    /// Jobs (names or files); default every job in --jobs-dir.
+    jobs: Vec<String>,
+    /// Folder of job files.
+    #[arg(long, value_name = "DIR", default_value = "jobs", env = "S3SHIFT_JOBS_DIR")]
+    jobs_dir: PathBuf,
+    /// Print the schedules instead of running them.
+    #[arg(long, value_enum)]
+    print: Option<PrintFormat>,
+    /// With --print: JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn schedule(args: &ScheduleArgs) -> Result<u8> {
+    let Some(format) = args.print else {
+        return Err(UsageError(
+            "the long-running scheduler is not built yet: run `s3shift run <job>` from EventBridge Scheduler \
+             (deploy/) or cron; `s3shift schedule --print eventbridge` prints the expressions"
+                .into(),
+        )
+        .into());
+    };
+    let mut names = args.jobs.clone();
+    if names.is_empty() {
+        let mut found: Vec<String> = std::fs::read_dir(&args.jobs_dir)
+            .with_context(|| format!("reading {}", args.jobs_dir.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| p.display().to_string())
+            .collect();
+        found.sort();
+        names = found;
+    }
+    if names.is_empty() {
+        bail!("no job files in {}", args.jobs_dir.display());
+    }
+    let mut out = std::io::stdout().lock();
+    let mut json = serde_json::Map::new();
+    for name in &names {
+        let spec = load_spec(&JobArgs {
+            job: name.clone(),
+            jobs_dir: args.jobs_dir.clone(),
+        })?;
+        let cron = &spec.config.schedule.cron;
+        match format {
+            PrintFormat::Eventbridge => {
+                let expr = eventbridge_expression(cron)
+                    .map_err(|e| UsageError(format!("{}: schedule.cron: {e}", spec.file.display())))?;
+                if args.json {
+                    json.insert(spec.name().to_owned(), serde_json::Value::String(expr));
+                } else {
+                    writeln!(out, "{}\t{expr}", spec.name())?;
+                }
+            }
+            PrintFormat::Cron => {
+                let next: Vec<String> = next_fires(&spec, chrono::Utc::now(), 3)
+                    .iter()
+                    .map(|t| t.to_rfc3339())
+                    .collect();
+                if args.json {
+                    json.insert(
+                        spec.name().to_owned(),
+                        serde_json::json!({"cron": cron, "next": next}),
+                    );
+                } else {
+                    writeln!(out, "{}\t{cron}\tnext: {}", spec.name(), next.join(", "))?;
+                }
+            }
+        }
+    }
+    if args.json {
+        writeln!(out, "{}", serde_json::Value::Object(json))?;
+    }
+    Ok(0)
+}
