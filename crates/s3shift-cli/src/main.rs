@@ -65,7 +65,10 @@ fn main() -> ExitCode {
     let quiet = matches!(cli.command, Command::Demo(_));
     #[cfg(not(feature = "local"))]
     let quiet = false;
-    init_logs(if quiet { "warn" } else { "info" });
+    s3shift_telemetry::init_logs(
+        s3shift_telemetry::LogFormat::from_env(),
+        if quiet { "warn" } else { "info" },
+    );
     let outcome = match cli.command {
         Command::Run(args) => commands::run::run(&args),
         Command::Migrate(args) => commands::run::migrate_cmd(&args),
@@ -93,16 +96,4 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// Log events go to stderr (stdout carries the command's output), filtered by `S3SHIFT_LOG` (default `info`).
-fn init_logs(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("S3SHIFT_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},aws_config=warn,aws_smithy_runtime=warn"))
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
 }

@@ -702,3 +702,50 @@ async fn status_reports_recent_runs_and_schedules_print_as_eventbridge() {
     assert!(text.contains("api-images\tcron(0/15 * * * ? *)"), "{text}");
     assert!(text.contains("kafka-images\tcron(5/10 * * * ? *)"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_a_terminal_logs_are_json_lines_and_the_run_emits_emf_metrics() {
+    let stack = Stack::start("").await;
+    stack.put("a/x.jpg", a_jpeg()).await;
+    stack.migrate().await;
+    let out = stack
+        .s3shift(
+            &["run", "--json"],
+            &[
+                ("S3SHIFT_LOG_FORMAT", "json".into()),
+                ("S3SHIFT_LOG", "info".into()),
+            ],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let summary_event = lines
+        .iter()
+        .find(|v| v["event"] == "run_summary")
+        .expect("run_summary log event");
+    assert_eq!(summary_event["level"], "INFO");
+    assert_eq!(summary_event["objects_loaded"], 1);
+    let emf = lines
+        .iter()
+        .find(|v| v.get("_aws").is_some())
+        .expect("an EMF line");
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "s3shift");
+    assert_eq!(emf["job"], "e2e");
+    assert_eq!(emf["s3shift_objects_loaded_count"], 1.0);
+    let names: Vec<&str> = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"s3shift_min_slack_to_expiry_hours")
+            || emf["s3shift_min_slack_to_expiry_hours"].is_null()
+    );
+    assert!(names.iter().all(|n| n.starts_with("s3shift_")));
+    // The last line is still the summary that --json promises.
+    assert_eq!(lines.last().unwrap()["objects_loaded"], 1);
+}

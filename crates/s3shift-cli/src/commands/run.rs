@@ -302,6 +302,13 @@ fn print_outcome(outcome: RunOutcome, json: bool) -> Result<u8> {
         RunOutcome::Ran(summaries) => {
             let mut code = 0;
             for s in &summaries {
+                if s3shift_telemetry::LogFormat::from_env() == s3shift_telemetry::LogFormat::Json {
+                    writeln!(
+                        out,
+                        "{}",
+                        run_metrics(s).to_line(chrono::Utc::now().timestamp_millis())
+                    )?;
+                }
                 if json {
                     writeln!(out, "{}", serde_json::to_string(s)?)?;
                 } else {
@@ -313,6 +320,41 @@ fn print_outcome(outcome: RunOutcome, json: bool) -> Result<u8> {
             }
             Ok(code)
         }
+    }
+}
+
+/// The run's metrics as one CloudWatch EMF line (dimension: the job; names `s3shift_<thing>_<unit>`).
+fn run_metrics(s: &RunSummary) -> s3shift_telemetry::emf::MetricSet {
+    use s3shift_telemetry::emf::{MetricSet, Unit};
+    let count = |name: &str, v: u64| (format!("s3shift_{name}_count"), Unit::Count, v as f64);
+    let mut metrics = vec![
+        count("objects_listed", s.objects_listed),
+        count("objects_loaded", s.objects_loaded),
+        count("objects_quarantined", s.objects_quarantined),
+        count("objects_vanished", s.objects_vanished),
+        count("objects_unreadable", s.objects_failed),
+        count("objects_already_loaded", s.objects_already_loaded),
+        count("get_requests", s.get_requests),
+        count("data_api_statements", s.data_api_statements),
+        (
+            "s3shift_bytes_read_bytes".into(),
+            Unit::Bytes,
+            s.bytes_read as f64,
+        ),
+        ("s3shift_run_duration_seconds".into(), Unit::Seconds, s.duration_s),
+        count("expiry_warnings", u64::from(s.expiry_warning)),
+    ];
+    if let Some(h) = s.min_slack_hours {
+        metrics.push(("s3shift_min_slack_to_expiry_hours".into(), Unit::None, h));
+    }
+    MetricSet {
+        namespace: "s3shift".into(),
+        dimensions: vec![("job".into(), s.job.clone())],
+        metrics,
+        properties: vec![
+            ("run_id".into(), serde_json::Value::from(s.run_id.clone())),
+            ("status".into(), serde_json::Value::from(s.status.clone())),
+        ],
     }
 }
 

@@ -84,7 +84,7 @@ pub fn data_api(stack: &LocalStack) -> DataApi {
 
 /// `program` (the s3shift binary, or a wrapper such as /usr/bin/time with the binary as first argument) with
 /// only PATH, the stack's credentials and warn-level logs in its environment, so that nothing from the caller's
-/// AWS setup leaks in.
+/// AWS setup leaks in. Logs are text on stderr (a test that wants JSON lines sets `S3SHIFT_LOG_FORMAT`).
 pub fn command(program: &Path, stack: &LocalStack) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear()
@@ -92,6 +92,7 @@ pub fn command(program: &Path, stack: &LocalStack) -> Command {
         .env("AWS_ACCESS_KEY_ID", &stack.access_key)
         .env("AWS_SECRET_ACCESS_KEY", &stack.secret_key)
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("S3SHIFT_LOG", "warn");
+        .env("S3SHIFT_LOG", "warn")
+        .env("S3SHIFT_LOG_FORMAT", "text");
     cmd
 }

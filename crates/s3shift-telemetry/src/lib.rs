@@ -1,0 +1,57 @@
+//! s3shift's telemetry: where log events go and in what shape, and metrics as CloudWatch Embedded Metric
+//! Format (EMF) lines.
+//!
+//! This crate owns the log format contract: JSON lines on stdout when stdout is not a terminal (what the ECS
+//! awslogs driver ships to CloudWatch Logs, where EMF lines become metrics), readable text on stderr on a
+//! terminal. It must never know about jobs or runs: callers hand it names and numbers.
+//!
+//! # Organization
+//! - [`init_logs`] and [`LogFormat`]: the tracing subscriber.
+//! - [`emf`]: [`emf::MetricSet`], one EMF line.
+
+pub mod emf;
+
+use std::io::IsTerminal;
+
+/// How log events are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line on stdout (for log shippers).
+    Json,
+    /// Human-readable lines on stderr.
+    Text,
+}
+
+impl LogFormat {
+    /// `S3SHIFT_LOG_FORMAT` (`json` or `text`) when set, otherwise JSON when stdout is not a terminal.
+    pub fn from_env() -> Self {
+        match std::env::var("S3SHIFT_LOG_FORMAT").ok().as_deref() {
+            Some("json") => Self::Json,
+            Some("text") => Self::Text,
+            _ if std::io::stdout().is_terminal() => Self::Text,
+            _ => Self::Json,
+        }
+    }
+}
+
+/// Installs the global subscriber: `format`, filtered by `S3SHIFT_LOG` (an `EnvFilter` directive, default
+/// `default_level` with the AWS SDK's own events at `warn`). A second call does nothing.
+pub fn init_logs(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("S3SHIFT_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "{default_level},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_s3=warn"
+        ))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_writer(std::io::stdout)
+            .try_init(),
+        LogFormat::Text => builder.with_writer(std::io::stderr).try_init(),
+    };
+}
