@@ -53,7 +53,11 @@ impl Stack {
         store.ensure_bucket("stage").await.unwrap();
         let api = support::data_api(&local);
         let job = dir.path().join("e2e.toml");
-        let limits = format!("concurrency = 8\n{extra_limits}");
+        let limits = if extra_limits.contains("concurrency") {
+            extra_limits.to_owned()
+        } else {
+            format!("concurrency = 8\n{extra_limits}")
+        };
         let text = support::job_toml(&local, "e2e", "uploads", "stage", &["a/", "b/"], &limits);
         std::fs::write(&job, text).unwrap();
         Self {
@@ -345,17 +349,33 @@ async fn a_kill_at_any_stage_then_a_rerun_converges_to_exactly_once() {
 
 /// Starts `s3shift run` paused at `point`; returns once it is there, with the release file to create.
 async fn run_paused_at(stack: &Stack, point: &str) -> (tokio::task::JoinHandle<Output>, PathBuf) {
+    let (child, release, _) = run_paused_at_with(stack, point, &[]).await;
+    (child, release)
+}
+
+/// [`run_paused_at`] with extra arguments; also returns the process id.
+async fn run_paused_at_with(
+    stack: &Stack,
+    point: &str,
+    extra: &[&str],
+) -> (tokio::task::JoinHandle<Output>, PathBuf, u32) {
     let release = stack.dir.path().join(format!("release-{point}"));
-    let mut cmd = stack.command(&["run"]);
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra);
+    let mut cmd = stack.command(&args);
     cmd.env("S3SHIFT_FAILPOINT", point)
-        .env("S3SHIFT_FAILPOINT_RELEASE", &release);
-    let child = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+        .env("S3SHIFT_FAILPOINT_RELEASE", &release)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let process = cmd.spawn().unwrap();
+    let pid = process.id();
+    let child = tokio::task::spawn_blocking(move || process.wait_with_output().unwrap());
     let mut reached = release.clone().into_os_string();
     reached.push(".reached");
     let reached = PathBuf::from(reached);
     for _ in 0..6000 {
         if reached.exists() {
-            return (child, release);
+            return (child, release, pid);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -748,4 +768,43 @@ async fn off_a_terminal_logs_are_json_lines_and_the_run_emits_emf_metrics() {
     assert!(names.iter().all(|n| n.starts_with("s3shift_")));
     // The last line is still the summary that --json promises.
     assert_eq!(lines.last().unwrap()["objects_loaded"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_run_drains_what_was_read_and_a_rerun_loads_the_rest() {
+    // One reader, so that most objects are still unread when the signal comes.
+    let stack = Stack::start("concurrency = 1").await;
+    let jpeg = a_jpeg();
+    for i in 0..40 {
+        let mut body = jpeg.clone();
+        body.extend_from_slice(format!("{i}").as_bytes());
+        stack.put(&format!("a/img-{i:02}.jpg"), body).await;
+    }
+    stack.migrate().await;
+    // Paused after half the rows were staged.
+    let (child, release, pid) = run_paused_at_with(&stack, "mid-extract", &["--json"]).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Let the signal reach the run before it goes on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(&release, "go").unwrap();
+    let out = child.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["status"], "drained");
+    assert_eq!(summary["drained"], true);
+    let loaded = summary["objects_loaded"].as_u64().unwrap();
+    assert!(
+        (20..40).contains(&loaded),
+        "drained after the objects in flight: {loaded}"
+    );
+    assert_eq!(summary["objects_deferred"].as_u64().unwrap(), 40 - loaded);
+    stack.assert_exactly_once(loaded as i64).await;
+
+    let rerun = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    stack.assert_exactly_once(40).await;
 }

@@ -51,6 +51,9 @@ pub struct RunOptions {
     pub lease_ttl: std::time::Duration,
     /// Reprocess a window or named keys instead of what the ledger lacks.
     pub backfill: Option<Backfill>,
+    /// Turns `true` when the run should drain (SIGTERM): no new object is read, what was read is staged and
+    /// loaded, the rest is left for the next run.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for RunOptions {
@@ -60,6 +63,7 @@ impl Default for RunOptions {
             now: None,
             lease_ttl: std::time::Duration::from_secs(900),
             backfill: None,
+            stop: None,
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct RunSummary {
     pub duration_s: f64,
     /// Set when this summary finishes a load that an earlier, interrupted invocation staged.
     pub resumed: bool,
+    /// Set when a stop request drained the run early (the objects not read are counted in `objects_deferred`).
+    pub drained: bool,
 }
 
 /// Seconds spent per stage.
@@ -342,7 +348,11 @@ impl Pipeline {
             tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
             done.push(self.finish_pending(spec, pending, lease).await?);
         }
-        done.push(self.run_new(spec, now, options.backfill.as_ref(), lease).await?);
+        if options.stop.as_ref().is_some_and(|s| *s.borrow()) {
+            tracing::warn!("stop requested: not starting a new run");
+            return Ok(RunOutcome::Ran(done));
+        }
+        done.push(self.run_new(spec, now, options, lease).await?);
         Ok(RunOutcome::Ran(done))
     }
 
@@ -521,9 +531,11 @@ impl Pipeline {
         &self,
         spec: &JobSpec,
         now: DateTime<Utc>,
-        backfill: Option<&Backfill>,
+        options: &RunOptions,
         lease: &crate::lease::Lease,
     ) -> Result<RunSummary> {
+        let backfill = options.backfill.as_ref();
+        let stop = options.stop.clone();
         let started = Instant::now();
         let run_id = RunId::new(spec.name(), now, 1).map_err(Error::Setup)?;
         let mut summary = RunSummary {
@@ -562,7 +574,7 @@ impl Pipeline {
         }
         let t = Instant::now();
         let staged = self
-            .extract_and_stage(spec, &run_id, now, plan.objects, &mut summary)
+            .extract_and_stage(spec, &run_id, now, plan.objects, stop, &mut summary)
             .await?;
         summary.stage_seconds.extract = t.elapsed().as_secs_f64();
         failpoint("after-stage");
@@ -701,7 +713,9 @@ impl Pipeline {
         summary.stage_seconds.load += t.elapsed().as_secs_f64();
         failpoint("after-load");
         let t = Instant::now();
-        summary.status = if summary.objects_quarantined + summary.objects_failed > 0 {
+        summary.status = if summary.drained {
+            "drained".into()
+        } else if summary.objects_quarantined + summary.objects_failed > 0 {
             "partial".into()
         } else {
             "finished".into()
@@ -1066,6 +1080,7 @@ impl Pipeline {
         run_id: &RunId,
         now: DateTime<Utc>,
         objects: Vec<ObjectRef>,
+        stop: Option<tokio::sync::watch::Receiver<bool>>,
         summary: &mut RunSummary,
     ) -> Result<Staged> {
         let limits = spec.config.limits;
@@ -1082,10 +1097,18 @@ impl Pipeline {
         let (file_tx, mut file_rx) = mpsc::channel::<StagedFile>(2);
         let mut tasks = JoinSet::new();
         for _ in 0..workers {
-            let (queue, out_tx, s3, counters) =
-                (queue.clone(), out_tx.clone(), self.s3.clone(), counters.clone());
+            let (queue, out_tx, s3, counters, stop) = (
+                queue.clone(),
+                out_tx.clone(),
+                self.s3.clone(),
+                counters.clone(),
+                stop.clone(),
+            );
             tasks.spawn(async move {
                 loop {
+                    if stop.as_ref().is_some_and(|s| *s.borrow()) {
+                        break;
+                    }
                     let next = match queue.lock() {
                         Ok(mut q) => q.next(),
                         Err(_) => None,
@@ -1137,6 +1160,15 @@ impl Pipeline {
         }
         drop(file_rx);
         while tasks.join_next().await.is_some() {}
+        let unread = queue.lock().map_or(0, |q| q.len()) as u64;
+        if unread > 0 {
+            tracing::warn!(
+                unread,
+                "stop requested: drained after the objects in flight; the rest is left for the next run"
+            );
+            summary.objects_deferred += unread;
+            summary.drained = true;
+        }
         let totals = stager
             .await
             .map_err(|e| Error::Setup(format!("the stager thread failed: {e}")))??;

@@ -146,6 +146,10 @@ pub(crate) struct RunArgs {
     /// Print the summary as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    /// After SIGTERM or Ctrl-C: stop reading new objects, stage and load what was read, and give up (exit 1;
+    /// the next run finishes any pending load) if that takes longer than this. ECS waits 30 s by default.
+    #[arg(long, value_name = "SECONDS", default_value_t = 25)]
+    stop_timeout_seconds: u64,
 }
 
 #[derive(Debug, Args)]
@@ -184,8 +188,41 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
     let spec = load_spec(&args.job)?;
     runtime()?.block_on(async {
         let p = pipeline(&spec, &ClientOverrides::default()).await?;
-        run_job(&p, &spec, args.dry_run, args.json).await
+        let options = RunOptions {
+            dry_run: args.dry_run,
+            stop: Some(stop_on_signal(std::time::Duration::from_secs(
+                args.stop_timeout_seconds,
+            ))?),
+            ..RunOptions::default()
+        };
+        run_with(&p, &spec, &options, args.json).await
     })
+}
+
+/// A flag that turns `true` on SIGTERM or Ctrl-C; `timeout` later the process exits with code 1 if it has not
+/// finished draining (a pending load is then finished by the next run).
+fn stop_on_signal(timeout: std::time::Duration) -> Result<tokio::sync::watch::Receiver<bool>> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::warn!(
+            timeout_s = timeout.as_secs(),
+            "stop requested: draining to a consistent point"
+        );
+        let _ = tx.send(true);
+        tokio::time::sleep(timeout).await;
+        eprintln!(
+            "s3shift: the drain did not finish within {} s; exiting (the next run finishes any pending load)",
+            timeout.as_secs()
+        );
+        std::process::exit(i32::from(crate::EXIT_FAILURE));
+    });
+    Ok(rx)
 }
 
 pub(crate) fn migrate_cmd(args: &MigrateArgs) -> Result<u8> {
