@@ -808,3 +808,50 @@ async fn sigterm_mid_run_drains_what_was_read_and_a_rerun_loads_the_rest() {
     assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
     stack.assert_exactly_once(40).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_runs_a_job_on_its_cron_and_stops_cleanly_on_sigterm() {
+    let stack = Stack::start("").await;
+    for i in 0..5 {
+        stack.put(&format!("a/img-{i}.jpg"), a_jpeg()).await;
+    }
+    stack.migrate().await;
+    // Every second, so that the test sees several ticks.
+    let text = std::fs::read_to_string(&stack.job)
+        .unwrap()
+        .replace("cron = \"0 * * * * *\"", "cron = \"* * * * * *\"");
+    std::fs::write(&stack.job, text).unwrap();
+    let mut cmd = stack.command(&["schedule"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .env("S3SHIFT_LOG", "info");
+    let process = cmd.spawn().unwrap();
+    let pid = process.id();
+    // Wait until the objects have landed and a later tick found nothing new.
+    let mut runs = 0;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        runs = stack.count("SELECT COUNT(*) FROM s3shift.runs").await;
+        if runs >= 2 {
+            break;
+        }
+    }
+    assert!(runs >= 2, "the scheduler ran the job on its ticks");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || process.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("scheduler stopping"), "{}", stderr(&out));
+    stack.assert_exactly_once(5).await;
+    assert_eq!(
+        stack
+            .count("SELECT COUNT(*) FROM s3shift.runs WHERE status = 'finished'")
+            .await,
+        1
+    );
+}

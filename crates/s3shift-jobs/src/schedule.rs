@@ -1,7 +1,14 @@
 //! Job schedules: the `cron` crate's expressions in job files, and the EventBridge Scheduler expressions that
 //! `deploy/` uses for the same jobs (rendered here so that the two can never disagree).
 
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, watch};
 
 use crate::spec::JobSpec;
 
@@ -41,6 +48,141 @@ pub fn next_fires(spec: &JobSpec, after: DateTime<Utc>, n: usize) -> Vec<DateTim
     spec.schedule.after(&after).take(n).collect()
 }
 
+/// The time source of the scheduler (a fake one in tests).
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+    /// Resolves at `t` (at once if `t` has passed).
+    fn sleep_until(&self, t: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    fn sleep_until(&self, t: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let wait = (t - Utc::now()).to_std().unwrap_or_default();
+        Box::pin(tokio::time::sleep(wait))
+    }
+}
+
+/// Starts one run of the named job for the given tick (for a catch-up run, the time it was started); the
+/// future ends when the run does.
+pub type Runner =
+    Arc<dyn Fn(String, DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// One scheduled job.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    /// Job name.
+    pub name: String,
+    /// Its schedule.
+    pub schedule: cron::Schedule,
+}
+
+/// Runs `jobs` on their schedules until `stop` turns true, then waits for the runs in progress (which see the
+/// same flag and drain) up to `stop_timeout`.
+///
+/// Guarantees: a job never has two runs at once; ticks that pass while a job runs, or while the process was
+/// suspended, are caught up by exactly one run as soon as possible; ticks are computed from the clock after each
+/// wake-up, so a slow run never makes the schedule drift.
+pub async fn run_schedule(
+    jobs: Vec<Scheduled>,
+    clock: Arc<dyn Clock>,
+    runner: Runner,
+    mut stop: watch::Receiver<bool>,
+    stop_timeout: Duration,
+) {
+    let (done_tx, mut done_rx) = mpsc::channel::<String>(jobs.len().max(1));
+    let mut next: HashMap<String, DateTime<Utc>> = HashMap::new();
+    let start = clock.now();
+    for j in &jobs {
+        if let Some(t) = j.schedule.after(&start).next() {
+            next.insert(j.name.clone(), t);
+        }
+    }
+    let mut running: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    let mut owed: HashSet<String> = HashSet::new();
+    let launch =
+        |name: &str, tick: DateTime<Utc>, running: &mut HashMap<String, tokio::task::JoinHandle<()>>| {
+            let (runner, done_tx, name) = (runner.clone(), done_tx.clone(), name.to_owned());
+            tracing::info!(job = %name, tick = %tick.to_rfc3339(), "scheduled run starting");
+            let key = name.clone();
+            let handle = tokio::spawn(async move {
+                runner(name.clone(), tick).await;
+                let _ = done_tx.send(name).await;
+            });
+            running.insert(key, handle);
+        };
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let Some(earliest) = next.values().min().copied() else {
+            tracing::warn!("no job has a future tick; the scheduler stops");
+            break;
+        };
+        // Biased: ended runs are handled before the next tick, so a catch-up never races its own tick.
+        tokio::select! {
+            biased;
+            Some(name) = done_rx.recv() => {
+                if running.get(&name).is_some_and(|h| !h.is_finished()) {
+                    // A newer run of the job (launched after this one ended) is going.
+                    continue;
+                }
+                running.remove(&name);
+                if owed.remove(&name) && !*stop.borrow() {
+                    tracing::info!(job = %name, "catching up the ticks missed while it ran");
+                    launch(&name, clock.now(), &mut running);
+                }
+                continue;
+            }
+            _ = stop.changed() => continue,
+            _ = clock.sleep_until(earliest) => {}
+        }
+        let now = clock.now();
+        // A run that has ended is not running, even if its end is not yet read from the channel.
+        running.retain(|_, h| !h.is_finished());
+        for j in &jobs {
+            let Some(due) = next.get(&j.name).copied() else {
+                continue;
+            };
+            if due > now {
+                continue;
+            }
+            // Every tick up to now collapses into this one.
+            match j.schedule.after(&now).next() {
+                Some(t) => next.insert(j.name.clone(), t),
+                None => next.remove(&j.name),
+            };
+            if running.contains_key(&j.name) {
+                tracing::warn!(job = %j.name, "previous run still going; this tick runs once it ends");
+                owed.insert(j.name.clone());
+            } else {
+                owed.remove(&j.name);
+                launch(&j.name, now, &mut running);
+            }
+        }
+    }
+    tracing::warn!(
+        runs = running.len(),
+        "scheduler stopping; waiting for runs in progress to drain"
+    );
+    let drain = async {
+        for (_, handle) in running.drain() {
+            let _ = handle.await;
+        }
+    };
+    if tokio::time::timeout(stop_timeout, drain).await.is_err() {
+        tracing::error!(timeout_s = stop_timeout.as_secs(), "runs did not drain in time");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +212,190 @@ mod tests {
         );
         assert!(eventbridge_expression("0 0 6 1 * MON").is_err());
         assert!(eventbridge_expression("0 0 6 1").is_err());
+    }
+
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Virtual time: each sleep jumps to its deadline (plus a one-off `jump` once `jump_at` is passed, as if
+    /// the machine had been suspended); past `end` the scheduler is told to stop.
+    struct FakeClock {
+        now: Mutex<DateTime<Utc>>,
+        end: DateTime<Utc>,
+        jump: Mutex<Option<(DateTime<Utc>, chrono::Duration)>>,
+        stop: watch::Sender<bool>,
+        gate_at: Option<(DateTime<Utc>, Arc<tokio::sync::Notify>)>,
+        me: Mutex<Option<std::sync::Weak<FakeClock>>>,
+    }
+
+    impl FakeClock {
+        fn new(
+            start: DateTime<Utc>,
+            end: DateTime<Utc>,
+            jump: Option<(DateTime<Utc>, chrono::Duration)>,
+            stop: watch::Sender<bool>,
+            gate_at: Option<(DateTime<Utc>, Arc<tokio::sync::Notify>)>,
+        ) -> Arc<Self> {
+            let clock = Arc::new(Self {
+                now: Mutex::new(start),
+                end,
+                jump: Mutex::new(jump),
+                stop,
+                gate_at,
+                me: Mutex::new(None),
+            });
+            *clock.me.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::downgrade(&clock));
+            clock
+        }
+    }
+
+    impl Clock for FakeClock {
+        fn now(&self) -> DateTime<Utc> {
+            *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        }
+        fn sleep_until(&self, t: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+            let this = self.me.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            Box::pin(async move {
+                // Other tasks get their turn first; time moves only if this sleep is not abandoned.
+                tokio::task::yield_now().await;
+                let Some(this) = this.and_then(|w| w.upgrade()) else {
+                    return;
+                };
+                if t > this.end {
+                    let _ = this.stop.send(true);
+                    return std::future::pending().await;
+                }
+                let target = {
+                    let mut now = this.now.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut target = t.max(*now);
+                    let mut jump = this.jump.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some((at, by)) = *jump
+                        && target >= at
+                    {
+                        target += by;
+                        *jump = None;
+                    }
+                    *now = target;
+                    target
+                };
+                if let Some((at, gate)) = &this.gate_at
+                    && target >= *at
+                {
+                    gate.notify_one();
+                }
+            })
+        }
+    }
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 11, 28, h, m, s)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn job(name: &str, cron: &str) -> Scheduled {
+        use std::str::FromStr;
+        Scheduled {
+            name: name.into(),
+            schedule: cron::Schedule::from_str(cron).unwrap_or_else(|e| panic!("{cron}: {e}")),
+        }
+    }
+
+    type Log = Arc<Mutex<Vec<(String, DateTime<Utc>)>>>;
+
+    fn recording_runner(
+        clock: Arc<FakeClock>,
+        log: Log,
+        hold_first_a: Option<Arc<tokio::sync::Notify>>,
+        active: Arc<AtomicUsize>,
+        max_active: Arc<AtomicUsize>,
+    ) -> Runner {
+        let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        Arc::new(move |name: String, tick: DateTime<Utc>| {
+            let (_clock, log, hold, active, max_active, first) = (
+                clock.clone(),
+                log.clone(),
+                hold_first_a.clone(),
+                active.clone(),
+                max_active.clone(),
+                first.clone(),
+            );
+            Box::pin(async move {
+                if name == "a" {
+                    let n = active.fetch_add(1, Ordering::SeqCst) + 1;
+                    max_active.fetch_max(n, Ordering::SeqCst);
+                }
+                log.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((name.clone(), tick));
+                if name == "a"
+                    && first.swap(false, Ordering::SeqCst)
+                    && let Some(gate) = hold
+                {
+                    gate.notified().await;
+                }
+                if name == "a" {
+                    active.fetch_sub(1, Ordering::SeqCst);
+                }
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn a_long_run_never_overlaps_and_its_missed_ticks_run_once() {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let gate_at = Some((at(0, 5, 0), gate.clone()));
+        let clock = FakeClock::new(at(0, 0, 30), at(0, 30, 0), None, stop_tx, gate_at);
+        let log: Log = Arc::default();
+        let (active, max_active) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let runner = recording_runner(clock.clone(), log.clone(), Some(gate), active, max_active.clone());
+        let jobs = vec![job("a", "0 * * * * *"), job("b", "0 0/10 * * * *")];
+        run_schedule(jobs, clock, runner, stop_rx, Duration::from_secs(5)).await;
+        let log = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(
+            max_active.load(Ordering::SeqCst),
+            1,
+            "never two runs of one job at once"
+        );
+        let a: Vec<DateTime<Utc>> = log.iter().filter(|(j, _)| j == "a").map(|(_, t)| *t).collect();
+        assert_eq!(a[0], at(0, 1, 0), "{log:?}");
+        // Ticks 00:02 to 00:05 passed while the first run held: exactly one catch-up run, at 00:05.
+        let until_five = a.iter().filter(|t| **t <= at(0, 5, 0)).count();
+        assert_eq!(until_five, 2, "{a:?}");
+        // Afterwards one run per minute, through 00:30.
+        let after: Vec<_> = a.iter().filter(|t| **t > at(0, 5, 0)).collect();
+        assert_eq!(after.len(), 25, "{a:?}");
+        let b: Vec<DateTime<Utc>> = log.iter().filter(|(j, _)| j == "b").map(|(_, t)| *t).collect();
+        assert_eq!(b, [at(0, 10, 0), at(0, 20, 0), at(0, 30, 0)]);
+    }
+
+    #[tokio::test]
+    async fn ticks_missed_while_suspended_are_caught_up_once() {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // The machine sleeps from 00:03 to 01:03.
+        let jump = Some((at(0, 3, 0), chrono::Duration::hours(1)));
+        let clock = FakeClock::new(at(0, 0, 30), at(1, 5, 0), jump, stop_tx, None);
+        let log: Log = Arc::default();
+        let runner = recording_runner(clock.clone(), log.clone(), None, Arc::default(), Arc::default());
+        run_schedule(
+            vec![job("a", "0 * * * * *")],
+            clock,
+            runner,
+            stop_rx,
+            Duration::from_secs(5),
+        )
+        .await;
+        let a: Vec<DateTime<Utc>> = log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, t)| *t)
+            .collect();
+        assert_eq!(
+            a,
+            [at(0, 1, 0), at(0, 2, 0), at(1, 3, 0), at(1, 4, 0), at(1, 5, 0)]
+        );
     }
 }

@@ -97,17 +97,12 @@ pub(crate) struct ScheduleArgs {
     /// With --print: JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// After SIGTERM or Ctrl-C: stop scheduling, let running runs drain, and exit after at most this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 25)]
+    stop_timeout_seconds: u64,
 }
 
-pub(crate) fn schedule(args: &ScheduleArgs) -> Result<u8> {
-    let Some(format) = args.print else {
-        return Err(UsageError(
-            "the long-running scheduler is not built yet: run `s3shift run <job>` from EventBridge Scheduler \
-             (deploy/) or cron; `s3shift schedule --print eventbridge` prints the expressions"
-                .into(),
-        )
-        .into());
-    };
+fn job_names(args: &ScheduleArgs) -> Result<Vec<String>> {
     let mut names = args.jobs.clone();
     if names.is_empty() {
         let mut found: Vec<String> = std::fs::read_dir(&args.jobs_dir)
@@ -123,6 +118,14 @@ pub(crate) fn schedule(args: &ScheduleArgs) -> Result<u8> {
     if names.is_empty() {
         bail!("no job files in {}", args.jobs_dir.display());
     }
+    Ok(names)
+}
+
+pub(crate) fn schedule(args: &ScheduleArgs) -> Result<u8> {
+    let names = job_names(args)?;
+    let Some(format) = args.print else {
+        return serve_schedule(args, &names);
+    };
     let mut out = std::io::stdout().lock();
     let mut json = serde_json::Map::new();
     for name in &names {
@@ -161,4 +164,51 @@ pub(crate) fn schedule(args: &ScheduleArgs) -> Result<u8> {
         writeln!(out, "{}", serde_json::Value::Object(json))?;
     }
     Ok(0)
+}
+
+/// The long-running scheduler: every job on its cron schedule, one run of a job at a time, in this process.
+fn serve_schedule(args: &ScheduleArgs, names: &[String]) -> Result<u8> {
+    use s3shift_jobs::schedule::{Runner, Scheduled, SystemClock, run_schedule};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    let mut specs = Vec::new();
+    for name in names {
+        specs.push(load_spec(&JobArgs {
+            job: name.clone(),
+            jobs_dir: args.jobs_dir.clone(),
+        })?);
+    }
+    runtime()?.block_on(async {
+        let timeout = std::time::Duration::from_secs(args.stop_timeout_seconds);
+        let stop = super::run::stop_on_signal(timeout + std::time::Duration::from_secs(5))?;
+        let mut jobs = HashMap::new();
+        let mut scheduled = Vec::new();
+        for spec in specs {
+            let p = pipeline(&spec, &ClientOverrides::default()).await?;
+            scheduled.push(Scheduled {
+                name: spec.name().to_owned(),
+                schedule: spec.schedule.clone(),
+            });
+            jobs.insert(spec.name().to_owned(), (spec, p));
+        }
+        let jobs = Arc::new(jobs);
+        let run_stop = stop.clone();
+        let runner: Runner = Arc::new(move |name, tick| {
+            let (jobs, stop) = (jobs.clone(), run_stop.clone());
+            Box::pin(async move {
+                let Some((spec, p)) = jobs.get(&name) else { return };
+                let options = s3shift_jobs::RunOptions {
+                    stop: Some(stop),
+                    ..s3shift_jobs::RunOptions::default()
+                };
+                match p.run(spec, &options).await {
+                    Ok(_) => tracing::info!(job = %name, tick = %tick.to_rfc3339(), "scheduled run ended"),
+                    Err(e) => tracing::error!(job = %name, tick = %tick.to_rfc3339(), error = %e, "scheduled run failed"),
+                }
+            })
+        });
+        tracing::info!(jobs = scheduled.len(), "scheduler started");
+        run_schedule(scheduled, Arc::new(SystemClock), runner, stop, timeout).await;
+        Ok(0)
+    })
 }

@@ -201,7 +201,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
 
 /// A flag that turns `true` on SIGTERM or Ctrl-C; `timeout` later the process exits with code 1 if it has not
 /// finished draining (a pending load is then finished by the next run).
-fn stop_on_signal(timeout: std::time::Duration) -> Result<tokio::sync::watch::Receiver<bool>> {
+pub(crate) fn stop_on_signal(timeout: std::time::Duration) -> Result<tokio::sync::watch::Receiver<bool>> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
