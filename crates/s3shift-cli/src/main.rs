@@ -30,6 +30,10 @@ impl std::error::Error for UsageError {}
 #[derive(Debug, Parser)]
 #[command(name = "s3shift", version, about, propagate_version = true)]
 struct Cli {
+    /// Also ship every log event to this CloudWatch Logs group (created if missing), in a new stream named
+    /// after this host and the start time; flushed before exit.
+    #[arg(long, global = true, value_name = "GROUP", env = "S3SHIFT_LOG_TO_CLOUDWATCH")]
+    log_to_cloudwatch: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,9 +69,23 @@ fn main() -> ExitCode {
     let quiet = matches!(cli.command, Command::Demo(_));
     #[cfg(not(feature = "local"))]
     let quiet = false;
+    let (layer, shipper) = match &cli.log_to_cloudwatch {
+        Some(group) => {
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+            let stream = format!(
+                "s3shift/{host}/{}-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+                std::process::id()
+            );
+            let (layer, shipper) = s3shift_telemetry::cloudwatch::start(group.clone(), stream);
+            (Some(layer), Some(shipper))
+        }
+        None => (None, None),
+    };
     s3shift_telemetry::init_logs(
         s3shift_telemetry::LogFormat::from_env(),
         if quiet { "warn" } else { "info" },
+        layer,
     );
     let outcome = match cli.command {
         Command::Run(args) => commands::run::run(&args),
@@ -82,6 +100,13 @@ fn main() -> ExitCode {
         #[cfg(feature = "local")]
         Command::Local(args) => commands::local::run(&args),
     };
+    if let (Err(err), Some(_)) = (&outcome, &shipper) {
+        let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+        tracing::error!(error = %chain.join(": "), "command failed");
+    }
+    if let Some(shipper) = shipper {
+        shipper.flush(std::time::Duration::from_secs(15));
+    }
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -855,3 +855,59 @@ async fn the_scheduler_runs_a_job_on_its_cron_and_stops_cleanly_on_sigterm() {
         1
     );
 }
+
+#[path = "../../s3shift-telemetry/tests/support/moto.rs"]
+mod moto;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_to_cloudwatch_ships_the_run_and_its_final_summary() {
+    let moto = tokio::task::spawn_blocking(moto::start_moto).await.unwrap();
+    let stack = Stack::start("").await;
+    stack.put("a/x.jpg", a_jpeg()).await;
+    stack.migrate().await;
+    let out = stack
+        .s3shift(
+            &["--log-to-cloudwatch", "s3shift-e2e", "run"],
+            &[
+                ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto.url.clone()),
+                ("AWS_REGION", "us-east-1".into()),
+                ("S3SHIFT_LOG", "info".into()),
+            ],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+        aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+            .endpoint_url(&moto.url)
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+                "k", "s", None, None, "t",
+            ))
+            .build(),
+    );
+    let streams = logs
+        .describe_log_streams()
+        .log_group_name("s3shift-e2e")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streams.log_streams().len(), 1);
+    let stream = streams.log_streams()[0].log_stream_name().unwrap().to_owned();
+    assert!(stream.starts_with("s3shift/"), "{stream}");
+    let events = logs
+        .get_log_events()
+        .log_group_name("s3shift-e2e")
+        .log_stream_name(&stream)
+        .start_from_head(true)
+        .send()
+        .await
+        .unwrap();
+    let summary = events
+        .events()
+        .iter()
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e.message().unwrap_or("")).ok())
+        .find(|v| v["event"] == "run_summary")
+        .expect("the run summary was shipped before exit");
+    assert_eq!(summary["objects_loaded"], 1);
+}

@@ -8,7 +8,9 @@
 //! # Organization
 //! - [`init_logs`] and [`LogFormat`]: the tracing subscriber.
 //! - [`emf`]: [`emf::MetricSet`], one EMF line.
+//! - [`cloudwatch`]: shipping the same events to CloudWatch Logs with PutLogEvents, within its limits.
 
+pub mod cloudwatch;
 pub mod emf;
 
 use std::io::IsTerminal;
@@ -35,23 +37,34 @@ impl LogFormat {
 }
 
 /// Installs the global subscriber: `format`, filtered by `S3SHIFT_LOG` (an `EnvFilter` directive, default
-/// `default_level` with the AWS SDK's own events at `warn`). A second call does nothing.
-pub fn init_logs(format: LogFormat, default_level: &str) {
+/// `default_level` with the AWS SDK's own events at `warn`), plus `extra` (the CloudWatch layer) when given. A
+/// second call does nothing.
+pub fn init_logs(format: LogFormat, default_level: &str, extra: Option<cloudwatch::CloudWatchLayer>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("S3SHIFT_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!(
-            "{default_level},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_s3=warn"
+            "{default_level},aws_config=warn,aws_smithy_runtime=warn,aws_sdk_s3=warn,aws_sdk_cloudwatchlogs=warn"
         ))
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    let registry = tracing_subscriber::registry().with(filter).with(extra);
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_writer(std::io::stdout)
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_target(false)
+                    .with_writer(std::io::stdout),
+            )
             .try_init(),
-        LogFormat::Text => builder.with_writer(std::io::stderr).try_init(),
+        LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
     };
 }
