@@ -246,6 +246,7 @@ pub(crate) async fn apply_migrations(api: &DataApi) -> Result<u8> {
 }
 
 /// Runs the job and prints the outcome; the exit code is 3 when objects were quarantined or left unreadable.
+#[cfg(feature = "local")]
 pub(crate) async fn run_job(p: &Pipeline, spec: &JobSpec, dry_run: bool, json: bool) -> Result<u8> {
     let options = RunOptions {
         dry_run,
