@@ -46,6 +46,8 @@ enum Command {
     Backfill(commands::run::BackfillArgs),
     /// Load again, from its staged Parquet files, what an earlier run staged (works after the objects expired).
     Replay(commands::run::ReplayArgs),
+    /// Check a job's preconditions (credentials, buckets, lifecycle, encryption, workgroup, COPY role, tables).
+    Doctor(commands::ops::DoctorArgs),
     /// Recent runs of a job, its lag and its slack to expiry, from the runs table.
     Status(commands::ops::StatusArgs),
     /// Print job schedules (`--print eventbridge` renders the expressions deploy/ uses).
@@ -93,6 +95,7 @@ fn main() -> ExitCode {
         Command::Backfill(args) => commands::run::backfill(&args),
         Command::Replay(args) => commands::run::replay(&args),
         Command::Status(args) => commands::ops::status(&args),
+        Command::Doctor(args) => commands::ops::doctor(&args),
         Command::Schedule(args) => commands::ops::schedule(&args),
         #[cfg(feature = "local")]
         Command::Demo(args) => commands::demo::run(&args),

@@ -911,3 +911,46 @@ async fn log_to_cloudwatch_ships_the_run_and_its_final_summary() {
         .expect("the run summary was shipped before exit");
     assert_eq!(summary["objects_loaded"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_every_precondition_and_fails_on_a_missing_workgroup() {
+    let stack = Stack::start("").await;
+    stack.migrate().await;
+    let out = stack.s3shift(&["doctor"], &[]).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    for line in [
+        "PASS  credentials",
+        "PASS  source s3://uploads/a/: listable",
+        "PASS  staging s3://stage/staged/e2e: writable",
+        "PASS  workgroup local: AVAILABLE",
+        "PASS  namespace local: default IAM role",
+        "PASS  table s3shift.images: columns as staged",
+        "PASS  table s3shift.runs",
+        "WARN  lifecycle of s3://uploads/a/",
+        "WARN  encryption of s3://stage",
+    ] {
+        assert!(text.contains(line), "{line:?} missing in:\n{text}");
+    }
+    assert!(
+        stack.store.list_prefix("stage", "").await.unwrap().is_empty(),
+        "the write probe is removed"
+    );
+
+    let text = std::fs::read_to_string(&stack.job)
+        .unwrap()
+        .replace("workgroup = \"local\"", "workgroup = \"nope\"");
+    std::fs::write(&stack.job, text).unwrap();
+    stack.api.execute("DROP TABLE s3shift.runs", &[]).await.unwrap();
+    let bad = stack.s3shift(&["doctor", "--json"], &[]).await;
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    let checks: serde_json::Value = serde_json::from_str(stdout(&bad).trim()).unwrap();
+    let failed: Vec<&str> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "fail")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["workgroup nope", "table s3shift.runs"]);
+}

@@ -16,6 +16,8 @@ pub struct ClientOverrides {
     pub s3_endpoint_url: Option<String>,
     /// Redshift Data API endpoint.
     pub redshift_data_endpoint_url: Option<String>,
+    /// Redshift Serverless endpoint.
+    pub redshift_serverless_endpoint_url: Option<String>,
     /// Static access key and secret.
     pub static_credentials: Option<(String, String)>,
     /// Region.
@@ -29,6 +31,10 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     /// Redshift Data API.
     pub redshift_data: aws_sdk_redshiftdata::Client,
+    /// Redshift Serverless (for `doctor`).
+    pub redshift_serverless: aws_sdk_redshiftserverless::Client,
+    /// The resolved shared configuration (region, credentials).
+    pub shared: aws_config::SdkConfig,
 }
 
 /// Builds the clients from the standard chain (environment, profile, ECS task role), the job's `[aws]` table and
@@ -90,8 +96,18 @@ pub async fn build_clients(aws: &AwsConfig, overrides: &ClientOverrides) -> Resu
     {
         rs = rs.endpoint_url(url);
     }
+    let mut serverless = aws_sdk_redshiftserverless::config::Builder::from(&shared);
+    if let Some(url) = overrides
+        .redshift_serverless_endpoint_url
+        .clone()
+        .or_else(|| aws.redshift_serverless_endpoint_url.clone())
+    {
+        serverless = serverless.endpoint_url(url);
+    }
     Ok(AwsClients {
         s3: aws_sdk_s3::Client::from_conf(s3.build()),
         redshift_data: aws_sdk_redshiftdata::Client::from_conf(rs.build()),
+        redshift_serverless: aws_sdk_redshiftserverless::Client::from_conf(serverless.build()),
+        shared,
     })
 }

@@ -10,6 +10,7 @@
 //! # Organization
 //! - [`spec`]: [`JobSpec`] and the job file format.
 //! - [`clients`]: the one factory for AWS clients.
+//! - [`doctor`]: a job's preconditions, checked one by one.
 //! - [`plan`]: the pure planning step.
 //! - [`run`]: [`Pipeline::run`], the run engine.
 //! - [`lease`]: one run per job at a time, through a lease object in the staging bucket.
@@ -18,6 +19,7 @@
 //! - [`status`]: recent runs from the `runs` table.
 
 pub mod clients;
+pub mod doctor;
 pub mod lease;
 pub mod migrate;
 pub mod plan;

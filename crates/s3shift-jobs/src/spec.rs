@@ -214,6 +214,9 @@ pub struct AwsConfig {
     /// Redshift Data API endpoint (otherwise `AWS_ENDPOINT_URL_REDSHIFT_DATA` / the SDK's default).
     #[serde(default)]
     pub redshift_data_endpoint_url: Option<String>,
+    /// Redshift Serverless endpoint, for `doctor` (otherwise `AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS`).
+    #[serde(default)]
+    pub redshift_serverless_endpoint_url: Option<String>,
 }
 
 /// A validated job.

@@ -127,6 +127,7 @@ async fn demo_with(stack: &LocalStack, samples: &[(String, PathBuf)], copies: u3
         redshift_data_endpoint_url: Some(redshift.endpoint_url()),
         static_credentials: Some((stack.access_key.clone(), stack.secret_key.clone())),
         region: Some("us-east-1".into()),
+        ..ClientOverrides::default()
     };
     let p = pipeline(&spec, &overrides).await?;
     let src = &spec.config.source.bucket;

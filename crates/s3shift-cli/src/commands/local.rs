@@ -82,6 +82,11 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         "export AWS_ENDPOINT_URL_REDSHIFT_DATA={}",
         redshift.endpoint_url()
     )?;
+    writeln!(
+        out,
+        "export AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS={}",
+        redshift.endpoint_url()
+    )?;
     writeln!(out, "export AWS_ACCESS_KEY_ID={access_key}")?;
     writeln!(out, "export AWS_SECRET_ACCESS_KEY={secret_key}")?;
     writeln!(out, "export AWS_REGION=us-east-1")?;

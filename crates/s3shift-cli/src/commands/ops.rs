@@ -212,3 +212,49 @@ fn serve_schedule(args: &ScheduleArgs, names: &[String]) -> Result<u8> {
         Ok(0)
     })
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    job: JobArgs,
+    /// JSON on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `s3shift doctor`: one line per check; exit 1 when any check fails.
+pub(crate) fn doctor(args: &DoctorArgs) -> Result<u8> {
+    use s3shift_jobs::doctor::Verdict;
+    let spec = load_spec(&args.job)?;
+    runtime()?.block_on(async {
+        let clients =
+            s3shift_jobs::clients::build_clients(&spec.config.aws, &ClientOverrides::default()).await?;
+        let s3 = s3shift_s3::S3Store::new(clients.s3.clone(), s3shift_s3::StoreConfig::default());
+        let api = s3shift_redshift::DataApi::new(
+            clients.redshift_data.clone(),
+            spec.target.clone(),
+            spec.config.warehouse.database.clone(),
+            s3shift_redshift::PollConfig::default(),
+        );
+        let checks = s3shift_jobs::doctor::doctor(&spec, &clients, &s3, &api).await;
+        let failed = checks.iter().any(|c| c.verdict == Verdict::Fail);
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&checks)?)?;
+        } else {
+            for c in &checks {
+                let v = match c.verdict {
+                    Verdict::Pass => "PASS",
+                    Verdict::Warn => "WARN",
+                    Verdict::Fail => "FAIL",
+                };
+                if c.fix.is_empty() {
+                    writeln!(out, "{v}  {}: {}", c.name, c.detail)?;
+                } else {
+                    writeln!(out, "{v}  {}: {}\n      fix: {}", c.name, c.detail, c.fix)?;
+                }
+            }
+        }
+        Ok(if failed { crate::EXIT_FAILURE } else { 0 })
+    })
+}

@@ -46,10 +46,11 @@ cron = "0 * * * * *"
 [aws]
 region = "us-east-1"
 s3_endpoint_url = "{}"
-redshift_data_endpoint_url = "{}"
+redshift_data_endpoint_url = "{rs}"
+redshift_serverless_endpoint_url = "{rs}"
 "#,
         stack.s3.endpoint_url(),
-        stack.redshift.endpoint_url()
+        rs = stack.redshift.endpoint_url()
     )
 }
 

@@ -15,7 +15,10 @@ mod copy;
 mod engine;
 mod lex;
 mod results;
+mod serverless;
 mod translate;
+
+pub use serverless::ServerlessConfig;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,6 +61,9 @@ pub struct LocalRedshiftConfig {
     pub step_delay: Duration,
     /// Rows per GetStatementResult page.
     pub result_page_rows: usize,
+    /// The workgroup and namespace that `RedshiftServerless.GetWorkgroup` / `GetNamespace` report (answered on
+    /// the same port).
+    pub serverless: ServerlessConfig,
 }
 
 impl LocalRedshiftConfig {
@@ -70,6 +76,7 @@ impl LocalRedshiftConfig {
             s3: None,
             step_delay: Duration::from_millis(2),
             result_page_rows: 1000,
+            serverless: ServerlessConfig::default(),
         }
     }
 }
@@ -117,6 +124,7 @@ impl LocalRedshiftServer {
             engine: Arc::new(engine),
             access_key: config.access_key,
             page_rows: config.result_page_rows,
+            serverless: config.serverless,
         });
         let service = hyper::service::service_fn(move |req| {
             let state = state.clone();
@@ -164,6 +172,7 @@ struct State {
     engine: Arc<engine::Engine>,
     access_key: String,
     page_rows: usize,
+    serverless: ServerlessConfig,
 }
 
 fn reply(status: u16, body: &serde_json::Value) -> http::Response<Full<Bytes>> {
@@ -232,7 +241,12 @@ async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<F
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let Some(op) = target.strip_prefix("RedshiftData.").map(str::to_owned) else {
+    let serverless_op = target.strip_prefix("RedshiftServerless.").map(str::to_owned);
+    let Some(op) = target
+        .strip_prefix("RedshiftData.")
+        .map(str::to_owned)
+        .or_else(|| serverless_op.clone())
+    else {
         return error(
             400,
             "UnknownOperationException",
@@ -243,6 +257,12 @@ async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<F
         Ok(b) => b.to_bytes(),
         Err(e) => return error(413, "ValidationException", format!("request body: {e}")),
     };
+    if serverless_op.is_some() {
+        return match serverless::dispatch(&state.serverless, &op, &body) {
+            Ok(v) => reply(200, &v),
+            Err(e) => reply(e.status, &e.body()),
+        };
+    }
     let engine = state.engine.clone();
     let page_rows = state.page_rows;
     // DuckDB calls (sessions, statement registry) may block briefly: off the IO threads.

@@ -1,0 +1,355 @@
+//! `s3shift doctor`: every precondition of a job's runs, checked one by one, each with a fix.
+
+use aws_sdk_s3::config::ProvideCredentials;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use bytes::Bytes;
+use s3shift_redshift::sql::IamRole;
+use s3shift_redshift::{DataApi, Target};
+use s3shift_s3::S3Store;
+use serde::Serialize;
+
+use crate::clients::AwsClients;
+use crate::spec::JobSpec;
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// As the job needs it.
+    Pass,
+    /// Works, but not as recommended (or could not be told).
+    Warn,
+    /// A run would fail or lose data.
+    Fail,
+}
+
+/// One check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// The outcome.
+    pub verdict: Verdict,
+    /// What was found.
+    pub detail: String,
+    /// What to do about it (empty on a pass).
+    pub fix: String,
+}
+
+fn check(
+    name: impl Into<String>,
+    verdict: Verdict,
+    detail: impl Into<String>,
+    fix: impl Into<String>,
+) -> Check {
+    Check {
+        name: name.into(),
+        verdict,
+        detail: detail.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Runs every check for `spec`; never stops at the first failure.
+pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &DataApi) -> Vec<Check> {
+    let mut out = Vec::new();
+    // Credentials and region.
+    let region = clients
+        .shared
+        .region()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let creds = match clients.shared.credentials_provider() {
+        Some(p) => p
+            .provide_credentials()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        None => Err("no credentials provider".into()),
+    };
+    out.push(match creds {
+        Ok(()) => check(
+            "credentials",
+            Verdict::Pass,
+            format!("resolved, region {region}"),
+            "",
+        ),
+        Err(e) => check(
+            "credentials",
+            Verdict::Fail,
+            e,
+            "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with a task role",
+        ),
+    });
+
+    // The source: readable under every prefix, and its lifecycle.
+    let src = &spec.config.source;
+    for prefix in &src.prefixes {
+        let name = format!("source s3://{}/{prefix}", src.bucket);
+        let r = s3
+            .client()
+            .list_objects_v2()
+            .bucket(&src.bucket)
+            .prefix(prefix)
+            .max_keys(1)
+            .send()
+            .await;
+        out.push(match r {
+            Ok(_) => check(name, Verdict::Pass, "listable", ""),
+            Err(e) => check(
+                name,
+                Verdict::Fail,
+                format!("ListObjectsV2: {}", e.code().unwrap_or("error")),
+                "grant s3:ListBucket and s3:GetObject on the bucket to this job's role",
+            ),
+        });
+    }
+    match s3.lifecycle(&src.bucket).await {
+        Ok(l) => {
+            for prefix in &src.prefixes {
+                let probe = format!("{prefix}x");
+                out.push(match l.days_for(&probe, 1) {
+                    Some(d) => check(
+                        format!("lifecycle of s3://{}/{prefix}", src.bucket),
+                        Verdict::Pass,
+                        format!("objects expire {d} days after upload (at the next midnight UTC)"),
+                        "",
+                    ),
+                    None => check(
+                        format!("lifecycle of s3://{}/{prefix}", src.bucket),
+                        Verdict::Warn,
+                        "no expiration rule applies: slack to expiry cannot be reported",
+                        "add the 7-day expiration rule (deploy/), or set source.assume_lifecycle_days",
+                    ),
+                });
+            }
+        }
+        Err(e) => out.push(check(
+            format!("lifecycle of s3://{}", src.bucket),
+            Verdict::Warn,
+            e.to_string(),
+            "grant s3:GetLifecycleConfiguration on the source bucket",
+        )),
+    }
+
+    // The staging bucket: writable, and encrypted.
+    let staging = &spec.config.staging.bucket;
+    let probe = format!(
+        "{}/_state/doctor-probe-{}",
+        spec.staging_root(),
+        std::process::id()
+    );
+    let write = match s3
+        .put(staging, &probe, Bytes::from_static(b"probe"), "text/plain")
+        .await
+    {
+        Ok(()) => s3.delete(staging, &probe).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    out.push(match write {
+        Ok(()) => check(format!("staging s3://{staging}/{}", spec.staging_root()), Verdict::Pass, "writable", ""),
+        Err(e) => check(
+            format!("staging s3://{staging}/{}", spec.staging_root()),
+            Verdict::Fail,
+            e,
+            "grant s3:PutObject, s3:GetObject and s3:DeleteObject under the staging prefix to this job's role",
+        ),
+    });
+    let enc = s3.client().get_bucket_encryption().bucket(staging).send().await;
+    out.push(match enc {
+        Ok(o) => {
+            let algos: Vec<String> = o
+                .server_side_encryption_configuration()
+                .map(|c| {
+                    c.rules()
+                        .iter()
+                        .filter_map(|r| r.apply_server_side_encryption_by_default())
+                        .map(|d| d.sse_algorithm().as_str().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if algos.iter().any(|a| a.starts_with("aws:kms")) {
+                check(
+                    format!("encryption of s3://{staging}"),
+                    Verdict::Pass,
+                    algos.join(", "),
+                    "",
+                )
+            } else {
+                check(
+                    format!("encryption of s3://{staging}"),
+                    Verdict::Warn,
+                    format!(
+                        "default encryption {}",
+                        if algos.is_empty() {
+                            "none".into()
+                        } else {
+                            algos.join(", ")
+                        }
+                    ),
+                    "use SSE-KMS with a customer key (deploy/ does)",
+                )
+            }
+        }
+        Err(e) => check(
+            format!("encryption of s3://{staging}"),
+            Verdict::Warn,
+            format!("cannot read: {}", e.code().unwrap_or("error")),
+            "grant s3:GetEncryptionConfiguration, and use SSE-KMS with a customer key",
+        ),
+    });
+
+    // The warehouse: Serverless workgroup and namespace.
+    match &spec.target {
+        Target::Serverless { workgroup } => {
+            let wg = clients
+                .redshift_serverless
+                .get_workgroup()
+                .workgroup_name(workgroup)
+                .send()
+                .await;
+            match wg {
+                Ok(o) => {
+                    let w = o.workgroup();
+                    let status = w
+                        .and_then(|w| w.status())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default();
+                    out.push(if status == "AVAILABLE" {
+                        check(format!("workgroup {workgroup}"), Verdict::Pass, "AVAILABLE", "")
+                    } else {
+                        check(
+                            format!("workgroup {workgroup}"),
+                            Verdict::Fail,
+                            format!("status {status}"),
+                            "wait for the workgroup to become AVAILABLE",
+                        )
+                    });
+                    if let Some(ns) = w.and_then(|w| w.namespace_name()) {
+                        out.push(namespace_check(clients, ns, &spec.iam_role).await);
+                    }
+                }
+                Err(e) => out.push(check(
+                    format!("workgroup {workgroup}"),
+                    Verdict::Fail,
+                    format!(
+                        "GetWorkgroup: {}",
+                        aws_sdk_redshiftserverless::error::DisplayErrorContext(&e)
+                    ),
+                    "check warehouse.workgroup and the region, and grant redshift-serverless:GetWorkgroup",
+                )),
+            }
+        }
+        Target::Cluster {
+            cluster_identifier, ..
+        } => out.push(check(
+            format!("cluster {cluster_identifier}"),
+            Verdict::Warn,
+            "provisioned clusters are not checked",
+            "",
+        )),
+    }
+
+    // The tables.
+    match s3shift_redshift::schema_check::check_table(api, &spec.table, s3shift_core::schema::IMAGES).await {
+        Ok(()) => out.push(check(
+            format!("table {}", spec.table),
+            Verdict::Pass,
+            "columns as staged",
+            "",
+        )),
+        Err(e) => out.push(check(
+            format!("table {}", spec.table),
+            Verdict::Fail,
+            e.to_string(),
+            "run `s3shift migrate <job>`",
+        )),
+    }
+    for t in ["loaded_objects", "runs"] {
+        let Ok(table) = spec.table.sibling(t) else {
+            continue;
+        };
+        let live = s3shift_redshift::schema_check::live_columns(api, &table).await;
+        out.push(match live {
+            Ok(c) if !c.is_empty() => check(
+                format!("table {table}"),
+                Verdict::Pass,
+                format!("{} columns", c.len()),
+                "",
+            ),
+            Ok(_) => check(
+                format!("table {table}"),
+                Verdict::Fail,
+                "missing",
+                "run `s3shift migrate <job>`",
+            ),
+            Err(e) => check(
+                format!("table {table}"),
+                Verdict::Fail,
+                e.to_string(),
+                "check the Data API permissions",
+            ),
+        });
+    }
+    out
+}
+
+async fn namespace_check(clients: &AwsClients, namespace: &str, role: &IamRole) -> Check {
+    let name = format!("namespace {namespace}");
+    let ns = match clients
+        .redshift_serverless
+        .get_namespace()
+        .namespace_name(namespace)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            return check(
+                name,
+                Verdict::Fail,
+                format!(
+                    "GetNamespace: {}",
+                    aws_sdk_redshiftserverless::error::DisplayErrorContext(&e)
+                ),
+                "grant redshift-serverless:GetNamespace",
+            );
+        }
+    };
+    let n = ns.namespace();
+    let roles: Vec<&str> = n
+        .map(|n| n.iam_roles().iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let default = n.and_then(|n| n.default_iam_role_arn());
+    match role {
+        IamRole::Default => match default {
+            Some(d) => check(
+                name,
+                Verdict::Pass,
+                format!("default IAM role {d} (COPY uses IAM_ROLE default)"),
+                "",
+            ),
+            None => check(
+                name,
+                Verdict::Fail,
+                "no default IAM role, but the job's COPY uses IAM_ROLE default",
+                "set the namespace's default IAM role to the COPY role (deploy/ does)",
+            ),
+        },
+        IamRole::Arn(arn) => {
+            if roles.iter().any(|r| r.contains(arn.as_str())) {
+                check(name, Verdict::Pass, format!("holds the COPY role {arn}"), "")
+            } else {
+                check(
+                    name,
+                    Verdict::Fail,
+                    format!(
+                        "the COPY role {arn} is not attached (attached: {})",
+                        roles.join(", ")
+                    ),
+                    "attach the role to the namespace (iamRoles)",
+                )
+            }
+        }
+    }
+}
