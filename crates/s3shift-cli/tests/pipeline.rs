@@ -742,6 +742,12 @@ async fn off_a_terminal_logs_are_json_lines_and_the_run_emits_emf_metrics() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
+    let progress = lines
+        .iter()
+        .rfind(|v| v["event"] == "progress")
+        .unwrap_or_else(|| panic!("a progress event in {}", stdout(&out)));
+    assert_eq!(progress["objects_read"], 1);
+    assert_eq!(progress["objects_planned"], 1);
     let summary_event = lines
         .iter()
         .find(|v| v["event"] == "run_summary")

@@ -30,7 +30,7 @@ pub mod status;
 
 use std::path::PathBuf;
 
-pub use run::{Backfill, Pipeline, RunOptions, RunOutcome, RunSummary};
+pub use run::{Backfill, Pipeline, Progress, RunOptions, RunOutcome, RunSummary};
 pub use spec::{JobSpec, load_job, resolve_job};
 
 /// What went wrong in a job.

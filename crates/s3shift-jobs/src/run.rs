@@ -54,6 +54,8 @@ pub struct RunOptions {
     /// Turns `true` when the run should drain (SIGTERM): no new object is read, what was read is staged and
     /// loaded, the rest is left for the next run.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Progress reporting while objects are read.
+    pub progress: Progress,
 }
 
 impl Default for RunOptions {
@@ -64,6 +66,7 @@ impl Default for RunOptions {
             lease_ttl: std::time::Duration::from_secs(900),
             backfill: None,
             stop: None,
+            progress: Progress::Off,
         }
     }
 }
@@ -232,6 +235,80 @@ fn failpoint(name: &str) {
 struct Counters {
     get_requests: AtomicU64,
     bytes_read: AtomicU64,
+    objects_read: AtomicU64,
+}
+
+/// How a run reports progress while it reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Progress {
+    /// Not at all.
+    #[default]
+    Off,
+    /// A line on stderr redrawn in place (for a terminal).
+    Bar,
+    /// A `progress` log event at this interval (for log shippers).
+    Events(std::time::Duration),
+}
+
+/// Reports objects read, bytes, rate and ETA until `done` turns true.
+async fn report_progress(
+    mode: Progress,
+    counters: Arc<Counters>,
+    total: u64,
+    mut done: tokio::sync::watch::Receiver<bool>,
+) {
+    let every = match mode {
+        Progress::Off => return,
+        Progress::Bar => std::time::Duration::from_millis(250),
+        Progress::Events(d) => d.max(std::time::Duration::from_millis(100)),
+    };
+    let started = Instant::now();
+    let mut last = false;
+    while !last {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            // One last report when reading ends, so that the final figures are always logged.
+            _ = done.changed() => last = true,
+        }
+        let n = counters.objects_read.load(Ordering::Relaxed);
+        let bytes = counters.bytes_read.load(Ordering::Relaxed);
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        let rate = n as f64 / secs;
+        let eta = if rate > 0.0 {
+            (total.saturating_sub(n)) as f64 / rate
+        } else {
+            f64::NAN
+        };
+        match mode {
+            Progress::Bar => {
+                let width = 30usize;
+                let filled = if total == 0 {
+                    width
+                } else {
+                    (n as usize * width) / total as usize
+                };
+                eprint!(
+                    "\r[{}{}] {n}/{total} objects, {:.1} MiB read, {rate:.0}/s, ETA {eta:.0} s   ",
+                    "#".repeat(filled.min(width)),
+                    " ".repeat(width - filled.min(width)),
+                    bytes as f64 / 1_048_576.0
+                );
+            }
+            Progress::Events(_) => tracing::info!(
+                event = "progress",
+                objects_read = n,
+                objects_planned = total,
+                bytes_read = bytes,
+                objects_per_second = rate,
+                eta_seconds = eta,
+                "reading"
+            ),
+            Progress::Off => {}
+        }
+    }
+    if mode == Progress::Bar {
+        eprintln!();
+    }
 }
 
 /// What a worker hands the stager for one object.
@@ -535,7 +612,6 @@ impl Pipeline {
         lease: &crate::lease::Lease,
     ) -> Result<RunSummary> {
         let backfill = options.backfill.as_ref();
-        let stop = options.stop.clone();
         let started = Instant::now();
         let run_id = RunId::new(spec.name(), now, 1).map_err(Error::Setup)?;
         let mut summary = RunSummary {
@@ -574,7 +650,7 @@ impl Pipeline {
         }
         let t = Instant::now();
         let staged = self
-            .extract_and_stage(spec, &run_id, now, plan.objects, stop, &mut summary)
+            .extract_and_stage(spec, &run_id, now, plan.objects, options, &mut summary)
             .await?;
         summary.stage_seconds.extract = t.elapsed().as_secs_f64();
         failpoint("after-stage");
@@ -1080,9 +1156,11 @@ impl Pipeline {
         run_id: &RunId,
         now: DateTime<Utc>,
         objects: Vec<ObjectRef>,
-        stop: Option<tokio::sync::watch::Receiver<bool>>,
+        options: &RunOptions,
         summary: &mut RunSummary,
     ) -> Result<Staged> {
+        let stop = options.stop.clone();
+        let progress_mode = options.progress;
         let limits = spec.config.limits;
         let cfg = ExtractConfig {
             first_read_bytes: limits.range_bytes,
@@ -1115,6 +1193,7 @@ impl Pipeline {
                     };
                     let Some(object) = next else { break };
                     let outcome = read_one(&s3, object, &cfg, &counters).await;
+                    counters.objects_read.fetch_add(1, Ordering::Relaxed);
                     if out_tx.send(outcome).await.is_err() {
                         break;
                     }
@@ -1122,6 +1201,13 @@ impl Pipeline {
             });
         }
         drop(out_tx);
+        let (progress_done, progress_rx) = tokio::sync::watch::channel(false);
+        let progress = tokio::spawn(report_progress(
+            progress_mode,
+            counters.clone(),
+            planned,
+            progress_rx,
+        ));
         let stager_config = StagerConfig {
             target_file_bytes: usize::try_from(limits.parquet_file_bytes).unwrap_or(usize::MAX),
             ..StagerConfig::default()
@@ -1160,6 +1246,8 @@ impl Pipeline {
         }
         drop(file_rx);
         while tasks.join_next().await.is_some() {}
+        let _ = progress_done.send(true);
+        let _ = progress.await;
         let unread = queue.lock().map_or(0, |q| q.len()) as u64;
         if unread > 0 {
             tracing::warn!(

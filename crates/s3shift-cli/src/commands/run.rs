@@ -9,7 +9,7 @@ use clap::Args;
 use s3shift_core::RunId;
 use s3shift_jobs::clients::{ClientOverrides, build_clients};
 use s3shift_jobs::migrate::{MigrationOutcome, migrate};
-use s3shift_jobs::{Backfill, JobSpec, Pipeline, RunOptions, RunOutcome, RunSummary};
+use s3shift_jobs::{Backfill, JobSpec, Pipeline, Progress, RunOptions, RunOutcome, RunSummary};
 use s3shift_redshift::{DataApi, PollConfig};
 use s3shift_s3::{S3Store, StoreConfig};
 
@@ -109,6 +109,7 @@ pub(crate) fn backfill(args: &BackfillArgs) -> Result<u8> {
     };
     let options = RunOptions {
         dry_run: args.dry_run,
+        progress: progress_mode(),
         backfill: Some(Backfill {
             since: args.since,
             until: args.until,
@@ -193,10 +194,29 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
             stop: Some(stop_on_signal(std::time::Duration::from_secs(
                 args.stop_timeout_seconds,
             ))?),
+            progress: progress_mode(),
             ..RunOptions::default()
         };
         run_with(&p, &spec, &options, args.json).await
     })
+}
+
+/// A redrawn bar on a terminal (text logs), a `progress` event every 10 s (`S3SHIFT_PROGRESS_MS`) and at the
+/// end of reading otherwise (JSON logs).
+pub(crate) fn progress_mode() -> Progress {
+    use std::io::IsTerminal;
+    let json = s3shift_telemetry::LogFormat::from_env() == s3shift_telemetry::LogFormat::Json;
+    if !json && std::io::stderr().is_terminal() {
+        Progress::Bar
+    } else if json {
+        let ms = std::env::var("S3SHIFT_PROGRESS_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        Progress::Events(std::time::Duration::from_millis(ms))
+    } else {
+        Progress::Off
+    }
 }
 
 /// A flag that turns `true` on SIGTERM or Ctrl-C; `timeout` later the process exits with code 1 if it has not
