@@ -48,7 +48,7 @@ enum Command {
     Replay(commands::run::ReplayArgs),
     /// Check a job's preconditions (credentials, buckets, lifecycle, encryption, workgroup, COPY role, tables).
     Doctor(commands::ops::DoctorArgs),
-    /// Recent runs of a job, its lag and its slack to expiry, from the runs table.
+    /// Recent runs of a job (or of every job), its lag and its slack to expiry, from the runs table.
     Status(commands::ops::StatusArgs),
     /// Print job schedules (`--print eventbridge` renders the expressions deploy/ uses).
     Schedule(commands::ops::ScheduleArgs),
@@ -71,7 +71,11 @@ fn main() -> ExitCode {
     let quiet = matches!(cli.command, Command::Demo(_));
     #[cfg(not(feature = "local"))]
     let quiet = false;
-    let (layer, shipper) = match &cli.log_to_cloudwatch {
+    let group = cli
+        .log_to_cloudwatch
+        .clone()
+        .or_else(|| job_log_group(&cli.command));
+    let (layer, shipper) = match &group {
         Some(group) => {
             let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
             let stream = format!(
@@ -124,4 +128,18 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The `[aws] log_group` of the command's job file, if the command names a valid one (errors in the file are
+/// reported by the command itself).
+fn job_log_group(command: &Command) -> Option<String> {
+    let job = match command {
+        Command::Run(a) => &a.job,
+        Command::Backfill(a) => &a.job,
+        Command::Replay(a) => &a.job,
+        Command::Migrate(a) => &a.job,
+        Command::Doctor(a) => &a.job,
+        _ => return None,
+    };
+    commands::run::load_spec(job).ok()?.config.aws.log_group
 }

@@ -711,6 +711,17 @@ async fn status_reports_recent_runs_and_schedules_print_as_eventbridge() {
     assert_eq!(v["runs"][0]["status"], "empty");
     assert_eq!(v["runs"][1]["status"], "finished");
     assert!(v["lag_hours"].as_f64().unwrap() < 1.0);
+    // Without a job: every job of the folder, one JSON line each.
+    let mut all = support::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
+    all.args(["status", "--json", "--jobs-dir"]).arg(stack.dir.path());
+    let all = all.output().unwrap();
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    let lines: Vec<serde_json::Value> = stdout(&all)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["job"], "e2e");
 
     let jobs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jobs");
     let mut cmd = support::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
@@ -916,6 +927,30 @@ async fn log_to_cloudwatch_ships_the_run_and_its_final_summary() {
         .find(|v| v["event"] == "run_summary")
         .expect("the run summary was shipped before exit");
     assert_eq!(summary["objects_loaded"], 1);
+
+    // The same through the job file's `[aws] log_group`, without the flag.
+    let text = std::fs::read_to_string(&stack.job)
+        .unwrap()
+        .replace("[aws]\n", "[aws]\nlog_group = \"s3shift-e2e-job\"\n");
+    std::fs::write(&stack.job, text).unwrap();
+    let out = stack
+        .s3shift(
+            &["run"],
+            &[
+                ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", moto.url.clone()),
+                ("AWS_REGION", "us-east-1".into()),
+                ("S3SHIFT_LOG", "info".into()),
+            ],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let streams = logs
+        .describe_log_streams()
+        .log_group_name("s3shift-e2e-job")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streams.log_streams().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -217,6 +217,10 @@ pub struct AwsConfig {
     /// Redshift Serverless endpoint, for `doctor` (otherwise `AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS`).
     #[serde(default)]
     pub redshift_serverless_endpoint_url: Option<String>,
+    /// Also ship this job's log events to this CloudWatch Logs group (as `--log-to-cloudwatch` does); for runs
+    /// outside ECS, where no awslogs driver ships stdout.
+    #[serde(default)]
+    pub log_group: Option<String>,
 }
 
 /// A validated job.
@@ -470,6 +474,19 @@ pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
     }
     if !(64 * 1024..=1024 * 1024 * 1024).contains(&l.parquet_file_bytes) {
         return Err(bad(path, "limits.parquet_file_bytes", "between 64 KiB and 1 GiB"));
+    }
+    if let Some(g) = &config.aws.log_group
+        && (g.is_empty()
+            || g.len() > 512
+            || !g
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-/.#".contains(&b)))
+    {
+        return Err(bad(
+            path,
+            "aws.log_group",
+            format!("{g:?} is not a log group name (1-512 of [A-Za-z0-9_-/.#])"),
+        ));
     }
     for (field, url) in [
         ("aws.s3_endpoint_url", &config.aws.s3_endpoint_url),

@@ -46,6 +46,9 @@ pub(crate) fn run(args: &LocalArgs) -> Result<u8> {
 }
 
 async fn serve(args: &LocalArgs) -> Result<u8> {
+    // Listen for SIGTERM before anything is printed: whoever reads the endpoints may stop us at once.
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
     let mut config = LocalS3Config::new(args.dir.join("s3"));
     config.addr = SocketAddr::from(([127, 0, 0, 1], args.s3_port));
     config.faults = FaultConfig {
@@ -93,15 +96,13 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
     writeln!(out, "# Ctrl-C or SIGTERM stops it.")?;
     out.flush()?;
     drop(out);
-    wait_for_stop().await?;
+    wait_for_stop(term).await?;
     stack.stop().await;
     eprintln!("s3shift local: stopped");
     Ok(0)
 }
 
-async fn wait_for_stop() -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("listening for SIGTERM")?;
+async fn wait_for_stop(mut term: tokio::signal::unix::Signal) -> Result<()> {
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
         _ = term.recv() => {}

@@ -14,62 +14,74 @@ use crate::UsageError;
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    #[command(flatten)]
-    job: JobArgs,
-    /// How many recent runs to show.
+    /// Job name or job file; default every job in --jobs-dir.
+    job: Option<String>,
+    /// Folder of job files.
+    #[arg(long, value_name = "DIR", default_value = "jobs", env = "S3SHIFT_JOBS_DIR")]
+    jobs_dir: PathBuf,
+    /// How many recent runs to show per job.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     limit: u32,
-    /// JSON on stdout, for scripts.
+    /// JSON on stdout, for scripts (one object per job, one line each).
     #[arg(long)]
     json: bool,
 }
 
 pub(crate) fn status(args: &StatusArgs) -> Result<u8> {
-    let spec = load_spec(&args.job)?;
+    let names = job_names(args.job.iter().cloned().collect(), &args.jobs_dir)?;
+    let mut specs = Vec::new();
+    for name in &names {
+        specs.push(load_spec(&JobArgs {
+            job: name.clone(),
+            jobs_dir: args.jobs_dir.clone(),
+        })?);
+    }
     runtime()?.block_on(async {
-        let p = pipeline(&spec, &ClientOverrides::default()).await?;
-        let st = job_status(&p.api, &spec, args.limit, chrono::Utc::now())
-            .await
-            .context("reading s3shift.runs")?;
         let mut out = std::io::stdout().lock();
-        if args.json {
-            writeln!(out, "{}", serde_json::to_string(&st)?)?;
-            return Ok(0);
-        }
-        let hours = |h: Option<f64>| h.map_or("n/a".into(), |h| format!("{h:.1} h"));
-        writeln!(
-            out,
-            "job {}: lag {}, min slack to expiry {}{}",
-            st.job,
-            hours(st.lag_hours),
-            hours(st.min_slack_hours),
-            if st.expiry_warning {
-                "  WARNING: under the job's threshold"
-            } else {
-                ""
+        for spec in &specs {
+            let p = pipeline(spec, &ClientOverrides::default()).await?;
+            let st = job_status(&p.api, spec, args.limit, chrono::Utc::now())
+                .await
+                .with_context(|| format!("reading the runs of job {}", spec.name()))?;
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string(&st)?)?;
+                continue;
             }
-        )?;
-        writeln!(
-            out,
-            "  {:<40} {:<9} {:>9} {:>9} {:>11} {:>10} {:>8}",
-            "run", "status", "listed", "loaded", "quarantined", "unreadable", "seconds"
-        )?;
-        let n = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
-        for r in &st.runs {
+            let hours = |h: Option<f64>| h.map_or("n/a".into(), |h| format!("{h:.1} h"));
+            writeln!(
+                out,
+                "job {}: lag {}, min slack to expiry {}{}",
+                st.job,
+                hours(st.lag_hours),
+                hours(st.min_slack_hours),
+                if st.expiry_warning {
+                    "  WARNING: under the job's threshold"
+                } else {
+                    ""
+                }
+            )?;
             writeln!(
                 out,
                 "  {:<40} {:<9} {:>9} {:>9} {:>11} {:>10} {:>8}",
-                r.run_id,
-                r.status,
-                n(r.objects_listed),
-                n(r.objects_loaded),
-                n(r.objects_quarantined),
-                n(r.objects_failed),
-                r.duration_s.map_or("-".into(), |d| format!("{d:.1}"))
+                "run", "status", "listed", "loaded", "quarantined", "unreadable", "seconds"
             )?;
-        }
-        if st.runs.is_empty() {
-            writeln!(out, "  (no runs recorded yet)")?;
+            let n = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
+            for r in &st.runs {
+                writeln!(
+                    out,
+                    "  {:<40} {:<9} {:>9} {:>9} {:>11} {:>10} {:>8}",
+                    r.run_id,
+                    r.status,
+                    n(r.objects_listed),
+                    n(r.objects_loaded),
+                    n(r.objects_quarantined),
+                    n(r.objects_failed),
+                    r.duration_s.map_or("-".into(), |d| format!("{d:.1}"))
+                )?;
+            }
+            if st.runs.is_empty() {
+                writeln!(out, "  (no runs recorded yet)")?;
+            }
         }
         Ok(0)
     })
@@ -102,27 +114,27 @@ pub(crate) struct ScheduleArgs {
     stop_timeout_seconds: u64,
 }
 
-fn job_names(args: &ScheduleArgs) -> Result<Vec<String>> {
-    let mut names = args.jobs.clone();
-    if names.is_empty() {
-        let mut found: Vec<String> = std::fs::read_dir(&args.jobs_dir)
-            .with_context(|| format!("reading {}", args.jobs_dir.display()))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .map(|p| p.display().to_string())
-            .collect();
-        found.sort();
-        names = found;
+/// `names`, or every job file in `dir` when there are none.
+fn job_names(names: Vec<String>, dir: &std::path::Path) -> Result<Vec<String>> {
+    if !names.is_empty() {
+        return Ok(names);
     }
-    if names.is_empty() {
-        bail!("no job files in {}", args.jobs_dir.display());
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        bail!("no job files in {}", dir.display());
     }
-    Ok(names)
+    Ok(found)
 }
 
 pub(crate) fn schedule(args: &ScheduleArgs) -> Result<u8> {
-    let names = job_names(args)?;
+    let names = job_names(args.jobs.clone(), &args.jobs_dir)?;
     let Some(format) = args.print else {
         return serve_schedule(args, &names);
     };
@@ -216,7 +228,7 @@ fn serve_schedule(args: &ScheduleArgs, names: &[String]) -> Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
     #[command(flatten)]
-    job: JobArgs,
+    pub(crate) job: JobArgs,
     /// JSON on stdout, for scripts.
     #[arg(long)]
     json: bool,

@@ -28,7 +28,7 @@ pub(crate) struct JobArgs {
 #[derive(Debug, Args)]
 pub(crate) struct BackfillArgs {
     #[command(flatten)]
-    job: JobArgs,
+    pub(crate) job: JobArgs,
     /// Oldest LastModified to reprocess: RFC 3339, `YYYY-MM-DDTHH:MM:SS` (UTC) or `YYYY-MM-DD` (midnight UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     since: Option<DateTime<Utc>>,
@@ -52,7 +52,7 @@ pub(crate) struct BackfillArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ReplayArgs {
     #[command(flatten)]
-    job: JobArgs,
+    pub(crate) job: JobArgs,
     /// The run whose staged Parquet files to load again.
     #[arg(long = "run", value_name = "RUN_ID")]
     run_id: String,
@@ -140,7 +140,7 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<u8> {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     #[command(flatten)]
-    job: JobArgs,
+    pub(crate) job: JobArgs,
     /// Print the plan (counts, bytes, estimated requests, most urgent object) and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -156,7 +156,7 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Args)]
 pub(crate) struct MigrateArgs {
     #[command(flatten)]
-    job: JobArgs,
+    pub(crate) job: JobArgs,
 }
 
 pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
