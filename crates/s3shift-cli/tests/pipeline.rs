@@ -995,3 +995,57 @@ async fn doctor_checks_every_precondition_and_fails_on_a_missing_workgroup() {
         .collect();
     assert_eq!(failed, ["workgroup nope", "table s3shift.runs"]);
 }
+
+#[test]
+fn the_demo_runs_on_a_fresh_directory_and_loads_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_s3shift"))
+        .args(["demo", "--dir"])
+        .arg(&demo_dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("S3SHIFT_LOG_FORMAT", "text")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let uploaded: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("uploaded "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(uploaded >= 400, "{text}");
+    assert!(
+        text.contains(&format!("loaded {uploaded}, already loaded 0")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("loaded 0, already loaded {uploaded}")),
+        "{text}"
+    );
+    assert!(text.contains("Objects with more than one row: 0"), "{text}");
+    assert!(text.contains("'); drop table s3shift.images; --.jpg"), "{text}");
+    assert!(demo_dir.join("warehouse.duckdb").is_file());
+    // Running it again starts over in the same folder.
+    let again = Command::new(env!("CARGO_BIN_EXE_s3shift"))
+        .args(["demo", "--dir"])
+        .arg(&demo_dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    // A folder it did not make is refused.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("precious.txt"), "keep").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_s3shift"))
+        .args(["demo", "--dir"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(other.join("precious.txt").exists());
+}
