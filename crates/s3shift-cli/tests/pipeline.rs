@@ -1037,6 +1037,10 @@ fn the_demo_runs_on_a_fresh_directory_and_loads_nothing_twice() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        !stdout(&again).contains("\"_aws\""),
+        "the demo prints no metric lines"
+    );
     // A folder it did not make is refused.
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();

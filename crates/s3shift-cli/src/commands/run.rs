@@ -120,7 +120,7 @@ pub(crate) fn backfill(args: &BackfillArgs) -> Result<u8> {
     };
     runtime()?.block_on(async {
         let p = pipeline(&spec, &ClientOverrides::default()).await?;
-        run_with(&p, &spec, &options, args.json).await
+        run_with(&p, &spec, &options, args.json, true).await
     })
 }
 
@@ -133,7 +133,7 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<u8> {
             .replay(&spec, &run, &RunOptions::default())
             .await
             .with_context(|| format!("replay of run {run}"))?;
-        print_outcome(outcome, args.json)
+        print_outcome(outcome, args.json, true)
     })
 }
 
@@ -197,7 +197,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
             progress: progress_mode(),
             ..RunOptions::default()
         };
-        run_with(&p, &spec, &options, args.json).await
+        run_with(&p, &spec, &options, args.json, true).await
     })
 }
 
@@ -272,18 +272,26 @@ pub(crate) async fn run_job(p: &Pipeline, spec: &JobSpec, dry_run: bool, json: b
         dry_run,
         ..RunOptions::default()
     };
-    run_with(p, spec, &options, json).await
+    // The demo talks to a person: no metric lines, whatever stdout is.
+    run_with(p, spec, &options, json, false).await
 }
 
-async fn run_with(p: &Pipeline, spec: &JobSpec, options: &RunOptions, json: bool) -> Result<u8> {
+async fn run_with(
+    p: &Pipeline,
+    spec: &JobSpec,
+    options: &RunOptions,
+    json: bool,
+    metrics: bool,
+) -> Result<u8> {
     let outcome = p
         .run(spec, options)
         .await
         .with_context(|| format!("run of job {}", spec.name()))?;
-    print_outcome(outcome, json)
+    print_outcome(outcome, json, metrics)
 }
 
-fn print_outcome(outcome: RunOutcome, json: bool) -> Result<u8> {
+/// Prints the outcome; `metrics` adds the EMF line per run when logs are JSON lines.
+fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match outcome {
         RunOutcome::DryRun {
@@ -360,7 +368,7 @@ fn print_outcome(outcome: RunOutcome, json: bool) -> Result<u8> {
         RunOutcome::Ran(summaries) => {
             let mut code = 0;
             for s in &summaries {
-                if s3shift_telemetry::LogFormat::from_env() == s3shift_telemetry::LogFormat::Json {
+                if metrics && s3shift_telemetry::LogFormat::from_env() == s3shift_telemetry::LogFormat::Json {
                     writeln!(
                         out,
                         "{}",
