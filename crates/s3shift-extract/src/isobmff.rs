@@ -264,7 +264,12 @@ fn item_props(iprp: &[u8], item: u32) -> PResult<Props> {
                     b"ispe" if pd.len() >= 12 => props.size = Some((be32(pd, 4), be32(pd, 8))),
                     b"irot" if !pd.is_empty() => props.irot = Some(byte(pd, 0) & 3),
                     b"clap" if pd.len() >= 16 => {
-                        let ratio = |n: u32, d: u32| (d != 0 && n >= d).then(|| (n + d / 2) / d);
+                        // Rounded n / d, in u64: n and d are untrusted 32-bit values and n + d / 2 may overflow.
+                        let ratio = |n: u32, d: u32| {
+                            (d != 0 && n >= d)
+                                .then(|| (u64::from(n) + u64::from(d) / 2) / u64::from(d))
+                                .and_then(|v| u32::try_from(v).ok())
+                        };
                         if let (Some(w), Some(h)) =
                             (ratio(be32(pd, 0), be32(pd, 4)), ratio(be32(pd, 8), be32(pd, 12)))
                         {

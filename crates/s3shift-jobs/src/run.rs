@@ -1003,6 +1003,30 @@ fn vanished(object: ObjectRef, error: &s3shift_s3::Error, bytes_read: u64) -> Ou
     }
 }
 
+/// Runs one extractor step; a panic (a parser bug: the fuzzer hunts them) becomes a `corrupt` record naming
+/// it, so one bad object never takes its worker down or goes missing from the run.
+fn guarded(step: impl FnOnce() -> Step) -> Step {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)) {
+        Ok(step) => step,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            let mut record = ImageRecord::new(ExtractStatus::Corrupt);
+            record.reason = Some(
+                s3shift_core::text::truncate_utf8(
+                    &format!("the extractor failed on this object ({what}); please report it"),
+                    s3shift_core::schema::REASON.max_bytes(),
+                )
+                .to_owned(),
+            );
+            Step::Done(Box::new(record))
+        }
+    }
+}
+
 /// Reads what the extractor asks for, one ranged GET at a time, until it has a record.
 async fn read_one(s3: &S3Store, object: ObjectRef, cfg: &ExtractConfig, counters: &Counters) -> Outcome {
     let Some(first) = first_range(object.size, cfg) else {
@@ -1030,7 +1054,7 @@ async fn read_one(s3: &S3Store, object: ObjectRef, cfg: &ExtractConfig, counters
     let mut total = read.bytes.len() as u64;
     counters.bytes_read.fetch_add(total, Ordering::Relaxed);
     let content_type = read.content_type.clone();
-    let mut step = extract_prefix(&read.bytes, object.size, cfg);
+    let mut step = guarded(|| extract_prefix(&read.bytes, object.size, cfg));
     let mut held: Option<ObjectBytes> = None;
     loop {
         let range = match step {
@@ -1065,7 +1089,8 @@ async fn read_one(s3: &S3Store, object: ObjectRef, cfg: &ExtractConfig, counters
             h
         });
         h.insert(range.start, more.bytes.to_vec());
-        step = extract_step(h, cfg);
+        let held_now: &ObjectBytes = h;
+        step = guarded(|| extract_step(held_now, cfg));
     }
 }
 
@@ -1273,5 +1298,27 @@ impl Pipeline {
             rows: totals.rows,
             manifest,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_extractor_panic_becomes_a_corrupt_record() {
+        let step = guarded(|| panic!("attempt to add with overflow"));
+        let Step::Done(record) = step else {
+            panic!("a record, not a read")
+        };
+        assert_eq!(record.status, ExtractStatus::Corrupt);
+        assert!(
+            record
+                .reason
+                .unwrap_or_default()
+                .contains("attempt to add with overflow")
+        );
+        let fine = guarded(|| extract_prefix(&[], 0, &ExtractConfig::default()));
+        assert!(matches!(fine, Step::Done(r) if r.status == ExtractStatus::Empty));
     }
 }
