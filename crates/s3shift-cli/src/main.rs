@@ -143,3 +143,63 @@ fn job_log_group(command: &Command) -> Option<String> {
     };
     commands::run::load_spec(job).ok()?.config.aws.log_group
 }
+
+#[cfg(test)]
+mod tests {
+    //! deploy/compute.yaml against the binary: every task's command parses as this CLI parses it, names a job
+    //! file that validates, and every schedule is the expression `s3shift schedule --print eventbridge` prints.
+
+    use super::*;
+
+    const COMPUTE: &str = include_str!("../../../deploy/compute.yaml");
+
+    fn jobs_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jobs")
+    }
+
+    #[test]
+    fn task_commands_are_valid_s3shift_invocations() {
+        let mut seen = 0;
+        for line in COMPUTE.lines().map(str::trim) {
+            let Some(array) = line.strip_prefix("Command: ") else {
+                continue;
+            };
+            let args: Vec<String> = serde_json::from_str(array).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let cli = Cli::try_parse_from(std::iter::once("s3shift".to_owned()).chain(args.clone()))
+                .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
+            let Command::Run(run) = cli.command else {
+                panic!("{args:?} is not `run`")
+            };
+            let path = s3shift_jobs::resolve_job(&jobs_dir(), &run.job.job);
+            s3shift_jobs::load_job(&path).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            seen += 1;
+        }
+        assert_eq!(seen, 2, "one task per shipped job");
+    }
+
+    #[test]
+    fn schedules_match_the_job_files() {
+        let mut name = None;
+        let mut seen = 0;
+        for line in COMPUTE.lines().map(str::trim) {
+            if let Some(n) = line.strip_prefix("Name: !Sub \"${Environment}-s3shift-") {
+                name = Some(n.trim_end_matches('"').to_owned());
+            }
+            let Some(expr) = line.strip_prefix("ScheduleExpression: ") else {
+                continue;
+            };
+            let job = name.clone().unwrap_or_else(|| panic!("no Name before {line}"));
+            let spec = s3shift_jobs::load_job(&jobs_dir().join(format!("{job}.toml")))
+                .unwrap_or_else(|e| panic!("{job}: {e}"));
+            let want = s3shift_jobs::schedule::eventbridge_expression(&spec.config.schedule.cron)
+                .unwrap_or_else(|e| panic!("{job}: {e}"));
+            assert_eq!(
+                expr.trim_matches('"'),
+                want,
+                "deploy/compute.yaml schedule of {job}"
+            );
+            seen += 1;
+        }
+        assert_eq!(seen, 2, "one schedule per shipped job");
+    }
+}
