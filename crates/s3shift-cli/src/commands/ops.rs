@@ -29,13 +29,7 @@ pub(crate) struct StatusArgs {
 
 pub(crate) fn status(args: &StatusArgs) -> Result<u8> {
     let names = job_names(args.job.iter().cloned().collect(), &args.jobs_dir)?;
-    let mut specs = Vec::new();
-    for name in &names {
-        specs.push(load_spec(&JobArgs {
-            job: name.clone(),
-            jobs_dir: args.jobs_dir.clone(),
-        })?);
-    }
+    let specs = load_specs(&names, &args.jobs_dir)?;
     runtime()?.block_on(async {
         let mut out = std::io::stdout().lock();
         for spec in &specs {
@@ -114,6 +108,19 @@ pub(crate) struct ScheduleArgs {
     stop_timeout_seconds: u64,
 }
 
+/// Reads and validates every named job file (names or paths, resolved against `dir`).
+fn load_specs(names: &[String], dir: &std::path::Path) -> Result<Vec<s3shift_jobs::JobSpec>> {
+    names
+        .iter()
+        .map(|name| {
+            load_spec(&JobArgs {
+                job: name.clone(),
+                jobs_dir: dir.to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// `names`, or every job file in `dir` when there are none.
 fn job_names(names: Vec<String>, dir: &std::path::Path) -> Result<Vec<String>> {
     if !names.is_empty() {
@@ -140,11 +147,7 @@ pub(crate) fn schedule(args: &ScheduleArgs) -> Result<u8> {
     };
     let mut out = std::io::stdout().lock();
     let mut json = serde_json::Map::new();
-    for name in &names {
-        let spec = load_spec(&JobArgs {
-            job: name.clone(),
-            jobs_dir: args.jobs_dir.clone(),
-        })?;
+    for spec in load_specs(&names, &args.jobs_dir)? {
         let cron = &spec.config.schedule.cron;
         match format {
             PrintFormat::Eventbridge => {
@@ -183,13 +186,7 @@ fn serve_schedule(args: &ScheduleArgs, names: &[String]) -> Result<u8> {
     use s3shift_jobs::schedule::{Runner, Scheduled, SystemClock, run_schedule};
     use std::collections::HashMap;
     use std::sync::Arc;
-    let mut specs = Vec::new();
-    for name in names {
-        specs.push(load_spec(&JobArgs {
-            job: name.clone(),
-            jobs_dir: args.jobs_dir.clone(),
-        })?);
-    }
+    let specs = load_specs(names, &args.jobs_dir)?;
     runtime()?.block_on(async {
         let timeout = std::time::Duration::from_secs(args.stop_timeout_seconds);
         let stop = super::run::stop_on_signal(timeout + std::time::Duration::from_secs(5))?;
@@ -239,16 +236,8 @@ pub(crate) fn doctor(args: &DoctorArgs) -> Result<u8> {
     use s3shift_jobs::doctor::Verdict;
     let spec = load_spec(&args.job)?;
     runtime()?.block_on(async {
-        let clients =
-            s3shift_jobs::clients::build_clients(&spec.config.aws, &ClientOverrides::default()).await?;
-        let s3 = s3shift_s3::S3Store::new(clients.s3.clone(), s3shift_s3::StoreConfig::default());
-        let api = s3shift_redshift::DataApi::new(
-            clients.redshift_data.clone(),
-            spec.target.clone(),
-            spec.config.warehouse.database.clone(),
-            s3shift_redshift::PollConfig::default(),
-        );
-        let checks = s3shift_jobs::doctor::doctor(&spec, &clients, &s3, &api).await;
+        let (p, clients) = super::run::pipeline_with_clients(&spec, &ClientOverrides::default()).await?;
+        let checks = s3shift_jobs::doctor::doctor(&spec, &clients, &p.s3, &p.api).await;
         let failed = checks.iter().any(|c| c.verdict == Verdict::Fail);
         let mut out = std::io::stdout().lock();
         if args.json {

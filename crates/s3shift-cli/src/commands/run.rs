@@ -166,16 +166,25 @@ pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
 
 /// The pipeline's clients for `spec`.
 pub(crate) async fn pipeline(spec: &JobSpec, overrides: &ClientOverrides) -> Result<Pipeline> {
+    Ok(pipeline_with_clients(spec, overrides).await?.0)
+}
+
+/// [`pipeline`], and the clients it was built from (for `doctor`, which also needs the Serverless client).
+pub(crate) async fn pipeline_with_clients(
+    spec: &JobSpec,
+    overrides: &ClientOverrides,
+) -> Result<(Pipeline, s3shift_jobs::clients::AwsClients)> {
     let clients = build_clients(&spec.config.aws, overrides).await?;
-    Ok(Pipeline {
-        s3: S3Store::new(clients.s3, StoreConfig::default()),
+    let p = Pipeline {
+        s3: S3Store::new(clients.s3.clone(), StoreConfig::default()),
         api: DataApi::new(
-            clients.redshift_data,
+            clients.redshift_data.clone(),
             spec.target.clone(),
             spec.config.warehouse.database.clone(),
             PollConfig::default(),
         ),
-    })
+    };
+    Ok((p, clients))
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
