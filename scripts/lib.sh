@@ -16,10 +16,10 @@ ensure_deb() {
   command -v "$cmd" >/dev/null 2>&1 || { echo "installing $pkg did not provide $cmd" >&2; return 1; }
 }
 
-# ensure_venv REQUIREMENTS: a Python virtual environment at .venv with that requirements file installed; prints
-# nothing on success. Reinstalls only when the file changed.
+# ensure_venv REQUIREMENTS [VENV]: a Python virtual environment (default .venv) with that requirements file
+# installed; prints nothing on success. Reinstalls only when the file changed.
 ensure_venv() {
-  local req=${1:-scripts/requirements.txt} venv=.venv
+  local req=${1:-scripts/requirements.txt} venv=${2:-.venv}
   local stamp="$venv/.$(basename "$req").sha" want
   want=$(sha256sum "$req" | cut -d' ' -f1)
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
