@@ -1,6 +1,20 @@
 # Shared helpers for the scripts in this folder (sourced, not run).
 
-step() { printf '\n==> %s\n' "$*"; }
+# step NAME: starts a named step; the time each step took is printed by steps_summary.
+step() {
+  _step_close
+  _step_name=$* _step_start=$(date +%s)
+  printf '\n==> %s\n' "$*"
+}
+_step_close() {
+  [ -n "${_step_name:-}" ] && _step_times+=$(printf '%6ss  %s\n' "$(( $(date +%s) - _step_start ))" "$_step_name")$'\n'
+  _step_name=""
+}
+# steps_summary: one line per step with its duration (where a cold run spends its time).
+steps_summary() {
+  _step_close
+  printf '\nstep times:\n%s' "${_step_times:-}"
+}
 
 # ensure_deb COMMAND PACKAGE: installs a Debian package when its command is missing.
 ensure_deb() {
