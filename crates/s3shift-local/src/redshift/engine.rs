@@ -81,6 +81,9 @@ pub(crate) struct Record {
     pub(crate) pid: i64,
 }
 
+/// How long a cancel keeps interrupting a statement that has not stopped yet.
+const CANCEL_PERSISTENCE: Duration = Duration::from_secs(60);
+
 struct Slot {
     record: Mutex<Record>,
     cancel: AtomicBool,
@@ -332,9 +335,18 @@ impl Engine {
             return Some(false);
         }
         slot.cancel.store(true, Ordering::SeqCst);
-        if let Some(h) = lock(&slot.interrupt).as_ref() {
-            h.interrupt();
-        }
+        // DuckDB clears a connection's interrupt when a query starts, so an interrupt that lands between
+        // `Started` and the query's first step would be lost and the statement would run on. Keep
+        // interrupting until the statement is done (bounded, in case it never checks).
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + CANCEL_PERSISTENCE;
+            while !lock(&slot.record).status.done() && Instant::now() < deadline {
+                if let Some(h) = lock(&slot.interrupt).as_ref() {
+                    h.interrupt();
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
         Some(true)
     }
 
