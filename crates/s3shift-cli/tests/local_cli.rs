@@ -28,7 +28,12 @@ fn serves_s3_and_stops_on_sigterm() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
-    for _ in 0..9 {
+    // Log lines, then the endpoints and exports, up to the last export.
+    while !printed
+        .last()
+        .is_some_and(|l: &String| l.starts_with("export AWS_REGION="))
+    {
+        assert!(printed.len() < 30, "no AWS_REGION export in {printed:?}");
         printed.push(lines.next().unwrap().unwrap());
     }
     let endpoint = printed
@@ -38,6 +43,11 @@ fn serves_s3_and_stops_on_sigterm() {
         .to_owned();
     assert!(
         printed.iter().any(|l| l.starts_with("export AWS_ACCESS_KEY_ID=")),
+        "{printed:?}"
+    );
+    // Without it, botocore clients stall 60 s after uploading an empty object (boto/botocore#3755).
+    assert!(
+        printed.contains(&"export BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE=true".to_owned()),
         "{printed:?}"
     );
 

@@ -92,6 +92,13 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
     )?;
     writeln!(out, "export AWS_ACCESS_KEY_ID={access_key}")?;
     writeln!(out, "export AWS_SECRET_ACCESS_KEY={secret_key}")?;
+    // botocore sends `Expect: 100-continue` even on empty uploads; the server rightly answers those at once,
+    // which leaves botocore's pooled connection stalling the next upload for 60 s (boto/botocore#3755).
+    writeln!(
+        out,
+        "# AWS CLI v1 and boto3 stall 60 s after an empty upload without this (boto/botocore#3755):"
+    )?;
+    writeln!(out, "export BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE=true")?;
     writeln!(out, "export AWS_REGION=us-east-1")?;
     writeln!(out, "# Ctrl-C or SIGTERM stops it.")?;
     out.flush()?;
