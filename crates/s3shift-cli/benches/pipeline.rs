@@ -32,7 +32,7 @@ struct Row {
 }
 
 fn corpus() -> Vec<Bytes> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images");
+    let root = manifest_dir().join("../../tests/fixtures/images");
     let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).unwrap();
     manifest
         .lines()
@@ -165,4 +165,11 @@ fn main() {
             r.stages
         );
     }
+}
+
+/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
+/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

@@ -154,7 +154,7 @@ mod tests {
     const COMPUTE: &str = include_str!("../../../deploy/compute.yaml");
 
     fn jobs_dir() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jobs")
+        manifest_dir().join("../../jobs")
     }
 
     #[test]
@@ -201,5 +201,12 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 2, "one schedule per shipped job");
+    }
+
+    /// This package's folder as cargo or nextest set it for the process (right even for a test binary built in
+    /// another checkout sharing the target folder), else the compiled-in one.
+    fn manifest_dir() -> std::path::PathBuf {
+        std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
     }
 }

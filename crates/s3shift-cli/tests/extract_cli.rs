@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images")
+    manifest_dir().join("../../tests/fixtures/images")
 }
 
 fn s3shift(args: &[&str]) -> std::process::Output {
@@ -119,4 +119,11 @@ fn bad_usage_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = s3shift(&["extract"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
+/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

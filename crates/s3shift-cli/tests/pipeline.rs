@@ -135,7 +135,7 @@ fn stdout(o: &Output) -> String {
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images")
+    manifest_dir().join("../../tests/fixtures/images")
 }
 
 /// The fixture corpus: relative path to expected status.
@@ -723,7 +723,7 @@ async fn status_reports_recent_runs_and_schedules_print_as_eventbridge() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["job"], "e2e");
 
-    let jobs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../jobs");
+    let jobs = manifest_dir().join("../../jobs");
     let mut cmd = support::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
     cmd.args(["schedule", "--print", "eventbridge", "--jobs-dir"])
         .arg(&jobs);
@@ -1052,4 +1052,11 @@ fn the_demo_runs_on_a_fresh_directory_and_loads_nothing_twice() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
     assert!(other.join("precious.txt").exists());
+}
+
+/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
+/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use s3shift_extract::{ExtractConfig, Step, extract_prefix, extract_with};
@@ -19,7 +18,7 @@ struct Set {
 }
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images");
+    let dir = manifest_dir().join("../../tests/fixtures/images");
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("fixtures manifest");
     let config = ExtractConfig::default();
     let min = Duration::from_secs_f64(
@@ -87,4 +86,11 @@ fn main() {
             done as f64 / secs
         );
     }
+}
+
+/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
+/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn embedded_list_is_the_sql_folder() -> std::io::Result<()> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql");
+        let dir = manifest_dir().join("../../sql");
         let mut files: Vec<String> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -145,5 +145,12 @@ mod tests {
             .take_while(|l| !l.starts_with("PRIMARY KEY"))
             .collect();
         assert_eq!(lines, ddl_columns(IMAGES));
+    }
+
+    /// This package's folder as cargo or nextest set it for the process (right even for a test binary built in
+    /// another checkout sharing the target folder), else the compiled-in one.
+    fn manifest_dir() -> std::path::PathBuf {
+        std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
     }
 }

@@ -14,7 +14,7 @@ fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("S3SHIFT_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let venv = manifest_dir().join("../../.venv/bin/python");
     assert!(
         venv.exists(),
         "{} is missing: run ./scripts/test (it creates the venv) or set S3SHIFT_PYTHON",
@@ -26,9 +26,7 @@ fn python() -> PathBuf {
 /// Runs `tests/conformance/<script>` against `endpoint` and checks it passed every check.
 async fn conform(script: &str, endpoint: String, tmp: PathBuf) {
     let py = python();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/conformance")
-        .join(script);
+    let script = manifest_dir().join("tests/conformance").join(script);
     // The servers run on this runtime; the client waits on a blocking thread.
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(py)
@@ -77,4 +75,11 @@ async fn boto3_and_awscli_agree_with_the_data_api_server() {
         dir.path().to_path_buf(),
     )
     .await;
+}
+
+/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
+/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

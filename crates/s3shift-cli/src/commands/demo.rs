@@ -34,7 +34,7 @@ pub(crate) struct DemoArgs {
 }
 
 fn default_images() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images")
+    manifest_dir().join("../../tests/fixtures/images")
 }
 
 fn prepare_dir(dir: &Path) -> Result<()> {
@@ -270,4 +270,11 @@ async fn print_landed(api: &s3shift_redshift::DataApi) -> Result<()> {
         .unwrap_or(-1);
     writeln!(out, "\nObjects with more than one row: {dups}")?;
     Ok(())
+}
+
+/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
+/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// One row of `tests/fixtures/images/MANIFEST.tsv`.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct Fixture {
 
 /// The fixtures folder.
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images")
+    manifest_dir().join("../../tests/fixtures/images")
 }
 
 /// Every fixture listed in the manifest. Fails when the manifest is missing or names a missing file, so a
@@ -69,4 +69,11 @@ pub fn read(f: &Fixture) -> Vec<u8> {
 /// The format folder of a fixture (`jpeg`, `broken`, ...).
 pub fn folder(f: &Fixture) -> &str {
     f.rel.split('/').next().unwrap_or_default()
+}
+
+/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
+/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
+pub fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

@@ -3,7 +3,6 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ impl Drop for Moto {
 }
 
 pub fn start_moto() -> Moto {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
+    let bin = manifest_dir().join("../../.venv/bin/moto_server");
     assert!(
         bin.exists(),
         "{} is missing: ./scripts/test installs it",
@@ -50,4 +49,11 @@ pub fn start_moto() -> Moto {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("moto_server did not start");
+}
+
+/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
+/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }
