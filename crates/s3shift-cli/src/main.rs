@@ -66,6 +66,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let format = match s3shift_telemetry::LogFormat::from_env() {
+        Ok(format) => format,
+        Err(err) => {
+            eprintln!("s3shift: error: {err}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     // The demo prints its own story; its log events would only interleave with it.
     #[cfg(feature = "local")]
     let quiet = matches!(cli.command, Command::Demo(_));
@@ -88,11 +95,7 @@ fn main() -> ExitCode {
         }
         None => (None, None),
     };
-    s3shift_telemetry::init_logs(
-        s3shift_telemetry::LogFormat::from_env(),
-        if quiet { "warn" } else { "info" },
-        layer,
-    );
+    s3shift_telemetry::init_logs(format, if quiet { "warn" } else { "info" }, layer);
     let outcome = match cli.command {
         Command::Run(args) => commands::run::run(&args),
         Command::Migrate(args) => commands::run::migrate_cmd(&args),
@@ -150,6 +153,7 @@ mod tests {
     //! file that validates, and every schedule is the expression `s3shift schedule --print eventbridge` prints.
 
     use super::*;
+    use clap::CommandFactory;
 
     const COMPUTE: &str = include_str!("../../../deploy/compute.yaml");
 
@@ -175,6 +179,77 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 2, "one task per shipped job");
+    }
+
+    /// Every `Name`/`Value` pair under a container's `Environment:` in deploy/compute.yaml.
+    fn task_environment() -> Vec<(String, String)> {
+        let mut pairs = Vec::new();
+        let mut block: Option<usize> = None;
+        let mut name: Option<String> = None;
+        for line in COMPUTE.lines() {
+            let indent = line.len() - line.trim_start().len();
+            let text = line.trim();
+            if text == "Environment:" {
+                block = Some(indent);
+                continue;
+            }
+            if block.is_some_and(|b| indent <= b && !text.is_empty()) {
+                block = None;
+            }
+            if block.is_none() {
+                continue;
+            }
+            if let Some(n) = text.strip_prefix("- Name: ") {
+                name = Some(n.trim_matches('"').to_owned());
+            } else if let Some(v) = text.strip_prefix("Value: ") {
+                let n = name
+                    .take()
+                    .unwrap_or_else(|| panic!("Value without a Name: {line}"));
+                pairs.push((n, v.trim_matches('"').to_owned()));
+            }
+        }
+        pairs
+    }
+
+    /// Whether the binary reads `name` and accepts `value` in it: through clap (the option that names the
+    /// variable, given `value` as its argument on a `run` command line) or the log format.
+    fn accepts(name: &str, value: &str) -> Result<(), String> {
+        if name == s3shift_telemetry::LOG_FORMAT_VAR {
+            return value
+                .parse::<s3shift_telemetry::LogFormat>()
+                .map(drop)
+                .map_err(|e| e.to_string());
+        }
+        let root = Cli::command();
+        let run = root.find_subcommand("run").ok_or("the CLI has no run command")?;
+        let arg = root
+            .get_arguments()
+            .chain(run.get_arguments())
+            .find(|a| a.get_env().is_some_and(|e| e == name))
+            .ok_or_else(|| format!("s3shift does not read {name}"))?;
+        let long = arg
+            .get_long()
+            .ok_or_else(|| format!("{name} belongs to an option without a long name"))?;
+        Cli::try_parse_from(["s3shift", "run", "api-images", &format!("--{long}"), value])
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn task_environment_is_what_the_binary_reads() {
+        let pairs = task_environment();
+        assert_eq!(
+            pairs.iter().filter(|(n, _)| n == "S3SHIFT_LOG_FORMAT").count(),
+            2,
+            "each task sets the log format: {pairs:?}"
+        );
+        for (name, value) in &pairs {
+            accepts(name, value).unwrap_or_else(|e| panic!("deploy/compute.yaml: {name}={value}: {e}"));
+        }
+        // The check itself refuses what it must.
+        assert!(accepts("S3SHIFT_LOG_FORMAT", "xml").is_err());
+        assert!(accepts("S3SHIFT_NO_SUCH_SETTING", "1").is_err());
+        assert!(accepts("S3SHIFT_JOBS_DIR", "/etc/s3shift/jobs").is_ok());
     }
 
     #[test]

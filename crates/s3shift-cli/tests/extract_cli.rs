@@ -121,6 +121,22 @@ fn bad_usage_exits_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+#[test]
+fn an_unknown_log_format_is_refused_before_anything_runs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_s3shift"))
+        .args(["extract", fixtures().to_str().unwrap()])
+        .env("S3SHIFT_LOG_FORMAT", "JSON")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing was extracted");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("S3SHIFT_LOG_FORMAT=\"JSON\" is not a log format: use json or text"),
+        "{err}"
+    );
+}
+
 /// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
 /// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
 fn manifest_dir() -> std::path::PathBuf {

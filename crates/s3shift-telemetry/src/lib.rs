@@ -24,14 +24,43 @@ pub enum LogFormat {
     Text,
 }
 
+/// The environment variable that picks the [`LogFormat`].
+pub const LOG_FORMAT_VAR: &str = "S3SHIFT_LOG_FORMAT";
+
+/// [`LOG_FORMAT_VAR`] holds neither `json` nor `text`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{LOG_FORMAT_VAR}={value:?} is not a log format: use json or text")]
+pub struct UnknownLogFormat {
+    /// What the variable held.
+    pub value: String,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = UnknownLogFormat;
+
+    /// `json` or `text`, exactly.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "json" => Ok(Self::Json),
+            "text" => Ok(Self::Text),
+            _ => Err(UnknownLogFormat {
+                value: value.to_owned(),
+            }),
+        }
+    }
+}
+
 impl LogFormat {
-    /// `S3SHIFT_LOG_FORMAT` (`json` or `text`) when set, otherwise JSON when stdout is not a terminal.
-    pub fn from_env() -> Self {
-        match std::env::var("S3SHIFT_LOG_FORMAT").ok().as_deref() {
-            Some("json") => Self::Json,
-            Some("text") => Self::Text,
-            _ if std::io::stdout().is_terminal() => Self::Text,
-            _ => Self::Json,
+    /// [`LOG_FORMAT_VAR`] when set, otherwise JSON when stdout is not a terminal.
+    ///
+    /// # Errors
+    /// [`UnknownLogFormat`] when the variable is set to anything but `json` or `text`: a typo in a task
+    /// definition must not quietly change what the log shipper receives.
+    pub fn from_env() -> Result<Self, UnknownLogFormat> {
+        match std::env::var_os(LOG_FORMAT_VAR) {
+            Some(value) => value.to_string_lossy().parse(),
+            None if std::io::stdout().is_terminal() => Ok(Self::Text),
+            None => Ok(Self::Json),
         }
     }
 }

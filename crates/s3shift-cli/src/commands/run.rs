@@ -214,7 +214,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
 /// end of reading otherwise (JSON logs).
 pub(crate) fn progress_mode() -> Progress {
     use std::io::IsTerminal;
-    let json = s3shift_telemetry::LogFormat::from_env() == s3shift_telemetry::LogFormat::Json;
+    let json = s3shift_telemetry::LogFormat::from_env() == Ok(s3shift_telemetry::LogFormat::Json);
     if !json && std::io::stderr().is_terminal() {
         Progress::Bar
     } else if json {
@@ -377,7 +377,9 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool) -> Result<u8> {
         RunOutcome::Ran(summaries) => {
             let mut code = 0;
             for s in &summaries {
-                if metrics && s3shift_telemetry::LogFormat::from_env() == s3shift_telemetry::LogFormat::Json {
+                if metrics
+                    && s3shift_telemetry::LogFormat::from_env() == Ok(s3shift_telemetry::LogFormat::Json)
+                {
                     writeln!(
                         out,
                         "{}",
