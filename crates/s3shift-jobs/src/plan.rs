@@ -2,6 +2,10 @@
 //!
 //! Pure: the listing, the ledger and the clock come in, the plan goes out. Objects closest to expiry come first,
 //! so a run cut short by its limits always leaves the objects with the most slack.
+//!
+//! Bounded: [`PlanBuilder`] takes the listing one object at a time and keeps only the `max_objects_per_run`
+//! most urgent, and [`LoadedSet`] holds the ledger as 16-byte hashes. What a run holds for its plan no longer
+//! grows with the listing, only with the ledger window (see `run::ledger_window_start`).
 
 use std::collections::HashSet;
 
@@ -47,75 +51,209 @@ pub struct Plan {
     pub most_urgent: Option<ObjectRef>,
 }
 
-/// Builds the plan.
+/// The ledger's object identities (see [`ObjectRef::identity`]), kept as 128-bit hashes: 16 bytes an object
+/// instead of the identity string, so a ledger window of millions of objects fits a small task.
 ///
-/// `loaded` holds the identities (see [`ObjectRef::identity`]) already in the ledger.
+/// The two 64-bit halves come from independently keyed SipHash instances (random keys per process). Two
+/// different identities share a hash with probability about n²/2¹²⁹ (under 10⁻²⁴ for ten million objects); a
+/// false "loaded" would skip an object, so the hash is wide enough to make that beyond reach.
+#[derive(Debug, Default)]
+pub struct LoadedSet {
+    keys: (std::hash::RandomState, std::hash::RandomState),
+    hashes: HashSet<u128>,
+}
+
+impl LoadedSet {
+    fn hash(&self, identity: &str) -> u128 {
+        use std::hash::BuildHasher;
+        (u128::from(self.keys.0.hash_one(identity)) << 64) | u128::from(self.keys.1.hash_one(identity))
+    }
+
+    /// Records an identity as loaded.
+    pub fn insert(&mut self, identity: &str) {
+        let h = self.hash(identity);
+        self.hashes.insert(h);
+    }
+
+    /// Whether `object`'s identity was recorded.
+    pub fn contains(&self, object: &ObjectRef) -> bool {
+        self.hashes.contains(&self.hash(&object.identity()))
+    }
+
+    /// How many identities were recorded.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+}
+
+/// The order of a plan: earliest expiry first; objects without an expiry after those with one; then oldest
+/// first, then by key.
+struct Urgency(ObjectRef);
+
+impl Urgency {
+    fn rank(&self) -> (bool, Option<DateTime<Utc>>, DateTime<Utc>, &str) {
+        let o = &self.0;
+        (
+            o.expires_at.is_none(),
+            o.expires_at,
+            o.last_modified,
+            o.key.as_str(),
+        )
+    }
+}
+
+impl PartialEq for Urgency {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank() == other.rank()
+    }
+}
+
+impl Eq for Urgency {}
+
+impl PartialOrd for Urgency {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Urgency {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
+/// Builds a plan from a listing fed one object at a time. It holds at most `max_objects_per_run` objects (the
+/// most urgent seen so far), whatever the size of the listing.
+pub struct PlanBuilder<'a> {
+    loaded: &'a LoadedSet,
+    now: DateTime<Utc>,
+    settle: Duration,
+    limits: &'a LimitsConfig,
+    counts: PlanCounts,
+    min_slack: Option<f64>,
+    eligible: u64,
+    // A max-heap: its top is the least urgent kept, the one to drop when a more urgent object arrives.
+    kept: std::collections::BinaryHeap<Urgency>,
+}
+
+impl std::fmt::Debug for PlanBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanBuilder")
+            .field("counts", &self.counts)
+            .field("kept", &self.kept.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PlanBuilder<'a> {
+    /// A builder for a run at `now`: objects in `loaded` are skipped, objects modified within `settle` wait.
+    pub fn new(
+        loaded: &'a LoadedSet,
+        now: DateTime<Utc>,
+        settle: Duration,
+        limits: &'a LimitsConfig,
+    ) -> Self {
+        Self {
+            loaded,
+            now,
+            settle,
+            limits,
+            counts: PlanCounts::default(),
+            min_slack: None,
+            eligible: 0,
+            kept: std::collections::BinaryHeap::new(),
+        }
+    }
+
+    /// How many objects the builder holds now (never more than `max_objects_per_run`).
+    pub fn held(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Takes one listed object (its `expires_at` already filled in).
+    pub fn add(&mut self, o: ObjectRef) {
+        self.counts.listed += 1;
+        if self.loaded.contains(&o) {
+            self.counts.already_loaded += 1;
+            return;
+        }
+        if let Some(e) = o.expires_at {
+            let h = (e - self.now).num_seconds() as f64 / 3600.0;
+            self.min_slack = Some(self.min_slack.map_or(h, |m| m.min(h)));
+        }
+        if o.last_modified > self.now - self.settle {
+            self.counts.too_young += 1;
+            return;
+        }
+        self.eligible += 1;
+        let cap = usize::try_from(self.limits.max_objects_per_run).unwrap_or(usize::MAX);
+        if cap == 0 {
+            return;
+        }
+        let o = Urgency(o);
+        if self.kept.len() < cap {
+            self.kept.push(o);
+        } else if self.kept.peek().is_some_and(|least| o < *least) {
+            self.kept.pop();
+            self.kept.push(o);
+        }
+    }
+
+    /// The plan: the most urgent objects within the run's object and byte limits, in order.
+    pub fn finish(self) -> Plan {
+        let Self {
+            mut counts,
+            min_slack,
+            eligible,
+            kept,
+            limits,
+            ..
+        } = self;
+        let mut objects: Vec<ObjectRef> = kept.into_sorted_vec().into_iter().map(|u| u.0).collect();
+        let mut keep = 0;
+        for o in &objects {
+            let over_bytes =
+                counts.planned > 0 && counts.planned_bytes.saturating_add(o.size) > limits.max_bytes_per_run;
+            if over_bytes {
+                break;
+            }
+            keep += 1;
+            counts.planned += 1;
+            counts.planned_bytes = counts.planned_bytes.saturating_add(o.size);
+            if o.size > 0 {
+                counts.estimated_get_requests += 1 + u64::from(o.size > limits.range_bytes);
+                counts.estimated_bytes_read += o.size.min(limits.range_bytes);
+            }
+        }
+        objects.truncate(keep);
+        counts.deferred = eligible - counts.planned;
+        Plan {
+            most_urgent: objects.first().cloned(),
+            objects,
+            counts,
+            min_slack_hours: min_slack,
+        }
+    }
+}
+
+/// Builds the plan of a whole listing at once (see [`PlanBuilder`]).
 pub fn build_plan(
-    mut listed: Vec<ObjectRef>,
-    loaded: &HashSet<String>,
+    listed: Vec<ObjectRef>,
+    loaded: &LoadedSet,
     now: DateTime<Utc>,
     settle: Duration,
     limits: &LimitsConfig,
 ) -> Plan {
-    // Everything happens in place in the listing's own buffer: the plan is the largest thing a run holds.
-    let mut counts = PlanCounts {
-        listed: listed.len() as u64,
-        ..PlanCounts::default()
-    };
-    let mut min_slack: Option<f64> = None;
-    let mut note_slack = |o: &ObjectRef| {
-        if let Some(e) = o.expires_at {
-            let h = (e - now).num_seconds() as f64 / 3600.0;
-            min_slack = Some(min_slack.map_or(h, |m: f64| m.min(h)));
-        }
-    };
-    listed.retain(|o| {
-        if loaded.contains(&o.identity()) {
-            counts.already_loaded += 1;
-            false
-        } else if o.last_modified > now - settle {
-            counts.too_young += 1;
-            note_slack(o);
-            false
-        } else {
-            note_slack(o);
-            true
-        }
-    });
-    // Earliest expiry first; objects without an expiry after those with one; then oldest first.
-    listed.sort_unstable_by(|a, b| {
-        (a.expires_at.is_none(), a.expires_at, a.last_modified, &a.key).cmp(&(
-            b.expires_at.is_none(),
-            b.expires_at,
-            b.last_modified,
-            &b.key,
-        ))
-    });
-    let mut keep = 0;
-    for o in &listed {
-        let over_count = counts.planned >= limits.max_objects_per_run;
-        let over_bytes =
-            counts.planned > 0 && counts.planned_bytes.saturating_add(o.size) > limits.max_bytes_per_run;
-        if over_count || over_bytes {
-            break;
-        }
-        keep += 1;
-        counts.planned += 1;
-        counts.planned_bytes = counts.planned_bytes.saturating_add(o.size);
-        if o.size > 0 {
-            counts.estimated_get_requests += 1 + u64::from(o.size > limits.range_bytes);
-            counts.estimated_bytes_read += o.size.min(limits.range_bytes);
-        }
+    let mut builder = PlanBuilder::new(loaded, now, settle, limits);
+    for o in listed {
+        builder.add(o);
     }
-    counts.deferred = (listed.len() - keep) as u64;
-    listed.truncate(keep);
-    listed.shrink_to_fit();
-    Plan {
-        most_urgent: listed.first().cloned(),
-        objects: listed,
-        counts,
-        min_slack_hours: min_slack,
-    }
+    builder.finish()
 }
 
 #[cfg(test)]
@@ -149,7 +287,8 @@ mod tests {
             obj("done", 100, 10, now),
             obj("older", 160, 10, now),
         ];
-        let loaded: HashSet<String> = [listed[3].identity()].into_iter().collect();
+        let mut loaded = LoadedSet::default();
+        loaded.insert(&listed[3].identity());
         let limits = LimitsConfig {
             max_objects_per_run: 2,
             ..LimitsConfig::default()
@@ -165,5 +304,128 @@ mod tests {
         let slack = plan.min_slack_hours.unwrap_or_default();
         assert!((slack - 12.0).abs() < 1e-9, "{slack}");
         Ok(())
+    }
+
+    /// The plan as the whole listing would give it: sort everything, take the prefix that fits the limits.
+    fn reference(
+        listed: &[ObjectRef],
+        loaded: &LoadedSet,
+        now: DateTime<Utc>,
+        limits: &LimitsConfig,
+    ) -> Vec<String> {
+        let mut eligible: Vec<&ObjectRef> = listed
+            .iter()
+            .filter(|o| !loaded.contains(o) && o.last_modified <= now - Duration::seconds(60))
+            .collect();
+        eligible.sort_by_key(|o| {
+            (
+                o.expires_at.is_none(),
+                o.expires_at,
+                o.last_modified,
+                o.key.clone(),
+            )
+        });
+        let (mut n, mut bytes, mut out) = (0u64, 0u64, Vec::new());
+        for o in eligible {
+            if n >= limits.max_objects_per_run || (n > 0 && bytes + o.size > limits.max_bytes_per_run) {
+                break;
+            }
+            n += 1;
+            bytes += o.size;
+            out.push(o.key.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn streaming_keeps_at_most_the_object_limit_and_plans_what_sorting_everything_would() -> Result<(), String>
+    {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+            .single()
+            .ok_or("time")?;
+        // 20,000 objects in a scrambled order (a fixed LCG), ages up to 9 days, some without expiry, some
+        // sharing a LastModified, one in five already loaded.
+        let mut x: u64 = 42;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            x >> 33
+        };
+        let mut listed = Vec::new();
+        let mut loaded = LoadedSet::default();
+        for i in 0..20_000u64 {
+            let mut o = obj(
+                &format!("k{:05}", next() % 100_000),
+                i64::try_from(next() % 216).unwrap_or(0),
+                next() % 5_000,
+                now,
+            );
+            o.key.push_str(&format!("-{i}"));
+            if i % 7 == 0 {
+                o.expires_at = None;
+            }
+            if i % 5 == 0 {
+                loaded.insert(&o.identity());
+            }
+            listed.push(o);
+        }
+        for (max_objects, max_bytes) in [
+            (100, u64::MAX),
+            (1_000, 300_000),
+            (50_000, u64::MAX),
+            (0, u64::MAX),
+            (10, 1),
+        ] {
+            let limits = LimitsConfig {
+                max_objects_per_run: max_objects,
+                max_bytes_per_run: max_bytes,
+                ..LimitsConfig::default()
+            };
+            let mut builder = PlanBuilder::new(&loaded, now, Duration::seconds(60), &limits);
+            let mut most_held = 0;
+            for o in listed.iter().cloned() {
+                builder.add(o);
+                most_held = most_held.max(builder.held());
+            }
+            assert!(
+                most_held as u64 <= max_objects,
+                "held {most_held} objects with a limit of {max_objects}"
+            );
+            let plan = builder.finish();
+            let keys: Vec<String> = plan.objects.iter().map(|o| o.key.clone()).collect();
+            assert_eq!(
+                keys,
+                reference(&listed, &loaded, now, &limits),
+                "limits {max_objects}/{max_bytes}"
+            );
+            let c = &plan.counts;
+            assert_eq!(c.listed, 20_000);
+            assert_eq!(c.already_loaded, 4_000);
+            assert_eq!(c.already_loaded + c.too_young + c.deferred + c.planned, c.listed);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_loaded_set_tells_identities_apart() {
+        let now = Utc::now();
+        let mut loaded = LoadedSet::default();
+        let objects: Vec<ObjectRef> = (0..50_000).map(|i| obj(&format!("key-{i}"), 1, 1, now)).collect();
+        for o in objects.iter().step_by(2) {
+            loaded.insert(&o.identity());
+        }
+        assert_eq!(loaded.len(), 25_000);
+        for (i, o) in objects.iter().enumerate() {
+            assert_eq!(loaded.contains(o), i % 2 == 0, "{}", o.key);
+        }
+        // Same key, another ETag or version: another identity.
+        let mut other = objects[0].clone();
+        other.etag.push('x');
+        assert!(!loaded.contains(&other));
+        let mut versioned = objects[0].clone();
+        versioned.version_id = Some("v2".into());
+        assert!(!loaded.contains(&versioned));
     }
 }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::plan::{Plan, PlanCounts, build_plan};
+use crate::plan::{LoadedSet, Plan, PlanBuilder, PlanCounts};
 use crate::spec::JobSpec;
 use crate::{Error, Result};
 
@@ -524,84 +524,111 @@ impl Pipeline {
             Some(b) if !b.prefixes.is_empty() => b.prefixes.clone(),
             _ => src.prefixes.clone(),
         };
-        let mut listings = JoinSet::new();
-        for prefix in prefixes {
-            let (s3, bucket) = (self.s3.clone(), src.bucket.clone());
-            listings.spawn(async move { s3.list_prefix(&bucket, &prefix).await });
-        }
-        let mut pages = Vec::new();
-        while let Some(r) = listings.join_next().await {
-            let objects = r.map_err(|e| Error::Setup(format!("listing task failed: {e}")))??;
-            summary.list_requests += (objects.len() as u64).div_ceil(1000).max(1);
-            pages.push(objects);
-        }
-        let mut listed = Vec::with_capacity(pages.iter().map(Vec::len).sum());
-        for page in pages {
-            listed.extend(page);
-        }
-        if let Some(b) = backfill {
-            listed.retain(|o| {
-                b.since.is_none_or(|t| o.last_modified >= t)
-                    && b.until.is_none_or(|t| o.last_modified < t)
-                    && b.keys.as_ref().is_none_or(|k| k.contains(&o.key))
-            });
-            if let Some(keys) = &b.keys {
-                let found: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
-                let missing: Vec<&String> = keys.iter().filter(|k| !found.contains(k.as_str())).collect();
-                for key in missing.iter().take(20) {
-                    tracing::warn!(key = %key, "named key not found in the source (expired, deleted, or outside the window)");
-                }
-                summary.objects_not_found = missing.len() as u64;
-            }
-        }
-        for o in &mut listed {
-            o.expires_at = lifecycle.expiry(&o.key, o.size, o.last_modified).or_else(|| {
-                (src.assume_lifecycle_days > 0)
-                    .then(|| s3shift_core::expiry_of(o.last_modified, src.assume_lifecycle_days))
-                    .flatten()
-            });
-        }
+        // The ledger first: each listed object is checked against it as the listing streams by, so the run
+        // never holds the listing, only the objects it will read.
+        let window_start = ledger_window_start(&lifecycle, &prefixes, now);
         let loaded = if backfill.is_some() {
-            HashSet::new()
+            LoadedSet::default()
         } else {
             summary.data_api_statements += 1;
-            self.loaded_identities(spec, &listed).await?
+            self.loaded_identities(spec, window_start).await?
         };
         let settle = chrono::Duration::seconds(i64::try_from(src.settle_seconds).unwrap_or(i64::MAX / 1000));
-        Ok(build_plan(listed, &loaded, now, settle, &spec.config.limits))
+        let mut builder = PlanBuilder::new(&loaded, now, settle, &spec.config.limits);
+        // Prefixes are listed in parallel; their pages meet in a short queue, so a slow planner holds the
+        // listings back instead of buffering them.
+        let (tx, mut rx) = mpsc::channel::<Vec<ObjectRef>>(4);
+        let mut listings = JoinSet::new();
+        for prefix in prefixes {
+            let (mut pages, tx) = (self.s3.pages(&src.bucket, &prefix), tx.clone());
+            listings.spawn(async move {
+                while let Some(page) = pages.next_page().await? {
+                    if tx.send(page).await.is_err() {
+                        break;
+                    }
+                }
+                Ok::<u64, s3shift_s3::Error>(pages.requests())
+            });
+        }
+        drop(tx);
+        let named: Option<HashSet<&str>> = backfill
+            .and_then(|b| b.keys.as_ref())
+            .map(|k| k.iter().map(String::as_str).collect());
+        let mut found: HashSet<String> = HashSet::new();
+        let mut before_window = 0u64;
+        while let Some(page) = rx.recv().await {
+            for mut o in page {
+                if let Some(b) = backfill {
+                    let selected = b.since.is_none_or(|t| o.last_modified >= t)
+                        && b.until.is_none_or(|t| o.last_modified < t)
+                        && named.as_ref().is_none_or(|k| k.contains(o.key.as_str()));
+                    if !selected {
+                        continue;
+                    }
+                    if named.is_some() {
+                        found.insert(o.key.clone());
+                    }
+                }
+                o.expires_at = lifecycle.expiry(&o.key, o.size, o.last_modified).or_else(|| {
+                    (src.assume_lifecycle_days > 0)
+                        .then(|| s3shift_core::expiry_of(o.last_modified, src.assume_lifecycle_days))
+                        .flatten()
+                });
+                if backfill.is_none() && window_start.is_some_and(|w| o.last_modified < w) {
+                    before_window += 1;
+                }
+                builder.add(o);
+            }
+        }
+        while let Some(r) = listings.join_next().await {
+            summary.list_requests += r.map_err(|e| Error::Setup(format!("listing task failed: {e}")))??;
+        }
+        if before_window > 0 {
+            tracing::warn!(bucket = %src.bucket, objects = before_window, window_start = ?window_start,
+                "objects outlived their lifecycle rule by days and predate the ledger window: \
+                 read again and replaced, never duplicated");
+        }
+        if let Some(keys) = backfill.and_then(|b| b.keys.as_ref()) {
+            let missing: Vec<&String> = keys.iter().filter(|k| !found.contains(k.as_str())).collect();
+            for key in missing.iter().take(20) {
+                tracing::warn!(key = %key, "named key not found in the source (expired, deleted, or outside the window)");
+            }
+            summary.objects_not_found = missing.len() as u64;
+        }
+        Ok(builder.finish())
     }
 
-    /// The ledger's identities for the listed objects' bucket, from the oldest listed LastModified on (older
-    /// ledger rows cannot match anything listed).
-    async fn loaded_identities(&self, spec: &JobSpec, listed: &[ObjectRef]) -> Result<HashSet<String>> {
-        let Some(oldest) = listed.iter().map(|o| o.last_modified).min() else {
-            return Ok(HashSet::new());
-        };
+    /// The ledger's identities for the source bucket, from `since` on (see [`ledger_window_start`]; `None`:
+    /// all of them), read a result page at a time into a [`LoadedSet`].
+    async fn loaded_identities(&self, spec: &JobSpec, since: Option<DateTime<Utc>>) -> Result<LoadedSet> {
         let ledger = spec.table.sibling("loaded_objects")?;
-        let rows = self
-            .api
-            .query(
-                &format!(
-                    "SELECT object_key, etag, version_id FROM {ledger} WHERE bucket = :bucket \
-                     AND last_modified >= CAST(:since AS TIMESTAMPTZ)"
-                ),
-                &[
-                    ("bucket", spec.config.source.bucket.clone()),
-                    ("since", oldest.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()),
-                ],
-            )
-            .await?;
         let bucket = &spec.config.source.bucket;
-        Ok(rows
-            .rows
-            .iter()
-            .filter_map(|r| {
-                let key = r.first()?.as_str()?;
-                let etag = r.get(1)?.as_str()?;
-                let version = r.get(2).and_then(|v| v.as_str());
-                Some(s3shift_core::object::identity(bucket, key, etag, version))
+        let mut params = vec![("bucket", bucket.clone())];
+        let mut sql = format!("SELECT object_key, etag, version_id FROM {ledger} WHERE bucket = :bucket");
+        if let Some(since) = since {
+            sql.push_str(" AND last_modified >= CAST(:since AS TIMESTAMPTZ)");
+            params.push(("since", since.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()));
+        }
+        let mut loaded = LoadedSet::default();
+        let mut unreadable = 0u64;
+        self.api
+            .query_each(&sql, &params, |row| {
+                let key = row.first().and_then(|v| v.as_str());
+                let etag = row.get(1).and_then(|v| v.as_str());
+                let version = row.get(2).and_then(|v| v.as_str());
+                match (key, etag) {
+                    (Some(key), Some(etag)) => {
+                        loaded.insert(&s3shift_core::object::identity(bucket, key, etag, version));
+                    }
+                    _ => unreadable += 1,
+                }
             })
-            .collect())
+            .await?;
+        if unreadable > 0 {
+            tracing::warn!(ledger = %ledger, rows = unreadable,
+                "ledger rows without object_key or etag: their objects count as not loaded");
+        }
+        Ok(loaded)
     }
 
     async fn run_new(
@@ -1301,6 +1328,28 @@ impl Pipeline {
     }
 }
 
+/// Days the ledger lookup reaches past the lifecycle rule: one for S3's rounding of expiry up to midnight, three
+/// for its asynchronous deletion, which can leave an expired object listed for a while.
+pub const LEDGER_WINDOW_MARGIN_DAYS: u64 = 4;
+
+/// Where the ledger lookup of a run at `now` can start: no object under `prefixes` outlives the bucket's
+/// lifecycle rule, so ledger rows of objects modified earlier cannot match anything listed. `None` (the whole
+/// ledger of the bucket) when some prefix is not certainly expired by a rule. An object still listed from
+/// before the window is read again and replaced in the tables, never duplicated (the load merges on identity).
+pub fn ledger_window_start(
+    lifecycle: &Lifecycle,
+    prefixes: &[String],
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let days = prefixes
+        .iter()
+        .map(|p| lifecycle.deletes_all_under(p))
+        .collect::<Option<Vec<u32>>>()?
+        .into_iter()
+        .max()?;
+    now.checked_sub_days(chrono::Days::new(u64::from(days) + LEDGER_WINDOW_MARGIN_DAYS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1320,5 +1369,51 @@ mod tests {
         );
         let fine = guarded(|| extract_prefix(&[], 0, &ExtractConfig::default()));
         assert!(matches!(fine, Step::Done(r) if r.status == ExtractStatus::Empty));
+    }
+
+    #[test]
+    fn the_ledger_window_follows_the_rule_that_deletes_everything_listed() {
+        use chrono::TimeZone;
+        use s3shift_s3::lifecycle::ExpiryRule;
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single();
+        let now = now.unwrap_or_default();
+        let rule = |prefix: &str, days: u32, tagged: bool| ExpiryRule {
+            id: None,
+            prefix: prefix.into(),
+            days,
+            size_greater_than: None,
+            size_less_than: None,
+            has_tag_filter: tagged,
+        };
+        let lifecycle = Lifecycle {
+            rules: vec![
+                rule("", 7, false),
+                rule("api/", 3, false),
+                rule("kafka/", 1, true),
+            ],
+        };
+        let prefixes = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        // The catch-all 7 days (the longest any listed object can live), plus the margin.
+        assert_eq!(
+            ledger_window_start(&lifecycle, &prefixes(&["api/", "kafka/"]), now),
+            Some(now - chrono::Duration::days(7 + 4))
+        );
+        assert_eq!(
+            ledger_window_start(&lifecycle, &prefixes(&["api/"]), now),
+            Some(now - chrono::Duration::days(3 + 4))
+        );
+        // A tag-filtered rule deletes only some objects: without the catch-all, nothing bounds the window.
+        let tagged_only = Lifecycle {
+            rules: vec![rule("api/", 3, false), rule("", 1, true)],
+        };
+        assert_eq!(
+            ledger_window_start(&tagged_only, &prefixes(&["api/", "kafka/"]), now),
+            None
+        );
+        assert_eq!(
+            ledger_window_start(&Lifecycle::default(), &prefixes(&[""]), now),
+            None
+        );
+        assert_eq!(ledger_window_start(&lifecycle, &[], now), None);
     }
 }

@@ -346,7 +346,36 @@ impl DataApi {
 
     /// Reads every page of the result of finished statement `id`.
     pub async fn fetch(&self, id: &str) -> Result<Rows> {
-        let mut rows = Rows::default();
+        let mut rows = Vec::new();
+        let columns = self.fetch_each(id, |row| rows.push(row)).await?;
+        Ok(Rows { columns, rows })
+    }
+
+    /// Runs a query and hands each row of its result to `on_row`, one result page at a time, so the caller
+    /// never holds more than a page of it. Returns the number of rows.
+    pub async fn query_each(
+        &self,
+        sql: &str,
+        params: &[(&str, String)],
+        mut on_row: impl FnMut(Vec<Value>),
+    ) -> Result<u64> {
+        let done = self.execute(sql, params).await?;
+        if !done.has_result_set {
+            return Ok(0);
+        }
+        let mut n = 0u64;
+        self.fetch_each(&done.id, |row| {
+            n += 1;
+            on_row(row);
+        })
+        .await?;
+        Ok(n)
+    }
+
+    /// Hands every row of the result of finished statement `id` to `on_row`, page by page; returns the column
+    /// names.
+    async fn fetch_each(&self, id: &str, mut on_row: impl FnMut(Vec<Value>)) -> Result<Vec<String>> {
+        let mut columns = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -357,19 +386,19 @@ impl DataApi {
                 .send()
                 .await
                 .map_err(|e| api_error("GetStatementResult", e))?;
-            if rows.columns.is_empty() {
-                rows.columns = page
+            if columns.is_empty() {
+                columns = page
                     .column_metadata()
                     .iter()
                     .map(|c| c.name().or(c.label()).unwrap_or("").to_owned())
                     .collect();
             }
             for record in page.records() {
-                rows.rows.push(record.iter().map(value_of).collect());
+                on_row(record.iter().map(value_of).collect());
             }
             match page.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => return Ok(rows),
+                _ => return Ok(columns),
             }
         }
     }

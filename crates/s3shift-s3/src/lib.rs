@@ -139,6 +139,72 @@ pub struct S3Store {
     config: StoreConfig,
 }
 
+/// A listing in progress (see [`S3Store::pages`]): in S3's key order, `expires_at` left empty.
+#[derive(Debug)]
+pub struct ListPages {
+    store: S3Store,
+    bucket: String,
+    prefix: String,
+    token: Option<String>,
+    done: bool,
+    requests: u64,
+}
+
+impl ListPages {
+    /// The next page (up to [`StoreConfig::list_page_keys`] objects; possibly empty), or `None` after the last.
+    /// An entry without key, ETag, size or LastModified is logged and skipped.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<ObjectRef>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let bucket = self.bucket.as_str();
+        let page = self
+            .store
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(&self.prefix)
+            .max_keys(self.store.config.list_page_keys)
+            .set_continuation_token(self.token.take())
+            .send()
+            .await
+            .map_err(|e| classify("ListObjectsV2", bucket, &self.prefix, e))?;
+        self.requests += 1;
+        let mut out = Vec::with_capacity(page.contents().len());
+        for o in page.contents() {
+            let (Some(key), Some(etag), Some(size), Some(lm)) =
+                (o.key(), o.e_tag(), o.size(), o.last_modified())
+            else {
+                tracing::warn!(bucket, key = ?o.key(), "listing entry without key, ETag, size or LastModified: skipped");
+                continue;
+            };
+            let Some(last_modified) = DateTime::<Utc>::from_timestamp(lm.secs(), lm.subsec_nanos()) else {
+                tracing::warn!(bucket, key, "LastModified out of range: skipped");
+                continue;
+            };
+            out.push(ObjectRef {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                version_id: None,
+                etag: etag.trim_matches('"').to_owned(),
+                size: u64::try_from(size).unwrap_or(0),
+                last_modified,
+                expires_at: None,
+            });
+        }
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated().unwrap_or(false) => self.token = Some(t.to_owned()),
+            _ => self.done = true,
+        }
+        Ok(Some(out))
+    }
+
+    /// ListObjectsV2 requests made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+}
+
 impl S3Store {
     /// A store over `client` (whose retry configuration handles throttling and transport errors).
     pub fn new(client: aws_sdk_s3::Client, config: StoreConfig) -> Self {
@@ -151,47 +217,25 @@ impl S3Store {
     }
 
     /// Lists every object under `prefix`, following continuation tokens, in S3's (key) order. `expires_at` is
-    /// left empty: apply [`Lifecycle::expiry`] to fill it.
+    /// left empty: apply [`Lifecycle::expiry`] to fill it. Holds the whole listing: prefer [`Self::pages`].
     pub async fn list_prefix(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectRef>> {
+        let mut pages = self.pages(bucket, prefix);
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(prefix)
-                .max_keys(self.config.list_page_keys)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify("ListObjectsV2", bucket, prefix, e))?;
-            for o in page.contents() {
-                let (Some(key), Some(etag), Some(size), Some(lm)) =
-                    (o.key(), o.e_tag(), o.size(), o.last_modified())
-                else {
-                    tracing::warn!(bucket, key = ?o.key(), "listing entry without key, ETag, size or LastModified: skipped");
-                    continue;
-                };
-                let Some(last_modified) = DateTime::<Utc>::from_timestamp(lm.secs(), lm.subsec_nanos())
-                else {
-                    tracing::warn!(bucket, key, "LastModified out of range: skipped");
-                    continue;
-                };
-                out.push(ObjectRef {
-                    bucket: bucket.to_owned(),
-                    key: key.to_owned(),
-                    version_id: None,
-                    etag: etag.trim_matches('"').to_owned(),
-                    size: u64::try_from(size).unwrap_or(0),
-                    last_modified,
-                    expires_at: None,
-                });
-            }
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated().unwrap_or(false) => token = Some(t.to_owned()),
-                _ => return Ok(out),
-            }
+        while let Some(page) = pages.next_page().await? {
+            out.extend(page);
+        }
+        Ok(out)
+    }
+
+    /// The listing of `prefix`, one ListObjectsV2 page at a time, so a caller holds at most a page.
+    pub fn pages(&self, bucket: &str, prefix: &str) -> ListPages {
+        ListPages {
+            store: self.clone(),
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+            token: None,
+            done: false,
+            requests: 0,
         }
     }
 

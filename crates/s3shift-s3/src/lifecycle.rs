@@ -92,6 +92,18 @@ impl Lifecycle {
         self.days_for(key, size).and_then(|d| expiry_of(last_modified, d))
     }
 
+    /// The fewest days within which the rules certainly delete every object under `prefix`: those of rules
+    /// whose prefix covers it and that filter on neither size nor tags. `None` when no rule deletes them all, so
+    /// objects under `prefix` may live forever.
+    pub fn deletes_all_under(&self, prefix: &str) -> Option<u32> {
+        self.rules
+            .iter()
+            .filter(|r| prefix.starts_with(&r.prefix))
+            .filter(|r| r.size_greater_than.is_none() && r.size_less_than.is_none() && !r.has_tag_filter)
+            .map(|r| r.days)
+            .min()
+    }
+
     /// Whether no rule expires anything.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
@@ -113,6 +125,12 @@ mod tests {
         }
     }
 
+    fn small_rule() -> ExpiryRule {
+        let mut small = rule("", 30);
+        small.size_less_than = Some(100);
+        small
+    }
+
     #[test]
     fn shortest_matching_rule_wins() {
         let mut small = rule("", 30);
@@ -124,6 +142,17 @@ mod tests {
         assert_eq!(l.days_for("other/a.jpg", 1000), Some(14));
         assert_eq!(l.days_for("other/a.jpg", 10), Some(14));
         assert_eq!(Lifecycle::default().days_for("x", 1), None);
+        // Only unfiltered rules whose prefix covers the whole prefix bound how long objects live.
+        assert_eq!(l.deletes_all_under("uploads/api/"), Some(7));
+        assert_eq!(l.deletes_all_under("upl"), Some(14));
+        let mut tagged = rule("", 1);
+        tagged.has_tag_filter = true;
+        let partial = Lifecycle {
+            rules: vec![rule("uploads/", 7), small_rule(), tagged],
+        };
+        assert_eq!(partial.deletes_all_under("other/"), None);
+        assert_eq!(partial.deletes_all_under(""), None);
+        assert_eq!(Lifecycle::default().deletes_all_under(""), None);
     }
 
     #[test]
