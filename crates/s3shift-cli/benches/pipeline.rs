@@ -29,6 +29,8 @@ struct Row {
     gets: u64,
     bytes_read: u64,
     stages: String,
+    replan_seconds: f64,
+    replan_rss_mib: f64,
 }
 
 fn corpus() -> Vec<Bytes> {
@@ -103,11 +105,7 @@ async fn measure(n: usize, files: &[Bytes]) -> Row {
     let seconds = t.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(matches!(out.status.code(), Some(0 | 3)), "run failed: {stderr}");
-    let rss_kb: f64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("S3SHIFT_BENCH_RSS_KB="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
+    let rss_kb = peak_rss_kb(&stderr);
     let summary: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(summary["objects_loaded"].as_u64(), Some(n as u64), "{summary}");
@@ -118,8 +116,17 @@ async fn measure(n: usize, files: &[Bytes]) -> Row {
         st["extract"].as_f64().unwrap_or(0.0),
         st["load"].as_f64().unwrap_or(0.0)
     );
+    // The next scheduled run's plan: all n objects listed again, all n in the ledger, nothing to read.
+    let t = Instant::now();
+    let again = run(vec!["run".into(), "--dry-run".into()]).await.unwrap();
+    let replan_seconds = t.elapsed().as_secs_f64();
+    let again_err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "dry run failed: {again_err}");
+    let replan_rss_kb = peak_rss_kb(&again_err);
     stack.stop().await;
     Row {
+        replan_seconds,
+        replan_rss_mib: replan_rss_kb / 1024.0,
         objects: n,
         seconds,
         peak_rss_mib: rss_kb / 1024.0,
@@ -129,6 +136,15 @@ async fn measure(n: usize, files: &[Bytes]) -> Row {
         bytes_read: summary["bytes_read"].as_u64().unwrap_or(0),
         stages,
     }
+}
+
+/// The peak RSS that `/usr/bin/time -f S3SHIFT_BENCH_RSS_KB=%M` printed.
+fn peak_rss_kb(stderr: &str) -> f64 {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("S3SHIFT_BENCH_RSS_KB="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
 }
 
 fn main() {
@@ -148,12 +164,12 @@ fn main() {
         rows.push(rt.block_on(measure(n, &files)));
     }
     println!(
-        "| objects | run wall s | objects/s | peak RSS of `s3shift run` | COPY statements | Parquet files | GETs | bytes read | seconds per stage |"
+        "| objects | run wall s | objects/s | peak RSS of `s3shift run` | COPY statements | Parquet files | GETs | bytes read | seconds per stage | next plan (`--dry-run`, all in the ledger): s / peak RSS |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
     for r in rows {
         println!(
-            "| {} | {:.1} | {:.0} | {:.0} MiB | {} | {} | {} | {} | {} |",
+            "| {} | {:.1} | {:.0} | {:.0} MiB | {} | {} | {} | {} | {} | {:.1} s / {:.0} MiB |",
             r.objects,
             r.seconds,
             r.objects as f64 / r.seconds,
@@ -162,7 +178,9 @@ fn main() {
             r.files,
             r.gets,
             r.bytes_read,
-            r.stages
+            r.stages,
+            r.replan_seconds,
+            r.replan_rss_mib
         );
     }
 }
