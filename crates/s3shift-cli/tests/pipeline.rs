@@ -513,6 +513,87 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
     stack.assert_exactly_once(5).await;
 }
 
+/// The ECS tasks run the job files of the image against their account's resources: the deployment's bucket
+/// names come from the environment (deploy/compute.yaml) and replace the file's, for every command on the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_names_from_the_environment_replace_the_job_files() {
+    let stack = Stack::start("").await;
+    stack.store.ensure_bucket("prod-uploads").await.unwrap();
+    stack.store.ensure_bucket("prod-stage").await.unwrap();
+    for i in 0..3 {
+        stack
+            .store
+            .put(
+                "prod-uploads",
+                &format!("a/img-{i}.jpg"),
+                Bytes::from(a_jpeg()),
+                "image/jpeg",
+            )
+            .await
+            .unwrap();
+    }
+    stack.put("a/not-this-one.jpg", a_jpeg()).await;
+    let env = [
+        ("S3SHIFT_SOURCE_BUCKET", "prod-uploads".to_owned()),
+        ("S3SHIFT_STAGING_BUCKET", "prod-stage".to_owned()),
+        ("S3SHIFT_COPY_IAM_ROLE", "default".to_owned()),
+    ];
+    let migrate = stack.s3shift(&["migrate"], &env).await;
+    assert_eq!(migrate.status.code(), Some(0), "{}", stderr(&migrate));
+    let run = stack.s3shift(&["run", "--json"], &env).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let rows = stack
+        .query("SELECT bucket, object_key FROM s3shift.images ORDER BY object_key")
+        .await;
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_owned(),
+                r[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = (0..3)
+        .map(|i| ("prod-uploads".to_owned(), format!("a/img-{i}.jpg")))
+        .collect();
+    assert_eq!(got, want, "only the overriding bucket is read");
+    // Staged files, lease and state went to the overriding staging bucket, none to the file's.
+    assert!(stack.store.list_prefix("stage", "").await.unwrap().is_empty());
+    assert!(
+        !stack
+            .store
+            .list_prefix("prod-stage", "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The same flag on the command line; a rerun finds everything loaded.
+    let again = stack
+        .s3shift(
+            &[
+                "run",
+                "--source-bucket",
+                "prod-uploads",
+                "--staging-bucket",
+                "prod-stage",
+            ],
+            &[],
+        )
+        .await;
+    assert!(stdout(&again).contains("loaded 0"), "{}", stdout(&again));
+    // A bad value is a usage error naming the field, where it came from, and the file.
+    let bad = stack
+        .s3shift(&["run"], &[("S3SHIFT_SOURCE_BUCKET", "Prod_Uploads".to_owned())])
+        .await;
+    let err = stderr(&bad);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("e2e.toml: source.bucket (set by --source-bucket or S3SHIFT_SOURCE_BUCKET)"),
+        "{err}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_job_file_exits_2_naming_file_and_field() {
     let stack = Stack::start("").await;

@@ -31,7 +31,7 @@ pub mod status;
 use std::path::PathBuf;
 
 pub use run::{Backfill, Pipeline, Progress, RunOptions, RunOutcome, RunSummary};
-pub use spec::{JobSpec, load_job, resolve_job};
+pub use spec::{JobSpec, Override, Overrides, load_job, load_job_with, resolve_job};
 
 /// What went wrong in a job.
 #[derive(Debug, thiserror::Error)]

@@ -223,13 +223,95 @@ pub struct AwsConfig {
     pub log_group: Option<String>,
 }
 
+/// A value given outside the job file for one of its deployment-specific fields, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// The value that replaces the file's.
+    pub value: String,
+    /// Where it came from (`--source-bucket or S3SHIFT_SOURCE_BUCKET`): named in every error about the field.
+    pub from: String,
+}
+
+/// Replacements for the fields of a job file that differ per AWS account and environment: bucket names,
+/// workgroup, database and COPY role. The rest of a job (prefixes, schedule, limits, table) is the same
+/// everywhere, so one job file serves every deployment; the ECS task definitions set these from the stacks.
+/// An override is validated like the field it replaces, and errors name both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `source.bucket`.
+    pub source_bucket: Option<Override>,
+    /// `staging.bucket`.
+    pub staging_bucket: Option<Override>,
+    /// `warehouse.workgroup`.
+    pub workgroup: Option<Override>,
+    /// `warehouse.database`.
+    pub database: Option<Override>,
+    /// `warehouse.copy_iam_role`.
+    pub copy_iam_role: Option<Override>,
+}
+
+impl Overrides {
+    /// The overrides that are set, by the job-file field they replace.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &Override)> {
+        [
+            ("source.bucket", &self.source_bucket),
+            ("staging.bucket", &self.staging_bucket),
+            ("warehouse.workgroup", &self.workgroup),
+            ("warehouse.database", &self.database),
+            ("warehouse.copy_iam_role", &self.copy_iam_role),
+        ]
+        .into_iter()
+        .filter_map(|(field, o)| o.as_ref().map(|o| (field, o)))
+    }
+
+    fn apply(&self, config: &mut JobConfig) {
+        let set = |slot: &mut String, o: &Option<Override>| {
+            if let Some(o) = o {
+                slot.clone_from(&o.value);
+            }
+        };
+        set(&mut config.source.bucket, &self.source_bucket);
+        set(&mut config.staging.bucket, &self.staging_bucket);
+        set(&mut config.warehouse.database, &self.database);
+        set(&mut config.warehouse.copy_iam_role, &self.copy_iam_role);
+        if let Some(o) = &self.workgroup {
+            config.warehouse.workgroup = Some(o.value.clone());
+        }
+    }
+
+    /// Adds the origin of an overridden field to an error about it (or about its table, for rules that span
+    /// fields).
+    fn name_origin(&self, err: Error) -> Error {
+        match err {
+            Error::Config {
+                file,
+                mut field,
+                problem,
+            } => {
+                let origins: Vec<&str> = self
+                    .fields()
+                    .filter(|(f, _)| *f == field || f.starts_with(&format!("{field}.")))
+                    .map(|(_, o)| o.from.as_str())
+                    .collect();
+                if !origins.is_empty() {
+                    field = format!("{field} (set by {})", origins.join(", "));
+                }
+                Error::Config { file, field, problem }
+            }
+            other => other,
+        }
+    }
+}
+
 /// A validated job.
 #[derive(Debug, Clone)]
 pub struct JobSpec {
     /// Where it was read from.
     pub file: PathBuf,
-    /// The file as written.
+    /// The file as written, with [`Overrides`] applied.
     pub config: JobConfig,
+    /// What replaced fields of the file.
+    pub overrides: Overrides,
     /// The curated table.
     pub table: TableName,
     /// The COPY role.
@@ -259,11 +341,16 @@ impl JobSpec {
 
 /// Reads and validates a job file.
 pub fn load_job(path: &Path) -> Result<JobSpec> {
+    load_job_with(path, &Overrides::default())
+}
+
+/// Reads a job file, replaces the fields that `overrides` sets, and validates the result.
+pub fn load_job_with(path: &Path, overrides: &Overrides) -> Result<JobSpec> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
-    parse_job(path, &text)
+    parse_job_with(path, &text, overrides)
 }
 
 /// Finds `jobs/<name>.toml` (or takes `name_or_path` as a path when it names a file).
@@ -278,7 +365,12 @@ pub fn resolve_job(jobs_dir: &Path, name_or_path: &str) -> PathBuf {
 
 /// Parses and validates job file text; `path` is only used in messages.
 pub fn parse_job(path: &Path, text: &str) -> Result<JobSpec> {
-    let config: JobConfig = toml::from_str(text).map_err(|e| Error::Config {
+    parse_job_with(path, text, &Overrides::default())
+}
+
+/// [`parse_job`] with `overrides` applied before validation.
+pub fn parse_job_with(path: &Path, text: &str, overrides: &Overrides) -> Result<JobSpec> {
+    let mut config: JobConfig = toml::from_str(text).map_err(|e| Error::Config {
         file: path.to_owned(),
         field: e
             .span()
@@ -286,7 +378,10 @@ pub fn parse_job(path: &Path, text: &str) -> Result<JobSpec> {
             .unwrap_or_else(|| "(file)".into()),
         problem: e.message().to_owned(),
     })?;
-    validate(path, config)
+    overrides.apply(&mut config);
+    let mut spec = validate(path, config).map_err(|e| overrides.name_origin(e))?;
+    spec.overrides = overrides.clone();
+    Ok(spec)
 }
 
 /// Names the field at byte `offset` of a TOML text: `table.key (line N)`, from the key on that line and the
@@ -504,6 +599,7 @@ pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
     Ok(JobSpec {
         file: path.to_owned(),
         config,
+        overrides: Overrides::default(),
         table,
         iam_role,
         schedule,
@@ -592,6 +688,98 @@ cron = "0 */15 * * * *"
         assert!(e.contains("limits.concurrency (line "), "{e}");
         let e = err(&GOOD.replace("workgroup = \"analytics\"", "cluster_identifier = \"c\""));
         assert!(e.contains("warehouse"), "{e}");
+    }
+
+    fn from(value: &str, var: &str) -> Option<Override> {
+        Some(Override {
+            value: value.into(),
+            from: var.into(),
+        })
+    }
+
+    #[test]
+    fn overrides_replace_the_deployment_fields_and_are_validated_like_them() -> Result<()> {
+        let overrides = Overrides {
+            source_bucket: from(
+                "prod-s3shift-api-uploads-123456789012-eu-west-1",
+                "S3SHIFT_SOURCE_BUCKET",
+            ),
+            staging_bucket: from(
+                "prod-s3shift-staging-123456789012-eu-west-1",
+                "S3SHIFT_STAGING_BUCKET",
+            ),
+            workgroup: from("prod-wg", "S3SHIFT_WORKGROUP"),
+            database: from("warehouse", "S3SHIFT_DATABASE"),
+            copy_iam_role: from(
+                "arn:aws:iam::123456789012:role/prod-s3shift-copy",
+                "S3SHIFT_COPY_IAM_ROLE",
+            ),
+        };
+        let spec = parse_job_with(Path::new("jobs/api-images.toml"), GOOD, &overrides)?;
+        assert_eq!(
+            spec.config.source.bucket,
+            "prod-s3shift-api-uploads-123456789012-eu-west-1"
+        );
+        assert_eq!(
+            spec.config.staging.bucket,
+            "prod-s3shift-staging-123456789012-eu-west-1"
+        );
+        assert_eq!(
+            spec.target,
+            s3shift_redshift::Target::Serverless {
+                workgroup: "prod-wg".into()
+            }
+        );
+        assert_eq!(spec.config.warehouse.database, "warehouse");
+        assert_eq!(
+            spec.iam_role,
+            IamRole::Arn("arn:aws:iam::123456789012:role/prod-s3shift-copy".into())
+        );
+        assert_eq!(spec.overrides.fields().count(), 5);
+        // Untouched fields stay as written.
+        assert_eq!(spec.config.source.prefixes, ["uploads/"]);
+        assert_eq!(spec.overrides, overrides);
+
+        // A bad value is refused, naming the field, the variable and the file.
+        let bad = Overrides {
+            source_bucket: from("Prod_Uploads", "--source-bucket or S3SHIFT_SOURCE_BUCKET"),
+            ..Overrides::default()
+        };
+        let e = parse_job_with(Path::new("jobs/x.toml"), GOOD, &bad)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("jobs/x.toml: source.bucket (set by --source-bucket or S3SHIFT_SOURCE_BUCKET)")
+                && e.contains("Prod_Uploads"),
+            "{e}"
+        );
+        // A workgroup given to a provisioned-cluster job breaks the either-or rule; the error says who set it.
+        let cluster = GOOD.replace(
+            "workgroup = \"analytics\"",
+            "cluster_identifier = \"c\"\ndb_user = \"u\"",
+        );
+        parse_job(Path::new("jobs/x.toml"), &cluster)?;
+        let wg = Overrides {
+            workgroup: from("wg", "S3SHIFT_WORKGROUP"),
+            ..Overrides::default()
+        };
+        let e = parse_job_with(Path::new("jobs/x.toml"), &cluster, &wg)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("warehouse (set by S3SHIFT_WORKGROUP)"), "{e}");
+        // Errors in fields nobody overrode are reported as before.
+        let e = parse_job_with(
+            Path::new("jobs/x.toml"),
+            &GOOD.replace("0 */15 * * * *", "soon"),
+            &overrides,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("jobs/x.toml: schedule.cron: "), "{e}");
+        Ok(())
     }
 
     /// This package's folder as cargo or nextest set it for the process (right even for a test binary built in

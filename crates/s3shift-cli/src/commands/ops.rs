@@ -108,7 +108,8 @@ pub(crate) struct ScheduleArgs {
     stop_timeout_seconds: u64,
 }
 
-/// Reads and validates every named job file (names or paths, resolved against `dir`).
+/// Reads and validates every named job file (names or paths, resolved against `dir`), as written: the
+/// deployment replacements of single-job commands name one job's buckets.
 fn load_specs(names: &[String], dir: &std::path::Path) -> Result<Vec<s3shift_jobs::JobSpec>> {
     names
         .iter()
@@ -116,6 +117,7 @@ fn load_specs(names: &[String], dir: &std::path::Path) -> Result<Vec<s3shift_job
             load_spec(&JobArgs {
                 job: name.clone(),
                 jobs_dir: dir.to_owned(),
+                deploy: super::run::DeployArgs::default(),
             })
         })
         .collect()

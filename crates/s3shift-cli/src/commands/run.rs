@@ -9,7 +9,9 @@ use clap::Args;
 use s3shift_core::RunId;
 use s3shift_jobs::clients::{ClientOverrides, build_clients};
 use s3shift_jobs::migrate::{MigrationOutcome, migrate};
-use s3shift_jobs::{Backfill, JobSpec, Pipeline, Progress, RunOptions, RunOutcome, RunSummary};
+use s3shift_jobs::{
+    Backfill, JobSpec, Override, Overrides, Pipeline, Progress, RunOptions, RunOutcome, RunSummary,
+};
 use s3shift_redshift::{DataApi, PollConfig};
 use s3shift_s3::{S3Store, StoreConfig};
 
@@ -23,6 +25,55 @@ pub(crate) struct JobArgs {
     /// Folder of job files.
     #[arg(long, value_name = "DIR", default_value = "jobs", env = "S3SHIFT_JOBS_DIR")]
     pub(crate) jobs_dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) deploy: DeployArgs,
+}
+
+const SOURCE_BUCKET_VAR: &str = "S3SHIFT_SOURCE_BUCKET";
+const STAGING_BUCKET_VAR: &str = "S3SHIFT_STAGING_BUCKET";
+const WORKGROUP_VAR: &str = "S3SHIFT_WORKGROUP";
+const DATABASE_VAR: &str = "S3SHIFT_DATABASE";
+const COPY_IAM_ROLE_VAR: &str = "S3SHIFT_COPY_IAM_ROLE";
+
+/// The job file's deployment-specific fields, for an account whose names differ from the file's: the ECS task
+/// definitions (deploy/compute.yaml) set them from the stacks' outputs. Validated like the fields they replace.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Deployment (replace fields of the job file)")]
+pub(crate) struct DeployArgs {
+    /// The ingestion bucket (source.bucket).
+    #[arg(long, value_name = "BUCKET", env = SOURCE_BUCKET_VAR)]
+    source_bucket: Option<String>,
+    /// The staging bucket (staging.bucket).
+    #[arg(long, value_name = "BUCKET", env = STAGING_BUCKET_VAR)]
+    staging_bucket: Option<String>,
+    /// The Redshift Serverless workgroup (warehouse.workgroup).
+    #[arg(long, value_name = "NAME", env = WORKGROUP_VAR)]
+    workgroup: Option<String>,
+    /// The database (warehouse.database).
+    #[arg(long, value_name = "NAME", env = DATABASE_VAR)]
+    database: Option<String>,
+    /// The role COPY reads the staging bucket with: `default` or an ARN (warehouse.copy_iam_role).
+    #[arg(long, value_name = "ARN", env = COPY_IAM_ROLE_VAR)]
+    copy_iam_role: Option<String>,
+}
+
+impl DeployArgs {
+    /// What these replace, each naming its flag and variable.
+    pub(crate) fn overrides(&self) -> Overrides {
+        let given = |value: &Option<String>, flag: &str, var: &str| {
+            value.as_ref().map(|value| Override {
+                value: value.clone(),
+                from: format!("--{flag} or {var}"),
+            })
+        };
+        Overrides {
+            source_bucket: given(&self.source_bucket, "source-bucket", SOURCE_BUCKET_VAR),
+            staging_bucket: given(&self.staging_bucket, "staging-bucket", STAGING_BUCKET_VAR),
+            workgroup: given(&self.workgroup, "workgroup", WORKGROUP_VAR),
+            database: given(&self.database, "database", DATABASE_VAR),
+            copy_iam_role: given(&self.copy_iam_role, "copy-iam-role", COPY_IAM_ROLE_VAR),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -159,9 +210,15 @@ pub(crate) struct MigrateArgs {
     pub(crate) job: JobArgs,
 }
 
+/// Loads and validates the job, with the deployment's replacements, and logs each replacement.
 pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
     let path = s3shift_jobs::resolve_job(&args.jobs_dir, &args.job);
-    s3shift_jobs::load_job(&path).map_err(|e| UsageError(e.to_string()).into())
+    let spec = s3shift_jobs::load_job_with(&path, &args.deploy.overrides())
+        .map_err(|e| UsageError(e.to_string()))?;
+    for (field, o) in spec.overrides.fields() {
+        tracing::info!(job = %spec.name(), field, value = %o.value, from = %o.from, "job file field replaced");
+    }
+    Ok(spec)
 }
 
 /// The pipeline's clients for `spec`.
