@@ -19,9 +19,9 @@ import re
 import subprocess
 import unittest
 
-import yaml
+import cfn
+from cfn import ROOT, as_list
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 IAM = ROOT / "deploy" / "iam.yaml"
 
 # SDK crate -> IAM service prefix.
@@ -64,23 +64,6 @@ IMPLIED = {
 TASK_ROLES = ["ApiTaskRole", "KafkaTaskRole"]
 
 
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML, keeping short-form intrinsics as their tag's argument (!Ref X -> "X")."""
-
-
-def _intrinsic(loader, tag, node):
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)
-
-
-CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
-def as_list(value):
-    return value if isinstance(value, list) else [value]
 
 
 def sdk_operations():
@@ -146,6 +129,7 @@ def role_actions(resources, name):
     props = resources[name]["Properties"]
     documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
     for arn in props.get("ManagedPolicyArns", []):
+        arn = arn.get("Ref") if isinstance(arn, dict) else arn
         if arn not in resources:
             raise AssertionError(f"{name}: managed policy {arn} is not a resource of {IAM.name}")
         documents.append(resources[arn]["Properties"]["PolicyDocument"])
@@ -161,8 +145,7 @@ class TaskPolicy(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.calls = called_operations(sdk_operations())
-        with open(IAM, encoding="utf-8") as f:
-            cls.resources = yaml.load(f, Loader=CfnLoader)["Resources"]
+        cls.resources = cfn.load("iam")["Resources"]
 
     def test_the_source_scan_sees_the_calls_it_must(self):
         # A scan that found nothing would make the comparison below vacuous.

@@ -181,14 +181,20 @@ mod tests {
         assert_eq!(seen, 2, "one task per shipped job");
     }
 
-    /// Every `Name`/`Value` pair under a container's `Environment:` in deploy/compute.yaml.
-    fn task_environment() -> Vec<(String, String)> {
+    /// Every `Name`/`Value` pair under a container's `Environment:` in deploy/compute.yaml, with the job its
+    /// task runs: (job, name, value as written).
+    fn task_environment() -> Vec<(String, String, String)> {
         let mut pairs = Vec::new();
         let mut block: Option<usize> = None;
         let mut name: Option<String> = None;
+        let mut job = String::new();
         for line in COMPUTE.lines() {
             let indent = line.len() - line.trim_start().len();
             let text = line.trim();
+            if let Some(array) = text.strip_prefix("Command: ") {
+                let args: Vec<String> = serde_json::from_str(array).unwrap_or_else(|e| panic!("{line}: {e}"));
+                job = args.get(1).cloned().unwrap_or_default();
+            }
             if text == "Environment:" {
                 block = Some(indent);
                 continue;
@@ -205,15 +211,31 @@ mod tests {
                 let n = name
                     .take()
                     .unwrap_or_else(|| panic!("Value without a Name: {line}"));
-                pairs.push((n, v.trim_matches('"').to_owned()));
+                pairs.push((job.clone(), n, v.trim_matches('"').to_owned()));
             }
         }
         pairs
     }
 
-    /// Whether the binary reads `name` and accepts `value` in it: through clap (the option that names the
-    /// variable, given `value` as its argument on a `run` command line) or the log format.
-    fn accepts(name: &str, value: &str) -> Result<(), String> {
+    /// The default of a parameter of deploy/compute.yaml.
+    fn parameter_default(parameter: &str) -> Option<String> {
+        let mut lines = COMPUTE
+            .lines()
+            .skip_while(|l| *l != "Parameters:")
+            .skip_while(|l| l.trim_end() != format!("  {parameter}:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("    "));
+        lines
+            .find_map(|l| l.trim().strip_prefix("Default: "))
+            .map(|d| d.trim_matches('"').to_owned())
+    }
+
+    /// Whether the binary reads `name` and accepts `value` in it when it runs `job`: through clap (the option
+    /// that names the variable, given `value` as its argument on a `run` command line, and then the job file
+    /// validated with it) or the log format. `!Ref P` stands for P's default; a value imported from another
+    /// stack is resolved and checked against the stacks by tests/deploy/test_task_environment.py, so here only
+    /// the variable must be one the binary reads.
+    fn accepts(job: &str, name: &str, value: &str) -> Result<(), String> {
         if name == s3shift_telemetry::LOG_FORMAT_VAR {
             return value
                 .parse::<s3shift_telemetry::LogFormat>()
@@ -230,7 +252,19 @@ mod tests {
         let long = arg
             .get_long()
             .ok_or_else(|| format!("{name} belongs to an option without a long name"))?;
-        Cli::try_parse_from(["s3shift", "run", "api-images", &format!("--{long}"), value])
+        let value = match value.strip_prefix("!Ref ") {
+            Some(parameter) => parameter_default(parameter)
+                .ok_or_else(|| format!("compute.yaml has no parameter {parameter} with a default"))?,
+            None if value.starts_with('!') => return Ok(()),
+            None => value.to_owned(),
+        };
+        let cli = Cli::try_parse_from(["s3shift", "run", job, &format!("--{long}"), &value])
+            .map_err(|e| e.to_string())?;
+        let Command::Run(run) = cli.command else {
+            return Err("not a run".into());
+        };
+        let path = s3shift_jobs::resolve_job(&jobs_dir(), &run.job.job);
+        s3shift_jobs::load_job_with(&path, &run.job.deploy.overrides())
             .map(drop)
             .map_err(|e| e.to_string())
     }
@@ -238,18 +272,32 @@ mod tests {
     #[test]
     fn task_environment_is_what_the_binary_reads() {
         let pairs = task_environment();
-        assert_eq!(
-            pairs.iter().filter(|(n, _)| n == "S3SHIFT_LOG_FORMAT").count(),
-            2,
-            "each task sets the log format: {pairs:?}"
-        );
-        for (name, value) in &pairs {
-            accepts(name, value).unwrap_or_else(|e| panic!("deploy/compute.yaml: {name}={value}: {e}"));
+        for var in [
+            "S3SHIFT_LOG_FORMAT",
+            "S3SHIFT_SOURCE_BUCKET",
+            "S3SHIFT_STAGING_BUCKET",
+            "S3SHIFT_WORKGROUP",
+            "S3SHIFT_DATABASE",
+            "S3SHIFT_COPY_IAM_ROLE",
+        ] {
+            assert_eq!(
+                pairs.iter().filter(|(_, n, _)| n == var).count(),
+                2,
+                "each task sets {var}: {pairs:?}"
+            );
+        }
+        for (job, name, value) in &pairs {
+            accepts(job, name, value)
+                .unwrap_or_else(|e| panic!("deploy/compute.yaml, task of {job}: {name}={value}: {e}"));
         }
         // The check itself refuses what it must.
-        assert!(accepts("S3SHIFT_LOG_FORMAT", "xml").is_err());
-        assert!(accepts("S3SHIFT_NO_SUCH_SETTING", "1").is_err());
-        assert!(accepts("S3SHIFT_JOBS_DIR", "/etc/s3shift/jobs").is_ok());
+        assert!(accepts("api-images", "S3SHIFT_LOG_FORMAT", "xml").is_err());
+        assert!(accepts("api-images", "S3SHIFT_NO_SUCH_SETTING", "1").is_err());
+        assert!(accepts("api-images", "S3SHIFT_JOBS_DIR", "/etc/s3shift/jobs").is_ok());
+        assert!(accepts("api-images", "S3SHIFT_SOURCE_BUCKET", "Not_A_Bucket").is_err());
+        assert!(accepts("api-images", "S3SHIFT_DATABASE", "!Ref NoSuchParameter").is_err());
+        assert!(accepts("api-images", "S3SHIFT_WORKGROUP", "!Ref WorkgroupName").is_ok());
+        assert!(accepts("api-images", "S3SHIFT_SOURCE_BUCKET", "prod-uploads").is_ok());
     }
 
     #[test]

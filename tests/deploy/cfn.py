@@ -1,0 +1,136 @@
+"""Reading deploy/*.yaml for the deploy tests: CloudFormation YAML with its short-form intrinsics kept in their
+long form (`!Ref X` -> {"Ref": "X"}, `!GetAtt A.B` -> {"Fn::GetAtt": ["A", "B"]}, `!Sub s` -> {"Fn::Sub": s}),
+and the few resolutions the tests need, for one sample deployment of the stacks with their default parameters.
+"""
+
+import pathlib
+import re
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+
+# A sample account and the longest region name AWS has (ap-southeast-7 and others: 14 characters).
+SAMPLE_PSEUDO = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Region": "ap-southeast-7",
+    "AWS::Partition": "aws",
+}
+
+
+class Loader(yaml.SafeLoader):
+    """CloudFormation YAML, short-form intrinsics turned into their long form."""
+
+
+def _intrinsic(loader, tag, node):
+    name = tag.lstrip("!")
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {"Ref": value} if name == "Ref" else {f"Fn::{name}": value}
+
+
+Loader.add_multi_constructor("!", _intrinsic)
+
+
+def load(name):
+    """deploy/<name>.yaml as a dict."""
+    with open(DEPLOY / f"{name}.yaml", encoding="utf-8") as f:
+        return yaml.load(f, Loader=Loader)
+
+
+def templates():
+    """Every template in deploy/, by stack name (its file's stem)."""
+    return {path.stem: load(path.stem) for path in sorted(DEPLOY.glob("*.yaml"))}
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def defaults(template):
+    """The template's parameters at their defaults (parameters without one are left out)."""
+    return {k: str(p["Default"]) for k, p in template.get("Parameters", {}).items() if "Default" in p}
+
+
+class Deployment:
+    """Every stack of deploy/ deployed with its default parameters into SAMPLE_PSEUDO's account and region.
+
+    resolve() turns a property value into the string CloudFormation would make of it, following !ImportValue to
+    the stack that exports the name, and !Ref / !GetAtt to the resource's name or ARN where the resource sets its
+    name. Anything else raises, so a test never compares a value it could not work out.
+    """
+
+    def __init__(self, overrides=None):
+        self.stacks = templates()
+        self.params = {name: {**defaults(t), **(overrides or {})} for name, t in self.stacks.items()}
+
+    def sub(self, stack, text, variables=None):
+        values = {**SAMPLE_PSEUDO, **self.params[stack], **(variables or {})}
+
+        def one(match):
+            key = match.group(1)
+            if key in values:
+                return values[key]
+            if "." in key:
+                resource, attribute = key.split(".", 1)
+                return self.resolve(stack, {"Fn::GetAtt": [resource, attribute]})
+            return self.resolve(stack, {"Ref": key})
+
+        return re.sub(r"\$\{([^}!]+)\}", one, text)
+
+    def export(self, name):
+        """(stack, output) of the output exported as `name`."""
+        found = [
+            (stack, output)
+            for stack, template in self.stacks.items()
+            for output in template.get("Outputs", {}).values()
+            if "Export" in output and self.resolve(stack, output["Export"]["Name"]) == name
+        ]
+        if len(found) != 1:
+            raise AssertionError(f"export {name!r} is made by {len(found)} stacks, not one")
+        return found[0]
+
+    def resolve(self, stack, value):
+        if isinstance(value, str):
+            return value
+        (kind, arg), = value.items()
+        if kind == "Fn::Sub":
+            if isinstance(arg, list):
+                text, variables = arg
+                return self.sub(stack, text, {k: self.resolve(stack, v) for k, v in variables.items()})
+            return self.sub(stack, arg)
+        if kind == "Fn::ImportValue":
+            source, output = self.export(self.resolve(stack, arg))
+            return self.resolve(source, output["Value"])
+        if kind == "Ref":
+            if arg in self.params[stack]:
+                return self.params[stack][arg]
+            if arg in SAMPLE_PSEUDO:
+                return SAMPLE_PSEUDO[arg]
+            resource = self.stacks[stack]["Resources"][arg]
+            if resource["Type"] == "AWS::S3::Bucket":
+                return self.resolve(stack, resource["Properties"]["BucketName"])
+        if kind == "Fn::GetAtt":
+            resource_name, attribute = arg
+            resource = self.stacks[stack]["Resources"][resource_name]
+            if resource["Type"] == "AWS::IAM::Role" and attribute == "Arn":
+                role = self.resolve(stack, resource["Properties"]["RoleName"])
+                return f"arn:aws:iam::{SAMPLE_PSEUDO['AWS::AccountId']}:role/{role}"
+        raise AssertionError(f"{stack}: cannot resolve {value!r}")
+
+    def imported_resource(self, stack, value):
+        """(stack, logical id) of the resource that an !ImportValue in `stack` points at."""
+        (kind, arg), = value.items()
+        if kind == "Fn::ImportValue":
+            stack, output = self.export(self.resolve(stack, arg))
+            target = output["Value"]
+            (target_kind, target_arg), = target.items()
+            return stack, target_arg if target_kind == "Ref" else target_arg[0]
+        raise AssertionError(f"not an import: {value!r}")

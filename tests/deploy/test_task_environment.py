@@ -1,0 +1,194 @@
+"""The scheduled ECS tasks (deploy/compute.yaml) run their job against this deployment's resources, and the
+stacks agree with each other and with jobs/ on every name that ties them together.
+
+The job files in the image name example buckets; each task definition replaces the deployment-specific fields
+through S3SHIFT_SOURCE_BUCKET, S3SHIFT_STAGING_BUCKET, S3SHIFT_WORKGROUP, S3SHIFT_DATABASE and
+S3SHIFT_COPY_IAM_ROLE (the binary's unit tests check that it reads each of them). Here every value is resolved,
+through !ImportValue and !Ref, for a sample deployment of all stacks with their default parameters, and must be:
+the job's own ingestion bucket and the staging bucket, exactly the buckets and the staging prefix its task role
+may use; the workgroup and database the warehouse stack creates; the COPY role the namespace holds. A mismatch
+here is a run that fails in AWS with NoSuchBucket or AccessDenied, where no other test can see it.
+
+Run: .venv/bin/python -m unittest discover -s tests/deploy -v   (scripts/test does)
+"""
+
+import json
+import re
+import tomllib
+import unittest
+
+import cfn
+
+JOB_VARIABLES = {
+    "S3SHIFT_SOURCE_BUCKET",
+    "S3SHIFT_STAGING_BUCKET",
+    "S3SHIFT_WORKGROUP",
+    "S3SHIFT_DATABASE",
+    "S3SHIFT_COPY_IAM_ROLE",
+}
+
+
+def job_file(name):
+    with open(cfn.ROOT / "jobs" / f"{name}.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def tasks(compute):
+    """(logical id, job name, container definition) of every task definition."""
+    for logical_id, resource in compute["Resources"].items():
+        if resource["Type"] != "AWS::ECS::TaskDefinition":
+            continue
+        (container,) = resource["Properties"]["ContainerDefinitions"]
+        command = container["Command"]
+        assert command[0] == "run", f"{logical_id}: {command}"
+        yield logical_id, command[1], container
+
+
+def s3_grants(deployment, role_stack, role_id):
+    """action -> the resolved S3 resources an Allow of the role's inline policies grants it."""
+    grants = {}
+    role = deployment.stacks[role_stack]["Resources"][role_id]["Properties"]
+    for policy in role.get("Policies", []):
+        for statement in cfn.as_list(policy["PolicyDocument"]["Statement"]):
+            if statement["Effect"] != "Allow":
+                continue
+            for action in cfn.as_list(statement["Action"]):
+                if action.startswith("s3:"):
+                    resources = {deployment.resolve(role_stack, r) for r in cfn.as_list(statement["Resource"])}
+                    grants.setdefault(action, set()).update(resources)
+    return grants
+
+
+class TaskEnvironment(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.deployment = cfn.Deployment()
+        cls.compute = cls.deployment.stacks["compute"]
+        cls.tasks = list(tasks(cls.compute))
+
+    def environment(self, container):
+        return {pair["Name"]: pair["Value"] for pair in container.get("Environment", [])}
+
+    def test_every_shipped_job_has_a_task_that_sets_every_deployment_name(self):
+        jobs = sorted(p.stem for p in (cfn.ROOT / "jobs").glob("*.toml") if p.stem != "demo")
+        self.assertEqual(sorted(job for _, job, _ in self.tasks), jobs)
+        for logical_id, job, container in self.tasks:
+            with self.subTest(task=logical_id):
+                missing = JOB_VARIABLES - set(self.environment(container))
+                self.assertFalse(missing, f"{logical_id} ({job}) leaves the job file's example names for {missing}")
+
+    def test_each_task_reads_its_own_bucket_and_stages_where_its_role_may_write(self):
+        d = self.deployment
+        for logical_id, job, container in self.tasks:
+            with self.subTest(task=logical_id):
+                env = self.environment(container)
+                spec = job_file(job)
+                source = d.resolve("compute", env["S3SHIFT_SOURCE_BUCKET"])
+                staging = d.resolve("compute", env["S3SHIFT_STAGING_BUCKET"])
+                # The buckets are the storage stack's, with the right roles.
+                for variable, role in (("S3SHIFT_SOURCE_BUCKET", "ingestion"), ("S3SHIFT_STAGING_BUCKET", "staging")):
+                    stack, bucket_id = d.imported_resource("compute", env[variable])
+                    tags = {t["Key"]: t["Value"] for t in d.stacks[stack]["Resources"][bucket_id]["Properties"]["Tags"]}
+                    self.assertEqual(tags.get("s3shift:bucket-role"), role, f"{logical_id} {variable} -> {bucket_id}")
+                # Its source is the one whose uploader is this job's service (api-images -> the api bucket).
+                self.assertIn(f"-s3shift-{spec['source']['name']}-uploads-", source)
+                # The task role (the role the task definition runs with) may do exactly that: list and read its
+                # own source, and write under its job file's staging prefix of the staging bucket.
+                role_stack, role_id = d.imported_resource("compute", self.compute["Resources"][logical_id]["Properties"]["TaskRoleArn"])
+                grants = s3_grants(d, role_stack, role_id)
+                prefix = spec["staging"]["prefix"].strip("/")
+                self.assertEqual(
+                    grants.get("s3:ListBucket"), {f"arn:aws:s3:::{source}", f"arn:aws:s3:::{staging}"}, logical_id
+                )
+                self.assertEqual(grants.get("s3:GetLifecycleConfiguration"), {f"arn:aws:s3:::{source}"}, logical_id)
+                self.assertEqual(
+                    grants.get("s3:GetObject"),
+                    {f"arn:aws:s3:::{source}/*", f"arn:aws:s3:::{staging}/{prefix}/*"},
+                    logical_id,
+                )
+                for action in ("s3:PutObject", "s3:DeleteObject"):
+                    self.assertEqual(grants.get(action), {f"arn:aws:s3:::{staging}/{prefix}/*"}, f"{logical_id} {action}")
+
+    def test_the_warehouse_names_are_the_warehouse_stacks(self):
+        d = self.deployment
+        warehouse = d.stacks["warehouse"]
+        for logical_id, _, container in self.tasks:
+            env = self.environment(container)
+            with self.subTest(task=logical_id):
+                for variable, parameter in (("S3SHIFT_WORKGROUP", "WorkgroupName"), ("S3SHIFT_DATABASE", "DatabaseName")):
+                    self.assertEqual(env[variable], {"Ref": parameter})
+                    ours, theirs = self.compute["Parameters"][parameter], warehouse["Parameters"][parameter]
+                    self.assertEqual(
+                        (ours["Default"], ours["AllowedPattern"]),
+                        (theirs["Default"], theirs["AllowedPattern"]),
+                        f"compute and warehouse disagree on {parameter}",
+                    )
+                # The COPY role the task names is the one the namespace holds as its default.
+                namespace = next(
+                    r["Properties"] for r in warehouse["Resources"].values() if r["Type"] == "AWS::RedshiftServerless::Namespace"
+                )
+                self.assertEqual(
+                    d.resolve("compute", env["S3SHIFT_COPY_IAM_ROLE"]),
+                    d.resolve("warehouse", namespace["DefaultIamRoleArn"]),
+                )
+        self.assertEqual(
+            d.resolve("compute", self.environment(self.tasks[0][2])["S3SHIFT_COPY_IAM_ROLE"]),
+            "arn:aws:iam::123456789012:role/prod-s3shift-copy",
+        )
+
+    def test_the_pipeline_passes_every_compute_parameter(self):
+        """CloudFormation resets a parameter the deploy action omits to its default: every one must be passed,
+        and the delivery stack's copies must match the compute stack's."""
+        delivery = self.deployment.stacks["delivery"]
+        (action,) = [
+            a
+            for r in delivery["Resources"].values()
+            if r["Type"] == "AWS::CodePipeline::Pipeline"
+            for stage in r["Properties"]["Stages"]
+            for a in stage["Actions"]
+            if isinstance(a, dict) and a.get("ActionTypeId", {}).get("Provider") == "CloudFormation"
+        ]
+        template = action["Configuration"]["ParameterOverrides"]["Fn::Sub"]
+        passed = json.loads(re.sub(r"\$\{([^}]+)\}", r"\1", template))
+        self.assertEqual(set(passed), set(self.compute["Parameters"]))
+        for name, value in passed.items():
+            if isinstance(value, str) and value in delivery["Parameters"] and name != "LogRetentionDays":
+                ours, theirs = delivery["Parameters"][value], self.compute["Parameters"][name]
+                self.assertEqual(
+                    (ours.get("Default"), ours.get("AllowedPattern")),
+                    (theirs.get("Default"), theirs.get("AllowedPattern")),
+                    f"delivery's {value} and compute's {name}",
+                )
+
+    def test_every_bucket_name_fits_for_the_longest_environment_allowed(self):
+        patterns = {
+            stack: t["Parameters"]["Environment"]["AllowedPattern"] for stack, t in self.deployment.stacks.items()
+        }
+        self.assertEqual(len(set(patterns.values())), 1, f"the stacks disagree on Environment: {patterns}")
+        pattern = next(iter(patterns.values()))
+        # ^[a-z][a-z0-9-]{1,N}$ -> N + 1 characters at most.
+        longest = int(re.fullmatch(r"\^\[a-z\]\[a-z0-9-\]\{1,(\d+)\}\$", pattern).group(1)) + 1
+        environment = "e" * longest
+        self.assertRegex(environment, pattern)
+        deployment = cfn.Deployment({"Environment": environment})
+        seen = 0
+        for stack, template in deployment.stacks.items():
+            for logical_id, resource in template["Resources"].items():
+                if resource["Type"] == "AWS::S3::Bucket":
+                    name = deployment.resolve(stack, resource["Properties"]["BucketName"])
+                    self.assertLessEqual(len(name), 63, f"{stack} {logical_id}: {name}")
+                    seen += 1
+        self.assertGreaterEqual(seen, 5)
+        # One character more would not fit: the pattern is as long as it can be, not shorter by accident.
+        deployment = cfn.Deployment({"Environment": environment + "e"})
+        lengths = [
+            len(deployment.resolve(stack, r["Properties"]["BucketName"]))
+            for stack, t in deployment.stacks.items()
+            for r in t["Resources"].values()
+            if r["Type"] == "AWS::S3::Bucket"
+        ]
+        self.assertGreater(max(lengths), 63)
+
+
+if __name__ == "__main__":
+    unittest.main()
