@@ -123,6 +123,8 @@ class Deployment:
             if resource["Type"] == "AWS::IAM::Role" and attribute == "Arn":
                 role = self.resolve(stack, resource["Properties"]["RoleName"])
                 return f"arn:aws:iam::{SAMPLE_PSEUDO['AWS::AccountId']}:role/{role}"
+            if resource["Type"] == "AWS::S3::Bucket" and attribute == "Arn":
+                return "arn:aws:s3:::" + self.resolve(stack, resource["Properties"]["BucketName"])
         raise AssertionError(f"{stack}: cannot resolve {value!r}")
 
     def imported_resource(self, stack, value):

@@ -6,7 +6,8 @@ through S3SHIFT_SOURCE_BUCKET, S3SHIFT_STAGING_BUCKET, S3SHIFT_WORKGROUP, S3SHIF
 S3SHIFT_COPY_IAM_ROLE (the binary's unit tests check that it reads each of them). Here every value is resolved,
 through !ImportValue and !Ref, for a sample deployment of all stacks with their default parameters, and must be:
 the job's own ingestion bucket and the staging bucket, exactly the buckets and the staging prefix its task role
-may use; the workgroup and database the warehouse stack creates; the COPY role the namespace holds. A mismatch
+may use, and buckets whose policies let that role in (and let COPY read the staged files); the workgroup and
+database the warehouse stack creates; the COPY role the namespace holds. A mismatch
 here is a run that fails in AWS with NoSuchBucket or AccessDenied, where no other test can see it.
 
 Run: .venv/bin/python -m unittest discover -s tests/deploy -v   (scripts/test does)
@@ -108,6 +109,80 @@ class TaskEnvironment(unittest.TestCase):
                 )
                 for action in ("s3:PutObject", "s3:DeleteObject"):
                     self.assertEqual(grants.get(action), {f"arn:aws:s3:::{staging}/{prefix}/*"}, f"{logical_id} {action}")
+
+    def test_the_bucket_policies_let_each_task_do_what_its_role_allows(self):
+        """A bucket policy can deny what the role allows: each task's buckets must let its role in, the source's
+        writer must be the job's own uploader, and COPY must be able to read what the job stages."""
+        d = self.deployment
+        storage = d.stacks["storage"]["Resources"]
+
+        def policy(bucket_id):
+            (document,) = [
+                r["Properties"]["PolicyDocument"]
+                for r in storage.values()
+                if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": bucket_id}
+            ]
+            return cfn.as_list(document["Statement"])
+
+        def allowed(statements, principal):
+            """action -> resources an Allow statement of `statements` grants `principal`."""
+            grants = {}
+            for st in statements:
+                named = st.get("Principal", {})
+                named = named.get("AWS", []) if isinstance(named, dict) else []  # "*" names nobody in particular
+                principals = {d.resolve("storage", p) for p in cfn.as_list(named)}
+                if st["Effect"] == "Allow" and principal in principals:
+                    for action in cfn.as_list(st["Action"]):
+                        grants.setdefault(action, set()).update(d.resolve("storage", r) for r in cfn.as_list(st["Resource"]))
+            return grants
+
+        namespace = next(
+            r["Properties"]
+            for r in d.stacks["warehouse"]["Resources"].values()
+            if r["Type"] == "AWS::RedshiftServerless::Namespace"
+        )
+        copy_role = d.resolve("warehouse", namespace["DefaultIamRoleArn"])
+        for logical_id, job, container in self.tasks:
+            with self.subTest(task=logical_id):
+                env = self.environment(container)
+                spec = job_file(job)
+                role = d.resolve("compute", self.compute["Resources"][logical_id]["Properties"]["TaskRoleArn"])
+                _, source_id = d.imported_resource("compute", env["S3SHIFT_SOURCE_BUCKET"])
+                _, staging_id = d.imported_resource("compute", env["S3SHIFT_STAGING_BUCKET"])
+                source = "arn:aws:s3:::" + d.resolve("compute", env["S3SHIFT_SOURCE_BUCKET"])
+                staging = "arn:aws:s3:::" + d.resolve("compute", env["S3SHIFT_STAGING_BUCKET"])
+                reads = allowed(policy(source_id), role)
+                self.assertEqual(reads.get("s3:ListBucket", set()) & {source}, {source})
+                self.assertEqual(reads.get("s3:GetLifecycleConfiguration", set()) & {source}, {source})
+                self.assertIn(source + "/*", reads.get("s3:GetObject", set()))
+                # The one writer the source allows is the uploader role of this job's service.
+                (deny,) = [st for st in policy(source_id) if st.get("Sid") == "OnlyTheUploaderWrites"]
+                writer = d.resolve("storage", deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
+                self.assertTrue(writer.endswith(f"-s3shift-{spec['source']['name']}-uploader"), writer)
+                self.assertIn(source + "/*", allowed(policy(source_id), writer).get("s3:PutObject", set()))
+                # Staging: the task stages, leases and deletes there; COPY reads what it stages.
+                stages = allowed(policy(staging_id), role)
+                for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+                    self.assertIn(staging + "/*", stages.get(action, set()), action)
+                copy_reads = allowed(policy(staging_id), copy_role).get("s3:GetObject", set())
+                prefix = spec["staging"]["prefix"].strip("/") + "/"
+                self.assertTrue(
+                    any(prefix.startswith(r.removeprefix(staging + "/").rstrip("*")) for r in copy_reads),
+                    f"COPY reads {copy_reads}, not the job's staging prefix {prefix}",
+                )
+                # The files it stages expire with the staging retention rule.
+                rules = storage[staging_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+                self.assertTrue(any(prefix.startswith(r.get("Prefix", "")) and "ExpirationInDays" in r for r in rules))
+                # The data key lets the role use it (through S3).
+                key_statements = storage["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+                users = {
+                    d.resolve("storage", p)
+                    for st in key_statements
+                    if st.get("Sid") == "PipelineRolesUseTheKey"
+                    for p in cfn.as_list(st["Principal"]["AWS"])
+                }
+                self.assertIn(role, users)
+                self.assertIn(copy_role, users)
 
     def test_the_warehouse_names_are_the_warehouse_stacks(self):
         d = self.deployment
