@@ -186,29 +186,28 @@ class TaskEnvironment(unittest.TestCase):
 
     def test_the_warehouse_names_are_the_warehouse_stacks(self):
         d = self.deployment
-        warehouse = d.stacks["warehouse"]
+        warehouse = d.stacks["warehouse"]["Resources"]
+        workgroup, namespace = (
+            next(r["Properties"] for r in warehouse.values() if r["Type"] == f"AWS::RedshiftServerless::{kind}")
+            for kind in ("Workgroup", "Namespace")
+        )
         for logical_id, _, container in self.tasks:
             env = self.environment(container)
             with self.subTest(task=logical_id):
-                for variable, parameter in (("S3SHIFT_WORKGROUP", "WorkgroupName"), ("S3SHIFT_DATABASE", "DatabaseName")):
-                    self.assertEqual(env[variable], {"Ref": parameter})
-                    ours, theirs = self.compute["Parameters"][parameter], warehouse["Parameters"][parameter]
-                    self.assertEqual(
-                        (ours["Default"], ours["AllowedPattern"]),
-                        (theirs["Default"], theirs["AllowedPattern"]),
-                        f"compute and warehouse disagree on {parameter}",
-                    )
-                # The COPY role the task names is the one the namespace holds as its default.
-                namespace = next(
-                    r["Properties"] for r in warehouse["Resources"].values() if r["Type"] == "AWS::RedshiftServerless::Namespace"
+                self.assertEqual(
+                    d.resolve("compute", env["S3SHIFT_WORKGROUP"]), d.resolve("warehouse", workgroup["WorkgroupName"])
                 )
+                self.assertEqual(d.resolve("compute", env["S3SHIFT_DATABASE"]), d.resolve("warehouse", namespace["DbName"]))
+                # The COPY role the task names is the one the namespace holds as its default.
                 self.assertEqual(
                     d.resolve("compute", env["S3SHIFT_COPY_IAM_ROLE"]),
                     d.resolve("warehouse", namespace["DefaultIamRoleArn"]),
                 )
+        # Resolved for real, not compared as two unresolved expressions.
+        env = self.environment(self.tasks[0][2])
         self.assertEqual(
-            d.resolve("compute", self.environment(self.tasks[0][2])["S3SHIFT_COPY_IAM_ROLE"]),
-            "arn:aws:iam::123456789012:role/prod-s3shift-copy",
+            [d.resolve("compute", env[v]) for v in ("S3SHIFT_WORKGROUP", "S3SHIFT_DATABASE", "S3SHIFT_COPY_IAM_ROLE")],
+            ["s3shift", "analytics", "arn:aws:iam::123456789012:role/prod-s3shift-copy"],
         )
 
     def test_the_pipeline_passes_every_compute_parameter(self):
@@ -234,6 +233,28 @@ class TaskEnvironment(unittest.TestCase):
                     (theirs.get("Default"), theirs.get("AllowedPattern")),
                     f"delivery's {value} and compute's {name}",
                 )
+
+    def test_the_documented_deploy_order_satisfies_every_import(self):
+        """deploy/README.md deploys the stacks in an order where every !ImportValue is already exported."""
+        readme = (cfn.ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+        order = re.findall(r"--stack-name prod-s3shift-([a-z]+) --template-file deploy/\1\.yaml", readme)
+        self.assertEqual(sorted(order), sorted(self.deployment.stacks), "each stack deployed once in the README")
+
+        def imports(node):
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if key == "Fn::ImportValue":
+                        yield value
+                    else:
+                        yield from imports(value)
+            elif isinstance(node, list):
+                for value in node:
+                    yield from imports(value)
+
+        for position, stack in enumerate(order):
+            for name in imports(self.deployment.stacks[stack]["Resources"]):
+                exporter, _ = self.deployment.export(self.deployment.resolve(stack, name))
+                self.assertIn(exporter, order[:position], f"{stack} imports {name} from {exporter}, deployed later")
 
     def test_every_bucket_name_fits_for_the_longest_environment_allowed(self):
         patterns = {

@@ -217,24 +217,11 @@ mod tests {
         pairs
     }
 
-    /// The default of a parameter of deploy/compute.yaml.
-    fn parameter_default(parameter: &str) -> Option<String> {
-        let mut lines = COMPUTE
-            .lines()
-            .skip_while(|l| *l != "Parameters:")
-            .skip_while(|l| l.trim_end() != format!("  {parameter}:"))
-            .skip(1)
-            .take_while(|l| l.starts_with("    "));
-        lines
-            .find_map(|l| l.trim().strip_prefix("Default: "))
-            .map(|d| d.trim_matches('"').to_owned())
-    }
-
     /// Whether the binary reads `name` and accepts `value` in it when it runs `job`: through clap (the option
     /// that names the variable, given `value` as its argument on a `run` command line, and then the job file
-    /// validated with it) or the log format. `!Ref P` stands for P's default; a value imported from another
-    /// stack is resolved and checked against the stacks by tests/deploy/test_task_environment.py, so here only
-    /// the variable must be one the binary reads.
+    /// validated with it) or the log format. A value imported from another stack (`!ImportValue`) is resolved
+    /// and checked against the stacks by tests/deploy/test_task_environment.py; here the variable must be one
+    /// the binary reads.
     fn accepts(job: &str, name: &str, value: &str) -> Result<(), String> {
         if name == s3shift_telemetry::LOG_FORMAT_VAR {
             return value
@@ -252,13 +239,10 @@ mod tests {
         let long = arg
             .get_long()
             .ok_or_else(|| format!("{name} belongs to an option without a long name"))?;
-        let value = match value.strip_prefix("!Ref ") {
-            Some(parameter) => parameter_default(parameter)
-                .ok_or_else(|| format!("compute.yaml has no parameter {parameter} with a default"))?,
-            None if value.starts_with('!') => return Ok(()),
-            None => value.to_owned(),
-        };
-        let cli = Cli::try_parse_from(["s3shift", "run", job, &format!("--{long}"), &value])
+        if value.starts_with('!') {
+            return Ok(());
+        }
+        let cli = Cli::try_parse_from(["s3shift", "run", job, &format!("--{long}"), value])
             .map_err(|e| e.to_string())?;
         let Command::Run(run) = cli.command else {
             return Err("not a run".into());
@@ -295,8 +279,7 @@ mod tests {
         assert!(accepts("api-images", "S3SHIFT_NO_SUCH_SETTING", "1").is_err());
         assert!(accepts("api-images", "S3SHIFT_JOBS_DIR", "/etc/s3shift/jobs").is_ok());
         assert!(accepts("api-images", "S3SHIFT_SOURCE_BUCKET", "Not_A_Bucket").is_err());
-        assert!(accepts("api-images", "S3SHIFT_DATABASE", "!Ref NoSuchParameter").is_err());
-        assert!(accepts("api-images", "S3SHIFT_WORKGROUP", "!Ref WorkgroupName").is_ok());
+        assert!(accepts("api-images", "S3SHIFT_NO_SUCH_SETTING", "!ImportValue").is_err());
         assert!(accepts("api-images", "S3SHIFT_SOURCE_BUCKET", "prod-uploads").is_ok());
     }
 
