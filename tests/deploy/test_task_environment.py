@@ -256,6 +256,23 @@ class TaskEnvironment(unittest.TestCase):
                 exporter, _ = self.deployment.export(self.deployment.resolve(stack, name))
                 self.assertIn(exporter, order[:position], f"{stack} imports {name} from {exporter}, deployed later")
 
+    def test_what_holds_data_outlives_its_stack(self):
+        """Deleting a stack, or an update that replaces a resource, must not delete images not yet loaded, the
+        curated tables with their ledger, or the keys their data is encrypted with."""
+        kept = {"AWS::S3::Bucket", "AWS::KMS::Key", "AWS::RedshiftServerless::Namespace"}
+        disposable = {("delivery", "ArtifactBucket"): "pipeline artifacts, made again by the next pipeline run"}
+        seen = 0
+        for stack, template in self.deployment.stacks.items():
+            for logical_id, resource in template["Resources"].items():
+                if resource["Type"] in kept and (stack, logical_id) not in disposable:
+                    seen += 1
+                    self.assertEqual(
+                        (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")),
+                        ("Retain", "Retain"),
+                        f"{stack} {logical_id}",
+                    )
+        self.assertGreaterEqual(seen, 8)
+
     def test_every_bucket_name_fits_for_the_longest_environment_allowed(self):
         patterns = {
             stack: t["Parameters"]["Environment"]["AllowedPattern"] for stack, t in self.deployment.stacks.items()
