@@ -156,6 +156,7 @@ mod tests {
     use clap::CommandFactory;
 
     const COMPUTE: &str = include_str!("../../../deploy/compute.yaml");
+    const MONITORING: &str = include_str!("../../../deploy/monitoring.yaml");
 
     fn jobs_dir() -> std::path::PathBuf {
         manifest_dir().join("../../jobs")
@@ -307,6 +308,34 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 2, "one schedule per shipped job");
+    }
+
+    /// deploy/monitoring.yaml alarms on metrics that runs emit: the same namespace, dimension and names.
+    #[test]
+    fn alarms_watch_metrics_the_binary_emits() {
+        let summary = s3shift_jobs::RunSummary {
+            job: "api-images".into(),
+            min_slack_hours: Some(1.0),
+            ..s3shift_jobs::RunSummary::default()
+        };
+        let emitted = commands::run::run_metrics(&summary);
+        let names: Vec<&str> = emitted.metrics.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(emitted.dimensions, [("job".to_owned(), "api-images".to_owned())]);
+        let mut alarms = 0;
+        for line in MONITORING.lines().map(str::trim) {
+            if let Some(namespace) = line.strip_prefix("Namespace: ") {
+                assert_eq!(namespace, emitted.namespace, "deploy/monitoring.yaml: {line}");
+            }
+            if let Some(metric) = line.strip_prefix("MetricName: ") {
+                assert!(
+                    names.contains(&metric),
+                    "runs emit no {metric}; they emit {names:?}"
+                );
+                alarms += 1;
+            }
+        }
+        assert_eq!(alarms, 4, "two alarms per shipped job");
+        assert_eq!(MONITORING.matches("- Name: job\n").count(), alarms);
     }
 
     /// This package's folder as cargo or nextest set it for the process (right even for a test binary built in

@@ -458,7 +458,7 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool) -> Result<u8> {
 }
 
 /// The run's metrics as one CloudWatch EMF line (dimension: the job; names `s3shift_<thing>_<unit>`).
-fn run_metrics(s: &RunSummary) -> s3shift_telemetry::emf::MetricSet {
+pub(crate) fn run_metrics(s: &RunSummary) -> s3shift_telemetry::emf::MetricSet {
     use s3shift_telemetry::emf::{MetricSet, Unit};
     let count = |name: &str, v: u64| (format!("s3shift_{name}_count"), Unit::Count, v as f64);
     let mut metrics = vec![
