@@ -43,10 +43,19 @@ impl Stack {
     }
 
     async fn start_with_faults(extra_limits: &str, faults: FaultConfig) -> Self {
+        Self::start_with(extra_limits, faults, |_| {}).await
+    }
+
+    async fn start_with(
+        extra_limits: &str,
+        faults: FaultConfig,
+        redshift: impl FnOnce(&mut LocalRedshiftConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut s3 = LocalS3Config::new(dir.path().join("s3"));
         s3.faults = faults;
-        let rs = LocalRedshiftConfig::new(dir.path().join("warehouse.duckdb"));
+        let mut rs = LocalRedshiftConfig::new(dir.path().join("warehouse.duckdb"));
+        redshift(&mut rs);
         let local = LocalStack::start(s3, rs).await.unwrap();
         let store = S3Store::new(local.s3_client(), StoreConfig::default());
         store.ensure_bucket("uploads").await.unwrap();
@@ -511,6 +520,99 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
     let rest = stack.s3shift(&["run"], &[]).await;
     assert!(stdout(&rest).contains("loaded 2"), "{}", stdout(&rest));
     stack.assert_exactly_once(5).await;
+}
+
+/// The Data API fails a statement whose result set is over its limit, which the ledger window of a busy bucket
+/// passes: the run sizes the window, then reads it in slices that each stay under `limits.ledger_read_bytes`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_window_larger_than_one_data_api_result_is_read_in_slices() {
+    // The stand-in refuses results over 40 kB; the ledger below holds about 130 kB of them.
+    let limit = 40_000;
+    let stack = Stack::start_with("ledger_read_bytes = 8192", FaultConfig::default(), |rs| {
+        rs.max_result_bytes = limit;
+    })
+    .await;
+    stack.migrate().await;
+    for i in 0..5 {
+        stack.put(&format!("a/new-{i}.jpg"), a_jpeg()).await;
+    }
+    let listed = stack.store.list_prefix("uploads", "a/").await.unwrap();
+    // Earlier loads, as the ledger records them: three of the five objects, and 600 others spread over the
+    // last ten hours, one a minute.
+    let now = chrono::Utc::now();
+    let mut rows: Vec<String> = listed[..3]
+        .iter()
+        .map(|o| {
+            format!(
+                "('api', 'uploads', '{}', NULL, '{}', 10, CAST('{}' AS TIMESTAMPTZ), NULL, 'ok', 'r0', CAST('{}' AS TIMESTAMPTZ))",
+                o.key,
+                o.etag,
+                o.last_modified.to_rfc3339(),
+                now.to_rfc3339()
+            )
+        })
+        .collect();
+    rows.extend((0..600).map(|i| {
+        let at = now - chrono::Duration::minutes(i + 1);
+        format!(
+            "('api', 'uploads', 'a/earlier/{i:05}-{}.jpg', NULL, '\"{:032x}\"', 10, CAST('{}' AS TIMESTAMPTZ), NULL, 'ok', 'r0', CAST('{}' AS TIMESTAMPTZ))",
+            "x".repeat(100),
+            i,
+            at.to_rfc3339(),
+            now.to_rfc3339()
+        )
+    }));
+    for chunk in rows.chunks(100) {
+        stack
+            .api
+            .execute(
+                &format!(
+                    "INSERT INTO s3shift.loaded_objects (source, bucket, object_key, version_id, etag, size_bytes, \
+                     last_modified, expires_at, status, run_id, loaded_at) VALUES {}",
+                    chunk.join(", ")
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+    }
+    // One statement for the whole window is over the limit: the stand-in refuses it as the Data API does.
+    let whole = stack
+        .api
+        .query(
+            "SELECT object_key, etag, version_id FROM s3shift.loaded_objects WHERE bucket = 'uploads'",
+            &[],
+        )
+        .await;
+    let err = whole.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("Database response exceeded size limit"), "{err}");
+
+    let run = stack.s3shift(&["run", "--json"], &[]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout(&run).lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(summary["objects_loaded"], 2, "{summary}");
+    assert_eq!(summary["objects_already_loaded"], 3, "{summary}");
+    // 603 rows of about 150 bytes in slices of 8 KiB: a sizing statement and a dozen reads.
+    let statements = summary["data_api_statements"].as_u64().unwrap();
+    assert!(statements >= 12, "{summary}");
+
+    // The same ledger in one slice fails the run, naming the Data API's limit, and loads nothing.
+    let text = std::fs::read_to_string(&stack.job)
+        .unwrap()
+        .replace("ledger_read_bytes = 8192", "ledger_read_bytes = 268435456");
+    std::fs::write(&stack.job, text).unwrap();
+    stack.put("a/later.jpg", a_jpeg()).await;
+    let failed = stack.s3shift(&["run"], &[]).await;
+    let err = stderr(&failed);
+    assert_eq!(failed.status.code(), Some(1), "{err}");
+    assert!(err.contains("Database response exceeded size limit"), "{err}");
+    assert_eq!(
+        stack
+            .count("SELECT COUNT(*) FROM s3shift.images WHERE object_key = 'a/later.jpg'")
+            .await,
+        0
+    );
 }
 
 /// The ECS tasks run the job files of the image against their account's resources: the deployment's bucket

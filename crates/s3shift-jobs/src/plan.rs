@@ -256,6 +256,44 @@ pub fn build_plan(
     builder.finish()
 }
 
+/// One time slice of the ledger window, read by one statement: rows with `last_modified` in
+/// `[from_minute, to_minute)`, in minutes since the epoch; `None` leaves that side open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerSlice {
+    /// First minute, or from the start of the window.
+    pub from_minute: Option<i64>,
+    /// Minute after the last, or to the end.
+    pub to_minute: Option<i64>,
+}
+
+/// Cuts the ledger window into slices of consecutive minutes, each holding at most `budget` bytes, from the
+/// bytes each minute holds (`minutes`: ascending, distinct). A single minute over the budget is a slice of its
+/// own. The slices cover every instant exactly once (the first is open below, the last open above), so a row
+/// is read once whatever minute it falls in, including minutes the sizing did not see; no minutes, no slices.
+pub fn ledger_slices(minutes: &[(i64, u64)], budget: u64) -> Vec<LedgerSlice> {
+    let mut slices = Vec::new();
+    if minutes.is_empty() {
+        return slices;
+    }
+    let (mut from, mut held) = (None, 0u64);
+    for (i, &(minute, bytes)) in minutes.iter().enumerate() {
+        if i > 0 && held.saturating_add(bytes) > budget {
+            slices.push(LedgerSlice {
+                from_minute: from,
+                to_minute: Some(minute),
+            });
+            from = Some(minute);
+            held = 0;
+        }
+        held = held.saturating_add(bytes);
+    }
+    slices.push(LedgerSlice {
+        from_minute: from,
+        to_minute: None,
+    });
+    slices
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,5 +465,42 @@ mod tests {
         let mut versioned = objects[0].clone();
         versioned.version_id = Some("v2".into());
         assert!(!loaded.contains(&versioned));
+    }
+
+    #[test]
+    fn ledger_slices_cover_the_window_once_within_the_budget() {
+        assert!(ledger_slices(&[], 100).is_empty());
+        let one = ledger_slices(&[(5, 10), (9, 20)], 100);
+        assert_eq!(
+            one,
+            [LedgerSlice {
+                from_minute: None,
+                to_minute: None
+            }]
+        );
+        // 7 minutes of 40 bytes, one of 250 (over the budget on its own), then 3 more.
+        let mut minutes: Vec<(i64, u64)> = (0..7).map(|m| (m * 2, 40)).collect();
+        minutes.push((20, 250));
+        minutes.extend((21..24).map(|m| (m, 40)));
+        let slices = ledger_slices(&minutes, 100);
+        // Contiguous, open at both ends.
+        assert_eq!(slices.first().and_then(|s| s.from_minute), None);
+        assert_eq!(slices.last().and_then(|s| s.to_minute), None);
+        for pair in slices.windows(2) {
+            assert_eq!(pair[0].to_minute, pair[1].from_minute);
+        }
+        // Every minute in exactly one slice, and no slice over the budget but the lone big minute.
+        for slice in &slices {
+            let inside: Vec<&(i64, u64)> = minutes
+                .iter()
+                .filter(|(m, _)| {
+                    slice.from_minute.is_none_or(|f| *m >= f) && slice.to_minute.is_none_or(|t| *m < t)
+                })
+                .collect();
+            assert!(!inside.is_empty(), "{slice:?} holds no minute");
+            let bytes: u64 = inside.iter().map(|(_, b)| b).sum();
+            assert!(bytes <= 100 || inside.len() == 1, "{slice:?}: {bytes} bytes");
+        }
+        assert_eq!(slices.len(), 7, "{slices:?}");
     }
 }

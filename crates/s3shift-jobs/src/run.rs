@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use s3shift_core::{ExtractStatus, ImageRecord, ObjectRef, RunId};
 use s3shift_extract::{ExtractConfig, ObjectBytes, Step, extract_prefix, extract_step, first_range};
 use s3shift_redshift::sql::{LoadSql, RunRow};
-use s3shift_redshift::{DataApi, StatementState};
+use s3shift_redshift::{DataApi, StatementState, Value};
 use s3shift_s3::{Lifecycle, S3Store};
 use s3shift_stage::{CopyManifest, ParquetStager, StagedFile, StagedRow, StagerConfig};
 use serde::{Deserialize, Serialize};
@@ -184,6 +184,8 @@ pub enum RunOutcome {
         plan: Box<Plan>,
         /// Whether an interrupted load is pending (a real run finishes it first).
         pending_load: Option<String>,
+        /// Data API statements the plan took to read the ledger (sizing its window, then its slices).
+        ledger_statements: u64,
     },
     /// The runs that happened: a resumed load first, if one was pending, then this invocation's own run.
     Ran(Vec<RunSummary>),
@@ -374,6 +376,7 @@ impl Pipeline {
                 run_id,
                 plan: Box::new(plan),
                 pending_load: pending,
+                ledger_statements: summary.data_api_statements,
             });
         }
         s3shift_redshift::schema_check::check_table(&self.api, &spec.table, s3shift_core::schema::IMAGES)
@@ -530,8 +533,9 @@ impl Pipeline {
         let loaded = if backfill.is_some() {
             LoadedSet::default()
         } else {
-            summary.data_api_statements += 1;
-            self.loaded_identities(spec, window_start).await?
+            let (loaded, statements) = self.loaded_identities(spec, window_start).await?;
+            summary.data_api_statements += statements;
+            loaded
         };
         let settle = chrono::Duration::seconds(i64::try_from(src.settle_seconds).unwrap_or(i64::MAX / 1000));
         let mut builder = PlanBuilder::new(&loaded, now, settle, &spec.config.limits);
@@ -599,36 +603,86 @@ impl Pipeline {
     }
 
     /// The ledger's identities for the source bucket, from `since` on (see [`ledger_window_start`]; `None`:
-    /// all of them), read a result page at a time into a [`LoadedSet`].
-    async fn loaded_identities(&self, spec: &JobSpec, since: Option<DateTime<Utc>>) -> Result<LoadedSet> {
+    /// all of them), read a result page at a time into a [`LoadedSet`]; also returns the statements it took.
+    ///
+    /// The Data API fails a statement whose result set is over its limit (500 MB), which the window of a busy
+    /// bucket passes (about 2.5 million objects). So a first statement sizes each minute of the window, and
+    /// consecutive minutes are then read together up to `limits.ledger_read_bytes` a statement.
+    async fn loaded_identities(
+        &self,
+        spec: &JobSpec,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<(LoadedSet, u64)> {
         let ledger = spec.table.sibling("loaded_objects")?;
         let bucket = &spec.config.source.bucket;
+        let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
         let mut params = vec![("bucket", bucket.clone())];
-        let mut sql = format!("SELECT object_key, etag, version_id FROM {ledger} WHERE bucket = :bucket");
+        let mut window = String::from("bucket = :bucket");
         if let Some(since) = since {
-            sql.push_str(" AND last_modified >= CAST(:since AS TIMESTAMPTZ)");
-            params.push(("since", since.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()));
+            window.push_str(" AND last_modified >= CAST(:since AS TIMESTAMPTZ)");
+            params.push(("since", stamp(since)));
         }
-        let mut loaded = LoadedSet::default();
-        let mut unreadable = 0u64;
+        // Minutes of last_modified as a UTC TIMESTAMP, Redshift's session default. Were the session elsewhere,
+        // slice sizes would shift by its offset, while the slices still cover the window exactly once.
+        let sizing = format!(
+            "SELECT CAST(FLOOR(EXTRACT(EPOCH FROM CAST(last_modified AS TIMESTAMP)) / 60) AS BIGINT) AS minute, \
+             CAST(SUM(OCTET_LENGTH(object_key) + OCTET_LENGTH(etag) + COALESCE(OCTET_LENGTH(version_id), 0)) \
+             AS BIGINT) AS bytes FROM {ledger} WHERE {window} GROUP BY 1 ORDER BY 1"
+        );
+        let mut minutes: Vec<(i64, u64)> = Vec::new();
+        let mut without_size = 0u64;
         self.api
-            .query_each(&sql, &params, |row| {
-                let key = row.first().and_then(|v| v.as_str());
-                let etag = row.get(1).and_then(|v| v.as_str());
-                let version = row.get(2).and_then(|v| v.as_str());
-                match (key, etag) {
-                    (Some(key), Some(etag)) => {
-                        loaded.insert(&s3shift_core::object::identity(bucket, key, etag, version));
-                    }
-                    _ => unreadable += 1,
+            .query_each(&sizing, &params, |row| {
+                match (
+                    row.first().and_then(Value::as_i64),
+                    row.get(1).and_then(Value::as_i64),
+                ) {
+                    (Some(minute), Some(bytes)) => minutes.push((minute, u64::try_from(bytes).unwrap_or(0))),
+                    _ => without_size += 1,
                 }
             })
             .await?;
+        if without_size > 0 {
+            return Err(Error::Setup(format!(
+                "sizing the ledger {ledger} by minute returned {without_size} rows without a minute or a size"
+            )));
+        }
+        let slices = crate::plan::ledger_slices(&minutes, spec.config.limits.ledger_read_bytes);
+        if slices.len() > 1 {
+            tracing::info!(ledger = %ledger, statements = slices.len(),
+                bytes = minutes.iter().map(|(_, b)| b).sum::<u64>(), "reading the ledger window in slices");
+        }
+        let mut loaded = LoadedSet::default();
+        let mut unreadable = 0u64;
+        for slice in &slices {
+            let mut sql = format!("SELECT object_key, etag, version_id FROM {ledger} WHERE {window}");
+            let mut slice_params = params.clone();
+            for (bound, op, minute) in [("from", ">=", slice.from_minute), ("to", "<", slice.to_minute)] {
+                let Some(at) = minute.and_then(|m| DateTime::from_timestamp(m.saturating_mul(60), 0)) else {
+                    continue;
+                };
+                sql.push_str(&format!(" AND last_modified {op} CAST(:{bound} AS TIMESTAMPTZ)"));
+                slice_params.push((bound, stamp(at)));
+            }
+            self.api
+                .query_each(&sql, &slice_params, |row| {
+                    let key = row.first().and_then(|v| v.as_str());
+                    let etag = row.get(1).and_then(|v| v.as_str());
+                    let version = row.get(2).and_then(|v| v.as_str());
+                    match (key, etag) {
+                        (Some(key), Some(etag)) => {
+                            loaded.insert(&s3shift_core::object::identity(bucket, key, etag, version));
+                        }
+                        _ => unreadable += 1,
+                    }
+                })
+                .await?;
+        }
         if unreadable > 0 {
             tracing::warn!(ledger = %ledger, rows = unreadable,
                 "ledger rows without object_key or etag: their objects count as not loaded");
         }
-        Ok(loaded)
+        Ok((loaded, 1 + slices.len() as u64))
     }
 
     async fn run_new(

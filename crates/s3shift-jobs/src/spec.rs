@@ -142,6 +142,11 @@ pub struct LimitsConfig {
     /// A staged Parquet file is closed at this size.
     #[serde(default = "default_parquet_file_bytes")]
     pub parquet_file_bytes: u64,
+    /// Most bytes of object keys, ETags and version ids that one statement reading the ledger returns: the
+    /// Data API fails a statement whose result set exceeds its limit (500 MB), so the ledger window is read in
+    /// time slices of at most this much.
+    #[serde(default = "default_ledger_read_bytes")]
+    pub ledger_read_bytes: u64,
 }
 
 const fn default_concurrency() -> NonZeroUsize {
@@ -165,6 +170,9 @@ const fn default_max_bytes() -> u64 {
 const fn default_parquet_file_bytes() -> u64 {
     64 * 1024 * 1024
 }
+const fn default_ledger_read_bytes() -> u64 {
+    64 * 1024 * 1024
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -176,6 +184,7 @@ impl Default for LimitsConfig {
             max_objects_per_run: default_max_objects(),
             max_bytes_per_run: default_max_bytes(),
             parquet_file_bytes: default_parquet_file_bytes(),
+            ledger_read_bytes: default_ledger_read_bytes(),
         }
     }
 }
@@ -569,6 +578,13 @@ pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
     }
     if !(64 * 1024..=1024 * 1024 * 1024).contains(&l.parquet_file_bytes) {
         return Err(bad(path, "limits.parquet_file_bytes", "between 64 KiB and 1 GiB"));
+    }
+    if !(1024..=256 * 1024 * 1024).contains(&l.ledger_read_bytes) {
+        return Err(bad(
+            path,
+            "limits.ledger_read_bytes",
+            "between 1 KiB and 256 MiB (the Data API fails a result set over 500 MB)",
+        ));
     }
     if let Some(g) = &config.aws.log_group
         && (g.is_empty()

@@ -364,6 +364,7 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool) -> Result<u8> {
             run_id,
             plan,
             pending_load,
+            ledger_statements,
         } => {
             let c = &plan.counts;
             if json {
@@ -411,8 +412,9 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool) -> Result<u8> {
             }
             writeln!(
                 out,
-                "  Data API          {:>12}  statements (ledger lookup, one load batch, report)",
-                if c.planned > 0 { 3 } else { 2 }
+                "  Data API          {:>12}  statements ({ledger_statements} to read the ledger, {}report)",
+                ledger_statements + if c.planned > 0 { 2 } else { 1 },
+                if c.planned > 0 { "one load batch, " } else { "" }
             )?;
             Ok(0)
         }

@@ -115,6 +115,8 @@ pub(crate) struct Engine {
     s3: Option<S3Source>,
     /// Simulated steps of the asynchronous lifecycle, so clients see SUBMITTED and STARTED as in Redshift.
     step_delay: Duration,
+    /// Largest result set a statement may return (the Data API fails larger ones).
+    max_result_bytes: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -138,6 +140,8 @@ CREATE TABLE IF NOT EXISTS main.sys_load_error_detail (
   column_name VARCHAR, column_type VARCHAR, column_length INTEGER, error_code INTEGER, error_message VARCHAR,
   raw_field_value VARCHAR);
 CREATE OR REPLACE MACRO getdate() AS CAST(now() AS TIMESTAMP);
+-- Redshift's OCTET_LENGTH counts the bytes of a VARCHAR; DuckDB's takes only BLOB and BIT.
+CREATE OR REPLACE MACRO octet_length(s) AS strlen(s);
 CREATE OR REPLACE VIEW main.svv_columns AS
 SELECT c.database_name AS table_catalog, c.schema_name AS table_schema, c.table_name, c.column_name,
   c.column_index AS ordinal_position, CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable,
@@ -164,6 +168,7 @@ impl Engine {
         path: &std::path::Path,
         s3: Option<S3Source>,
         step_delay: Duration,
+        max_result_bytes: u64,
     ) -> Result<Self, String> {
         let conn = Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
         conn.execute_batch(SETUP)
@@ -182,6 +187,7 @@ impl Engine {
             ids: AtomicU64::new(seed),
             s3,
             step_delay,
+            max_result_bytes,
         })
     }
 
@@ -601,6 +607,13 @@ impl Engine {
                 match kind {
                     Kind::Rows => {
                         let result = from_batches(&schema, &batches).map_err(|e| format!("ERROR: {e}"))?;
+                        if u64::try_from(result.bytes).unwrap_or(0) > self.max_result_bytes {
+                            return Err(format!(
+                                "ERROR: Database response exceeded size limit: the result set is {} bytes, over \
+                                 the Data API's limit of {} (return less per statement, for example with LIMIT)",
+                                result.bytes, self.max_result_bytes
+                            ));
+                        }
                         done(result.rows.len() as i64, Some(result))
                     }
                     Kind::Count => {

@@ -46,6 +46,9 @@ pub struct S3Endpoint {
     pub secret_key: String,
 }
 
+/// The Data API's limit on the result set of one statement (500 MB).
+pub const DATA_API_MAX_RESULT_BYTES: u64 = 500_000_000;
+
 /// How to run the server.
 #[derive(Debug, Clone)]
 pub struct LocalRedshiftConfig {
@@ -61,6 +64,9 @@ pub struct LocalRedshiftConfig {
     pub step_delay: Duration,
     /// Rows per GetStatementResult page.
     pub result_page_rows: usize,
+    /// Largest result set a statement may return, in bytes of its values; a larger one fails the statement
+    /// as the Data API does ("Database response exceeded size limit"; its limit is 500 MB).
+    pub max_result_bytes: u64,
     /// The workgroup and namespace that `RedshiftServerless.GetWorkgroup` / `GetNamespace` report (answered on
     /// the same port).
     pub serverless: ServerlessConfig,
@@ -76,6 +82,7 @@ impl LocalRedshiftConfig {
             s3: None,
             step_delay: Duration::from_millis(2),
             result_page_rows: 1000,
+            max_result_bytes: DATA_API_MAX_RESULT_BYTES,
             serverless: ServerlessConfig::default(),
         }
     }
@@ -109,17 +116,18 @@ impl LocalRedshiftServer {
             runtime: tokio::runtime::Handle::current(),
         });
         let path = config.database_file.clone();
-        let step = config.step_delay;
-        let engine = tokio::task::spawn_blocking(move || engine::Engine::open(&path, s3, step))
-            .await
-            .map_err(|e| Error::Store {
-                path: config.database_file.clone(),
-                message: e.to_string(),
-            })?
-            .map_err(|message| Error::Store {
-                path: config.database_file.clone(),
-                message,
-            })?;
+        let (step, max_result_bytes) = (config.step_delay, config.max_result_bytes);
+        let engine =
+            tokio::task::spawn_blocking(move || engine::Engine::open(&path, s3, step, max_result_bytes))
+                .await
+                .map_err(|e| Error::Store {
+                    path: config.database_file.clone(),
+                    message: e.to_string(),
+                })?
+                .map_err(|message| Error::Store {
+                    path: config.database_file.clone(),
+                    message,
+                })?;
         let state = Arc::new(State {
             engine: Arc::new(engine),
             access_key: config.access_key,
