@@ -657,7 +657,10 @@ impl Pipeline {
         for slice in &slices {
             let mut sql = format!("SELECT object_key, etag, version_id FROM {ledger} WHERE {window}");
             let mut slice_params = params.clone();
-            for (bound, op, minute) in [("from", ">=", slice.from_minute), ("to", "<", slice.to_minute)] {
+            for (bound, op, minute) in [
+                ("slice_start", ">=", slice.from_minute),
+                ("slice_end", "<", slice.to_minute),
+            ] {
                 let Some(at) = minute.and_then(|m| DateTime::from_timestamp(m.saturating_mul(60), 0)) else {
                     continue;
                 };
