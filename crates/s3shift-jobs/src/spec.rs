@@ -288,8 +288,8 @@ impl Overrides {
         }
     }
 
-    /// Adds the origin of an overridden field to an error about it (or about its table, for rules that span
-    /// fields).
+    /// Adds the origin of an overridden field to an error about it (or, for the workgroup, about the
+    /// `warehouse` rule that it and the cluster fields share).
     fn name_origin(&self, err: Error) -> Error {
         match err {
             Error::Config {
@@ -299,7 +299,7 @@ impl Overrides {
             } => {
                 let origins: Vec<&str> = self
                     .fields()
-                    .filter(|(f, _)| *f == field || f.starts_with(&format!("{field}.")))
+                    .filter(|(f, _)| *f == field || (field == "warehouse" && *f == "warehouse.workgroup"))
                     .map(|(_, o)| o.from.as_str())
                     .collect();
                 if !origins.is_empty() {
@@ -778,13 +778,14 @@ cron = "0 */15 * * * *"
         parse_job(Path::new("jobs/x.toml"), &cluster)?;
         let wg = Overrides {
             workgroup: from("wg", "S3SHIFT_WORKGROUP"),
+            database: from("dev", "S3SHIFT_DATABASE"),
             ..Overrides::default()
         };
         let e = parse_job_with(Path::new("jobs/x.toml"), &cluster, &wg)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("warehouse (set by S3SHIFT_WORKGROUP)"), "{e}");
+        assert!(e.contains("warehouse (set by S3SHIFT_WORKGROUP):"), "{e}");
         // Errors in fields nobody overrode are reported as before.
         let e = parse_job_with(
             Path::new("jobs/x.toml"),
