@@ -42,3 +42,28 @@ ensure_venv() {
     echo "$want" > "$stamp"
   fi
 }
+
+# use_target_dir VAR DEFAULT: exports VAR (a cargo target folder; DEFAULT when unset), creates it, and makes sure
+# cargo will not take another checkout's build of a workspace crate for this one's.
+#
+# Cargo names a workspace crate's build the same in every checkout of the workspace and calls it fresh when
+# the build is newer than the crate's sources (mtimes). Two checkouts sharing a target folder, as the default
+# one outside the clone is meant to be, could therefore each run the other's build: an older checkout built
+# last looks up to date to a newer one. The folder remembers the checkout that used it last; when another one
+# takes it, this checkout's tracked files are touched, so the workspace crates are rebuilt (the compiled
+# dependencies, named by version, stay shared).
+use_target_dir() {
+  local var=$1 dir=${!1:-$2} here stamp
+  export "$var=$dir"
+  mkdir -p "$dir"
+  here=$(pwd -P)
+  stamp="$dir/.s3shift-checkout"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$here" ]; then
+    # A folder with builds in it but no record of this checkout may hold another's: rebuild ours there.
+    if [ -n "$(ls -A "$dir")" ]; then
+      echo "$var=$dir was last used by $(cat "$stamp" 2>/dev/null || echo 'an unknown checkout'); rebuilding this checkout's crates there"
+      git ls-files -z | xargs -0 touch --no-create --
+    fi
+    echo "$here" > "$stamp"
+  fi
+}
