@@ -17,8 +17,8 @@ use bytes::Bytes;
 use s3shift_local::LocalStack;
 use s3shift_s3::{S3Store, StoreConfig};
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use s3shift_testkit::repo::manifest_dir;
+use s3shift_testkit::stack as support;
 
 struct Row {
     objects: usize,
@@ -183,11 +183,4 @@ fn main() {
             r.replan_rss_mib
         );
     }
-}
-
-/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
-/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

@@ -26,9 +26,15 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Moves images uploaded to S3 into Redshift tables, exactly once.
+/// s3shift turns the images your services upload to S3 into analytics tables in Amazon Redshift Serverless,
+/// exactly once.
+///
+/// Each run lists an ingestion bucket before its lifecycle rule expires the objects, reads image metadata
+/// (format, size, EXIF camera, time and GPS) from a small ranged GET of each object, stages Parquet files and
+/// loads them with COPY through the Redshift Data API, merging into the curated tables with a ledger of what
+/// was loaded. Start with `s3shift demo`: the whole pipeline on embedded stand-ins, with nothing else running.
 #[derive(Debug, Parser)]
-#[command(name = "s3shift", version, about, propagate_version = true)]
+#[command(name = "s3shift", version, propagate_version = true)]
 struct Cli {
     /// Also ship every log event to this CloudWatch Logs group (created if missing), in a new stream named
     /// after this host and the start time; flushed before exit.
@@ -47,13 +53,13 @@ enum Command {
     /// Load again, from its staged Parquet files, what an earlier run staged (works after the objects expired).
     Replay(commands::run::ReplayArgs),
     /// Check a job's preconditions (credentials, buckets, lifecycle, encryption, workgroup, COPY role, tables).
-    Doctor(commands::ops::DoctorArgs),
+    Doctor(commands::doctor::DoctorArgs),
     /// Recent runs of a job (or of every job), its lag and its slack to expiry, from the runs table.
-    Status(commands::ops::StatusArgs),
+    Status(commands::status::StatusArgs),
     /// Print job schedules (`--print eventbridge` renders the expressions deploy/ uses).
-    Schedule(commands::ops::ScheduleArgs),
+    Schedule(commands::schedule::ScheduleArgs),
     /// Apply the sql/ migrations to the job's warehouse, in order, each in one transaction.
-    Migrate(commands::run::MigrateArgs),
+    Migrate(commands::migrate::MigrateArgs),
     /// The whole pipeline on the embedded S3 and Data API stand-ins, with nothing else running.
     #[cfg(feature = "local")]
     Demo(commands::demo::DemoArgs),
@@ -98,12 +104,12 @@ fn main() -> ExitCode {
     s3shift_telemetry::init_logs(format, if quiet { "warn" } else { "info" }, layer);
     let outcome = match cli.command {
         Command::Run(args) => commands::run::run(&args),
-        Command::Migrate(args) => commands::run::migrate_cmd(&args),
+        Command::Migrate(args) => commands::migrate::run(&args),
         Command::Backfill(args) => commands::run::backfill(&args),
         Command::Replay(args) => commands::run::replay(&args),
-        Command::Status(args) => commands::ops::status(&args),
-        Command::Doctor(args) => commands::ops::doctor(&args),
-        Command::Schedule(args) => commands::ops::schedule(&args),
+        Command::Status(args) => commands::status::run(&args),
+        Command::Doctor(args) => commands::doctor::run(&args),
+        Command::Schedule(args) => commands::schedule::run(&args),
         #[cfg(feature = "local")]
         Command::Demo(args) => commands::demo::run(&args),
         Command::Extract(args) => commands::extract::run(&args),
@@ -121,7 +127,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("s3shift: error: {err}");
-            for cause in err.chain().skip(1) {
+            for cause in causes(&err) {
                 eprintln!("  caused by: {cause}");
             }
             if err.downcast_ref::<UsageError>().is_some() {
@@ -131,6 +137,22 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The causes of `err` worth a line: each error below the first, unless what it says was already said by the
+/// errors above it (our errors quote S3's or Redshift's message and keep the SDK's error as their source).
+fn causes(err: &anyhow::Error) -> Vec<String> {
+    let mut said = vec![err.to_string()];
+    let mut out = Vec::new();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if text.trim().is_empty() || said.iter().any(|s| s.contains(text.trim())) {
+            continue;
+        }
+        said.push(text.clone());
+        out.push(text);
+    }
+    out
 }
 
 /// The `[aws] log_group` of the command's job file, if the command names a valid one (errors in the file are
@@ -144,7 +166,7 @@ fn job_log_group(command: &Command) -> Option<String> {
         Command::Doctor(a) => &a.job,
         _ => return None,
     };
-    commands::run::load_spec(job).ok()?.config.aws.log_group
+    commands::job::load_spec(job).ok()?.config.aws.log_group
 }
 
 #[cfg(test)]
@@ -153,6 +175,22 @@ mod tests {
     //! file that validates, and every schedule is the expression `s3shift schedule --print eventbridge` prints.
 
     use super::*;
+    use s3shift_testkit::repo::manifest_dir;
+
+    #[test]
+    fn causes_skip_what_an_error_above_already_said() {
+        let err = anyhow::anyhow!("NoSuchBucket: The specified bucket does not exist")
+            .context("s3://b: ListObjectsV2 failed: NoSuchBucket: The specified bucket does not exist")
+            .context("run of job demo");
+        assert_eq!(
+            causes(&err),
+            ["s3://b: ListObjectsV2 failed: NoSuchBucket: The specified bucket does not exist"]
+        );
+        let err = anyhow::anyhow!("connection refused")
+            .context("dispatch failure")
+            .context("run of job demo");
+        assert_eq!(causes(&err), ["dispatch failure", "connection refused"]);
+    }
     use clap::CommandFactory;
 
     const COMPUTE: &str = include_str!("../../../deploy/compute.yaml");
@@ -336,12 +374,5 @@ mod tests {
         }
         assert_eq!(alarms, 4, "two alarms per shipped job");
         assert_eq!(MONITORING.matches("- Name: job\n").count(), alarms);
-    }
-
-    /// This package's folder as cargo or nextest set it for the process (right even for a test binary built in
-    /// another checkout sharing the target folder), else the compiled-in one.
-    fn manifest_dir() -> std::path::PathBuf {
-        std::env::var_os("CARGO_MANIFEST_DIR")
-            .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
     }
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use s3shift_testkit::repo::manifest_dir;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -135,11 +136,4 @@ fn an_unknown_log_format_is_refused_before_anything_runs() {
         err.contains("S3SHIFT_LOG_FORMAT=\"JSON\" is not a log format: use json or text"),
         "{err}"
     );
-}
-
-/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
-/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

@@ -6,7 +6,8 @@
 //!   Parquet writer, the DDL check and the docs derive the table, and from which the extractor takes the byte
 //!   length it must cut each string to;
 //! - [`text`]: cutting strings to a Redshift `VARCHAR(n)` byte length without splitting a character;
-//! - [`object`]: [`ObjectRef`] (one source object version and its identity), [`RunId`], and the expiry rule.
+//! - [`object`]: [`ObjectRef`] (one source object version and its identity), [`RunId`], and the expiry rule;
+//! - [`run_status`]: [`RunStatus`], the states a run's row passes through.
 //!
 //! It must never do IO or know about any cloud: every adapter depends on it, it depends on none of them.
 //!
@@ -18,11 +19,13 @@
 
 pub mod object;
 pub mod record;
+pub mod run_status;
 pub mod schema;
 pub mod text;
 
 pub use object::{ObjectRef, RunId, expiry_of, is_valid_name};
 pub use record::{ExtractStatus, ImageFormat, ImageRecord, LocalDateTime};
+pub use run_status::RunStatus;
 
 /// Errors of the core crate.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use s3shift_extract::{ExtractConfig, extract_bytes, extract_with};
+use s3shift_testkit::repo::manifest_dir;
 
 #[test]
 fn every_past_fuzz_crash_extracts_cleanly() {
@@ -32,11 +33,4 @@ fn every_past_fuzz_crash_extracts_cleanly() {
         n += 1;
     }
     assert!(n >= 1);
-}
-
-/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
-/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

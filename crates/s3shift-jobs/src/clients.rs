@@ -71,9 +71,7 @@ pub async fn build_clients(aws: &AwsConfig, overrides: &ClientOverrides) -> Resu
     }
     let shared = loader.load().await;
     if shared.region().is_none() {
-        return Err(Error::Setup(
-            "no AWS region: set AWS_REGION, a profile region, or `region` under [aws] in the job file".into(),
-        ));
+        return Err(Error::NoRegion);
     }
     let s3_endpoint = overrides
         .s3_endpoint_url

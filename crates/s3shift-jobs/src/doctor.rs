@@ -1,8 +1,8 @@
 //! `s3shift doctor`: every precondition of a job's runs, checked one by one, each with a fix.
 
 use aws_sdk_s3::config::ProvideCredentials;
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use bytes::Bytes;
+use s3shift_redshift::serverless::Serverless;
 use s3shift_redshift::sql::IamRole;
 use s3shift_redshift::{DataApi, Target};
 use s3shift_s3::S3Store;
@@ -86,20 +86,25 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
     let src = &spec.config.source;
     for prefix in &src.prefixes {
         let name = format!("source s3://{}/{prefix}", src.bucket);
-        let r = s3
-            .client()
-            .list_objects_v2()
-            .bucket(&src.bucket)
-            .prefix(prefix)
-            .max_keys(1)
-            .send()
-            .await;
-        out.push(match r {
-            Ok(_) => check(name, Verdict::Pass, "listable", ""),
+        out.push(match s3.probe_list(&src.bucket, prefix).await {
+            Ok(()) => check(name, Verdict::Pass, "listable", ""),
+            Err(e @ s3shift_s3::Error::NoSuchBucket { .. }) => {
+                let origin = spec
+                    .bucket_origin(&src.bucket)
+                    .map_or_else(|| "source.bucket".to_owned(), |(_, o)| o);
+                check(
+                    name,
+                    Verdict::Fail,
+                    e.to_string(),
+                    format!(
+                        "create the bucket (deploy/storage.yaml does), or name the one that exists: {origin}"
+                    ),
+                )
+            }
             Err(e) => check(
                 name,
                 Verdict::Fail,
-                format!("ListObjectsV2: {}", e.code().unwrap_or("error")),
+                e.to_string(),
                 "grant s3:ListBucket and s3:GetObject on the bucket to this job's role",
             ),
         });
@@ -155,46 +160,30 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
             "grant s3:PutObject, s3:GetObject and s3:DeleteObject under the staging prefix to this job's role",
         ),
     });
-    let enc = s3.client().get_bucket_encryption().bucket(staging).send().await;
-    out.push(match enc {
-        Ok(o) => {
-            let algos: Vec<String> = o
-                .server_side_encryption_configuration()
-                .map(|c| {
-                    c.rules()
-                        .iter()
-                        .filter_map(|r| r.apply_server_side_encryption_by_default())
-                        .map(|d| d.sse_algorithm().as_str().to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if algos.iter().any(|a| a.starts_with("aws:kms")) {
-                check(
-                    format!("encryption of s3://{staging}"),
-                    Verdict::Pass,
-                    algos.join(", "),
-                    "",
-                )
-            } else {
-                check(
-                    format!("encryption of s3://{staging}"),
-                    Verdict::Warn,
-                    format!(
-                        "default encryption {}",
-                        if algos.is_empty() {
-                            "none".into()
-                        } else {
-                            algos.join(", ")
-                        }
-                    ),
-                    "use SSE-KMS with a customer key (deploy/ does)",
-                )
-            }
-        }
+    out.push(match s3.default_encryption(staging).await {
+        Ok(algos) if algos.iter().any(|a| a.starts_with("aws:kms")) => check(
+            format!("encryption of s3://{staging}"),
+            Verdict::Pass,
+            algos.join(", "),
+            "",
+        ),
+        Ok(algos) => check(
+            format!("encryption of s3://{staging}"),
+            Verdict::Warn,
+            format!(
+                "default encryption {}",
+                if algos.is_empty() {
+                    "none".into()
+                } else {
+                    algos.join(", ")
+                }
+            ),
+            "use SSE-KMS with a customer key (deploy/ does)",
+        ),
         Err(e) => check(
             format!("encryption of s3://{staging}"),
             Verdict::Warn,
-            format!("cannot read: {}", e.code().unwrap_or("error")),
+            format!("cannot read: {e}"),
             "grant s3:GetEncryptionConfiguration, and use SSE-KMS with a customer key",
         ),
     });
@@ -202,40 +191,27 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
     // The warehouse: Serverless workgroup and namespace.
     match &spec.target {
         Target::Serverless { workgroup } => {
-            let wg = clients
-                .redshift_serverless
-                .get_workgroup()
-                .workgroup_name(workgroup)
-                .send()
-                .await;
-            match wg {
-                Ok(o) => {
-                    let w = o.workgroup();
-                    let status = w
-                        .and_then(|w| w.status())
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default();
-                    out.push(if status == "AVAILABLE" {
+            let serverless = Serverless::new(clients.redshift_serverless.clone());
+            match serverless.workgroup(workgroup).await {
+                Ok(w) => {
+                    out.push(if w.status == "AVAILABLE" {
                         check(format!("workgroup {workgroup}"), Verdict::Pass, "AVAILABLE", "")
                     } else {
                         check(
                             format!("workgroup {workgroup}"),
                             Verdict::Fail,
-                            format!("status {status}"),
+                            format!("status {}", w.status),
                             "wait for the workgroup to become AVAILABLE",
                         )
                     });
-                    if let Some(ns) = w.and_then(|w| w.namespace_name()) {
-                        out.push(namespace_check(clients, ns, &spec.iam_role).await);
+                    if let Some(ns) = &w.namespace {
+                        out.push(namespace_check(&serverless, ns, &spec.iam_role).await);
                     }
                 }
                 Err(e) => out.push(check(
                     format!("workgroup {workgroup}"),
                     Verdict::Fail,
-                    format!(
-                        "GetWorkgroup: {}",
-                        aws_sdk_redshiftserverless::error::DisplayErrorContext(&e)
-                    ),
+                    e.to_string(),
                     "check warehouse.workgroup and the region, and grant redshift-serverless:GetWorkgroup",
                 )),
             }
@@ -294,33 +270,21 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
     out
 }
 
-async fn namespace_check(clients: &AwsClients, namespace: &str, role: &IamRole) -> Check {
+async fn namespace_check(serverless: &Serverless, namespace: &str, role: &IamRole) -> Check {
     let name = format!("namespace {namespace}");
-    let ns = match clients
-        .redshift_serverless
-        .get_namespace()
-        .namespace_name(namespace)
-        .send()
-        .await
-    {
-        Ok(o) => o,
+    let ns = match serverless.namespace(namespace).await {
+        Ok(n) => n,
         Err(e) => {
             return check(
                 name,
                 Verdict::Fail,
-                format!(
-                    "GetNamespace: {}",
-                    aws_sdk_redshiftserverless::error::DisplayErrorContext(&e)
-                ),
+                e.to_string(),
                 "grant redshift-serverless:GetNamespace",
             );
         }
     };
-    let n = ns.namespace();
-    let roles: Vec<&str> = n
-        .map(|n| n.iam_roles().iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    let default = n.and_then(|n| n.default_iam_role_arn());
+    let roles: Vec<&str> = ns.iam_roles.iter().map(String::as_str).collect();
+    let default = ns.default_iam_role.as_deref();
     match role {
         IamRole::Default => match default {
             Some(d) => check(

@@ -66,7 +66,10 @@ fn body(holder: &str, acquired: DateTime<Utc>, ttl: Duration) -> Result<Bytes> {
     };
     serde_json::to_vec(&b)
         .map(Bytes::from)
-        .map_err(|e| Error::Setup(format!("encoding the lease: {e}")))
+        .map_err(|source| Error::Encode {
+            what: "the lease",
+            source,
+        })
 }
 
 /// The lease key of a job.
@@ -118,14 +121,15 @@ pub async fn acquire(s3: &S3Store, spec: &JobSpec, holder: &str, ttl: Duration) 
                     Some(etag) => Ok(Acquired::Held(start(
                         s3, bucket, key, holder, etag, ttl, now, None,
                     ))),
-                    None => Err(Error::Setup(format!(
-                        "the lease s3://{bucket}/{key} keeps changing hands"
-                    ))),
+                    None => Err(Error::LeaseContended {
+                        location: format!("s3://{bucket}/{key}"),
+                    }),
                 };
             };
-            let current: LeaseBody = serde_json::from_slice(&bytes).map_err(|e| Error::State {
+            let current: LeaseBody = serde_json::from_slice(&bytes).map_err(|source| Error::BadState {
                 location: format!("s3://{bucket}/{key}"),
-                problem: format!("unreadable lease ({e}); delete it if no run of this job is active"),
+                hint: "it is a lease s3shift cannot read: delete it if no run of this job is active",
+                source,
             })?;
             let expired = DateTime::parse_from_rfc3339(&current.expires_at)
                 .map(|t| t.with_timezone(&Utc) < now)

@@ -11,8 +11,9 @@
 //! - [`spec`]: [`JobSpec`] and the job file format.
 //! - [`clients`]: the one factory for AWS clients.
 //! - [`doctor`]: a job's preconditions, checked one by one.
-//! - [`plan`]: the pure planning step.
-//! - [`run`]: [`Pipeline::run`], the run engine.
+//! - [`plan`]: planning: the pure plan, the ledger window it reads, and the streamed listing.
+//! - [`run`]: [`Pipeline::run`], the run engine, one file per phase; `run/load.rs` holds the load's states and
+//!   the exactly-once argument.
 //! - [`lease`]: one run per job at a time, through a lease object in the staging bucket.
 //! - [`migrate`]: the embedded `sql/` migrations.
 //! - [`schedule`]: cron expressions, and the EventBridge Scheduler expressions they become.
@@ -30,7 +31,7 @@ pub mod status;
 
 use std::path::PathBuf;
 
-pub use run::{Backfill, Pipeline, Progress, RunOptions, RunOutcome, RunSummary};
+pub use run::{Backfill, CrashPoint, Pipeline, Progress, RunOptions, RunOutcome, RunSummary};
 pub use spec::{JobSpec, Override, Overrides, load_job, load_job_with, resolve_job};
 
 /// What went wrong in a job.
@@ -48,17 +49,25 @@ pub enum Error {
         problem: String,
     },
     /// A file could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The error.
         source: std::io::Error,
     },
-    /// Setting up the run failed.
-    #[error("{0}")]
-    Setup(String),
-    /// Run state in the staging bucket is unreadable.
+    /// No AWS region is configured.
+    #[error("no AWS region: set AWS_REGION, a profile region, or `region` under [aws] in the job file")]
+    NoRegion,
+    /// A run id could not be made from the job's name.
+    #[error("job {job}: {problem}")]
+    RunId {
+        /// The job.
+        job: String,
+        /// Why.
+        problem: String,
+    },
+    /// Run state in the staging bucket is unreadable or inconsistent.
     #[error("run state {location}: {problem}")]
     State {
         /// Where.
@@ -66,18 +75,96 @@ pub enum Error {
         /// What.
         problem: String,
     },
-    /// The load transaction failed; nothing of it was committed.
+    /// A run state object in the staging bucket is not what s3shift writes.
+    #[error("run state {location} is unreadable; {hint}")]
+    BadState {
+        /// Where.
+        location: String,
+        /// What to do about it.
+        hint: &'static str,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Encoding a state object failed.
+    #[error("encoding {what}")]
+    Encode {
+        /// What was encoded.
+        what: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Another run took the job's lease over, so this one may not load.
     #[error(
-        "load of run {run_id} failed, nothing was committed: {message}{}",
-        detail_lines(detail)
+        "run {run_id}: another run took the job's lease over; not loading (its staged files stay for a replay)"
     )]
+    LeaseLost {
+        /// The run that lost it.
+        run_id: String,
+    },
+    /// The lease object changed hands between every read and write.
+    #[error("the lease {location} keeps changing hands")]
+    LeaseContended {
+        /// `s3://bucket/key` of the lease.
+        location: String,
+    },
+    /// A task of the run (a listing, the stager thread) panicked or was cancelled.
+    #[error("{what} failed")]
+    Task {
+        /// Which task.
+        what: &'static str,
+        /// The join error (a panic or a cancellation).
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// A stage of the run stopped taking work before the run ended (its own error is reported instead, when it
+    /// has one).
+    #[error("{what} stopped")]
+    Stopped {
+        /// Which stage.
+        what: &'static str,
+    },
+    /// The load transaction failed; nothing of it was committed.
+    #[error("load of run {run_id} failed, nothing was committed{}", detail_lines(detail))]
     LoadFailed {
         /// The run.
         run_id: String,
-        /// Redshift's error.
-        message: String,
         /// Rows of `sys_load_error_detail`, mapped to object keys.
         detail: Vec<String>,
+        /// Redshift's error.
+        #[source]
+        source: Box<s3shift_redshift::Error>,
+    },
+    /// A bucket the job names does not exist.
+    #[error(
+        "bucket {bucket} does not exist. It is the job's {role} bucket, named by {origin}: create it (deploy/storage.yaml \
+         does), or name the bucket that exists"
+    )]
+    MissingBucket {
+        /// The bucket.
+        bucket: String,
+        /// `source` or `staging`.
+        role: &'static str,
+        /// Where its name comes from: the job file's field, or the flag or variable that replaced it.
+        origin: String,
+        /// S3's answer.
+        #[source]
+        source: Box<s3shift_s3::Error>,
+    },
+    /// One of s3shift's tables does not exist: the warehouse was never migrated.
+    #[error(
+        "table {table} does not exist: the warehouse has not been migrated; `s3shift migrate {job}` creates \
+         s3shift's tables (it needs an identity that may create the schema)"
+    )]
+    NotMigrated {
+        /// The missing table.
+        table: String,
+        /// The job (for the command to run).
+        job: String,
+        /// Redshift's answer.
+        #[source]
+        source: Box<s3shift_redshift::Error>,
     },
     /// A migration failed or was edited after it was applied.
     #[error("migration {name}: {problem}")]
@@ -96,6 +183,39 @@ pub enum Error {
     /// Staging.
     #[error(transparent)]
     Stage(#[from] s3shift_stage::Error),
+}
+
+impl Error {
+    /// The same error, told in the job's terms where an adapter's error has a cause the operator can fix: a
+    /// bucket that does not exist names the job field (or flag) that named it; a missing s3shift table says
+    /// that `migrate` creates it.
+    pub fn explain(self, spec: &JobSpec) -> Self {
+        match self {
+            Self::S3(source @ s3shift_s3::Error::NoSuchBucket { .. }) => {
+                let s3shift_s3::Error::NoSuchBucket { bucket, .. } = &source else {
+                    return Self::S3(source);
+                };
+                match spec.bucket_origin(bucket) {
+                    Some((role, origin)) => Self::MissingBucket {
+                        bucket: bucket.clone(),
+                        role,
+                        origin,
+                        source: Box::new(source),
+                    },
+                    None => Self::S3(source),
+                }
+            }
+            Self::Redshift(source) => match source.missing_relation() {
+                Some(table) if table.starts_with(&format!("{}.", spec.table.schema)) => Self::NotMigrated {
+                    table: table.to_owned(),
+                    job: spec.name().to_owned(),
+                    source: Box::new(source),
+                },
+                _ => Self::Redshift(source),
+            },
+            other => other,
+        }
+    }
 }
 
 fn detail_lines(detail: &[String]) -> String {

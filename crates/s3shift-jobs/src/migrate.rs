@@ -112,6 +112,7 @@ pub async fn migrate(api: &DataApi) -> Result<Vec<(Migration, MigrationOutcome)>
 mod tests {
     use super::*;
     use s3shift_core::schema::{IMAGES, ddl_columns};
+    use s3shift_testkit::repo::manifest_dir;
 
     #[test]
     fn embedded_list_is_the_sql_folder() -> std::io::Result<()> {
@@ -145,12 +146,5 @@ mod tests {
             .take_while(|l| !l.starts_with("PRIMARY KEY"))
             .collect();
         assert_eq!(lines, ddl_columns(IMAGES));
-    }
-
-    /// This package's folder as cargo or nextest set it for the process (right even for a test binary built in
-    /// another checkout sharing the target folder), else the compiled-in one.
-    fn manifest_dir() -> std::path::PathBuf {
-        std::env::var_os("CARGO_MANIFEST_DIR")
-            .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
     }
 }

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use s3shift_testkit::repo::manifest_dir;
 use std::path::PathBuf;
 
 use s3shift_local::redshift::{LocalRedshiftConfig, LocalRedshiftServer};
@@ -14,13 +15,8 @@ fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("S3SHIFT_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = manifest_dir().join("../../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run ./scripts/test (it creates the venv) or set S3SHIFT_PYTHON",
-        venv.display()
-    );
-    venv
+    // Says how to make the venv (or to set S3SHIFT_PYTHON) when it is missing.
+    s3shift_testkit::repo::venv_bin("python")
 }
 
 /// Runs `tests/conformance/<script>` against `endpoint` and checks it passed every check.
@@ -75,11 +71,4 @@ async fn boto3_and_awscli_agree_with_the_data_api_server() {
         dir.path().to_path_buf(),
     )
     .await;
-}
-
-/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
-/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

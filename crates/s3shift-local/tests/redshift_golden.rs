@@ -6,6 +6,7 @@
 mod support;
 
 use aws_sdk_redshiftdata::types::StatusString;
+use s3shift_testkit::repo::manifest_dir;
 use support::*;
 
 struct Case {
@@ -139,11 +140,4 @@ async fn golden_statements() {
         cases.len(),
         wrong.join("\n")
     );
-}
-
-/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
-/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

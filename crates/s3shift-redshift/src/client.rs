@@ -149,16 +149,32 @@ pub struct DataApi {
     poll: PollConfig,
 }
 
-fn api_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
-    op: &'static str,
-    e: aws_sdk_redshiftdata::error::SdkError<E, R>,
-) -> Error {
-    let message = match (e.code(), e.message()) {
+/// Our error for a failed Data API call: the service's code and message in the text, the SDK's error (with its
+/// own chain: dispatch failure, I/O error, ...) as the source.
+fn api_error<E, R>(op: &'static str, e: aws_sdk_redshiftdata::error::SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    Error::Api {
+        op,
+        message: service_message(&e),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// The service's code and message of a failed call (`Code: message`), or the SDK's whole story when the call
+/// never got an answer. Shared by the Data API and the Serverless calls.
+pub(crate) fn service_message<E, R>(e: &aws_sdk_redshiftdata::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (e.code(), e.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_owned(),
-        _ => format!("{}", DisplayErrorContext(&e)),
-    };
-    Error::Api { op, message }
+        _ => format!("{}", DisplayErrorContext(e)),
+    }
 }
 
 macro_rules! targeted {
@@ -205,6 +221,7 @@ impl DataApi {
         out.id().map(str::to_owned).ok_or_else(|| Error::Api {
             op: "ExecuteStatement",
             message: "no statement id in the answer".into(),
+            source: None,
         })
     }
 
@@ -230,6 +247,7 @@ impl DataApi {
         out.id().map(str::to_owned).ok_or_else(|| Error::Api {
             op: "BatchExecuteStatement",
             message: "no statement id in the answer".into(),
+            source: None,
         })
     }
 

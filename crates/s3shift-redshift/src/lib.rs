@@ -17,10 +17,14 @@
 //! - [`client`]: [`DataApi`], [`Target`], [`PollConfig`], [`Rows`] and [`Value`].
 //! - [`sql`]: identifiers and literals, the load transaction ([`sql::LoadSql`]), statement splitting.
 //! - [`schema_check`]: comparing the live table with `s3shift_core::schema::IMAGES`.
+//! - [`serverless`]: the Redshift Serverless preflight (workgroup status, namespace roles).
+//! - [`warehouse`]: the owner of `s3shift.runs` and `s3shift.loaded_objects` outside the load transaction.
 
 pub mod client;
 pub mod schema_check;
+pub mod serverless;
 pub mod sql;
+pub mod warehouse;
 
 pub use client::{DataApi, Finished, PollConfig, Rows, StatementState, Target, Value};
 
@@ -35,6 +39,20 @@ pub enum Error {
         op: &'static str,
         /// What the SDK or the service said.
         message: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+    /// A Redshift Serverless API call failed (after the SDK's retries).
+    #[error("Redshift Serverless {op} failed: {message}")]
+    Serverless {
+        /// The operation.
+        op: &'static str,
+        /// What the SDK or the service said.
+        message: String,
+        /// The SDK's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// The statement ran and failed; `message` is Redshift's error.
     #[error("statement {id} failed: {message}")]
@@ -76,6 +94,14 @@ pub enum Error {
         /// The rule it broke.
         rule: &'static str,
     },
+    /// One of s3shift's tables answered something it cannot hold.
+    #[error("table {table}: {problem}")]
+    Table {
+        /// The table.
+        table: String,
+        /// What was wrong.
+        problem: String,
+    },
     /// The live table does not match the schema s3shift writes.
     #[error("table {table} does not match what s3shift stages:\n{diff}")]
     SchemaDrift {
@@ -86,5 +112,47 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The relation a failed statement named as missing (Redshift's `relation "schema.table" does not exist`).
+    pub fn missing_relation(&self) -> Option<&str> {
+        let Self::StatementFailed { message, .. } = self else {
+            return None;
+        };
+        let (before, rest) = message.split_once("relation \"")?;
+        // `column "x" of relation "t" does not exist` is about a column, not a missing table.
+        if before.trim_end().ends_with(" of") {
+            return None;
+        }
+        let (name, rest) = rest.split_once('"')?;
+        rest.trim_start().starts_with("does not exist").then_some(name)
+    }
+}
+
 /// Result with the Redshift [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_relation_is_named_from_redshifts_text() {
+        let failed = |message: &str| Error::StatementFailed {
+            id: "x".into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            failed("ERROR: relation \"s3shift.runs\" does not exist").missing_relation(),
+            Some("s3shift.runs")
+        );
+        assert_eq!(
+            failed("ERROR: column \"x\" of relation \"s3shift.runs\" does not exist").missing_relation(),
+            None
+        );
+        assert_eq!(
+            failed("ERROR: permission denied for relation runs").missing_relation(),
+            None
+        );
+        assert_eq!(Error::Aborted { id: "x".into() }.missing_relation(), None);
+    }
+}

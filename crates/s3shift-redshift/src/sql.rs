@@ -208,7 +208,7 @@ impl LoadSql {
     pub fn statements(&self) -> Result<Vec<String>> {
         let target = &self.target;
         let ledger = target.sibling("loaded_objects")?;
-        let runs = target.sibling("runs")?;
+        let runs = crate::warehouse::RunsTable::beside(target)?;
         if !self.manifest_url.starts_with("s3://") {
             return Err(Error::Invalid {
                 what: "manifest URL",
@@ -218,13 +218,6 @@ impl LoadSql {
         }
         let manifest = safe_literal("manifest URL", &self.manifest_url)?;
         let role = self.iam_role.sql()?;
-        let run_id = safe_literal("run id", &self.run.run_id)?;
-        let job = safe_literal("job name", &self.run.job)?;
-        let source = safe_literal("source name", &self.run.source)?;
-        let started = safe_literal(
-            "start time",
-            &self.run.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        )?;
         let n = self.expected_rows;
         let stage = STAGE_TABLE;
         // One row per identity: the most complete read wins if a batch ever holds an object twice.
@@ -254,6 +247,7 @@ impl LoadSql {
             })
             .collect::<Vec<_>>()
             .join(", ");
+        let [delete_run, insert_run] = runs.load_statements(&self.run, n)?;
         Ok(vec![
             format!("CREATE TEMP TABLE {stage} (LIKE {target})"),
             format!("COPY {stage} FROM {manifest} IAM_ROLE {role} FORMAT AS PARQUET MANIFEST"),
@@ -278,13 +272,8 @@ impl LoadSql {
                 "INSERT INTO {ledger} ({}) SELECT {ledger_values} FROM {deduped} WHERE d.s3shift_rn = 1",
                 LEDGER_COLUMNS.join(", ")
             ),
-            format!("DELETE FROM {runs} WHERE run_id = {run_id}"),
-            format!(
-                "INSERT INTO {runs} (run_id, job, source, started_at, loaded_at, status, objects_staged, \
-                 files_staged) VALUES ({run_id}, {job}, {source}, CAST({started} AS TIMESTAMPTZ), \
-                 CAST(GETDATE() AS TIMESTAMPTZ), 'loaded', {n}, {files})",
-                files = self.run.files_staged
-            ),
+            delete_run,
+            insert_run,
             format!("DROP TABLE {stage}"),
         ])
     }

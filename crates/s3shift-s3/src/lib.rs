@@ -29,16 +29,31 @@ use s3shift_core::ObjectRef;
 
 pub use lifecycle::Lifecycle;
 
-/// What went wrong with one S3 call. Each variant names the bucket and key.
+/// The SDK's error behind one of ours, kept as its `source` so the whole chain reaches the operator.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong with one S3 call. Each variant names the bucket and key; those that come from an SDK call keep
+/// the SDK's error as their `source`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The bucket or object does not exist (any more).
+    /// The bucket does not exist: a configuration error, never an object that vanished.
+    #[error("s3://{bucket}: the bucket does not exist ({op})")]
+    NoSuchBucket {
+        /// The operation.
+        op: &'static str,
+        /// Bucket.
+        bucket: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
+    },
+    /// The object does not exist (any more).
     #[error("s3://{bucket}/{key}: not found")]
     NotFound {
         /// Bucket.
         bucket: String,
-        /// Key (empty for a bucket).
+        /// Key.
         key: String,
     },
     /// A condition failed: the object changed since it was listed (`If-Match`), or already exists
@@ -63,6 +78,9 @@ pub enum Error {
         key: String,
         /// S3's message.
         message: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
     },
     /// Still throttled, or still failing to connect, after the SDK's retries; or a body kept breaking.
     #[error("s3://{bucket}/{key}: {op} kept failing: {message}")]
@@ -75,6 +93,9 @@ pub enum Error {
         key: String,
         /// The last error.
         message: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
     },
     /// Any other failure, with S3's error code when there was one.
     #[error("s3://{bucket}/{key}: {op} failed: {message}")]
@@ -87,6 +108,9 @@ pub enum Error {
         key: String,
         /// What S3 or the SDK said.
         message: String,
+        /// The SDK's error.
+        #[source]
+        source: Option<Cause>,
     },
 }
 
@@ -284,7 +308,8 @@ impl S3Store {
                         op: "GetObject",
                         bucket: bucket.to_owned(),
                         key: key.to_owned(),
-                        message: format!("body broke {} times, last: {e}", attempt + 1),
+                        message: format!("body broke {} times", attempt + 1),
+                        source: Some(Box::new(e)),
                     });
                 }
             }
@@ -383,7 +408,8 @@ impl S3Store {
             op: "GetObject",
             bucket: bucket.to_owned(),
             key: key.to_owned(),
-            message: e.to_string(),
+            message: "the body broke".into(),
+            source: Some(Box::new(e)),
         })?;
         Ok(Some((body.into_bytes(), etag)))
     }
@@ -404,6 +430,41 @@ impl S3Store {
         }
     }
 
+    /// Lists at most one key under `prefix`: whether this identity may list the bucket there.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchBucket`] when the bucket does not exist, [`Error::Denied`] when listing is refused.
+    pub async fn probe_list(&self, bucket: &str, prefix: &str) -> Result<()> {
+        self.client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| classify("ListObjectsV2", bucket, prefix, e))?;
+        Ok(())
+    }
+
+    /// The algorithms of the bucket's default encryption rules (`aws:kms`, `aws:kms:dsse`, `AES256`); empty when
+    /// the bucket has no default encryption configuration.
+    pub async fn default_encryption(&self, bucket: &str) -> Result<Vec<String>> {
+        match self.client.get_bucket_encryption().bucket(bucket).send().await {
+            Ok(out) => Ok(out
+                .server_side_encryption_configuration()
+                .map(|c| {
+                    c.rules()
+                        .iter()
+                        .filter_map(|r| r.apply_server_side_encryption_by_default())
+                        .map(|d| d.sse_algorithm().as_str().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default()),
+            Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(Vec::new()),
+            Err(e) => Err(classify("GetBucketEncryption", bucket, "", e)),
+        }
+    }
+
     /// Creates `bucket` if it does not exist yet (for the embedded default and tests).
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<()> {
         match self.client.create_bucket().bucket(bucket).send().await {
@@ -414,11 +475,11 @@ impl S3Store {
     }
 }
 
-/// Maps an SDK error to our kinds, keeping S3's code and message.
+/// Maps an SDK error to our kinds, keeping S3's code and message in the text and the SDK error as the source.
 fn classify<E, R>(op: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HasStatus,
+    R: std::fmt::Debug + HasStatus + Send + Sync + 'static,
 {
     let status = err.raw_response().map(HasStatus::status_code);
     let code = err.code().map(str::to_owned);
@@ -428,8 +489,14 @@ where
         (Some(code), None) => code.to_owned(),
         _ => format!("{}", DisplayErrorContext(&err)),
     };
+    let transport = matches!(
+        err,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+    );
+    let source: Option<Cause> = Some(Box::new(err));
     match (status, code.as_deref()) {
-        (_, Some("NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchVersion")) | (Some(404), _) => {
+        (_, Some("NoSuchBucket")) => Error::NoSuchBucket { op, bucket, source },
+        (_, Some("NoSuchKey" | "NotFound" | "NoSuchVersion")) | (Some(404), _) => {
             Error::NotFound { bucket, key }
         }
         (_, Some("PreconditionFailed" | "ConditionalRequestConflict")) | (Some(412), _) => {
@@ -441,6 +508,7 @@ where
                 bucket,
                 key,
                 message,
+                source,
             }
         }
         (_, Some("SlowDown" | "ServiceUnavailable" | "InternalError")) | (Some(500..=599), _) => {
@@ -449,25 +517,22 @@ where
                 bucket,
                 key,
                 message,
+                source,
             }
         }
-        _ if matches!(
-            err,
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
-        ) =>
-        {
-            Error::Unavailable {
-                op,
-                bucket,
-                key,
-                message,
-            }
-        }
+        _ if transport => Error::Unavailable {
+            op,
+            bucket,
+            key,
+            message,
+            source,
+        },
         _ => Error::Other {
             op,
             bucket,
             key,
             message,
+            source,
         },
     }
 }

@@ -152,7 +152,11 @@ async fn conditional_create_lifecycle_and_missing_objects() {
     assert_eq!(l.days_for("in/a.jpg", 10), Some(7));
     assert_eq!(l.days_for("out/a.jpg", 10), None);
     let e = s3.lifecycle("no-such-bucket").await.unwrap_err();
-    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert!(matches!(e, Error::NoSuchBucket { .. }), "{e}");
+    assert!(
+        !e.is_vanished(),
+        "a missing bucket is a configuration error, not a vanished object"
+    );
 }
 
 #[tokio::test]

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use tracing_subscriber::layer::SubscriberExt;
 
-#[path = "support/moto.rs"]
-mod moto;
-use moto::start_moto;
+use s3shift_testkit::moto::start_moto;
 
 fn client(url: &str) -> aws_sdk_cloudwatchlogs::Client {
     let config = aws_sdk_cloudwatchlogs::Config::builder()

@@ -15,7 +15,9 @@ use s3shift_jobs::spec::parse_job;
 use s3shift_local::LocalStack;
 use s3shift_redshift::Value;
 
-use super::run::{apply_migrations, pipeline, run_job};
+use super::job::pipeline;
+use super::migrate::apply_migrations;
+use super::run::run_job;
 
 const DEMO_JOB: &str = include_str!("../../../../jobs/demo.toml");
 const MARKER: &str = ".s3shift-demo";

@@ -1,9 +1,14 @@
-//! One module per subcommand.
+//! One module per subcommand, plus [`job`]: what the job commands share (which job, the deployment's
+//! replacements, the clients, the runtime, the stop signal).
 
 #[cfg(feature = "local")]
 pub(crate) mod demo;
+pub(crate) mod doctor;
 pub(crate) mod extract;
+pub(crate) mod job;
 #[cfg(feature = "local")]
 pub(crate) mod local;
-pub(crate) mod ops;
+pub(crate) mod migrate;
 pub(crate) mod run;
+pub(crate) mod schedule;
+pub(crate) mod status;

@@ -1,4 +1,5 @@
-//! `s3shift run` and `s3shift migrate`: one run of a job, and the warehouse's migrations.
+//! `s3shift run`, `backfill` and `replay`: one run of a job, a reprocessing of part of its source, and a reload
+//! of a past run's staged files; and how their outcomes are printed.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,74 +8,11 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use s3shift_core::RunId;
-use s3shift_jobs::clients::{ClientOverrides, build_clients};
-use s3shift_jobs::migrate::{MigrationOutcome, migrate};
-use s3shift_jobs::{
-    Backfill, JobSpec, Override, Overrides, Pipeline, Progress, RunOptions, RunOutcome, RunSummary,
-};
-use s3shift_redshift::{DataApi, PollConfig};
-use s3shift_s3::{S3Store, StoreConfig};
+use s3shift_jobs::clients::ClientOverrides;
+use s3shift_jobs::{Backfill, JobSpec, Pipeline, RunOptions, RunOutcome, RunSummary};
 
+use super::job::{JobArgs, load_spec, pipeline, progress_mode, runtime, stop_on_signal};
 use crate::{EXIT_PARTIAL, UsageError};
-
-/// Which job, and where job files live.
-#[derive(Debug, Args)]
-pub(crate) struct JobArgs {
-    /// Job name (`jobs/<name>.toml`) or path to a job file.
-    pub(crate) job: String,
-    /// Folder of job files.
-    #[arg(long, value_name = "DIR", default_value = "jobs", env = "S3SHIFT_JOBS_DIR")]
-    pub(crate) jobs_dir: PathBuf,
-    #[command(flatten)]
-    pub(crate) deploy: DeployArgs,
-}
-
-const SOURCE_BUCKET_VAR: &str = "S3SHIFT_SOURCE_BUCKET";
-const STAGING_BUCKET_VAR: &str = "S3SHIFT_STAGING_BUCKET";
-const WORKGROUP_VAR: &str = "S3SHIFT_WORKGROUP";
-const DATABASE_VAR: &str = "S3SHIFT_DATABASE";
-const COPY_IAM_ROLE_VAR: &str = "S3SHIFT_COPY_IAM_ROLE";
-
-/// The job file's deployment-specific fields, for an account whose names differ from the file's: the ECS task
-/// definitions (deploy/compute.yaml) set them from the stacks' outputs. Validated like the fields they replace.
-#[derive(Debug, Default, Args)]
-#[command(next_help_heading = "Deployment (replace fields of the job file)")]
-pub(crate) struct DeployArgs {
-    /// The ingestion bucket (source.bucket).
-    #[arg(long, value_name = "BUCKET", env = SOURCE_BUCKET_VAR)]
-    source_bucket: Option<String>,
-    /// The staging bucket (staging.bucket).
-    #[arg(long, value_name = "BUCKET", env = STAGING_BUCKET_VAR)]
-    staging_bucket: Option<String>,
-    /// The Redshift Serverless workgroup (warehouse.workgroup).
-    #[arg(long, value_name = "NAME", env = WORKGROUP_VAR)]
-    workgroup: Option<String>,
-    /// The database (warehouse.database).
-    #[arg(long, value_name = "NAME", env = DATABASE_VAR)]
-    database: Option<String>,
-    /// The role COPY reads the staging bucket with: `default` or an ARN (warehouse.copy_iam_role).
-    #[arg(long, value_name = "ARN", env = COPY_IAM_ROLE_VAR)]
-    copy_iam_role: Option<String>,
-}
-
-impl DeployArgs {
-    /// What these replace, each naming its flag and variable.
-    pub(crate) fn overrides(&self) -> Overrides {
-        let given = |value: &Option<String>, flag: &str, var: &str| {
-            value.as_ref().map(|value| Override {
-                value: value.clone(),
-                from: format!("--{flag} or {var}"),
-            })
-        };
-        Overrides {
-            source_bucket: given(&self.source_bucket, "source-bucket", SOURCE_BUCKET_VAR),
-            staging_bucket: given(&self.staging_bucket, "staging-bucket", STAGING_BUCKET_VAR),
-            workgroup: given(&self.workgroup, "workgroup", WORKGROUP_VAR),
-            database: given(&self.database, "database", DATABASE_VAR),
-            copy_iam_role: given(&self.copy_iam_role, "copy-iam-role", COPY_IAM_ROLE_VAR),
-        }
-    }
-}
 
 #[derive(Debug, Args)]
 pub(crate) struct BackfillArgs {
@@ -204,53 +142,6 @@ pub(crate) struct RunArgs {
     stop_timeout_seconds: u64,
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct MigrateArgs {
-    #[command(flatten)]
-    pub(crate) job: JobArgs,
-}
-
-/// Loads and validates the job, with the deployment's replacements, and logs each replacement.
-pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
-    let path = s3shift_jobs::resolve_job(&args.jobs_dir, &args.job);
-    let spec = s3shift_jobs::load_job_with(&path, &args.deploy.overrides())
-        .map_err(|e| UsageError(e.to_string()))?;
-    for (field, o) in spec.overrides.fields() {
-        tracing::info!(job = %spec.name(), field, value = %o.value, from = %o.from, "job file field replaced");
-    }
-    Ok(spec)
-}
-
-/// The pipeline's clients for `spec`.
-pub(crate) async fn pipeline(spec: &JobSpec, overrides: &ClientOverrides) -> Result<Pipeline> {
-    Ok(pipeline_with_clients(spec, overrides).await?.0)
-}
-
-/// [`pipeline`], and the clients it was built from (for `doctor`, which also needs the Serverless client).
-pub(crate) async fn pipeline_with_clients(
-    spec: &JobSpec,
-    overrides: &ClientOverrides,
-) -> Result<(Pipeline, s3shift_jobs::clients::AwsClients)> {
-    let clients = build_clients(&spec.config.aws, overrides).await?;
-    let p = Pipeline {
-        s3: S3Store::new(clients.s3.clone(), StoreConfig::default()),
-        api: DataApi::new(
-            clients.redshift_data.clone(),
-            spec.target.clone(),
-            spec.config.warehouse.database.clone(),
-            PollConfig::default(),
-        ),
-    };
-    Ok((p, clients))
-}
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting tokio")
-}
-
 pub(crate) fn run(args: &RunArgs) -> Result<u8> {
     let spec = load_spec(&args.job)?;
     runtime()?.block_on(async {
@@ -265,70 +156,6 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
         };
         run_with(&p, &spec, &options, args.json, true).await
     })
-}
-
-/// A redrawn bar on a terminal (text logs), a `progress` event every 10 s (`S3SHIFT_PROGRESS_MS`) and at the
-/// end of reading otherwise (JSON logs).
-pub(crate) fn progress_mode() -> Progress {
-    use std::io::IsTerminal;
-    let json = s3shift_telemetry::LogFormat::from_env() == Ok(s3shift_telemetry::LogFormat::Json);
-    if !json && std::io::stderr().is_terminal() {
-        Progress::Bar
-    } else if json {
-        let ms = std::env::var("S3SHIFT_PROGRESS_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(10_000);
-        Progress::Events(std::time::Duration::from_millis(ms))
-    } else {
-        Progress::Off
-    }
-}
-
-/// A flag that turns `true` on SIGTERM or Ctrl-C; `timeout` later the process exits with code 1 if it has not
-/// finished draining (a pending load is then finished by the next run).
-pub(crate) fn stop_on_signal(timeout: std::time::Duration) -> Result<tokio::sync::watch::Receiver<bool>> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("listening for SIGTERM")?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
-        tracing::warn!(
-            timeout_s = timeout.as_secs(),
-            "stop requested: draining to a consistent point"
-        );
-        let _ = tx.send(true);
-        tokio::time::sleep(timeout).await;
-        eprintln!(
-            "s3shift: the drain did not finish within {} s; exiting (the next run finishes any pending load)",
-            timeout.as_secs()
-        );
-        std::process::exit(i32::from(crate::EXIT_FAILURE));
-    });
-    Ok(rx)
-}
-
-pub(crate) fn migrate_cmd(args: &MigrateArgs) -> Result<u8> {
-    let spec = load_spec(&args.job)?;
-    runtime()?.block_on(async {
-        let p = pipeline(&spec, &ClientOverrides::default()).await?;
-        apply_migrations(&p.api).await
-    })
-}
-
-pub(crate) async fn apply_migrations(api: &DataApi) -> Result<u8> {
-    let done = migrate(api).await.context("migrating the warehouse")?;
-    let mut out = std::io::stdout().lock();
-    for (m, outcome) in done {
-        match outcome {
-            MigrationOutcome::AlreadyApplied => writeln!(out, "migration {}: already applied", m.name)?,
-            MigrationOutcome::Applied(n) => writeln!(out, "migration {}: applied ({n} statements)", m.name)?,
-        }
-    }
-    Ok(0)
 }
 
 /// Runs the job and prints the outcome; the exit code is 3 when objects were quarantined or left unreadable.
@@ -489,9 +316,14 @@ pub(crate) fn run_metrics(s: &RunSummary) -> s3shift_telemetry::emf::MetricSet {
         metrics,
         properties: vec![
             ("run_id".into(), serde_json::Value::from(s.run_id.clone())),
-            ("status".into(), serde_json::Value::from(s.status.clone())),
+            ("status".into(), serde_json::Value::from(status_text(s))),
         ],
     }
+}
+
+/// The summary's status as text (a finished run always has one).
+fn status_text(s: &RunSummary) -> &'static str {
+    s.status.map_or("", s3shift_core::RunStatus::as_str)
 }
 
 fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
@@ -500,7 +332,7 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
     } else {
         ""
     };
-    writeln!(out, "run {}: {}{resumed}", s.run_id, s.status)?;
+    writeln!(out, "run {}: {}{resumed}", s.run_id, status_text(s))?;
     writeln!(
         out,
         "  objects   listed {}, loaded {}, already loaded {}, too young {}, deferred {}",

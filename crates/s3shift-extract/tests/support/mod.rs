@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub use s3shift_testkit::repo::manifest_dir;
 use std::path::PathBuf;
 
 /// One row of `tests/fixtures/images/MANIFEST.tsv`.
@@ -69,11 +70,4 @@ pub fn read(f: &Fixture) -> Vec<u8> {
 /// The format folder of a fixture (`jpeg`, `broken`, ...).
 pub fn folder(f: &Fixture) -> &str {
     f.rel.split('/').next().unwrap_or_default()
-}
-
-/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
-/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
-pub fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

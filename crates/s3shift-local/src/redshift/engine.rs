@@ -1,6 +1,10 @@
 //! Statements: their lifecycle (SUBMITTED → PICKED → STARTED → FINISHED | FAILED | ABORTED), run on their own
 //! thread over their own DuckDB connection (a session's statements share the session's connection, so its
 //! temporary tables live as long as the session, as in Redshift).
+//!
+//! It is one file of some 600 lines because a statement's lifecycle, its batch's transaction and cancellation
+//! are one state machine over the same slots. What a statement does lives elsewhere: translation in
+//! `translate`, COPY in `copy`, catalog lookups in `catalog`, and the wording of errors in `wording`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -9,9 +13,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use duckdb::Connection;
 
-use super::copy::{self, Column, CopyFailure, CopySpec, Entry, LoadError};
+use super::catalog::create_like;
+use super::copy;
 use super::results::{QueryResult, from_batches};
 use super::translate::{Kind, Plan, plan};
+use super::wording::{qualify_relation, redshift_error};
 
 /// Most statements not yet finished at once (the Data API's quota).
 pub(crate) const MAX_ACTIVE: usize = 500;
@@ -129,40 +135,6 @@ pub(crate) fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-const SETUP: &str = r#"
-CREATE TABLE IF NOT EXISTS main.sys_load_history (
-  query_id BIGINT, status VARCHAR, database_name VARCHAR, table_name VARCHAR, start_time TIMESTAMP,
-  end_time TIMESTAMP, duration BIGINT, data_source VARCHAR, file_format VARCHAR, loaded_rows BIGINT,
-  loaded_bytes BIGINT, source_file_count INTEGER, source_file_bytes BIGINT, error_count INTEGER,
-  error_message VARCHAR);
-CREATE TABLE IF NOT EXISTS main.sys_load_error_detail (
-  query_id BIGINT, start_time TIMESTAMP, table_name VARCHAR, file_name VARCHAR, line_number BIGINT,
-  column_name VARCHAR, column_type VARCHAR, column_length INTEGER, error_code INTEGER, error_message VARCHAR,
-  raw_field_value VARCHAR);
-CREATE OR REPLACE MACRO getdate() AS CAST(now() AS TIMESTAMP);
--- Redshift's OCTET_LENGTH counts the bytes of a VARCHAR; DuckDB's takes only BLOB and BIT.
-CREATE OR REPLACE MACRO octet_length(s) AS strlen(s);
-CREATE OR REPLACE VIEW main.svv_columns AS
-SELECT c.database_name AS table_catalog, c.schema_name AS table_schema, c.table_name, c.column_name,
-  c.column_index AS ordinal_position, CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable,
-  CASE c.data_type WHEN 'VARCHAR' THEN 'character varying' WHEN 'INTEGER' THEN 'integer'
-    WHEN 'BIGINT' THEN 'bigint' WHEN 'SMALLINT' THEN 'smallint' WHEN 'BOOLEAN' THEN 'boolean'
-    WHEN 'DOUBLE' THEN 'double precision' WHEN 'FLOAT' THEN 'real' WHEN 'DATE' THEN 'date'
-    WHEN 'TIMESTAMP' THEN 'timestamp without time zone'
-    WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp with time zone'
-    ELSE lower(c.data_type) END AS data_type,
-  k.n AS character_maximum_length
-FROM duckdb_columns() c
-LEFT JOIN (
-  SELECT database_name, schema_name, table_name,
-    regexp_extract(constraint_text, 'strlen\("?([^")]+)"?\)\s*<=\s*([0-9]+)', 1) AS col,
-    TRY_CAST(regexp_extract(constraint_text, 'strlen\("?([^")]+)"?\)\s*<=\s*([0-9]+)', 2) AS INTEGER) AS n
-  FROM duckdb_constraints() WHERE constraint_type = 'CHECK'
-) k ON k.database_name = c.database_name AND k.schema_name = c.schema_name AND k.table_name = c.table_name
-  AND k.col = c.column_name
-WHERE c.database_name NOT IN ('system');
-"#;
-
 impl Engine {
     pub(crate) fn open(
         path: &std::path::Path,
@@ -171,7 +143,7 @@ impl Engine {
         max_result_bytes: u64,
     ) -> Result<Self, String> {
         let conn = Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
-        conn.execute_batch(SETUP)
+        conn.execute_batch(super::catalog::SETUP)
             .map_err(|e| format!("preparing {}: {e}", path.display()))?;
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -575,7 +547,15 @@ impl Engine {
                 done(0, None)
             }
             Plan::Copy(spec) => {
-                let rows = self.copy(conn, &spec, query_id, database, slot)?;
+                let cx = copy::load::CopyContext {
+                    conn,
+                    log: self.connection().ok(),
+                    s3: self.s3.as_ref(),
+                    cancel: &slot.cancel,
+                    query_id,
+                    database,
+                };
+                let rows = copy::load::run_copy(&cx, &spec)?;
                 done(i64::try_from(rows).unwrap_or(i64::MAX), None)
             }
             Plan::Sql {
@@ -636,212 +616,6 @@ impl Engine {
             }
         }
     }
-
-    /// COPY: read, check, then append everything or nothing.
-    fn copy(
-        &self,
-        conn: &Connection,
-        spec: &CopySpec,
-        query_id: i64,
-        database: &str,
-        slot: &Slot,
-    ) -> Result<u64, String> {
-        let started = chrono::Utc::now().naive_utc();
-        let table_name = spec.table.join(".");
-        let result = self.copy_inner(conn, spec, slot);
-        let (status, rows, bytes, files, file_bytes, err_msg, details) = match &result {
-            Ok(s) => ("completed", s.rows, s.bytes, s.files, s.bytes, None, Vec::new()),
-            Err(f) => ("aborted", 0, 0, 0, 0, Some(f.message.clone()), f.details.clone()),
-        };
-        // Load history and error rows are written on their own connection: they stay when the COPY's
-        // transaction rolls back, as Redshift's system tables do.
-        if let Ok(log) = self.connection() {
-            let ended = chrono::Utc::now().naive_utc();
-            let took = (ended - started).num_microseconds().unwrap_or(0);
-            let _ = log.execute(
-                "INSERT INTO main.sys_load_history VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, \
-                 'PARQUET', ?, ?, ?, ?, ?, ?)",
-                duckdb::params![
-                    query_id, status, database, table_name, ts(started), ts(ended), took, spec.from,
-                    rows as i64, bytes as i64, files as i32, file_bytes as i64, details.len() as i32, err_msg
-                ],
-            );
-            for d in &details {
-                let _ = log.execute(
-                    "INSERT INTO main.sys_load_error_detail VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    duckdb::params![
-                        query_id, ts(started), table_name, d.file, d.line as i64, d.column, d.column_type,
-                        d.column_length.map(|l| l as i32), d.code, d.message, d.value
-                    ],
-                );
-            }
-        }
-        result.map(|s| s.rows).map_err(|f| f.message)
-    }
-
-    fn copy_inner(&self, conn: &Connection, spec: &CopySpec, slot: &Slot) -> Result<CopyStats, CopyFailure> {
-        let s3 = self
-            .s3
-            .as_ref()
-            .ok_or_else(|| CopyFailure::plain("ERROR: no S3 endpoint is configured for COPY"))?;
-        let (catalog, schema, columns) = table_columns(conn, &spec.table).map_err(CopyFailure::plain)?;
-        let targets: Vec<usize> = match &spec.columns {
-            None => (0..columns.len()).collect(),
-            Some(list) => list
-                .iter()
-                .map(|c| {
-                    columns.iter().position(|col| &col.name == c).ok_or_else(|| {
-                        CopyFailure::plain(format!(
-                            "ERROR: column \"{c}\" of relation \"{}\" does not exist",
-                            spec.table.join(".")
-                        ))
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        let entries = s3
-            .runtime
-            .block_on(list_entries(&s3.client, spec))
-            .map_err(CopyFailure::plain)?;
-        let mut errors: Vec<LoadError> = Vec::new();
-        let mut all = Vec::new();
-        let (mut rows, mut bytes, mut files) = (0u64, 0u64, 0u64);
-        for e in &entries {
-            if slot.cancel.load(Ordering::SeqCst) {
-                return Err(CopyFailure::plain("ERROR: Query cancelled on user's request"));
-            }
-            let body = match s3.runtime.block_on(fetch(&s3.client, &e.url)) {
-                Ok(b) => b,
-                Err(Missing) if !e.mandatory => continue,
-                Err(Missing) => {
-                    return Err(CopyFailure::plain(format!(
-                        "ERROR: Manifest file entry '{}' is mandatory but the file does not exist",
-                        e.url
-                    )));
-                }
-            };
-            let body = body.map_err(CopyFailure::plain)?;
-            if let Some(len) = e.content_length
-                && len != body.len() as u64
-            {
-                return Err(CopyFailure::plain(format!(
-                    "ERROR: File '{}' is {} bytes, but the manifest's meta.content_length says {len}",
-                    e.url,
-                    body.len()
-                )));
-            }
-            bytes += body.len() as u64;
-            files += 1;
-            let (batches, n) = copy::check_file(&e.url, body, &columns, &targets, 0, &mut errors)?;
-            rows += n;
-            all.extend(batches);
-        }
-        if !errors.is_empty() {
-            return Err(CopyFailure {
-                message: format!(
-                    "ERROR: Load into table '{}' failed. Check 'sys_load_error_detail' system table for details.",
-                    spec.table.last().map_or("", String::as_str)
-                ),
-                details: errors,
-            });
-        }
-        let mut app = conn
-            .appender_to_catalog_and_db(spec.table.last().map_or("", String::as_str), &catalog, &schema)
-            .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
-        for b in all {
-            app.append_record_batch(b)
-                .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
-        }
-        app.flush()
-            .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
-        Ok(CopyStats { rows, bytes, files })
-    }
-}
-
-fn ts(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
-}
-
-struct CopyStats {
-    rows: u64,
-    bytes: u64,
-    files: u64,
-}
-
-struct Missing;
-
-/// The object's bytes; `Err(Missing)` when it does not exist, `Ok(Err(..))` for any other failure.
-async fn fetch(client: &aws_sdk_s3::Client, url: &str) -> Result<Result<bytes::Bytes, String>, Missing> {
-    let (bucket, key) = match copy::split_url(url) {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(format!("ERROR: {e}"))),
-    };
-    match client.get_object().bucket(&bucket).key(&key).send().await {
-        Ok(out) => Ok(out
-            .body
-            .collect()
-            .await
-            .map(|b| b.into_bytes())
-            .map_err(|e| format!("ERROR: reading '{url}': {e}"))),
-        Err(e) => {
-            let svc = e.into_service_error();
-            if svc.is_no_such_key() {
-                Err(Missing)
-            } else {
-                Ok(Err(format!("ERROR: S3 error reading '{url}': {svc}")))
-            }
-        }
-    }
-}
-
-/// The files a COPY loads: the manifest's entries, or every object under the prefix.
-async fn list_entries(client: &aws_sdk_s3::Client, spec: &CopySpec) -> Result<Vec<Entry>, String> {
-    if spec.manifest {
-        let body = match fetch(client, &spec.from).await {
-            Ok(b) => b?,
-            Err(Missing) => return Err(format!("ERROR: Manifest file '{}' does not exist", spec.from)),
-        };
-        return copy::parse_manifest(&spec.from, &body);
-    }
-    let (bucket, prefix) = copy::split_url(&spec.from).map_err(|e| format!("ERROR: {e}"))?;
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(&prefix)
-            .set_continuation_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "ERROR: S3 error listing '{}': {}",
-                    spec.from,
-                    e.into_service_error()
-                )
-            })?;
-        for o in page.contents() {
-            if let Some(k) = o.key().filter(|k| !k.ends_with('/')) {
-                out.push(Entry {
-                    url: format!("s3://{bucket}/{k}"),
-                    mandatory: true,
-                    content_length: None,
-                });
-            }
-        }
-        if page.is_truncated() != Some(true) {
-            break;
-        }
-        token = page.next_continuation_token().map(str::to_owned);
-    }
-    if out.is_empty() {
-        return Err(format!(
-            "ERROR: The specified S3 prefix '{}' does not exist",
-            spec.from
-        ));
-    }
-    Ok(out)
 }
 
 /// What one statement produced.
@@ -849,174 +623,4 @@ struct Outcome {
     rows: i64,
     result: Option<QueryResult>,
     query_id: i64,
-}
-
-/// (catalog, schema, columns) of a table, temp tables first for unqualified names.
-fn table_columns(conn: &Connection, name: &[String]) -> Result<(String, String, Vec<Column>), String> {
-    let (schema, table) = match name {
-        [t] => (None, t.clone()),
-        [s, t] => (Some(s.clone()), t.clone()),
-        _ => return Err(format!("ERROR: bad table name {}", name.join("."))),
-    };
-    let mut stmt = conn
-        .prepare(
-            "SELECT database_name, schema_name, column_name, data_type, is_nullable FROM duckdb_columns() \
-             WHERE table_name = ? AND (? IS NULL OR schema_name = ?) \
-             ORDER BY database_name <> 'temp', database_name, schema_name, column_index",
-        )
-        .map_err(|e| redshift_error(&e.to_string()))?;
-    let rows = stmt
-        .query_map(duckdb::params![table, schema, schema], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, bool>(4)?,
-            ))
-        })
-        .map_err(|e| redshift_error(&e.to_string()))?;
-    let mut found: Option<(String, String)> = None;
-    let mut columns = Vec::new();
-    for row in rows {
-        let (db, sch, col, ty, nullable) = row.map_err(|e| redshift_error(&e.to_string()))?;
-        let key = (db.clone(), sch.clone());
-        if found.as_ref().is_some_and(|f| f != &key) {
-            break;
-        }
-        found = Some(key);
-        columns.push(Column {
-            name: col,
-            ty,
-            nullable,
-            max_bytes: None,
-        });
-    }
-    let Some((catalog, schema)) = found else {
-        return Err(format!("ERROR: relation \"{}\" does not exist", name.join(".")));
-    };
-    // VARCHAR byte limits live in the CHECK constraints CREATE TABLE added.
-    let mut stmt = conn
-        .prepare(
-            "SELECT constraint_text FROM duckdb_constraints() WHERE database_name = ? AND schema_name = ? \
-             AND table_name = ? AND constraint_type = 'CHECK'",
-        )
-        .map_err(|e| redshift_error(&e.to_string()))?;
-    let checks = stmt
-        .query_map(duckdb::params![catalog, schema, table], |r| r.get::<_, String>(0))
-        .map_err(|e| redshift_error(&e.to_string()))?;
-    for text in checks.flatten() {
-        if let Some((col, limit)) = parse_length_check(&text)
-            && let Some(c) = columns.iter_mut().find(|c| c.name == col)
-        {
-            c.max_bytes = Some(limit);
-        }
-    }
-    Ok((catalog, schema, columns))
-}
-
-/// `CHECK((strlen(col) <= 10))` to (col, 10).
-fn parse_length_check(text: &str) -> Option<(String, usize)> {
-    let rest = &text[text.find("strlen(")? + 7..];
-    let close = rest.find(')')?;
-    let col = rest[..close].trim().trim_matches('"').to_owned();
-    let after = &rest[close + 1..];
-    let n: String = after[after.find("<=")? + 2..]
-        .trim()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    Some((col, n.parse().ok()?))
-}
-
-/// CREATE [TEMP] TABLE name (LIKE source): the source's own DDL (types, NOT NULL, length checks) under the new
-/// name.
-fn create_like(
-    conn: &Connection,
-    temp: bool,
-    if_not_exists: bool,
-    name: &[String],
-    source: &[String],
-) -> Result<(), String> {
-    let (schema, table) = match source {
-        [t] => (None, t.clone()),
-        [s, t] => (Some(s.clone()), t.clone()),
-        _ => return Err(format!("ERROR: bad table name {}", source.join("."))),
-    };
-    let ddl: String = conn
-        .query_row(
-            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND (? IS NULL OR schema_name = ?) \
-             ORDER BY database_name <> 'temp' LIMIT 1",
-            duckdb::params![table, schema, schema],
-            |r| r.get(0),
-        )
-        .map_err(|_| format!("ERROR: relation \"{}\" does not exist", source.join(".")))?;
-    let open = ddl
-        .find('(')
-        .ok_or_else(|| format!("ERROR: cannot read the definition of {}", source.join(".")))?;
-    let quoted: Vec<String> = name
-        .iter()
-        .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
-        .collect();
-    let sql = format!(
-        "CREATE {}TABLE {}{}{}",
-        if temp { "TEMP " } else { "" },
-        if if_not_exists { "IF NOT EXISTS " } else { "" },
-        quoted.join("."),
-        &ddl[open..]
-    );
-    conn.execute_batch(&sql)
-        .map_err(|e| redshift_error(&e.to_string()))
-}
-
-/// DuckDB names a missing table without its schema; Redshift names it as the statement wrote it.
-fn qualify_relation(sql: &str, error: String) -> String {
-    let Some(name) = error
-        .strip_prefix("ERROR: relation \"")
-        .and_then(|r| r.strip_suffix("\" does not exist"))
-    else {
-        return error;
-    };
-    if name.contains('.') {
-        return error;
-    }
-    let Ok(toks) = super::lex::lex(sql) else {
-        return error;
-    };
-    let s = super::lex::solid(&toks);
-    for w in s.windows(3) {
-        if w[1].is_punct(".")
-            && let (Some(schema), Some(table)) = (w[0].ident(), w[2].ident())
-            && table == name.to_ascii_lowercase()
-        {
-            return format!("ERROR: relation \"{schema}.{table}\" does not exist");
-        }
-    }
-    error
-}
-
-/// DuckDB's error text in Redshift's words, for the errors clients act on.
-pub(crate) fn redshift_error(duck: &str) -> String {
-    let first = duck.lines().next().unwrap_or(duck).trim();
-    let body = first.split_once(": ").map_or(
-        first,
-        |(kind, rest)| if kind.ends_with("Error") { rest } else { first },
-    );
-    if let Some(rest) = body.strip_prefix("Table with name ") {
-        let name = rest.split(" does not exist").next().unwrap_or(rest);
-        return format!("ERROR: relation \"{name}\" does not exist");
-    }
-    if body.contains("CHECK constraint failed")
-        && let Some((_, n)) = parse_length_check(body)
-    {
-        return format!("ERROR: value too long for type character varying({n})");
-    }
-    if let Some(rest) = body.strip_prefix("NOT NULL constraint failed: ") {
-        let col = rest.rsplit('.').next().unwrap_or(rest);
-        return format!("ERROR: Cannot insert a NULL value into column {col}");
-    }
-    if body.contains("Interrupted") {
-        return "ERROR: Query cancelled on user's request".into();
-    }
-    format!("ERROR: {body}")
 }

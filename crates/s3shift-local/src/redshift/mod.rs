@@ -11,12 +11,14 @@
 //! not recomputed here). The database file persists: `duckdb FILE` opens it for analysts once the server stops.
 
 mod api;
+mod catalog;
 mod copy;
 mod engine;
 mod lex;
 mod results;
 mod serverless;
 mod translate;
+mod wording;
 
 pub use serverless::ServerlessConfig;
 

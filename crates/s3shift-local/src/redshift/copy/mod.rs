@@ -6,6 +6,12 @@
 //! VARCHAR lengths are bytes; NOT NULL columns get no nulls; a manifest entry needs `meta.content_length` and a
 //! missing `mandatory` file fails the COPY. Any bad value fails the whole COPY, and each bad value is a row in
 //! `sys_load_error_detail`; every COPY is a row in `sys_load_history`.
+//!
+//! This module parses the statement and the manifest and checks the decoded files; [`files`] reads them through
+//! S3; [`load`] runs a COPY inside its statement (cancel, the system tables' rows, the append).
+
+pub(crate) mod files;
+pub(crate) mod load;
 
 use std::sync::Arc;
 

@@ -1,7 +1,4 @@
-//! moto's server (a CloudWatch Logs stand-in, installed into .venv by ./scripts/test), started on a free
-//! loopback port for one test. Shared by the telemetry tests and the CLI's end-to-end tests.
-
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+//! moto's server, the CloudWatch Logs stand-in (installed into the test venv), on a free loopback port.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -9,6 +6,7 @@ use std::time::Duration;
 /// moto's server on a free loopback port; killed when dropped.
 pub struct Moto {
     child: Child,
+    /// Its endpoint, `http://127.0.0.1:PORT`.
     pub url: String,
 }
 
@@ -19,13 +17,9 @@ impl Drop for Moto {
     }
 }
 
+/// Starts moto's server and waits until it accepts connections (15 s at most).
 pub fn start_moto() -> Moto {
-    let bin = manifest_dir().join("../../.venv/bin/moto_server");
-    assert!(
-        bin.exists(),
-        "{} is missing: ./scripts/test installs it",
-        bin.display()
-    );
+    let bin = crate::repo::venv_bin("moto_server");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -49,11 +43,4 @@ pub fn start_moto() -> Moto {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("moto_server did not start");
-}
-
-/// This package's folder: the `CARGO_MANIFEST_DIR` that cargo and nextest set when they start the process,
-/// which is right even for a binary built in another checkout sharing the target folder; else the compiled-in one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
 }

@@ -1,11 +1,16 @@
 //! Planning a run: from a listing and the ledger to the ordered list of objects to read.
 //!
-//! Pure: the listing, the ledger and the clock come in, the plan goes out. Objects closest to expiry come first,
-//! so a run cut short by its limits always leaves the objects with the most slack.
+//! This module is pure: the listing, the ledger and the clock come in, the plan goes out. Objects closest to
+//! expiry come first, so a run cut short by its limits always leaves the objects with the most slack. Its two
+//! submodules do the reading: [`ledger`] reads the ledger window from the warehouse into a [`LoadedSet`], and
+//! [`scan`] streams the source's listing past it into a [`PlanBuilder`].
 //!
 //! Bounded: [`PlanBuilder`] takes the listing one object at a time and keeps only the `max_objects_per_run`
 //! most urgent, and [`LoadedSet`] holds the ledger as 16-byte hashes. What a run holds for its plan no longer
-//! grows with the listing, only with the ledger window (see `run::ledger_window_start`).
+//! grows with the listing, only with the ledger window (see [`ledger::ledger_window_start`]).
+
+pub mod ledger;
+pub mod scan;
 
 use std::collections::HashSet;
 

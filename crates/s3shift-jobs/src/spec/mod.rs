@@ -2,315 +2,24 @@
 //!
 //! A file is parsed with unknown keys refused, then validated without any IO. Every error names the file, the
 //! field and what is allowed.
+//!
+//! - [`config`]: the file's format, table by table, with its defaults;
+//! - [`overrides`]: the deployment-specific fields a flag or variable replaces;
+//! - this module: [`JobSpec`], loading and validation.
 
-use std::num::NonZeroUsize;
+pub mod config;
+pub mod overrides;
+
+pub use config::*;
+pub use overrides::{Override, Overrides};
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use s3shift_core::is_valid_name;
 use s3shift_redshift::sql::{IamRole, TableName};
-use serde::Deserialize;
 
 use crate::{Error, Result};
-
-/// A job file as written. See `jobs/api-images.toml` for a documented example.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JobConfig {
-    /// Job name: `[a-z][a-z0-9-]*`, at most 48 bytes. Names the staging folder and the runs.
-    pub name: String,
-    /// One line saying what the job is for.
-    #[serde(default)]
-    pub description: String,
-    /// What is read.
-    pub source: SourceConfig,
-    /// Where Parquet files and run state are written.
-    pub staging: StagingConfig,
-    /// Where rows are loaded.
-    pub warehouse: WarehouseConfig,
-    /// When the job runs.
-    pub schedule: ScheduleConfig,
-    /// Bounds of one run.
-    #[serde(default)]
-    pub limits: LimitsConfig,
-    /// Warnings.
-    #[serde(default)]
-    pub alerts: AlertsConfig,
-    /// AWS settings beyond the standard chain.
-    #[serde(default)]
-    pub aws: AwsConfig,
-}
-
-/// The ingestion bucket.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    /// Source name written to every row (`api`, `kafka`): `[a-z][a-z0-9-]*`.
-    pub name: String,
-    /// Bucket name.
-    pub bucket: String,
-    /// Key prefixes to list, in parallel (default: the whole bucket).
-    #[serde(default = "default_prefixes")]
-    pub prefixes: Vec<String>,
-    /// Objects younger than this are left for the next run (an upload may still be settling).
-    #[serde(default = "default_settle_seconds")]
-    pub settle_seconds: u64,
-    /// Lifecycle days to assume when the bucket's lifecycle configuration cannot be read (0: none).
-    #[serde(default)]
-    pub assume_lifecycle_days: u32,
-}
-
-fn default_prefixes() -> Vec<String> {
-    vec![String::new()]
-}
-
-const fn default_settle_seconds() -> u64 {
-    60
-}
-
-/// The staging location.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StagingConfig {
-    /// Staging bucket.
-    pub bucket: String,
-    /// Key prefix: files go to `<prefix>/<job>/<run_id>/`.
-    #[serde(default = "default_staging_prefix")]
-    pub prefix: String,
-}
-
-fn default_staging_prefix() -> String {
-    "s3shift".into()
-}
-
-/// The Redshift side.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WarehouseConfig {
-    /// Redshift Serverless workgroup (exclusive with `cluster_identifier`).
-    #[serde(default)]
-    pub workgroup: Option<String>,
-    /// Provisioned cluster identifier (needs `db_user`).
-    #[serde(default)]
-    pub cluster_identifier: Option<String>,
-    /// Database user for a provisioned cluster.
-    #[serde(default)]
-    pub db_user: Option<String>,
-    /// Database.
-    pub database: String,
-    /// Role COPY reads the staging bucket with: `default` (the namespace's default role) or an ARN.
-    pub copy_iam_role: String,
-    /// Curated table (`schema.table`).
-    #[serde(default = "default_table")]
-    pub table: String,
-}
-
-fn default_table() -> String {
-    "s3shift.images".into()
-}
-
-/// When the job runs.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleConfig {
-    /// Cron expression with seconds (`sec min hour day-of-month month day-of-week [year]`), UTC.
-    pub cron: String,
-}
-
-/// Bounds of one run.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Ranged GETs in flight.
-    #[serde(default = "default_concurrency")]
-    pub concurrency: NonZeroUsize,
-    /// First read of each object.
-    #[serde(default = "default_range_bytes")]
-    pub range_bytes: u64,
-    /// Each further read when the parser needs more.
-    #[serde(default = "default_grow_bytes")]
-    pub grow_bytes: u64,
-    /// Most bytes read of one object; past it the object is `truncated`.
-    #[serde(default = "default_max_read_bytes")]
-    pub max_read_bytes: u64,
-    /// Most objects one run loads (the ones closest to expiry first).
-    #[serde(default = "default_max_objects")]
-    pub max_objects_per_run: u64,
-    /// Most source bytes (sum of object sizes) one run plans.
-    #[serde(default = "default_max_bytes")]
-    pub max_bytes_per_run: u64,
-    /// A staged Parquet file is closed at this size.
-    #[serde(default = "default_parquet_file_bytes")]
-    pub parquet_file_bytes: u64,
-    /// Most bytes of object keys, ETags and version ids that one statement reading the ledger returns: the
-    /// Data API fails a statement whose result set exceeds its limit (500 MB), so the ledger window is read in
-    /// time slices of at most this much.
-    #[serde(default = "default_ledger_read_bytes")]
-    pub ledger_read_bytes: u64,
-}
-
-const fn default_concurrency() -> NonZeroUsize {
-    NonZeroUsize::MIN.saturating_add(63)
-}
-const fn default_range_bytes() -> u64 {
-    128 * 1024
-}
-const fn default_grow_bytes() -> u64 {
-    64 * 1024
-}
-const fn default_max_read_bytes() -> u64 {
-    1024 * 1024
-}
-const fn default_max_objects() -> u64 {
-    1_000_000
-}
-const fn default_max_bytes() -> u64 {
-    10 * 1024 * 1024 * 1024 * 1024
-}
-const fn default_parquet_file_bytes() -> u64 {
-    64 * 1024 * 1024
-}
-const fn default_ledger_read_bytes() -> u64 {
-    64 * 1024 * 1024
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        Self {
-            concurrency: default_concurrency(),
-            range_bytes: default_range_bytes(),
-            grow_bytes: default_grow_bytes(),
-            max_read_bytes: default_max_read_bytes(),
-            max_objects_per_run: default_max_objects(),
-            max_bytes_per_run: default_max_bytes(),
-            parquet_file_bytes: default_parquet_file_bytes(),
-            ledger_read_bytes: default_ledger_read_bytes(),
-        }
-    }
-}
-
-/// Warnings.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertsConfig {
-    /// Warn when an object still unloaded after the run expires within this many hours.
-    #[serde(default = "default_expiry_warning_hours")]
-    pub expiry_warning_hours: u32,
-}
-
-const fn default_expiry_warning_hours() -> u32 {
-    48
-}
-
-impl Default for AlertsConfig {
-    fn default() -> Self {
-        Self {
-            expiry_warning_hours: default_expiry_warning_hours(),
-        }
-    }
-}
-
-/// AWS settings beyond the standard chain (environment, profile, ECS task role).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AwsConfig {
-    /// Region (otherwise `AWS_REGION` / the profile).
-    #[serde(default)]
-    pub region: Option<String>,
-    /// S3 endpoint (otherwise `AWS_ENDPOINT_URL_S3` / the SDK's default).
-    #[serde(default)]
-    pub s3_endpoint_url: Option<String>,
-    /// Redshift Data API endpoint (otherwise `AWS_ENDPOINT_URL_REDSHIFT_DATA` / the SDK's default).
-    #[serde(default)]
-    pub redshift_data_endpoint_url: Option<String>,
-    /// Redshift Serverless endpoint, for `doctor` (otherwise `AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS`).
-    #[serde(default)]
-    pub redshift_serverless_endpoint_url: Option<String>,
-    /// Also ship this job's log events to this CloudWatch Logs group (as `--log-to-cloudwatch` does); for runs
-    /// outside ECS, where no awslogs driver ships stdout.
-    #[serde(default)]
-    pub log_group: Option<String>,
-}
-
-/// A value given outside the job file for one of its deployment-specific fields, and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Override {
-    /// The value that replaces the file's.
-    pub value: String,
-    /// Where it came from (`--source-bucket or S3SHIFT_SOURCE_BUCKET`): named in every error about the field.
-    pub from: String,
-}
-
-/// Replacements for the fields of a job file that differ per AWS account and environment: bucket names,
-/// workgroup, database and COPY role. The rest of a job (prefixes, schedule, limits, table) is the same
-/// everywhere, so one job file serves every deployment; the ECS task definitions set these from the stacks.
-/// An override is validated like the field it replaces, and errors name both.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Overrides {
-    /// `source.bucket`.
-    pub source_bucket: Option<Override>,
-    /// `staging.bucket`.
-    pub staging_bucket: Option<Override>,
-    /// `warehouse.workgroup`.
-    pub workgroup: Option<Override>,
-    /// `warehouse.database`.
-    pub database: Option<Override>,
-    /// `warehouse.copy_iam_role`.
-    pub copy_iam_role: Option<Override>,
-}
-
-impl Overrides {
-    /// The overrides that are set, by the job-file field they replace.
-    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &Override)> {
-        [
-            ("source.bucket", &self.source_bucket),
-            ("staging.bucket", &self.staging_bucket),
-            ("warehouse.workgroup", &self.workgroup),
-            ("warehouse.database", &self.database),
-            ("warehouse.copy_iam_role", &self.copy_iam_role),
-        ]
-        .into_iter()
-        .filter_map(|(field, o)| o.as_ref().map(|o| (field, o)))
-    }
-
-    fn apply(&self, config: &mut JobConfig) {
-        let set = |slot: &mut String, o: &Option<Override>| {
-            if let Some(o) = o {
-                slot.clone_from(&o.value);
-            }
-        };
-        set(&mut config.source.bucket, &self.source_bucket);
-        set(&mut config.staging.bucket, &self.staging_bucket);
-        set(&mut config.warehouse.database, &self.database);
-        set(&mut config.warehouse.copy_iam_role, &self.copy_iam_role);
-        if let Some(o) = &self.workgroup {
-            config.warehouse.workgroup = Some(o.value.clone());
-        }
-    }
-
-    /// Adds the origin of an overridden field to an error about it (or, for the workgroup, about the
-    /// `warehouse` rule that it and the cluster fields share).
-    fn name_origin(&self, err: Error) -> Error {
-        match err {
-            Error::Config {
-                file,
-                mut field,
-                problem,
-            } => {
-                let origins: Vec<&str> = self
-                    .fields()
-                    .filter(|(f, _)| *f == field || (field == "warehouse" && *f == "warehouse.workgroup"))
-                    .map(|(_, o)| o.from.as_str())
-                    .collect();
-                if !origins.is_empty() {
-                    field = format!("{field} (set by {})", origins.join(", "));
-                }
-                Error::Config { file, field, problem }
-            }
-            other => other,
-        }
-    }
-}
 
 /// A validated job.
 #[derive(Debug, Clone)]
@@ -332,6 +41,39 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
+    /// Which of the job's buckets `bucket` is (`source` or `staging`) and where its name comes from: the job
+    /// file's field (which a flag or variable could replace), or the flag or variable that replaced it.
+    pub fn bucket_origin(&self, bucket: &str) -> Option<(&'static str, String)> {
+        let file = self.file.display();
+        let origin = |field: &str, o: &Option<Override>, flag: &str, var: &str| match o {
+            Some(o) => format!("{} (replacing {field} in {file})", o.from),
+            None => format!("{field} in {file} (replaced by --{flag} or {var} when set)"),
+        };
+        if bucket == self.config.source.bucket {
+            Some((
+                "source",
+                origin(
+                    "source.bucket",
+                    &self.overrides.source_bucket,
+                    "source-bucket",
+                    "S3SHIFT_SOURCE_BUCKET",
+                ),
+            ))
+        } else if bucket == self.config.staging.bucket {
+            Some((
+                "staging",
+                origin(
+                    "staging.bucket",
+                    &self.overrides.staging_bucket,
+                    "staging-bucket",
+                    "S3SHIFT_STAGING_BUCKET",
+                ),
+            ))
+        } else {
+            None
+        }
+    }
+
     /// The job's name.
     pub fn name(&self) -> &str {
         &self.config.name
@@ -626,6 +368,7 @@ pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use s3shift_testkit::repo::manifest_dir;
 
     const GOOD: &str = r#"
 name = "api-images"
@@ -683,6 +426,41 @@ cron = "0 */15 * * * *"
         }
         names.sort();
         assert_eq!(names, ["api-images", "demo", "kafka-images"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_bucket_is_traced_to_the_field_or_flag_that_named_it() -> Result<()> {
+        let spec = parse_job(Path::new("jobs/api-images.toml"), GOOD)?;
+        let (role, origin) = spec.bucket_origin("acme-api-uploads").unwrap_or_default();
+        assert_eq!(role, "source");
+        assert!(
+            origin.starts_with("source.bucket in jobs/api-images.toml"),
+            "{origin}"
+        );
+        assert!(
+            origin.contains("--source-bucket or S3SHIFT_SOURCE_BUCKET"),
+            "{origin}"
+        );
+        assert_eq!(
+            spec.bucket_origin("acme-staging").map(|(r, _)| r),
+            Some("staging")
+        );
+        assert_eq!(spec.bucket_origin("someone-elses"), None);
+        let overrides = Overrides {
+            staging_bucket: Some(Override {
+                value: "prod-staging".into(),
+                from: "--staging-bucket or S3SHIFT_STAGING_BUCKET".into(),
+            }),
+            ..Overrides::default()
+        };
+        let spec = parse_job_with(Path::new("jobs/api-images.toml"), GOOD, &overrides)?;
+        let (role, origin) = spec.bucket_origin("prod-staging").unwrap_or_default();
+        assert_eq!(role, "staging");
+        assert_eq!(
+            origin,
+            "--staging-bucket or S3SHIFT_STAGING_BUCKET (replacing staging.bucket in jobs/api-images.toml)"
+        );
         Ok(())
     }
 
@@ -797,12 +575,5 @@ cron = "0 */15 * * * *"
         .unwrap_or_default();
         assert!(e.contains("jobs/x.toml: schedule.cron: "), "{e}");
         Ok(())
-    }
-
-    /// This package's folder as cargo or nextest set it for the process (right even for a test binary built in
-    /// another checkout sharing the target folder), else the compiled-in one.
-    fn manifest_dir() -> std::path::PathBuf {
-        std::env::var_os("CARGO_MANIFEST_DIR")
-            .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), std::path::PathBuf::from)
     }
 }

@@ -1,0 +1,203 @@
+//! What every job command shares: which job (`JobArgs`) with the deployment's replacements (`DeployArgs`), job
+//! lists, the clients a job talks through, the runtime, progress, and the stop signal.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use s3shift_jobs::clients::{ClientOverrides, build_clients};
+use s3shift_jobs::{JobSpec, Override, Overrides, Pipeline, Progress};
+use s3shift_redshift::{DataApi, PollConfig};
+use s3shift_s3::{S3Store, StoreConfig};
+
+use crate::UsageError;
+
+/// Which job, and where job files live.
+#[derive(Debug, Args)]
+pub(crate) struct JobArgs {
+    /// Job name (`jobs/<name>.toml`) or path to a job file.
+    pub(crate) job: String,
+    /// Folder of job files.
+    #[arg(long, value_name = "DIR", default_value = "jobs", env = "S3SHIFT_JOBS_DIR")]
+    pub(crate) jobs_dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) deploy: DeployArgs,
+}
+
+const SOURCE_BUCKET_VAR: &str = "S3SHIFT_SOURCE_BUCKET";
+const STAGING_BUCKET_VAR: &str = "S3SHIFT_STAGING_BUCKET";
+const WORKGROUP_VAR: &str = "S3SHIFT_WORKGROUP";
+const DATABASE_VAR: &str = "S3SHIFT_DATABASE";
+const COPY_IAM_ROLE_VAR: &str = "S3SHIFT_COPY_IAM_ROLE";
+
+/// The job file's deployment-specific fields, for an account whose names differ from the file's: the ECS task
+/// definitions (deploy/compute.yaml) set them from the stacks' outputs. Validated like the fields they replace.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Deployment (replace fields of the job file)")]
+pub(crate) struct DeployArgs {
+    /// The ingestion bucket (source.bucket).
+    #[arg(long, value_name = "BUCKET", env = SOURCE_BUCKET_VAR)]
+    source_bucket: Option<String>,
+    /// The staging bucket (staging.bucket).
+    #[arg(long, value_name = "BUCKET", env = STAGING_BUCKET_VAR)]
+    staging_bucket: Option<String>,
+    /// The Redshift Serverless workgroup (warehouse.workgroup).
+    #[arg(long, value_name = "NAME", env = WORKGROUP_VAR)]
+    workgroup: Option<String>,
+    /// The database (warehouse.database).
+    #[arg(long, value_name = "NAME", env = DATABASE_VAR)]
+    database: Option<String>,
+    /// The role COPY reads the staging bucket with: `default` or an ARN (warehouse.copy_iam_role).
+    #[arg(long, value_name = "ARN", env = COPY_IAM_ROLE_VAR)]
+    copy_iam_role: Option<String>,
+}
+
+impl DeployArgs {
+    /// What these replace, each naming its flag and variable.
+    pub(crate) fn overrides(&self) -> Overrides {
+        let given = |value: &Option<String>, flag: &str, var: &str| {
+            value.as_ref().map(|value| Override {
+                value: value.clone(),
+                from: format!("--{flag} or {var}"),
+            })
+        };
+        Overrides {
+            source_bucket: given(&self.source_bucket, "source-bucket", SOURCE_BUCKET_VAR),
+            staging_bucket: given(&self.staging_bucket, "staging-bucket", STAGING_BUCKET_VAR),
+            workgroup: given(&self.workgroup, "workgroup", WORKGROUP_VAR),
+            database: given(&self.database, "database", DATABASE_VAR),
+            copy_iam_role: given(&self.copy_iam_role, "copy-iam-role", COPY_IAM_ROLE_VAR),
+        }
+    }
+}
+
+/// Loads and validates the job, with the deployment's replacements, and logs each replacement.
+pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
+    let path = s3shift_jobs::resolve_job(&args.jobs_dir, &args.job);
+    let spec = s3shift_jobs::load_job_with(&path, &args.deploy.overrides())
+        .map_err(|e| UsageError(e.to_string()))?;
+    for (field, o) in spec.overrides.fields() {
+        tracing::info!(job = %spec.name(), field, value = %o.value, from = %o.from, "job file field replaced");
+    }
+    Ok(spec)
+}
+
+/// The pipeline's clients for `spec`.
+pub(crate) async fn pipeline(spec: &JobSpec, overrides: &ClientOverrides) -> Result<Pipeline> {
+    Ok(pipeline_with_clients(spec, overrides).await?.0)
+}
+
+/// [`pipeline`], and the clients it was built from (for `doctor`, which also needs the Serverless client).
+pub(crate) async fn pipeline_with_clients(
+    spec: &JobSpec,
+    overrides: &ClientOverrides,
+) -> Result<(Pipeline, s3shift_jobs::clients::AwsClients)> {
+    let clients = build_clients(&spec.config.aws, overrides).await?;
+    let p = Pipeline {
+        s3: S3Store::new(clients.s3.clone(), StoreConfig::default()),
+        api: DataApi::new(
+            clients.redshift_data.clone(),
+            spec.target.clone(),
+            spec.config.warehouse.database.clone(),
+            PollConfig::default(),
+        ),
+    };
+    Ok((p, clients))
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")
+}
+
+/// A redrawn bar on a terminal (text logs), a `progress` event every 10 s (`S3SHIFT_PROGRESS_MS`) and at the
+/// end of reading otherwise (JSON logs).
+pub(crate) fn progress_mode() -> Progress {
+    use std::io::IsTerminal;
+    let json = s3shift_telemetry::LogFormat::from_env() == Ok(s3shift_telemetry::LogFormat::Json);
+    if !json && std::io::stderr().is_terminal() {
+        Progress::Bar
+    } else if json {
+        let ms = std::env::var("S3SHIFT_PROGRESS_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        Progress::Events(std::time::Duration::from_millis(ms))
+    } else {
+        Progress::Off
+    }
+}
+
+/// A flag that turns `true` on SIGTERM or Ctrl-C; `timeout` later the process exits with code 1 if it has not
+/// finished draining (a pending load is then finished by the next run).
+pub(crate) fn stop_on_signal(timeout: std::time::Duration) -> Result<tokio::sync::watch::Receiver<bool>> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::warn!(
+            timeout_s = timeout.as_secs(),
+            "stop requested: draining to a consistent point"
+        );
+        let _ = tx.send(true);
+        tokio::time::sleep(timeout).await;
+        eprintln!(
+            "s3shift: the drain did not finish within {} s; exiting (the next run finishes any pending load)",
+            timeout.as_secs()
+        );
+        std::process::exit(i32::from(crate::EXIT_FAILURE));
+    });
+    Ok(rx)
+}
+
+/// Reads and validates every named job file (names or paths, resolved against `dir`), as written: the
+/// deployment replacements of single-job commands name one job's buckets.
+pub(crate) fn load_specs(names: &[String], dir: &std::path::Path) -> Result<Vec<s3shift_jobs::JobSpec>> {
+    names
+        .iter()
+        .map(|name| {
+            load_spec(&JobArgs {
+                job: name.clone(),
+                jobs_dir: dir.to_owned(),
+                deploy: DeployArgs::default(),
+            })
+        })
+        .collect()
+}
+
+/// `names`, or every job file in `dir` when there are none.
+///
+/// # Errors
+/// A [`UsageError`] naming the folder, where its name came from and what to do, when it cannot be read or
+/// holds no job file.
+pub(crate) fn job_names(names: Vec<String>, dir: &std::path::Path) -> Result<Vec<String>> {
+    if !names.is_empty() {
+        return Ok(names);
+    }
+    let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+    let hint = "name the folder of job files with --jobs-dir DIR or S3SHIFT_JOBS_DIR (default: `jobs` in the \
+                current folder), or name the jobs themselves";
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        UsageError(format!(
+            "cannot read the job folder {}: {e}; {hint}",
+            shown.display()
+        ))
+    })?;
+    let mut found: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(UsageError(format!("no job files (*.toml) in {}; {hint}", shown.display())).into());
+    }
+    Ok(found)
+}

@@ -1,0 +1,80 @@
+//! `s3shift status`: the recent runs of each job, its lag and its slack to expiry.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use s3shift_jobs::clients::ClientOverrides;
+use s3shift_jobs::status::job_status;
+
+use super::job::{job_names, load_specs, pipeline, runtime};
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Job name or job file; default every job in --jobs-dir.
+    job: Option<String>,
+    /// Folder of job files.
+    #[arg(long, value_name = "DIR", default_value = "jobs", env = "S3SHIFT_JOBS_DIR")]
+    jobs_dir: PathBuf,
+    /// How many recent runs to show per job.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    limit: u32,
+    /// JSON on stdout, for scripts (one object per job, one line each).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: &StatusArgs) -> Result<u8> {
+    let names = job_names(args.job.iter().cloned().collect(), &args.jobs_dir)?;
+    let specs = load_specs(&names, &args.jobs_dir)?;
+    runtime()?.block_on(async {
+        let mut out = std::io::stdout().lock();
+        for spec in &specs {
+            let p = pipeline(spec, &ClientOverrides::default()).await?;
+            let st = job_status(&p.api, spec, args.limit, chrono::Utc::now())
+                .await
+                .with_context(|| format!("reading the runs of job {}", spec.name()))?;
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string(&st)?)?;
+                continue;
+            }
+            let hours = |h: Option<f64>| h.map_or("n/a".into(), |h| format!("{h:.1} h"));
+            writeln!(
+                out,
+                "job {}: lag {}, min slack to expiry {}{}",
+                st.job,
+                hours(st.lag_hours),
+                hours(st.min_slack_hours),
+                if st.expiry_warning {
+                    "  WARNING: under the job's threshold"
+                } else {
+                    ""
+                }
+            )?;
+            writeln!(
+                out,
+                "  {:<40} {:<9} {:>9} {:>9} {:>11} {:>10} {:>8}",
+                "run", "status", "listed", "loaded", "quarantined", "unreadable", "seconds"
+            )?;
+            let n = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
+            for r in &st.runs {
+                writeln!(
+                    out,
+                    "  {:<40} {:<9} {:>9} {:>9} {:>11} {:>10} {:>8}",
+                    r.run_id,
+                    r.status_text,
+                    n(r.objects_listed),
+                    n(r.objects_loaded),
+                    n(r.objects_quarantined),
+                    n(r.objects_failed),
+                    r.duration_s.map_or("-".into(), |d| format!("{d:.1}"))
+                )?;
+            }
+            if st.runs.is_empty() {
+                writeln!(out, "  (no runs recorded yet)")?;
+            }
+        }
+        Ok(0)
+    })
+}

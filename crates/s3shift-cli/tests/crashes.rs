@@ -1,0 +1,93 @@
+//! End to end, crashes: a kill at every named crash point followed by a rerun converges to exactly one row per
+//! object; SIGTERM mid-run drains what was read and a rerun loads the rest.
+//!
+//! Each test starts its own embedded S3 and Data API servers ([`s3shift_testkit::Stack`]) and drives the real
+//! `s3shift` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use s3shift_jobs::CrashPoint;
+use s3shift_testkit::crash;
+use s3shift_testkit::repo;
+use s3shift_testkit::{Stack, stderr, stdout};
+use std::process::Command;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_at_any_stage_then_a_rerun_converges_to_exactly_once() {
+    let jpeg = repo::a_jpeg();
+    for point in CrashPoint::ALL {
+        eprintln!("failpoint {point}");
+        let stack = Stack::start(BIN, "").await;
+        for i in 0..24 {
+            let prefix = if i % 2 == 0 { "a" } else { "b" };
+            let mut body = jpeg.clone();
+            body.extend_from_slice(format!("{i}").as_bytes());
+            stack.put(&format!("{prefix}/img-{i:03}.jpg"), body).await;
+        }
+        stack.migrate().await;
+        let killed = stack.s3shift(&["run"], &crash::abort_at(point)).await;
+        assert_eq!(
+            killed.status.code(),
+            None,
+            "{point}: killed by a signal; {}",
+            stderr(&killed)
+        );
+        let rerun = stack.s3shift(&["run"], &[]).await;
+        assert_eq!(rerun.status.code(), Some(0), "{point}: {}", stderr(&rerun));
+        stack.assert_exactly_once(24).await;
+        let again = stack.s3shift(&["run"], &[]).await;
+        assert_eq!(again.status.code(), Some(0), "{point}: {}", stderr(&again));
+        assert!(
+            stdout(&again).contains("already loaded 24"),
+            "{point}: {}",
+            stdout(&again)
+        );
+        stack.assert_exactly_once(24).await;
+        let finished = stack
+            .count("SELECT COUNT(*) FROM s3shift.runs WHERE status IN ('finished', 'partial')")
+            .await;
+        assert_eq!(finished, 1, "{point}: exactly one run loaded the objects");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_run_drains_what_was_read_and_a_rerun_loads_the_rest() {
+    // One reader, so that most objects are still unread when the signal comes.
+    let stack = Stack::start(BIN, "concurrency = 1").await;
+    let jpeg = repo::a_jpeg();
+    for i in 0..40 {
+        let mut body = jpeg.clone();
+        body.extend_from_slice(format!("{i}").as_bytes());
+        stack.put(&format!("a/img-{i:02}.jpg"), body).await;
+    }
+    stack.migrate().await;
+    // Paused after half the rows were staged.
+    let paused = crash::run_paused_at(&stack, CrashPoint::MidExtract, &["--json"]).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &paused.pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Let the signal reach the run before it goes on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    paused.release();
+    let out = paused.child.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["status"], "drained");
+    assert_eq!(summary["drained"], true);
+    let loaded = summary["objects_loaded"].as_u64().unwrap();
+    assert!(
+        (20..40).contains(&loaded),
+        "drained after the objects in flight: {loaded}"
+    );
+    assert_eq!(summary["objects_deferred"].as_u64().unwrap(), 40 - loaded);
+    stack.assert_exactly_once(loaded as i64).await;
+
+    let rerun = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    stack.assert_exactly_once(40).await;
+}

@@ -1,0 +1,419 @@
+//! End to end, operating the binary: `--dry-run`, deployment names from flags and variables, bad job files,
+//! `status`, the scheduler, `doctor`, and `demo`.
+//!
+//! Each test starts its own embedded S3 and Data API servers ([`s3shift_testkit::Stack`]) and drives the real
+//! `s3shift` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use bytes::Bytes;
+use s3shift_testkit::repo;
+use s3shift_testkit::{Stack, stderr, stdout};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_plan_and_changes_nothing() {
+    let stack = Stack::start(BIN, "max_objects_per_run = 3").await;
+    for i in 0..5 {
+        stack.put(&format!("b/img-{i}.jpg"), repo::a_jpeg()).await;
+    }
+    stack.migrate().await;
+    let out = stack.s3shift(&["run", "--dry-run"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("listed                       5"), "{text}");
+    assert!(text.contains("over the limits              2"), "{text}");
+    assert!(text.contains("to load                      3"), "{text}");
+    assert!(text.contains("most urgent"), "{text}");
+    assert!(stack.store.list_prefix("stage", "").await.unwrap().is_empty());
+    assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.runs").await, 0);
+    // The real run honours the same limit; the next one takes the rest.
+    let run = stack.s3shift(&["run"], &[]).await;
+    assert!(stdout(&run).contains("loaded 3"), "{}", stdout(&run));
+    let rest = stack.s3shift(&["run"], &[]).await;
+    assert!(stdout(&rest).contains("loaded 2"), "{}", stdout(&rest));
+    stack.assert_exactly_once(5).await;
+}
+
+/// The ECS tasks run the job files of the image against their account's resources: the deployment's bucket
+/// names come from the environment (deploy/compute.yaml) and replace the file's, for every command on the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_names_from_the_environment_replace_the_job_files() {
+    let stack = Stack::start(BIN, "").await;
+    stack.store.ensure_bucket("prod-uploads").await.unwrap();
+    stack.store.ensure_bucket("prod-stage").await.unwrap();
+    for i in 0..3 {
+        stack
+            .store
+            .put(
+                "prod-uploads",
+                &format!("a/img-{i}.jpg"),
+                Bytes::from(repo::a_jpeg()),
+                "image/jpeg",
+            )
+            .await
+            .unwrap();
+    }
+    stack.put("a/not-this-one.jpg", repo::a_jpeg()).await;
+    let env = [
+        ("S3SHIFT_SOURCE_BUCKET", "prod-uploads".to_owned()),
+        ("S3SHIFT_STAGING_BUCKET", "prod-stage".to_owned()),
+        ("S3SHIFT_COPY_IAM_ROLE", "default".to_owned()),
+    ];
+    let migrate = stack.s3shift(&["migrate"], &env).await;
+    assert_eq!(migrate.status.code(), Some(0), "{}", stderr(&migrate));
+    let run = stack.s3shift(&["run", "--json"], &env).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let rows = stack
+        .query("SELECT bucket, object_key FROM s3shift.images ORDER BY object_key")
+        .await;
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_owned(),
+                r[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = (0..3)
+        .map(|i| ("prod-uploads".to_owned(), format!("a/img-{i}.jpg")))
+        .collect();
+    assert_eq!(got, want, "only the overriding bucket is read");
+    // Staged files, lease and state went to the overriding staging bucket, none to the file's.
+    assert!(stack.store.list_prefix("stage", "").await.unwrap().is_empty());
+    assert!(
+        !stack
+            .store
+            .list_prefix("prod-stage", "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The same flag on the command line; a rerun finds everything loaded.
+    let again = stack
+        .s3shift(
+            &[
+                "run",
+                "--source-bucket",
+                "prod-uploads",
+                "--staging-bucket",
+                "prod-stage",
+            ],
+            &[],
+        )
+        .await;
+    assert!(stdout(&again).contains("loaded 0"), "{}", stdout(&again));
+    // A bad value is a usage error naming the field, where it came from, and the file.
+    let bad = stack
+        .s3shift(&["run"], &[("S3SHIFT_SOURCE_BUCKET", "Prod_Uploads".to_owned())])
+        .await;
+    let err = stderr(&bad);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("e2e.toml: source.bucket (set by --source-bucket or S3SHIFT_SOURCE_BUCKET)"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_job_file_exits_2_naming_file_and_field() {
+    let stack = Stack::start(BIN, "").await;
+    let text = std::fs::read_to_string(&stack.job)
+        .unwrap()
+        .replace("concurrency = 8", "concurrency = 8\ncolour = 1");
+    std::fs::write(&stack.job, text).unwrap();
+    let out = stack.s3shift(&["run"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("e2e.toml") && err.contains("colour"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_recent_runs_and_schedules_print_as_eventbridge() {
+    let stack = Stack::start(BIN, "").await;
+    stack.put("a/x.jpg", repo::a_jpeg()).await;
+    stack.migrate().await;
+    let _ = stack.s3shift(&["run"], &[]).await;
+    let _ = stack.s3shift(&["run"], &[]).await;
+    let st = stack.s3shift(&["status", "--json"], &[]).await;
+    assert_eq!(st.status.code(), Some(0), "{}", stderr(&st));
+    let v: serde_json::Value = serde_json::from_str(stdout(&st).trim()).unwrap();
+    assert_eq!(v["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(v["runs"][0]["status"], "empty");
+    assert_eq!(v["runs"][1]["status"], "finished");
+    assert!(v["lag_hours"].as_f64().unwrap() < 1.0);
+    // Without a job: every job of the folder, one JSON line each.
+    let mut all = s3shift_testkit::stack::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
+    all.args(["status", "--json", "--jobs-dir"]).arg(stack.dir.path());
+    let all = all.output().unwrap();
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    let lines: Vec<serde_json::Value> = stdout(&all)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["job"], "e2e");
+
+    let jobs = repo::manifest_dir().join("../../jobs");
+    let mut cmd = s3shift_testkit::stack::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
+    cmd.args(["schedule", "--print", "eventbridge", "--jobs-dir"])
+        .arg(&jobs);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("api-images\tcron(0/15 * * * ? *)"), "{text}");
+    assert!(text.contains("kafka-images\tcron(5/10 * * * ? *)"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_runs_a_job_on_its_cron_and_stops_cleanly_on_sigterm() {
+    let stack = Stack::start(BIN, "").await;
+    for i in 0..5 {
+        stack.put(&format!("a/img-{i}.jpg"), repo::a_jpeg()).await;
+    }
+    stack.migrate().await;
+    // Every second, so that the test sees several ticks.
+    let text = std::fs::read_to_string(&stack.job)
+        .unwrap()
+        .replace("cron = \"0 * * * * *\"", "cron = \"* * * * * *\"");
+    std::fs::write(&stack.job, text).unwrap();
+    let mut cmd = stack.command(&["schedule"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .env("S3SHIFT_LOG", "info");
+    let process = cmd.spawn().unwrap();
+    let pid = process.id();
+    // Wait until the objects have landed and a later tick found nothing new.
+    let mut runs = 0;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        runs = stack.count("SELECT COUNT(*) FROM s3shift.runs").await;
+        if runs >= 2 {
+            break;
+        }
+    }
+    assert!(runs >= 2, "the scheduler ran the job on its ticks");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || process.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("scheduler stopping"), "{}", stderr(&out));
+    stack.assert_exactly_once(5).await;
+    assert_eq!(
+        stack
+            .count("SELECT COUNT(*) FROM s3shift.runs WHERE status = 'finished'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_every_precondition_and_fails_on_a_missing_workgroup() {
+    let stack = Stack::start(BIN, "").await;
+    stack.migrate().await;
+    let out = stack.s3shift(&["doctor"], &[]).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    for line in [
+        "PASS  credentials",
+        "PASS  source s3://uploads/a/: listable",
+        "PASS  staging s3://stage/staged/e2e: writable",
+        "PASS  workgroup local: AVAILABLE",
+        "PASS  namespace local: default IAM role",
+        "PASS  table s3shift.images: columns as staged",
+        "PASS  table s3shift.runs",
+        "WARN  lifecycle of s3://uploads/a/",
+        "WARN  encryption of s3://stage",
+    ] {
+        assert!(text.contains(line), "{line:?} missing in:\n{text}");
+    }
+    assert!(
+        stack.store.list_prefix("stage", "").await.unwrap().is_empty(),
+        "the write probe is removed"
+    );
+
+    let text = std::fs::read_to_string(&stack.job)
+        .unwrap()
+        .replace("workgroup = \"local\"", "workgroup = \"nope\"");
+    std::fs::write(&stack.job, text).unwrap();
+    stack.api.execute("DROP TABLE s3shift.runs", &[]).await.unwrap();
+    let bad = stack.s3shift(&["doctor", "--json"], &[]).await;
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    let checks: serde_json::Value = serde_json::from_str(stdout(&bad).trim()).unwrap();
+    let failed: Vec<&str> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "fail")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["workgroup nope", "table s3shift.runs"]);
+}
+
+#[test]
+fn the_demo_runs_on_a_fresh_directory_and_loads_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_s3shift"))
+        .args(["demo", "--dir"])
+        .arg(&demo_dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("S3SHIFT_LOG_FORMAT", "text")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let uploaded: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("uploaded "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(uploaded >= 400, "{text}");
+    assert!(
+        text.contains(&format!("loaded {uploaded}, already loaded 0")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("loaded 0, already loaded {uploaded}")),
+        "{text}"
+    );
+    assert!(text.contains("Objects with more than one row: 0"), "{text}");
+    assert!(text.contains("'); drop table s3shift.images; --.jpg"), "{text}");
+    assert!(demo_dir.join("warehouse.duckdb").is_file());
+    // Running it again starts over in the same folder.
+    let again = Command::new(env!("CARGO_BIN_EXE_s3shift"))
+        .args(["demo", "--dir"])
+        .arg(&demo_dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        !stdout(&again).contains("\"_aws\""),
+        "the demo prints no metric lines"
+    );
+    // A folder it did not make is refused.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("precious.txt"), "keep").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_s3shift"))
+        .args(["demo", "--dir"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(other.join("precious.txt").exists());
+}
+
+/// Outside the repository, a command over every job names the folder it looked in and how to name another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_job_folder_is_named_with_the_way_to_name_another() {
+    let stack = Stack::start(BIN, "").await;
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = stack.bare_command(&["schedule", "--print", "cron"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let folder = stack.dir.path().canonicalize().unwrap().join("jobs");
+    assert!(
+        err.contains(&folder.display().to_string()),
+        "names the folder: {err}"
+    );
+    assert!(
+        err.contains("--jobs-dir") && err.contains("S3SHIFT_JOBS_DIR"),
+        "{err}"
+    );
+    std::fs::create_dir(stack.dir.path().join("jobs")).unwrap();
+    let empty = tokio::task::spawn_blocking({
+        let mut cmd = stack.bare_command(&["status"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = stderr(&empty);
+    assert_eq!(empty.status.code(), Some(2), "{err}");
+    assert!(err.contains("no job files (*.toml) in"), "{err}");
+}
+
+/// Before `migrate`, the commands that read s3shift's tables say that the tables are missing and what creates
+/// them, with Redshift's relation named once (no doubled quotes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_migrate_status_and_a_dry_run_say_to_migrate() {
+    let stack = Stack::start(BIN, "").await;
+    stack.put("a/x.jpg", repo::a_jpeg()).await;
+    for args in [&["status"][..], &["run", "--dry-run"][..]] {
+        let out = stack.s3shift(args, &[]).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("table s3shift.")
+                && err.contains("does not exist: the warehouse has not been migrated"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("`s3shift migrate e2e`"), "{args:?}: {err}");
+        assert!(!err.contains("\"\""), "{args:?}: quotes doubled: {err}");
+    }
+}
+
+/// A source bucket that does not exist is said to be missing (not "not found", not a permission to grant),
+/// with where its name came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_source_bucket_is_named_with_where_its_name_came_from() {
+    let stack = Stack::start(BIN, "").await;
+    stack.migrate().await;
+    let run = stack
+        .s3shift(&["run", "--source-bucket", "no-such-uploads"], &[])
+        .await;
+    let err = stderr(&run);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bucket no-such-uploads does not exist. It is the job's source bucket, named by --source-bucket or S3SHIFT_SOURCE_BUCKET"),
+        "{err}"
+    );
+    let doctor = stack
+        .s3shift(&["doctor", "--source-bucket", "no-such-uploads"], &[])
+        .await;
+    let text = stdout(&doctor);
+    assert_eq!(doctor.status.code(), Some(1), "{text}{}", stderr(&doctor));
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("FAIL  source s3://no-such-uploads/a/"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(line.contains("the bucket does not exist"), "{text}");
+    assert!(
+        line.contains("--source-bucket or S3SHIFT_SOURCE_BUCKET"),
+        "{text}"
+    );
+    assert!(!line.contains("grant s3:ListBucket"), "{text}");
+}
+
+/// `--help` opens with what s3shift does.
+#[test]
+fn help_opens_with_what_s3shift_does() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text.starts_with("s3shift turns the images your services upload to S3 into analytics tables"),
+        "{text}"
+    );
+    assert!(!text.contains("command-line binary"), "{text}");
+}

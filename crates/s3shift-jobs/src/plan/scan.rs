@@ -1,0 +1,123 @@
+//! Planning from the source: the listing streams past the ledger into a bounded [`PlanBuilder`].
+//!
+//! The ledger window is read first ([`super::ledger`]), so each listed object is checked against it as the
+//! listing goes by: a run never holds the bucket's listing, only the objects it will read.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use s3shift_core::ObjectRef;
+use s3shift_s3::Lifecycle;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::ledger::ledger_window_start;
+use super::{LoadedSet, Plan, PlanBuilder};
+use crate::run::{Backfill, Pipeline, RunSummary};
+use crate::spec::JobSpec;
+use crate::{Error, Result};
+
+impl Pipeline {
+    /// Lists the source, reads the ledger and builds the plan. A backfill lists its own prefixes, keeps only its
+    /// window or keys, and ignores the ledger.
+    pub(crate) async fn plan(
+        &self,
+        spec: &JobSpec,
+        now: DateTime<Utc>,
+        backfill: Option<&Backfill>,
+        summary: &mut RunSummary,
+    ) -> Result<Plan> {
+        let src = &spec.config.source;
+        let lifecycle = match self.s3.lifecycle(&src.bucket).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(bucket = %src.bucket, error = %e, "cannot read the lifecycle configuration");
+                Lifecycle::default()
+            }
+        };
+        if lifecycle.is_empty() {
+            tracing::warn!(bucket = %src.bucket, assume_days = src.assume_lifecycle_days,
+                "no expiration rule found on the source bucket");
+        }
+        let prefixes = match backfill {
+            Some(b) if !b.prefixes.is_empty() => b.prefixes.clone(),
+            _ => src.prefixes.clone(),
+        };
+        // The ledger first: each listed object is checked against it as the listing streams by, so the run
+        // never holds the listing, only the objects it will read.
+        let window_start = ledger_window_start(&lifecycle, &prefixes, now);
+        let loaded = if backfill.is_some() {
+            LoadedSet::default()
+        } else {
+            let (loaded, statements) = self.loaded_identities(spec, window_start).await?;
+            summary.data_api_statements += statements;
+            loaded
+        };
+        let settle = chrono::Duration::seconds(i64::try_from(src.settle_seconds).unwrap_or(i64::MAX / 1000));
+        let mut builder = PlanBuilder::new(&loaded, now, settle, &spec.config.limits);
+        // Prefixes are listed in parallel; their pages meet in a short queue, so a slow planner holds the
+        // listings back instead of buffering them.
+        let (tx, mut rx) = mpsc::channel::<Vec<ObjectRef>>(4);
+        let mut listings = JoinSet::new();
+        for prefix in prefixes {
+            let (mut pages, tx) = (self.s3.pages(&src.bucket, &prefix), tx.clone());
+            listings.spawn(async move {
+                while let Some(page) = pages.next_page().await? {
+                    if tx.send(page).await.is_err() {
+                        break;
+                    }
+                }
+                Ok::<u64, s3shift_s3::Error>(pages.requests())
+            });
+        }
+        drop(tx);
+        let named: Option<HashSet<&str>> = backfill
+            .and_then(|b| b.keys.as_ref())
+            .map(|k| k.iter().map(String::as_str).collect());
+        let mut found: HashSet<String> = HashSet::new();
+        let mut before_window = 0u64;
+        while let Some(page) = rx.recv().await {
+            for mut o in page {
+                if let Some(b) = backfill {
+                    let selected = b.since.is_none_or(|t| o.last_modified >= t)
+                        && b.until.is_none_or(|t| o.last_modified < t)
+                        && named.as_ref().is_none_or(|k| k.contains(o.key.as_str()));
+                    if !selected {
+                        continue;
+                    }
+                    if named.is_some() {
+                        found.insert(o.key.clone());
+                    }
+                }
+                o.expires_at = lifecycle.expiry(&o.key, o.size, o.last_modified).or_else(|| {
+                    (src.assume_lifecycle_days > 0)
+                        .then(|| s3shift_core::expiry_of(o.last_modified, src.assume_lifecycle_days))
+                        .flatten()
+                });
+                if backfill.is_none() && window_start.is_some_and(|w| o.last_modified < w) {
+                    before_window += 1;
+                }
+                builder.add(o);
+            }
+        }
+        while let Some(r) = listings.join_next().await {
+            summary.list_requests += r.map_err(|source| Error::Task {
+                what: "a listing task",
+                source,
+            })??;
+        }
+        if before_window > 0 {
+            tracing::warn!(bucket = %src.bucket, objects = before_window, window_start = ?window_start,
+                "objects outlived their lifecycle rule by days and predate the ledger window: \
+                 read again and replaced, never duplicated");
+        }
+        if let Some(keys) = backfill.and_then(|b| b.keys.as_ref()) {
+            let missing: Vec<&String> = keys.iter().filter(|k| !found.contains(k.as_str())).collect();
+            for key in missing.iter().take(20) {
+                tracing::warn!(key = %key, "named key not found in the source (expired, deleted, or outside the window)");
+            }
+            summary.objects_not_found = missing.len() as u64;
+        }
+        Ok(builder.finish())
+    }
+}

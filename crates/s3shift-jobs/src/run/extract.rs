@@ -1,0 +1,475 @@
+//! Reading and staging: the planned objects are read with bounded concurrency (ranged GETs, more only when the
+//! extractor asks), turned into records, and staged as Parquet files under `<staging>/<job>/<run_id>/`.
+//!
+//! Memory is bounded by the concurrency, two channels and one open file. CPU work (extraction runs in the
+//! workers; Parquet encoding on one blocking thread) stays off the IO threads' way. One bad object never stops
+//! the run: a parser panic becomes a `corrupt` row, a record that breaks a table guarantee is kept as a
+//! `corrupt` row, an object deleted or replaced since the listing becomes a `vanished` row, and one still
+//! unreadable after the SDK's retries is left for the next run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use s3shift_core::{ExtractStatus, ImageRecord, ObjectRef, RunId};
+use s3shift_extract::{ExtractConfig, ObjectBytes, Step, extract_prefix, extract_step, first_range};
+use s3shift_s3::S3Store;
+use s3shift_stage::{CopyManifest, ParquetStager, StagedFile, StagedRow, StagerConfig};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::{CrashPoint, Pipeline, RunOptions, RunSummary};
+use crate::spec::JobSpec;
+use crate::{Error, Result};
+
+/// Counters shared by the extract workers.
+#[derive(Debug, Default)]
+struct Counters {
+    get_requests: AtomicU64,
+    bytes_read: AtomicU64,
+    objects_read: AtomicU64,
+}
+
+/// How a run reports progress while it reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Progress {
+    /// Not at all.
+    #[default]
+    Off,
+    /// A line on stderr redrawn in place (for a terminal).
+    Bar,
+    /// A `progress` log event at this interval (for log shippers).
+    Events(std::time::Duration),
+}
+
+/// Reports objects read, bytes, rate and ETA until `done` turns true.
+async fn report_progress(
+    mode: Progress,
+    counters: Arc<Counters>,
+    total: u64,
+    mut done: tokio::sync::watch::Receiver<bool>,
+) {
+    let every = match mode {
+        Progress::Off => return,
+        Progress::Bar => std::time::Duration::from_millis(250),
+        Progress::Events(d) => d.max(std::time::Duration::from_millis(100)),
+    };
+    let started = Instant::now();
+    let mut last = false;
+    while !last {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            // One last report when reading ends, so that the final figures are always logged.
+            _ = done.changed() => last = true,
+        }
+        let n = counters.objects_read.load(Ordering::Relaxed);
+        let bytes = counters.bytes_read.load(Ordering::Relaxed);
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        let rate = n as f64 / secs;
+        let eta = if rate > 0.0 {
+            (total.saturating_sub(n)) as f64 / rate
+        } else {
+            f64::NAN
+        };
+        match mode {
+            Progress::Bar => {
+                let width = 30usize;
+                let filled = if total == 0 {
+                    width
+                } else {
+                    (n as usize * width) / total as usize
+                };
+                eprint!(
+                    "\r[{}{}] {n}/{total} objects, {:.1} MiB read, {rate:.0}/s, ETA {eta:.0} s   ",
+                    "#".repeat(filled.min(width)),
+                    " ".repeat(width - filled.min(width)),
+                    bytes as f64 / 1_048_576.0
+                );
+            }
+            Progress::Events(_) => tracing::info!(
+                event = "progress",
+                objects_read = n,
+                objects_planned = total,
+                bytes_read = bytes,
+                objects_per_second = rate,
+                eta_seconds = eta,
+                "reading"
+            ),
+            Progress::Off => {}
+        }
+    }
+    if mode == Progress::Bar {
+        eprintln!();
+    }
+}
+
+/// What a worker hands the stager for one object.
+enum Outcome {
+    Row {
+        object: ObjectRef,
+        content_type: Option<String>,
+        record: Box<ImageRecord>,
+    },
+    Failed {
+        object: ObjectRef,
+        error: String,
+    },
+}
+
+/// What staging produced.
+pub(super) struct Staged {
+    pub(super) rows: u64,
+    pub(super) manifest: CopyManifest,
+}
+
+/// Totals the stager keeps.
+#[derive(Debug, Default)]
+struct StageTotals {
+    rows: u64,
+    quarantined: u64,
+    vanished: u64,
+    failed: u64,
+}
+
+fn vanished(object: ObjectRef, error: &s3shift_s3::Error, bytes_read: u64) -> Outcome {
+    let mut record = ImageRecord::new(ExtractStatus::Vanished);
+    let why = match error {
+        s3shift_s3::Error::PreconditionFailed { .. } => {
+            "replaced by a new version between listing and reading"
+        }
+        _ => "deleted between listing and reading",
+    };
+    record.reason = Some(why.to_owned());
+    record.bytes_read = bytes_read;
+    Outcome::Row {
+        object,
+        content_type: None,
+        record: Box::new(record),
+    }
+}
+
+/// Runs one extractor step; a panic (a parser bug: the fuzzer hunts them) becomes a `corrupt` record naming
+/// it, so one bad object never takes its worker down or goes missing from the run.
+fn guarded(step: impl FnOnce() -> Step) -> Step {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)) {
+        Ok(step) => step,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            let mut record = ImageRecord::new(ExtractStatus::Corrupt);
+            record.reason = Some(
+                s3shift_core::text::truncate_utf8(
+                    &format!("the extractor failed on this object ({what}); please report it"),
+                    s3shift_core::schema::REASON.max_bytes(),
+                )
+                .to_owned(),
+            );
+            Step::Done(Box::new(record))
+        }
+    }
+}
+
+/// Reads what the extractor asks for, one ranged GET at a time, until it has a record.
+async fn read_one(s3: &S3Store, object: ObjectRef, cfg: &ExtractConfig, counters: &Counters) -> Outcome {
+    let Some(first) = first_range(object.size, cfg) else {
+        let record = match extract_prefix(&[], 0, cfg) {
+            Step::Done(r) => r,
+            Step::Need(_) => Box::new(ImageRecord::new(ExtractStatus::Empty)),
+        };
+        return Outcome::Row {
+            object,
+            content_type: None,
+            record,
+        };
+    };
+    counters.get_requests.fetch_add(1, Ordering::Relaxed);
+    let read = match s3.read_range(&object, first.start, first.end).await {
+        Ok(r) => r,
+        Err(e) if e.is_vanished() => return vanished(object, &e, 0),
+        Err(e) => {
+            return Outcome::Failed {
+                error: e.to_string(),
+                object,
+            };
+        }
+    };
+    let mut total = read.bytes.len() as u64;
+    counters.bytes_read.fetch_add(total, Ordering::Relaxed);
+    let content_type = read.content_type.clone();
+    let mut step = guarded(|| extract_prefix(&read.bytes, object.size, cfg));
+    let mut held: Option<ObjectBytes> = None;
+    loop {
+        let range = match step {
+            Step::Done(mut record) => {
+                record.bytes_read = total;
+                return Outcome::Row {
+                    object,
+                    content_type,
+                    record,
+                };
+            }
+            Step::Need(range) => range,
+        };
+        counters.get_requests.fetch_add(1, Ordering::Relaxed);
+        let more = match s3.read_range(&object, range.start, range.end).await {
+            Ok(r) => r,
+            Err(e) if e.is_vanished() => return vanished(object, &e, total),
+            Err(e) => {
+                return Outcome::Failed {
+                    error: e.to_string(),
+                    object,
+                };
+            }
+        };
+        total += more.bytes.len() as u64;
+        counters
+            .bytes_read
+            .fetch_add(more.bytes.len() as u64, Ordering::Relaxed);
+        let h = held.get_or_insert_with(|| {
+            let mut h = ObjectBytes::new(object.size);
+            h.insert(0, read.bytes.to_vec());
+            h
+        });
+        h.insert(range.start, more.bytes.to_vec());
+        let held_now: &ObjectBytes = h;
+        step = guarded(|| extract_step(held_now, cfg));
+    }
+}
+
+/// Turns outcomes into Parquet files on a blocking thread (CPU work stays off the IO threads).
+fn stage_outcomes(
+    mut outcomes: mpsc::Receiver<Outcome>,
+    files: mpsc::Sender<StagedFile>,
+    config: StagerConfig,
+    source: String,
+    run_id: String,
+    now: DateTime<Utc>,
+    fail_after: u64,
+) -> Result<StageTotals> {
+    let mut stager = ParquetStager::new(config, 0)?;
+    let mut totals = StageTotals::default();
+    while let Some(outcome) = outcomes.blocking_recv() {
+        let (object, content_type, record) = match outcome {
+            Outcome::Row {
+                object,
+                content_type,
+                record,
+            } => (object, content_type, record),
+            Outcome::Failed { object, error } => {
+                tracing::warn!(bucket = %object.bucket, key = %object.key, %error,
+                    "object unreadable after retries; left for the next run");
+                totals.failed += 1;
+                continue;
+            }
+        };
+        let row = StagedRow {
+            source: &source,
+            object: &object,
+            content_type: content_type.as_deref(),
+            record: &record,
+            run_id: &run_id,
+            loaded_at: now,
+        };
+        let file = match stager.push(&row) {
+            Ok(f) => f,
+            Err(s3shift_stage::Error::Row { problem, .. }) => {
+                // A value the table would refuse: keep the object as a corrupt row rather than lose it.
+                tracing::warn!(bucket = %object.bucket, key = %object.key, %problem, "record broke a table guarantee");
+                let mut fixed = ImageRecord::new(ExtractStatus::Corrupt);
+                fixed.reason = Some(
+                    s3shift_core::text::truncate_utf8(
+                        &format!("extracted values broke a table guarantee: {problem}"),
+                        s3shift_core::schema::REASON.max_bytes(),
+                    )
+                    .to_owned(),
+                );
+                fixed.bytes_read = record.bytes_read;
+                stager.push(&StagedRow {
+                    record: &fixed,
+                    ..row
+                })?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        totals.rows += 1;
+        match record.status {
+            s if s.is_failure() => totals.quarantined += 1,
+            ExtractStatus::Vanished => totals.vanished += 1,
+            _ => {}
+        }
+        if totals.rows == fail_after {
+            CrashPoint::MidExtract.check();
+        }
+        if let Some(f) = file
+            && files.blocking_send(f).is_err()
+        {
+            return Err(Error::Stopped {
+                what: "the staging uploader",
+            });
+        }
+    }
+    if let Some(f) = stager.finish()?
+        && files.blocking_send(f).is_err()
+    {
+        return Err(Error::Stopped {
+            what: "the staging uploader",
+        });
+    }
+    Ok(totals)
+}
+
+impl Pipeline {
+    /// Reads every planned object with bounded concurrency, extracts, and stages the rows as Parquet files under
+    /// `<staging>/<job>/<run_id>/`. Memory is bounded by the concurrency, two channels and one open file.
+    pub(super) async fn extract_and_stage(
+        &self,
+        spec: &JobSpec,
+        run_id: &RunId,
+        now: DateTime<Utc>,
+        objects: Vec<ObjectRef>,
+        options: &RunOptions,
+        summary: &mut RunSummary,
+    ) -> Result<Staged> {
+        let stop = options.stop.clone();
+        let progress_mode = options.progress;
+        let limits = spec.config.limits;
+        let cfg = ExtractConfig {
+            first_read_bytes: limits.range_bytes,
+            grow_bytes: limits.grow_bytes,
+            max_bytes: limits.max_read_bytes,
+        };
+        let planned = objects.len() as u64;
+        let counters = Arc::new(Counters::default());
+        let queue = Arc::new(std::sync::Mutex::new(objects.into_iter()));
+        let workers = limits.concurrency.get();
+        let (out_tx, out_rx) = mpsc::channel::<Outcome>(workers * 4);
+        let (file_tx, mut file_rx) = mpsc::channel::<StagedFile>(2);
+        let mut tasks = JoinSet::new();
+        for _ in 0..workers {
+            let (queue, out_tx, s3, counters, stop) = (
+                queue.clone(),
+                out_tx.clone(),
+                self.s3.clone(),
+                counters.clone(),
+                stop.clone(),
+            );
+            tasks.spawn(async move {
+                loop {
+                    if stop.as_ref().is_some_and(|s| *s.borrow()) {
+                        break;
+                    }
+                    let next = match queue.lock() {
+                        Ok(mut q) => q.next(),
+                        Err(_) => None,
+                    };
+                    let Some(object) = next else { break };
+                    let outcome = read_one(&s3, object, &cfg, &counters).await;
+                    counters.objects_read.fetch_add(1, Ordering::Relaxed);
+                    if out_tx.send(outcome).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(out_tx);
+        let (progress_done, progress_rx) = tokio::sync::watch::channel(false);
+        let progress = tokio::spawn(report_progress(
+            progress_mode,
+            counters.clone(),
+            planned,
+            progress_rx,
+        ));
+        let stager_config = StagerConfig {
+            target_file_bytes: usize::try_from(limits.parquet_file_bytes).unwrap_or(usize::MAX),
+            ..StagerConfig::default()
+        };
+        let (source, rid) = (spec.config.source.name.clone(), run_id.to_string());
+        let span = tracing::Span::current();
+        let stager = tokio::task::spawn_blocking(move || {
+            let _g = span.enter();
+            stage_outcomes(
+                out_rx,
+                file_tx,
+                stager_config,
+                source,
+                rid,
+                now,
+                planned.div_ceil(2),
+            )
+        });
+        let bucket = spec.config.staging.bucket.clone();
+        let run_prefix = format!("{}/{}", spec.staging_root(), run_id);
+        let mut manifest = CopyManifest::default();
+        let mut upload_error = None;
+        while let Some(file) = file_rx.recv().await {
+            let key = format!("{run_prefix}/{}", file.name());
+            let len = file.bytes.len() as u64;
+            if let Err(e) = self
+                .s3
+                .put(&bucket, &key, file.bytes, "application/vnd.apache.parquet")
+                .await
+            {
+                upload_error = Some(e);
+                break;
+            }
+            manifest.push(format!("s3://{bucket}/{key}"), len);
+            summary.files_staged += 1;
+        }
+        drop(file_rx);
+        while tasks.join_next().await.is_some() {}
+        let _ = progress_done.send(true);
+        let _ = progress.await;
+        let unread = queue.lock().map_or(0, |q| q.len()) as u64;
+        if unread > 0 {
+            tracing::warn!(
+                unread,
+                "stop requested: drained after the objects in flight; the rest is left for the next run"
+            );
+            summary.objects_deferred += unread;
+            summary.drained = true;
+        }
+        let totals = stager.await.map_err(|source| Error::Task {
+            what: "the stager thread",
+            source,
+        })??;
+        if let Some(e) = upload_error {
+            return Err(e.into());
+        }
+        summary.objects_loaded = totals.rows;
+        summary.objects_quarantined = totals.quarantined;
+        summary.objects_vanished = totals.vanished;
+        summary.objects_failed = totals.failed;
+        summary.bytes_read = counters.bytes_read.load(Ordering::Relaxed);
+        summary.get_requests = counters.get_requests.load(Ordering::Relaxed);
+        Ok(Staged {
+            rows: totals.rows,
+            manifest,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_extractor_panic_becomes_a_corrupt_record() {
+        let step = guarded(|| panic!("attempt to add with overflow"));
+        let Step::Done(record) = step else {
+            panic!("a record, not a read")
+        };
+        assert_eq!(record.status, ExtractStatus::Corrupt);
+        assert!(
+            record
+                .reason
+                .unwrap_or_default()
+                .contains("attempt to add with overflow")
+        );
+        let fine = guarded(|| extract_prefix(&[], 0, &ExtractConfig::default()));
+        assert!(matches!(fine, Step::Done(r) if r.status == ExtractStatus::Empty));
+    }
+}

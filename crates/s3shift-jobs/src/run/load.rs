@@ -1,0 +1,392 @@
+//! The load: from staged files to committed rows, exactly once, whatever crashes.
+//!
+//! # The exactly-once argument
+//! A run's load passes through four states, each a type below, and every crash point
+//! ([`CrashPoint`]) lies on a transition between two of them:
+//!
+//! ```text
+//!   files + manifest staged ─► [Staged] ─submit─► [Submitted] ─wait─► [Loaded] ─report─► [Reported] ─► pointer removed
+//!                      AfterPointer   AfterSubmit, BeforeWait     AfterLoad        AfterReport
+//! ```
+//!
+//! 1. **The load is one transaction** ([`LoadSql`]: one `BatchExecuteStatement`). It copies the staged files into
+//!    a temporary table, checks the row count, deletes the rows of the curated table and of the ledger that have
+//!    the same object identity (bucket, key, ETag, version id), inserts one row per identity, and writes the
+//!    run's row as `loaded`. Running it twice leaves what running it once leaves; running half of it leaves
+//!    nothing, since Redshift rolls the whole batch back.
+//! 2. **[`Staged`] is durable before anything is submitted.** The pointer object
+//!    `<staging>/<job>/_state/pending-load.json` names the run, its manifest and the rows staged. A crash before
+//!    the pointer is written loses only work: the objects are not in the ledger, so the next run plans them again
+//!    (the orphaned files stay under the run's prefix until the staging lifecycle removes them).
+//! 3. **Every later crash is finished by the next run of the job**, before it plans anything (see
+//!    [`Pipeline::run`](super::Pipeline::run)): it reads the pointer and enters [`Staged`] again, marked resumed.
+//!    - A resumed load first looks for its batch by name (the run id), because a crash between submitting it and
+//!      recording its id leaves no id in the pointer. A batch that is running or finished is re-attached to
+//!      ([`Submitted`] without submitting again): submitting a second batch while the first still ran would let
+//!      two transactions insert the same rows.
+//!    - A batch that failed or whose outcome is unknown is submitted again, over the same files. By (1) that is
+//!      safe whether or not the first one committed.
+//! 4. **The ledger commits with the data** (same transaction), so the next plan never reads an object whose rows
+//!    are committed, and never skips one whose rows are not.
+//! 5. **Only the lease holder submits.** One run per job holds the lease ([`crate::lease`]); a run that lost it
+//!    refuses to submit (its files stay for `replay`), so two runs never load the same pointer concurrently.
+//! 6. The report completes the run's row (idempotent); the pointer is removed last. A crash between the two
+//!    makes the next run re-attach to the finished batch and write the same report again.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use s3shift_core::{RunId, RunStatus};
+use s3shift_redshift::StatementState;
+use s3shift_redshift::sql::{LoadSql, RunRow};
+use s3shift_redshift::warehouse::RunsTable;
+use serde::{Deserialize, Serialize};
+
+use super::{CrashPoint, Pipeline, RunSummary};
+use crate::lease::Lease;
+use crate::spec::JobSpec;
+use crate::{Error, Result};
+
+/// What the pending-load pointer holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct PendingLoad {
+    pub(super) run_id: RunId,
+    pub(super) manifest_url: String,
+    pub(super) expected_rows: u64,
+    pub(super) statement_id: Option<String>,
+    pub(super) summary: RunSummary,
+}
+
+/// A load whose files, manifest and pointer are written. Nothing of it is committed, or a submission's outcome
+/// is unknown (`pending.summary.resumed`).
+#[derive(Debug)]
+pub(super) struct Staged {
+    pending: PendingLoad,
+    /// The run's start (the `runs` row's `started_at`).
+    started_at: DateTime<Utc>,
+    /// Started when this invocation took up the run: the summary's duration runs from here.
+    clock: Instant,
+}
+
+/// The load batch is submitted, or was found running or finished, under `statement`; the pointer records it.
+#[derive(Debug)]
+pub(super) struct Submitted {
+    pending: PendingLoad,
+    statement: String,
+    clock: Instant,
+    load_clock: Instant,
+}
+
+/// The load transaction committed: rows, ledger and the run's `loaded` row are in the warehouse.
+#[derive(Debug)]
+pub(super) struct Loaded {
+    summary: RunSummary,
+    clock: Instant,
+}
+
+/// The run's row carries its final figures; only the pointer is left to remove.
+#[derive(Debug)]
+pub(super) struct Reported {
+    summary: RunSummary,
+}
+
+impl Staged {
+    /// A load this invocation staged (or, for a replay, found staged) and whose pointer it wrote.
+    pub(super) fn new(pending: PendingLoad, started_at: DateTime<Utc>, clock: Instant) -> Self {
+        Self {
+            pending,
+            started_at,
+            clock,
+        }
+    }
+
+    /// A load an earlier, interrupted invocation left behind in its pointer.
+    pub(super) fn resumed(mut pending: PendingLoad) -> Self {
+        let started_at = DateTime::parse_from_rfc3339(&pending.summary.started_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        pending.summary.resumed = true;
+        Self {
+            pending,
+            started_at,
+            clock: Instant::now(),
+        }
+    }
+}
+
+/// The pointer's key in the staging bucket.
+pub(super) fn pointer_key(spec: &JobSpec) -> String {
+    format!("{}/_state/pending-load.json", spec.staging_root())
+}
+
+impl Pipeline {
+    /// The load an interrupted run left pending, if any.
+    pub(super) async fn pending_load(&self, spec: &JobSpec) -> Result<Option<PendingLoad>> {
+        let bucket = &spec.config.staging.bucket;
+        let key = pointer_key(spec);
+        let Some(bytes) = self.s3.get(bucket, &key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| Error::BadState {
+                location: format!("s3://{bucket}/{key}"),
+                hint: "delete it only after checking s3shift.runs for its run",
+                source,
+            })
+    }
+
+    async fn write_pointer(&self, spec: &JobSpec, p: &PendingLoad) -> Result<()> {
+        let body = serde_json::to_vec_pretty(p).map_err(|source| Error::Encode {
+            what: "the pending-load pointer",
+            source,
+        })?;
+        self.s3
+            .put(
+                &spec.config.staging.bucket,
+                &pointer_key(spec),
+                Bytes::from(body),
+                "application/json",
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Writes the manifest of a run's staged files, then the pointer that makes the load durable.
+    pub(super) async fn stage_load(
+        &self,
+        spec: &JobSpec,
+        run_id: &RunId,
+        staged: super::extract::Staged,
+        summary: RunSummary,
+        started_at: DateTime<Utc>,
+        clock: Instant,
+    ) -> Result<Staged> {
+        let manifest_key = format!("{}/{}/manifest.json", spec.staging_root(), run_id);
+        let bucket = &spec.config.staging.bucket;
+        self.s3
+            .put(
+                bucket,
+                &manifest_key,
+                Bytes::from(staged.manifest.to_json()),
+                "application/json",
+            )
+            .await?;
+        let pending = PendingLoad {
+            run_id: run_id.clone(),
+            manifest_url: format!("s3://{bucket}/{manifest_key}"),
+            expected_rows: staged.rows,
+            statement_id: None,
+            summary,
+        };
+        self.write_pointer(spec, &pending).await?;
+        CrashPoint::AfterPointer.check();
+        Ok(Staged::new(pending, started_at, clock))
+    }
+
+    /// Writes the pointer of a load whose files are already staged (a replay), making it durable.
+    pub(super) async fn stage_replay(
+        &self,
+        spec: &JobSpec,
+        pending: PendingLoad,
+        started_at: DateTime<Utc>,
+    ) -> Result<Staged> {
+        self.write_pointer(spec, &pending).await?;
+        Ok(Staged::new(pending, started_at, Instant::now()))
+    }
+
+    /// Takes a staged load through every state to the end: submitted, loaded, reported, pointer removed.
+    pub(super) async fn finish_load(
+        &self,
+        spec: &JobSpec,
+        staged: Staged,
+        lease: &Lease,
+    ) -> Result<RunSummary> {
+        let submitted = self.submit_load(spec, staged, lease).await?;
+        CrashPoint::BeforeWait.check();
+        let loaded = self.await_load(spec, submitted).await?;
+        CrashPoint::AfterLoad.check();
+        let reported = self.report_load(spec, loaded).await?;
+        CrashPoint::AfterReport.check();
+        self.s3
+            .delete(&spec.config.staging.bucket, &pointer_key(spec))
+            .await?;
+        reported.summary.log();
+        Ok(reported.summary)
+    }
+
+    /// Staged → Submitted: re-attaches to the batch of a resumed load when it is running or finished, or
+    /// submits the batch (only while this run holds the lease) and records its id in the pointer.
+    async fn submit_load(&self, spec: &JobSpec, staged: Staged, lease: &Lease) -> Result<Submitted> {
+        let Staged {
+            mut pending,
+            started_at,
+            clock,
+        } = staged;
+        let load_clock = Instant::now();
+        if pending.summary.resumed
+            && let Some(statement) = self.find_running_or_finished(&pending).await
+        {
+            tracing::info!(run_id = %pending.run_id, statement_id = %statement, "re-attaching to the load");
+            pending.statement_id = Some(statement.clone());
+            return Ok(Submitted {
+                pending,
+                statement,
+                clock,
+                load_clock,
+            });
+        }
+        if lease.lost() {
+            return Err(Error::LeaseLost {
+                run_id: pending.run_id.to_string(),
+            });
+        }
+        let load = LoadSql {
+            target: spec.table.clone(),
+            manifest_url: pending.manifest_url.clone(),
+            iam_role: spec.iam_role.clone(),
+            expected_rows: pending.expected_rows,
+            run: RunRow {
+                run_id: pending.run_id.to_string(),
+                job: spec.name().to_owned(),
+                source: spec.config.source.name.clone(),
+                started_at,
+                objects_staged: pending.expected_rows,
+                files_staged: pending.summary.files_staged,
+            },
+        };
+        let statement = self
+            .api
+            .submit_batch_named(&load.statements()?, Some(pending.run_id.as_str()))
+            .await?;
+        pending.summary.data_api_statements += 1;
+        pending.summary.copy_statements += 1;
+        CrashPoint::AfterSubmit.check();
+        pending.statement_id = Some(statement.clone());
+        self.write_pointer(spec, &pending).await?;
+        Ok(Submitted {
+            pending,
+            statement,
+            clock,
+            load_clock,
+        })
+    }
+
+    /// The batch of an interrupted load that is still running or has finished: found by its name, since a crash
+    /// may have come before its id was recorded, else the recorded id. `None` when it must be submitted again.
+    async fn find_running_or_finished(&self, pending: &PendingLoad) -> Option<String> {
+        let found = match self.api.find_named(pending.run_id.as_str()).await {
+            Ok(Some(id)) => Some(id),
+            Ok(None) => pending.statement_id.clone(),
+            Err(e) => {
+                tracing::warn!(run_id = %pending.run_id, error = %e, "cannot list statements; using the recorded id");
+                pending.statement_id.clone()
+            }
+        }?;
+        match self.api.describe(&found).await {
+            Ok(StatementState::Running | StatementState::Finished(_)) => Some(found),
+            Ok(StatementState::Failed(message)) => {
+                tracing::warn!(run_id = %pending.run_id, statement_id = %found, %message,
+                    "the interrupted load had failed; submitting it again");
+                None
+            }
+            Ok(StatementState::Aborted) | Err(_) => {
+                tracing::warn!(run_id = %pending.run_id, statement_id = %found,
+                    "the interrupted load's outcome is unknown; submitting it again");
+                None
+            }
+        }
+    }
+
+    /// Submitted → Loaded: waits for the batch. A failed batch committed nothing; its error comes back with the
+    /// rows of `sys_load_error_detail`, each mapped to its object key.
+    async fn await_load(&self, spec: &JobSpec, submitted: Submitted) -> Result<Loaded> {
+        let Submitted {
+            pending,
+            statement,
+            clock,
+            load_clock,
+        } = submitted;
+        if let Err(source) = self.api.wait(&statement).await {
+            let detail = self.load_error_detail(spec, &pending).await;
+            return Err(Error::LoadFailed {
+                run_id: pending.run_id.to_string(),
+                detail,
+                source: Box::new(source),
+            });
+        }
+        let mut summary = pending.summary;
+        summary.stage_seconds.load += load_clock.elapsed().as_secs_f64();
+        Ok(Loaded { summary, clock })
+    }
+
+    /// Loaded → Reported: completes the run's row with its status and figures.
+    async fn report_load(&self, spec: &JobSpec, loaded: Loaded) -> Result<Reported> {
+        let Loaded { mut summary, clock } = loaded;
+        let t = Instant::now();
+        let status = summary.loaded_status();
+        summary.status = Some(status);
+        summary.data_api_statements += 1;
+        summary.stage_seconds.report = t.elapsed().as_secs_f64();
+        summary.slowest_stage = summary.stage_seconds.slowest().into();
+        summary.duration_s = clock.elapsed().as_secs_f64();
+        RunsTable::beside(&spec.table)?
+            .complete(&self.api, &summary.report(status))
+            .await?;
+        Ok(Reported { summary })
+    }
+
+    /// Redshift's load errors for this run's files, each mapped back to the object key in the failing row.
+    async fn load_error_detail(&self, spec: &JobSpec, pending: &PendingLoad) -> Vec<String> {
+        let prefix = pending.manifest_url.trim_end_matches("manifest.json").to_owned();
+        let rows = match self
+            .api
+            .query(
+                "SELECT file_name, line_number, column_name, error_message FROM sys_load_error_detail \
+                 WHERE file_name LIKE :files ORDER BY start_time DESC, line_number LIMIT 20",
+                &[("files", format!("{prefix}%"))],
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return vec![format!("(could not read sys_load_error_detail: {e})")],
+        };
+        let mut out = Vec::new();
+        for r in &rows.rows {
+            let file = r.first().and_then(|v| v.as_str()).unwrap_or("");
+            let line = r.get(1).and_then(|v| v.as_i64()).unwrap_or(0);
+            let column = r.get(2).and_then(|v| v.as_str()).unwrap_or("");
+            let message = r.get(3).and_then(|v| v.as_str()).unwrap_or("");
+            let key = self
+                .key_at(spec, file, line)
+                .await
+                .unwrap_or_else(|| "(unknown object)".into());
+            out.push(format!(
+                "{file} row {line} (object {key:?}), column {column}: {message}"
+            ));
+        }
+        out
+    }
+
+    /// The object key in row `line` (1-based) of a staged file.
+    async fn key_at(&self, spec: &JobSpec, url: &str, line: i64) -> Option<String> {
+        let key = url.strip_prefix(&format!("s3://{}/", spec.config.staging.bucket))?;
+        let bytes = self.s3.get(&spec.config.staging.bucket, key).await.ok()??;
+        let row = usize::try_from(line).ok()?.checked_sub(1)?;
+        s3shift_stage::files::object_key_at(bytes, row)
+    }
+
+    /// Records a run that loaded nothing: its row goes in complete, with `status`.
+    pub(super) async fn record_unloaded(
+        &self,
+        spec: &JobSpec,
+        summary: &RunSummary,
+        status: RunStatus,
+    ) -> Result<()> {
+        RunsTable::beside(&spec.table)?
+            .record_unloaded(&self.api, &summary.report(status))
+            .await?;
+        Ok(())
+    }
+}

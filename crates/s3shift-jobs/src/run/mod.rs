@@ -1,0 +1,361 @@
+//! One run of one job: plan, extract, stage, load, report.
+//!
+//! # Organization
+//! - this file: the entry points ([`Pipeline::run`], [`Pipeline::replay`]), the lease around them, and the
+//!   order of the phases;
+//! - [`crate::plan`]: the plan, from the ledger window and the streamed listing;
+//! - [`extract`]: reading workers, progress, and staging Parquet files;
+//! - [`load`]: the load's states (staged → submitted → loaded → reported), the pending-load pointer, and the
+//!   exactly-once argument;
+//! - [`summary`]: [`RunSummary`] and the run's status;
+//! - [`crash`]: the named crash points the crash tests stop a run at.
+
+mod crash;
+mod extract;
+mod load;
+mod summary;
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use s3shift_core::{RunId, RunStatus};
+use s3shift_redshift::DataApi;
+use s3shift_s3::S3Store;
+use s3shift_stage::CopyManifest;
+
+pub use crash::{CrashPoint, FAILPOINT_RELEASE_VAR, FAILPOINT_VAR};
+pub use extract::Progress;
+pub use summary::{RunSummary, StageSeconds};
+
+use crate::lease::Lease;
+use crate::plan::Plan;
+use crate::spec::JobSpec;
+use crate::{Error, Result};
+use load::{PendingLoad, Staged};
+
+/// The clients a run talks through.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// S3 (source and staging).
+    pub s3: S3Store,
+    /// The warehouse.
+    pub api: DataApi,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Plan only: list, compare with the ledger, print what a run would do; read and write nothing else.
+    pub dry_run: bool,
+    /// The clock (tests set it; `None` is now).
+    pub now: Option<DateTime<Utc>>,
+    /// How long the job's lease lasts without renewal (renewed every third of it).
+    pub lease_ttl: std::time::Duration,
+    /// Reprocess a window or named keys instead of what the ledger lacks.
+    pub backfill: Option<Backfill>,
+    /// Turns `true` when the run should drain (SIGTERM): no new object is read, what was read is staged and
+    /// loaded, the rest is left for the next run.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Progress reporting while objects are read.
+    pub progress: Progress,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            now: None,
+            lease_ttl: std::time::Duration::from_secs(900),
+            backfill: None,
+            stop: None,
+            progress: Progress::Off,
+        }
+    }
+}
+
+/// What a backfill reprocesses: objects modified in `[since, until)`, under `prefixes` (the job's when empty),
+/// optionally only the named keys. The ledger is not consulted: every selected object is read again and its
+/// rows replaced (never duplicated).
+#[derive(Debug, Clone, Default)]
+pub struct Backfill {
+    /// Oldest LastModified included.
+    pub since: Option<DateTime<Utc>>,
+    /// LastModified excluded from here on.
+    pub until: Option<DateTime<Utc>>,
+    /// Prefixes to list instead of the job's.
+    pub prefixes: Vec<String>,
+    /// Only these keys.
+    pub keys: Option<HashSet<String>>,
+}
+
+/// The outcome of `s3shift run`.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    /// `--dry-run`: the plan.
+    DryRun {
+        /// The run id it would have had.
+        run_id: RunId,
+        /// The plan.
+        plan: Box<Plan>,
+        /// Whether an interrupted load is pending (a real run finishes it first).
+        pending_load: Option<String>,
+        /// Data API statements the plan took to read the ledger (sizing its window, then its slices).
+        ledger_statements: u64,
+    },
+    /// The runs that happened: a resumed load first, if one was pending, then this invocation's own run.
+    Ran(Vec<RunSummary>),
+    /// Another run of the job holds the lease; nothing was done.
+    Skipped {
+        /// Who holds it.
+        holder: String,
+        /// Until when, unless renewed.
+        expires_at: String,
+    },
+}
+
+impl Pipeline {
+    /// Runs `spec` once: first finishes a load an interrupted run left pending, then plans, extracts, stages,
+    /// loads and reports a new run. Errors are told in the job's terms ([`Error::explain`]).
+    pub async fn run(&self, spec: &JobSpec, options: &RunOptions) -> Result<RunOutcome> {
+        self.run_once(spec, options).await.map_err(|e| e.explain(spec))
+    }
+
+    async fn run_once(&self, spec: &JobSpec, options: &RunOptions) -> Result<RunOutcome> {
+        let now = options.now.unwrap_or_else(Utc::now);
+        let run_id = new_run_id(spec, now)?;
+        if options.dry_run {
+            let pending = self.pending_load(spec).await?.map(|p| p.run_id.to_string());
+            let mut summary = RunSummary::default();
+            let plan = self
+                .plan(spec, now, options.backfill.as_ref(), &mut summary)
+                .await?;
+            return Ok(RunOutcome::DryRun {
+                run_id,
+                plan: Box::new(plan),
+                pending_load: pending,
+                ledger_statements: summary.data_api_statements,
+            });
+        }
+        s3shift_redshift::schema_check::check_table(&self.api, &spec.table, s3shift_core::schema::IMAGES)
+            .await?;
+        let lease = match self.take_lease(spec, &run_id, options).await? {
+            Ok(lease) => lease,
+            Err(skipped) => return Ok(skipped),
+        };
+        let outcome = self.run_leased(spec, now, options, &lease).await;
+        let released = lease.release().await;
+        let outcome = outcome?;
+        released?;
+        Ok(outcome)
+    }
+
+    /// Takes the job's lease for `run_id`, or answers the [`RunOutcome::Skipped`] to return when another live
+    /// run holds it.
+    async fn take_lease(
+        &self,
+        spec: &JobSpec,
+        run_id: &RunId,
+        options: &RunOptions,
+    ) -> Result<std::result::Result<Lease, RunOutcome>> {
+        let holder = crate::lease::holder_name(run_id.as_str());
+        Ok(
+            match crate::lease::acquire(&self.s3, spec, &holder, options.lease_ttl).await? {
+                crate::lease::Acquired::Held(lease) => Ok(lease),
+                crate::lease::Acquired::Busy(b) => {
+                    tracing::warn!(holder = %b.holder, expires_at = %b.expires_at,
+                    "another run of this job holds the lease; nothing to do");
+                    Err(RunOutcome::Skipped {
+                        holder: b.holder,
+                        expires_at: b.expires_at,
+                    })
+                }
+            },
+        )
+    }
+
+    async fn run_leased(
+        &self,
+        spec: &JobSpec,
+        now: DateTime<Utc>,
+        options: &RunOptions,
+        lease: &Lease,
+    ) -> Result<RunOutcome> {
+        let mut done = Vec::new();
+        if let Some(pending) = self.pending_load(spec).await? {
+            tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
+            done.push(self.finish_load(spec, Staged::resumed(pending), lease).await?);
+        }
+        if options.stop.as_ref().is_some_and(|s| *s.borrow()) {
+            tracing::warn!("stop requested: not starting a new run");
+            return Ok(RunOutcome::Ran(done));
+        }
+        done.push(self.run_new(spec, now, options, lease).await?);
+        Ok(RunOutcome::Ran(done))
+    }
+
+    /// Loads again, from the staged files of an earlier run, what that run staged (works after the source
+    /// objects expired). Rows are replaced by object identity, never duplicated.
+    pub async fn replay(&self, spec: &JobSpec, run: &RunId, options: &RunOptions) -> Result<RunOutcome> {
+        self.replay_once(spec, run, options)
+            .await
+            .map_err(|e| e.explain(spec))
+    }
+
+    async fn replay_once(&self, spec: &JobSpec, run: &RunId, options: &RunOptions) -> Result<RunOutcome> {
+        s3shift_redshift::schema_check::check_table(&self.api, &spec.table, s3shift_core::schema::IMAGES)
+            .await?;
+        let bucket = spec.config.staging.bucket.clone();
+        let manifest_key = format!("{}/{}/manifest.json", spec.staging_root(), run);
+        let Some(bytes) = self.s3.get(&bucket, &manifest_key).await? else {
+            return Err(Error::State {
+                location: format!("s3://{bucket}/{manifest_key}"),
+                problem: format!(
+                    "run {run} has no staged manifest (never staged, or removed by the staging lifecycle)"
+                ),
+            });
+        };
+        let manifest: CopyManifest = serde_json::from_slice(&bytes).map_err(|source| Error::BadState {
+            location: format!("s3://{bucket}/{manifest_key}"),
+            hint: "it is not a COPY manifest s3shift wrote",
+            source,
+        })?;
+        let mut rows = 0u64;
+        for entry in &manifest.entries {
+            let key = entry
+                .url
+                .strip_prefix(&format!("s3://{bucket}/"))
+                .unwrap_or(&entry.url);
+            let file = self.s3.get(&bucket, key).await?.ok_or_else(|| Error::State {
+                location: entry.url.clone(),
+                problem: "listed in the manifest but missing".into(),
+            })?;
+            rows += s3shift_stage::files::row_count(file).ok_or_else(|| Error::State {
+                location: entry.url.clone(),
+                problem: "not a readable Parquet file".into(),
+            })? as u64;
+        }
+        let lease = match self.take_lease(spec, run, options).await? {
+            Ok(lease) => lease,
+            Err(skipped) => return Ok(skipped),
+        };
+        let now = options.now.unwrap_or_else(Utc::now);
+        let pending = PendingLoad {
+            run_id: run.clone(),
+            manifest_url: format!("s3://{bucket}/{manifest_key}"),
+            expected_rows: rows,
+            statement_id: None,
+            summary: RunSummary {
+                run_id: run.to_string(),
+                job: spec.name().to_owned(),
+                source: spec.config.source.name.clone(),
+                started_at: now.to_rfc3339(),
+                objects_loaded: rows,
+                files_staged: manifest.entries.len() as u64,
+                ..RunSummary::default()
+            },
+        };
+        let outcome = async {
+            let staged = self.stage_replay(spec, pending, now).await?;
+            self.finish_load(spec, staged, &lease).await
+        }
+        .await;
+        let released = lease.release().await;
+        let summary = outcome?;
+        released?;
+        Ok(RunOutcome::Ran(vec![summary]))
+    }
+
+    /// A new run: plan, read and stage, then take the load through its states (see [`load`]).
+    async fn run_new(
+        &self,
+        spec: &JobSpec,
+        now: DateTime<Utc>,
+        options: &RunOptions,
+        lease: &Lease,
+    ) -> Result<RunSummary> {
+        let started = Instant::now();
+        let run_id = new_run_id(spec, now)?;
+        let mut summary = RunSummary {
+            run_id: run_id.to_string(),
+            job: spec.name().to_owned(),
+            source: spec.config.source.name.clone(),
+            started_at: now.to_rfc3339(),
+            ..RunSummary::default()
+        };
+        let t = Instant::now();
+        let plan = self
+            .plan(spec, now, options.backfill.as_ref(), &mut summary)
+            .await?;
+        summary.stage_seconds.plan = t.elapsed().as_secs_f64();
+        self.note_plan(spec, &run_id, &plan, &mut summary);
+        CrashPoint::AfterPlan.check();
+        if plan.objects.is_empty() {
+            let t = Instant::now();
+            self.finish_unloaded(spec, summary, RunStatus::Empty, started, Some(t))
+                .await
+        } else {
+            let t = Instant::now();
+            let staged = self
+                .extract_and_stage(spec, &run_id, now, plan.objects, options, &mut summary)
+                .await?;
+            summary.stage_seconds.extract = t.elapsed().as_secs_f64();
+            CrashPoint::AfterStage.check();
+            if staged.rows == 0 {
+                return self
+                    .finish_unloaded(spec, summary, RunStatus::Partial, started, None)
+                    .await;
+            }
+            let staged = self
+                .stage_load(spec, &run_id, staged, summary, now, started)
+                .await?;
+            self.finish_load(spec, staged, lease).await
+        }
+    }
+
+    /// Takes the plan's counts and slack into the summary, warning when objects close to expiry are unloaded.
+    fn note_plan(&self, spec: &JobSpec, run_id: &RunId, plan: &Plan, summary: &mut RunSummary) {
+        summary.apply_counts(&plan.counts);
+        summary.min_slack_hours = plan.min_slack_hours;
+        summary.expiry_warning = plan
+            .min_slack_hours
+            .is_some_and(|h| h < f64::from(spec.config.alerts.expiry_warning_hours));
+        if summary.expiry_warning {
+            tracing::warn!(run_id = %run_id, min_slack_hours = ?plan.min_slack_hours,
+                threshold_hours = spec.config.alerts.expiry_warning_hours,
+                "objects close to expiry are still unloaded");
+        }
+        tracing::info!(run_id = %run_id, listed = plan.counts.listed, planned = plan.counts.planned,
+            already_loaded = plan.counts.already_loaded, "planned");
+    }
+
+    /// Ends a run that loads nothing: its row goes in with `status`. `report_clock`, when given, times the
+    /// report stage.
+    async fn finish_unloaded(
+        &self,
+        spec: &JobSpec,
+        mut summary: RunSummary,
+        status: RunStatus,
+        started: Instant,
+        report_clock: Option<Instant>,
+    ) -> Result<RunSummary> {
+        summary.status = Some(status);
+        self.record_unloaded(spec, &summary, status).await?;
+        summary.data_api_statements += 1;
+        if let Some(t) = report_clock {
+            summary.stage_seconds.report = t.elapsed().as_secs_f64();
+        }
+        summary.duration_s = started.elapsed().as_secs_f64();
+        summary.slowest_stage = summary.stage_seconds.slowest().into();
+        summary.log();
+        Ok(summary)
+    }
+}
+
+/// The run id of `spec`'s run started at `now`.
+fn new_run_id(spec: &JobSpec, now: DateTime<Utc>) -> Result<RunId> {
+    RunId::new(spec.name(), now, 1).map_err(|problem| Error::RunId {
+        job: spec.name().to_owned(),
+        problem,
+    })
+}

@@ -1,0 +1,84 @@
+//! Replacements, from flags or environment variables, for the fields of a job file that differ per account.
+
+use super::JobConfig;
+use crate::Error;
+
+/// A value given outside the job file for one of its deployment-specific fields, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// The value that replaces the file's.
+    pub value: String,
+    /// Where it came from (`--source-bucket or S3SHIFT_SOURCE_BUCKET`): named in every error about the field.
+    pub from: String,
+}
+
+/// Replacements for the fields of a job file that differ per AWS account and environment: bucket names,
+/// workgroup, database and COPY role. The rest of a job (prefixes, schedule, limits, table) is the same
+/// everywhere, so one job file serves every deployment; the ECS task definitions set these from the stacks.
+/// An override is validated like the field it replaces, and errors name both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `source.bucket`.
+    pub source_bucket: Option<Override>,
+    /// `staging.bucket`.
+    pub staging_bucket: Option<Override>,
+    /// `warehouse.workgroup`.
+    pub workgroup: Option<Override>,
+    /// `warehouse.database`.
+    pub database: Option<Override>,
+    /// `warehouse.copy_iam_role`.
+    pub copy_iam_role: Option<Override>,
+}
+
+impl Overrides {
+    /// The overrides that are set, by the job-file field they replace.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &Override)> {
+        [
+            ("source.bucket", &self.source_bucket),
+            ("staging.bucket", &self.staging_bucket),
+            ("warehouse.workgroup", &self.workgroup),
+            ("warehouse.database", &self.database),
+            ("warehouse.copy_iam_role", &self.copy_iam_role),
+        ]
+        .into_iter()
+        .filter_map(|(field, o)| o.as_ref().map(|o| (field, o)))
+    }
+
+    pub(super) fn apply(&self, config: &mut JobConfig) {
+        let set = |slot: &mut String, o: &Option<Override>| {
+            if let Some(o) = o {
+                slot.clone_from(&o.value);
+            }
+        };
+        set(&mut config.source.bucket, &self.source_bucket);
+        set(&mut config.staging.bucket, &self.staging_bucket);
+        set(&mut config.warehouse.database, &self.database);
+        set(&mut config.warehouse.copy_iam_role, &self.copy_iam_role);
+        if let Some(o) = &self.workgroup {
+            config.warehouse.workgroup = Some(o.value.clone());
+        }
+    }
+
+    /// Adds the origin of an overridden field to an error about it (or, for the workgroup, about the
+    /// `warehouse` rule that it and the cluster fields share).
+    pub(super) fn name_origin(&self, err: Error) -> Error {
+        match err {
+            Error::Config {
+                file,
+                mut field,
+                problem,
+            } => {
+                let origins: Vec<&str> = self
+                    .fields()
+                    .filter(|(f, _)| *f == field || (field == "warehouse" && *f == "warehouse.workgroup"))
+                    .map(|(_, o)| o.from.as_str())
+                    .collect();
+                if !origins.is_empty() {
+                    field = format!("{field} (set by {})", origins.join(", "));
+                }
+                Error::Config { file, field, problem }
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The catalog beyond DuckDB's own: the Redshift system tables and views the pipeline reads ([`SETUP`]), a
+//! table's columns with the byte limits of its VARCHARs (kept as the CHECK constraints the translated CREATE
+//! TABLE added), and `CREATE TABLE ... (LIKE ...)`.
+
+use duckdb::Connection;
+
+use super::copy::Column;
+use super::wording::redshift_error;
+
+/// What every database file gets when it opens: `sys_load_history`, `sys_load_error_detail`, `svv_columns`,
+/// and the macros that give DuckDB Redshift's `GETDATE()` and `OCTET_LENGTH`.
+pub(crate) const SETUP: &str = r#"
+CREATE TABLE IF NOT EXISTS main.sys_load_history (
+  query_id BIGINT, status VARCHAR, database_name VARCHAR, table_name VARCHAR, start_time TIMESTAMP,
+  end_time TIMESTAMP, duration BIGINT, data_source VARCHAR, file_format VARCHAR, loaded_rows BIGINT,
+  loaded_bytes BIGINT, source_file_count INTEGER, source_file_bytes BIGINT, error_count INTEGER,
+  error_message VARCHAR);
+CREATE TABLE IF NOT EXISTS main.sys_load_error_detail (
+  query_id BIGINT, start_time TIMESTAMP, table_name VARCHAR, file_name VARCHAR, line_number BIGINT,
+  column_name VARCHAR, column_type VARCHAR, column_length INTEGER, error_code INTEGER, error_message VARCHAR,
+  raw_field_value VARCHAR);
+CREATE OR REPLACE MACRO getdate() AS CAST(now() AS TIMESTAMP);
+-- Redshift's OCTET_LENGTH counts the bytes of a VARCHAR; DuckDB's takes only BLOB and BIT.
+CREATE OR REPLACE MACRO octet_length(s) AS strlen(s);
+CREATE OR REPLACE VIEW main.svv_columns AS
+SELECT c.database_name AS table_catalog, c.schema_name AS table_schema, c.table_name, c.column_name,
+  c.column_index AS ordinal_position, CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable,
+  CASE c.data_type WHEN 'VARCHAR' THEN 'character varying' WHEN 'INTEGER' THEN 'integer'
+    WHEN 'BIGINT' THEN 'bigint' WHEN 'SMALLINT' THEN 'smallint' WHEN 'BOOLEAN' THEN 'boolean'
+    WHEN 'DOUBLE' THEN 'double precision' WHEN 'FLOAT' THEN 'real' WHEN 'DATE' THEN 'date'
+    WHEN 'TIMESTAMP' THEN 'timestamp without time zone'
+    WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp with time zone'
+    ELSE lower(c.data_type) END AS data_type,
+  k.n AS character_maximum_length
+FROM duckdb_columns() c
+LEFT JOIN (
+  SELECT database_name, schema_name, table_name,
+    regexp_extract(constraint_text, 'strlen\("?([^")]+)"?\)\s*<=\s*([0-9]+)', 1) AS col,
+    TRY_CAST(regexp_extract(constraint_text, 'strlen\("?([^")]+)"?\)\s*<=\s*([0-9]+)', 2) AS INTEGER) AS n
+  FROM duckdb_constraints() WHERE constraint_type = 'CHECK'
+) k ON k.database_name = c.database_name AND k.schema_name = c.schema_name AND k.table_name = c.table_name
+  AND k.col = c.column_name
+WHERE c.database_name NOT IN ('system');
+"#;
+
+/// (catalog, schema, columns) of a table, temp tables first for unqualified names.
+pub(crate) fn table_columns(
+    conn: &Connection,
+    name: &[String],
+) -> Result<(String, String, Vec<Column>), String> {
+    let (schema, table) = match name {
+        [t] => (None, t.clone()),
+        [s, t] => (Some(s.clone()), t.clone()),
+        _ => return Err(format!("ERROR: bad table name {}", name.join("."))),
+    };
+    let mut stmt = conn
+        .prepare(
+            "SELECT database_name, schema_name, column_name, data_type, is_nullable FROM duckdb_columns() \
+             WHERE table_name = ? AND (? IS NULL OR schema_name = ?) \
+             ORDER BY database_name <> 'temp', database_name, schema_name, column_index",
+        )
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    let rows = stmt
+        .query_map(duckdb::params![table, schema, schema], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    let mut found: Option<(String, String)> = None;
+    let mut columns = Vec::new();
+    for row in rows {
+        let (db, sch, col, ty, nullable) = row.map_err(|e| redshift_error(&e.to_string()))?;
+        let key = (db.clone(), sch.clone());
+        if found.as_ref().is_some_and(|f| f != &key) {
+            break;
+        }
+        found = Some(key);
+        columns.push(Column {
+            name: col,
+            ty,
+            nullable,
+            max_bytes: None,
+        });
+    }
+    let Some((catalog, schema)) = found else {
+        return Err(format!("ERROR: relation \"{}\" does not exist", name.join(".")));
+    };
+    // VARCHAR byte limits live in the CHECK constraints CREATE TABLE added.
+    let mut stmt = conn
+        .prepare(
+            "SELECT constraint_text FROM duckdb_constraints() WHERE database_name = ? AND schema_name = ? \
+             AND table_name = ? AND constraint_type = 'CHECK'",
+        )
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    let checks = stmt
+        .query_map(duckdb::params![catalog, schema, table], |r| r.get::<_, String>(0))
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    for text in checks.flatten() {
+        if let Some((col, limit)) = parse_length_check(&text)
+            && let Some(c) = columns.iter_mut().find(|c| c.name == col)
+        {
+            c.max_bytes = Some(limit);
+        }
+    }
+    Ok((catalog, schema, columns))
+}
+
+/// `CHECK((strlen(col) <= 10))` to (col, 10).
+pub(crate) fn parse_length_check(text: &str) -> Option<(String, usize)> {
+    let rest = &text[text.find("strlen(")? + 7..];
+    let close = rest.find(')')?;
+    let col = rest[..close].trim().trim_matches('"').to_owned();
+    let after = &rest[close + 1..];
+    let n: String = after[after.find("<=")? + 2..]
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((col, n.parse().ok()?))
+}
+
+/// CREATE [TEMP] TABLE name (LIKE source): the source's own DDL (types, NOT NULL, length checks) under the new
+/// name.
+pub(crate) fn create_like(
+    conn: &Connection,
+    temp: bool,
+    if_not_exists: bool,
+    name: &[String],
+    source: &[String],
+) -> Result<(), String> {
+    let (schema, table) = match source {
+        [t] => (None, t.clone()),
+        [s, t] => (Some(s.clone()), t.clone()),
+        _ => return Err(format!("ERROR: bad table name {}", source.join("."))),
+    };
+    let ddl: String = conn
+        .query_row(
+            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND (? IS NULL OR schema_name = ?) \
+             ORDER BY database_name <> 'temp' LIMIT 1",
+            duckdb::params![table, schema, schema],
+            |r| r.get(0),
+        )
+        .map_err(|_| format!("ERROR: relation \"{}\" does not exist", source.join(".")))?;
+    let open = ddl
+        .find('(')
+        .ok_or_else(|| format!("ERROR: cannot read the definition of {}", source.join(".")))?;
+    let quoted: Vec<String> = name
+        .iter()
+        .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
+        .collect();
+    let sql = format!(
+        "CREATE {}TABLE {}{}{}",
+        if temp { "TEMP " } else { "" },
+        if if_not_exists { "IF NOT EXISTS " } else { "" },
+        quoted.join("."),
+        &ddl[open..]
+    );
+    conn.execute_batch(&sql)
+        .map_err(|e| redshift_error(&e.to_string()))
+}

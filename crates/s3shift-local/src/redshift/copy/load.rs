@@ -1,0 +1,155 @@
+//! Running a COPY inside its statement: the files are listed and read through S3 ([`super::files`]), every
+//! value is checked ([`super::check_file`]), then every row is appended or none is. Each attempt is recorded in
+//! `sys_load_history` (and each bad value in `sys_load_error_detail`) on a connection of its own, so those rows
+//! stay when the statement's transaction rolls back, as Redshift's system tables do.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use duckdb::Connection;
+
+use super::files::{Missing, fetch, list_entries};
+use super::{CopyFailure, CopySpec, LoadError};
+use crate::redshift::catalog::table_columns;
+use crate::redshift::engine::S3Source;
+use crate::redshift::wording::redshift_error;
+
+/// What a COPY needs from the statement running it.
+pub(crate) struct CopyContext<'a> {
+    /// The statement's connection (its transaction).
+    pub(crate) conn: &'a Connection,
+    /// A connection of its own for the system tables; `None` when none could be opened (nothing is recorded).
+    pub(crate) log: Option<Connection>,
+    /// Where the files are read from.
+    pub(crate) s3: Option<&'a S3Source>,
+    /// Set when the statement is cancelled.
+    pub(crate) cancel: &'a AtomicBool,
+    /// The statement's query id.
+    pub(crate) query_id: i64,
+    /// The database it runs in.
+    pub(crate) database: &'a str,
+}
+
+/// Runs `spec`: read, check, then append everything or nothing; records the attempt in the system tables.
+pub(crate) fn run_copy(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<u64, String> {
+    let (query_id, database) = (cx.query_id, cx.database);
+    let started = chrono::Utc::now().naive_utc();
+    let table_name = spec.table.join(".");
+    let result = copy_files(cx, spec);
+    let (status, rows, bytes, files, file_bytes, err_msg, details) = match &result {
+        Ok(s) => ("completed", s.rows, s.bytes, s.files, s.bytes, None, Vec::new()),
+        Err(f) => ("aborted", 0, 0, 0, 0, Some(f.message.clone()), f.details.clone()),
+    };
+    // Load history and error rows are written on their own connection: they stay when the COPY's
+    // transaction rolls back, as Redshift's system tables do.
+    if let Some(log) = &cx.log {
+        let ended = chrono::Utc::now().naive_utc();
+        let took = (ended - started).num_microseconds().unwrap_or(0);
+        let _ = log.execute(
+            "INSERT INTO main.sys_load_history VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, \
+             'PARQUET', ?, ?, ?, ?, ?, ?)",
+            duckdb::params![
+                query_id, status, database, table_name, ts(started), ts(ended), took, spec.from,
+                rows as i64, bytes as i64, files as i32, file_bytes as i64, details.len() as i32, err_msg
+            ],
+        );
+        for d in &details {
+            let _ = log.execute(
+                "INSERT INTO main.sys_load_error_detail VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                duckdb::params![
+                    query_id, ts(started), table_name, d.file, d.line as i64, d.column, d.column_type,
+                    d.column_length.map(|l| l as i32), d.code, d.message, d.value
+                ],
+            );
+        }
+    }
+    result.map(|s| s.rows).map_err(|f| f.message)
+}
+
+/// Lists and reads the files, checks every value, then appends all rows in the statement's transaction.
+fn copy_files(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<CopyStats, CopyFailure> {
+    let conn = cx.conn;
+    let s3 = cx
+        .s3
+        .ok_or_else(|| CopyFailure::plain("ERROR: no S3 endpoint is configured for COPY"))?;
+    let (catalog, schema, columns) = table_columns(conn, &spec.table).map_err(CopyFailure::plain)?;
+    let targets: Vec<usize> = match &spec.columns {
+        None => (0..columns.len()).collect(),
+        Some(list) => list
+            .iter()
+            .map(|c| {
+                columns.iter().position(|col| &col.name == c).ok_or_else(|| {
+                    CopyFailure::plain(format!(
+                        "ERROR: column \"{c}\" of relation \"{}\" does not exist",
+                        spec.table.join(".")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let entries = s3
+        .runtime
+        .block_on(list_entries(&s3.client, spec))
+        .map_err(CopyFailure::plain)?;
+    let mut errors: Vec<LoadError> = Vec::new();
+    let mut all = Vec::new();
+    let (mut rows, mut bytes, mut files) = (0u64, 0u64, 0u64);
+    for e in &entries {
+        if cx.cancel.load(Ordering::SeqCst) {
+            return Err(CopyFailure::plain("ERROR: Query cancelled on user's request"));
+        }
+        let body = match s3.runtime.block_on(fetch(&s3.client, &e.url)) {
+            Ok(b) => b,
+            Err(Missing) if !e.mandatory => continue,
+            Err(Missing) => {
+                return Err(CopyFailure::plain(format!(
+                    "ERROR: Manifest file entry '{}' is mandatory but the file does not exist",
+                    e.url
+                )));
+            }
+        };
+        let body = body.map_err(CopyFailure::plain)?;
+        if let Some(len) = e.content_length
+            && len != body.len() as u64
+        {
+            return Err(CopyFailure::plain(format!(
+                "ERROR: File '{}' is {} bytes, but the manifest's meta.content_length says {len}",
+                e.url,
+                body.len()
+            )));
+        }
+        bytes += body.len() as u64;
+        files += 1;
+        let (batches, n) = super::check_file(&e.url, body, &columns, &targets, 0, &mut errors)?;
+        rows += n;
+        all.extend(batches);
+    }
+    if !errors.is_empty() {
+        return Err(CopyFailure {
+            message: format!(
+                "ERROR: Load into table '{}' failed. Check 'sys_load_error_detail' system table for details.",
+                spec.table.last().map_or("", String::as_str)
+            ),
+            details: errors,
+        });
+    }
+    let mut app = conn
+        .appender_to_catalog_and_db(spec.table.last().map_or("", String::as_str), &catalog, &schema)
+        .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+    for b in all {
+        app.append_record_batch(b)
+            .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+    }
+    app.flush()
+        .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+    Ok(CopyStats { rows, bytes, files })
+}
+
+fn ts(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+struct CopyStats {
+    rows: u64,
+    bytes: u64,
+    files: u64,
+}

@@ -1,0 +1,62 @@
+//! DuckDB's errors in Redshift's words, for the errors clients act on (a missing relation named as the
+//! statement wrote it, a value too long for its VARCHAR, a NULL into NOT NULL, a cancelled query). The engine
+//! keeps DuckDB's text until here; only these functions decide what a client reads.
+
+use super::catalog::parse_length_check;
+
+/// DuckDB names a missing table without its schema; Redshift names it as the statement wrote it.
+pub(crate) fn qualify_relation(sql: &str, error: String) -> String {
+    let Some(name) = error
+        .strip_prefix("ERROR: relation \"")
+        .and_then(|r| r.strip_suffix("\" does not exist"))
+    else {
+        return error;
+    };
+    if name.contains('.') {
+        return error;
+    }
+    let Ok(toks) = super::lex::lex(sql) else {
+        return error;
+    };
+    let s = super::lex::solid(&toks);
+    for w in s.windows(3) {
+        if w[1].is_punct(".")
+            && let (Some(schema), Some(table)) = (w[0].ident(), w[2].ident())
+            && table == name.to_ascii_lowercase()
+        {
+            return format!("ERROR: relation \"{schema}.{table}\" does not exist");
+        }
+    }
+    error
+}
+
+/// DuckDB's error text in Redshift's words, for the errors clients act on.
+pub(crate) fn redshift_error(duck: &str) -> String {
+    let first = duck.lines().next().unwrap_or(duck).trim();
+    let body = first.split_once(": ").map_or(
+        first,
+        |(kind, rest)| if kind.ends_with("Error") { rest } else { first },
+    );
+    if let Some(rest) = body.strip_prefix("Table with name ") {
+        // DuckDB 2 quotes the name (`Table with name "runs" does not exist!`); Redshift's text quotes it once.
+        let name = rest
+            .split(" does not exist")
+            .next()
+            .unwrap_or(rest)
+            .trim_matches('"');
+        return format!("ERROR: relation \"{name}\" does not exist");
+    }
+    if body.contains("CHECK constraint failed")
+        && let Some((_, n)) = parse_length_check(body)
+    {
+        return format!("ERROR: value too long for type character varying({n})");
+    }
+    if let Some(rest) = body.strip_prefix("NOT NULL constraint failed: ") {
+        let col = rest.rsplit('.').next().unwrap_or(rest);
+        return format!("ERROR: Cannot insert a NULL value into column {col}");
+    }
+    if body.contains("Interrupted") {
+        return "ERROR: Query cancelled on user's request".into();
+    }
+    format!("ERROR: {body}")
+}

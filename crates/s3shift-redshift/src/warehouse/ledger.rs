@@ -1,0 +1,129 @@
+//! `s3shift.loaded_objects`: the ledger of object versions loaded, read back by the planner.
+//!
+//! The load transaction writes the ledger ([`crate::sql::LoadSql`]); this module reads it. The Data API fails a
+//! statement whose result set is over 500 MB ("Database response exceeded size limit", in the Data API's
+//! troubleshooting page), which the window of a busy bucket passes, so the window is first sized by minute
+//! ([`LedgerTable::size_by_minute`]) and then read in slices of consecutive minutes
+//! ([`LedgerTable::read_slice`]), each bounded by the caller's byte budget.
+
+use chrono::{DateTime, Utc};
+
+use crate::client::{DataApi, Value};
+use crate::sql::TableName;
+use crate::{Error, Result};
+
+/// The `loaded_objects` table of a schema.
+#[derive(Debug, Clone)]
+pub struct LedgerTable {
+    table: TableName,
+}
+
+/// Which rows of the ledger a read covers: one source bucket, `last_modified` from `since` on (`None`: all).
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerWindow<'a> {
+    /// The source bucket.
+    pub bucket: &'a str,
+    /// Oldest `last_modified` read.
+    pub since: Option<DateTime<Utc>>,
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
+}
+
+impl LedgerWindow<'_> {
+    fn predicate(&self) -> (String, Vec<(&'static str, String)>) {
+        let mut params = vec![("bucket", self.bucket.to_owned())];
+        let mut sql = String::from("bucket = :bucket");
+        if let Some(since) = self.since {
+            sql.push_str(" AND last_modified >= CAST(:since AS TIMESTAMPTZ)");
+            params.push(("since", stamp(since)));
+        }
+        (sql, params)
+    }
+}
+
+impl LedgerTable {
+    /// The `loaded_objects` table beside `target` (the curated table).
+    pub fn beside(target: &TableName) -> Result<Self> {
+        Ok(Self {
+            table: target.sibling("loaded_objects")?,
+        })
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &TableName {
+        &self.table
+    }
+
+    /// The bytes of identity (key, ETag, version id) that each UTC minute of `last_modified` in `window` holds,
+    /// ascending by minute (minutes since the epoch). One statement.
+    ///
+    /// Minutes are taken of `last_modified` as a UTC TIMESTAMP, Redshift's session default. Were the session
+    /// elsewhere, slice sizes would shift by its offset, while slices still cover the window exactly once.
+    pub async fn size_by_minute(&self, api: &DataApi, window: LedgerWindow<'_>) -> Result<Vec<(i64, u64)>> {
+        let (predicate, params) = window.predicate();
+        let sql = format!(
+            "SELECT CAST(FLOOR(EXTRACT(EPOCH FROM CAST(last_modified AS TIMESTAMP)) / 60) AS BIGINT) AS minute, \
+             CAST(SUM(OCTET_LENGTH(object_key) + OCTET_LENGTH(etag) + COALESCE(OCTET_LENGTH(version_id), 0)) \
+             AS BIGINT) AS bytes FROM {} WHERE {predicate} GROUP BY 1 ORDER BY 1",
+            self.table
+        );
+        let mut minutes = Vec::new();
+        let mut without_size = 0u64;
+        api.query_each(&sql, &params, |row| {
+            match (
+                row.first().and_then(Value::as_i64),
+                row.get(1).and_then(Value::as_i64),
+            ) {
+                (Some(minute), Some(bytes)) => minutes.push((minute, u64::try_from(bytes).unwrap_or(0))),
+                _ => without_size += 1,
+            }
+        })
+        .await?;
+        if without_size > 0 {
+            return Err(Error::Table {
+                table: self.table.to_string(),
+                problem: format!("sizing by minute returned {without_size} rows without a minute or a size"),
+            });
+        }
+        Ok(minutes)
+    }
+
+    /// Hands the identity (key, ETag, version id) of every ledger row in `window` whose `last_modified` falls in
+    /// `[from_minute, to_minute)` (minutes since the epoch; `None` leaves that side open) to `on_row`, one
+    /// result page at a time. One statement. Returns the rows without a key or an ETag, which it skips.
+    pub async fn read_slice(
+        &self,
+        api: &DataApi,
+        window: LedgerWindow<'_>,
+        from_minute: Option<i64>,
+        to_minute: Option<i64>,
+        mut on_row: impl FnMut(&str, &str, Option<&str>),
+    ) -> Result<u64> {
+        let (predicate, mut params) = window.predicate();
+        let mut sql = format!(
+            "SELECT object_key, etag, version_id FROM {} WHERE {predicate}",
+            self.table
+        );
+        for (bound, op, minute) in [("slice_start", ">=", from_minute), ("slice_end", "<", to_minute)] {
+            let Some(at) = minute.and_then(|m| DateTime::from_timestamp(m.saturating_mul(60), 0)) else {
+                continue;
+            };
+            sql.push_str(&format!(" AND last_modified {op} CAST(:{bound} AS TIMESTAMPTZ)"));
+            params.push((bound, stamp(at)));
+        }
+        let mut unreadable = 0u64;
+        api.query_each(&sql, &params, |row| {
+            let key = row.first().and_then(Value::as_str);
+            let etag = row.get(1).and_then(Value::as_str);
+            let version = row.get(2).and_then(Value::as_str);
+            match (key, etag) {
+                (Some(key), Some(etag)) => on_row(key, etag, version),
+                _ => unreadable += 1,
+            }
+        })
+        .await?;
+        Ok(unreadable)
+    }
+}

@@ -1,0 +1,56 @@
+//! Running the binary stopped, or paused, at a named crash point.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use s3shift_jobs::CrashPoint;
+use s3shift_jobs::run::{FAILPOINT_RELEASE_VAR, FAILPOINT_VAR};
+
+use crate::Stack;
+
+/// The environment that makes a run abort at `point`, as a kill would stop it.
+pub fn abort_at(point: CrashPoint) -> [(&'static str, String); 1] {
+    [(FAILPOINT_VAR, point.name().to_owned())]
+}
+
+/// A run paused at a crash point; it goes on when [`Paused::release`] is called.
+pub struct Paused {
+    /// The run, to be awaited for its output.
+    pub child: tokio::task::JoinHandle<Output>,
+    /// Its process id.
+    pub pid: u32,
+    release: PathBuf,
+}
+
+impl Paused {
+    /// Lets the run go on from its crash point.
+    pub fn release(&self) {
+        std::fs::write(&self.release, "go").unwrap();
+    }
+}
+
+/// Starts `s3shift run <extra...> <job>` paused at `point`; returns once it is there (60 s at most).
+pub async fn run_paused_at(stack: &Stack, point: CrashPoint, extra: &[&str]) -> Paused {
+    let release = stack.dir.path().join(format!("release-{point}"));
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra);
+    let mut cmd = stack.command(&args);
+    cmd.env(FAILPOINT_VAR, point.name())
+        .env(FAILPOINT_RELEASE_VAR, &release)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let process = cmd.spawn().unwrap();
+    let pid = process.id();
+    let child = tokio::task::spawn_blocking(move || process.wait_with_output().unwrap());
+    let mut reached = release.clone().into_os_string();
+    reached.push(".reached");
+    let reached = PathBuf::from(reached);
+    for _ in 0..6000 {
+        if reached.exists() {
+            return Paused { child, pid, release };
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the run never reached {point}");
+}

@@ -1,0 +1,232 @@
+//! The embedded stack a test runs the binary against.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use bytes::Bytes;
+use s3shift_local::LocalStack;
+use s3shift_local::redshift::LocalRedshiftConfig;
+use s3shift_local::s3::{FaultConfig, LocalS3Config};
+use s3shift_redshift::{DataApi, PollConfig, Target, Value};
+use s3shift_s3::{S3Store, StoreConfig};
+
+/// A job file reading `bucket` under `prefixes`, staging to `staging`, loading through `stack`.
+pub fn job_toml(
+    stack: &LocalStack,
+    name: &str,
+    bucket: &str,
+    staging: &str,
+    prefixes: &[&str],
+    limits: &str,
+) -> String {
+    let prefixes = prefixes
+        .iter()
+        .map(|p| format!("{p:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"name = "{name}"
+[source]
+name = "api"
+bucket = "{bucket}"
+prefixes = [{prefixes}]
+settle_seconds = 0
+[staging]
+bucket = "{staging}"
+prefix = "staged"
+[warehouse]
+workgroup = "local"
+database = "dev"
+copy_iam_role = "default"
+[schedule]
+cron = "0 * * * * *"
+[limits]
+{limits}
+[aws]
+region = "us-east-1"
+s3_endpoint_url = "{}"
+redshift_data_endpoint_url = "{rs}"
+redshift_serverless_endpoint_url = "{rs}"
+"#,
+        stack.s3.endpoint_url(),
+        rs = stack.redshift.endpoint_url()
+    )
+}
+
+/// A Data API handle on the stack's warehouse, polling fast.
+pub fn data_api(stack: &LocalStack) -> DataApi {
+    let client = aws_sdk_redshiftdata::Client::from_conf(
+        aws_sdk_redshiftdata::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(stack.redshift.endpoint_url())
+            .credentials_provider(Credentials::new(
+                &stack.access_key,
+                &stack.secret_key,
+                None,
+                None,
+                "t",
+            ))
+            .build(),
+    );
+    DataApi::new(
+        client,
+        Target::Serverless {
+            workgroup: "local".into(),
+        },
+        "dev".into(),
+        PollConfig {
+            first: Duration::from_millis(2),
+            ..PollConfig::default()
+        },
+    )
+}
+
+/// `program` (the s3shift binary, or a wrapper such as /usr/bin/time with the binary as first argument) with
+/// only PATH, the stack's credentials and warn-level logs in its environment, so that nothing from the caller's
+/// AWS setup leaks in. Logs are text on stderr (a test that wants JSON lines sets `S3SHIFT_LOG_FORMAT`).
+pub fn command(program: &Path, stack: &LocalStack) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", &stack.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &stack.secret_key)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("S3SHIFT_LOG", "warn")
+        .env("S3SHIFT_LOG_FORMAT", "text");
+    cmd
+}
+
+/// The stand-ins over a temporary folder, with buckets `uploads` (the source, prefixes `a/` and `b/`) and
+/// `stage`, a job `e2e` at `<dir>/e2e.toml`, and the binary to run against them. Dropping it stops the servers
+/// and removes the folder.
+pub struct Stack {
+    /// The temporary folder (S3 under `s3/`, the warehouse at `warehouse.duckdb`, the job file).
+    pub dir: tempfile::TempDir,
+    /// The servers.
+    pub local: LocalStack,
+    /// An S3 client on them.
+    pub store: S3Store,
+    /// A Data API client on them (with all rights).
+    pub api: DataApi,
+    /// The job file.
+    pub job: PathBuf,
+    bin: PathBuf,
+}
+
+impl Stack {
+    /// A stack for `bin` (the test's `env!("CARGO_BIN_EXE_s3shift")`); `extra_limits` go under `[limits]` of the
+    /// job (`concurrency = 8` unless they set it).
+    pub async fn start(bin: &str, extra_limits: &str) -> Self {
+        Self::start_with(bin, extra_limits, FaultConfig::default(), |_| {}).await
+    }
+
+    /// [`Stack::start`] with faults injected into S3.
+    pub async fn start_with_faults(bin: &str, extra_limits: &str, faults: FaultConfig) -> Self {
+        Self::start_with(bin, extra_limits, faults, |_| {}).await
+    }
+
+    /// [`Stack::start`] with faults and a changed warehouse configuration.
+    pub async fn start_with(
+        bin: &str,
+        extra_limits: &str,
+        faults: FaultConfig,
+        redshift: impl FnOnce(&mut LocalRedshiftConfig),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s3 = LocalS3Config::new(dir.path().join("s3"));
+        s3.faults = faults;
+        let mut rs = LocalRedshiftConfig::new(dir.path().join("warehouse.duckdb"));
+        redshift(&mut rs);
+        let local = LocalStack::start(s3, rs).await.unwrap();
+        let store = S3Store::new(local.s3_client(), StoreConfig::default());
+        store.ensure_bucket("uploads").await.unwrap();
+        store.ensure_bucket("stage").await.unwrap();
+        let api = data_api(&local);
+        let job = dir.path().join("e2e.toml");
+        let limits = if extra_limits.contains("concurrency") {
+            extra_limits.to_owned()
+        } else {
+            format!("concurrency = 8\n{extra_limits}")
+        };
+        let text = job_toml(&local, "e2e", "uploads", "stage", &["a/", "b/"], &limits);
+        std::fs::write(&job, text).unwrap();
+        Self {
+            dir,
+            local,
+            store,
+            api,
+            job,
+            bin: PathBuf::from(bin),
+        }
+    }
+
+    /// The binary with a clean environment, running `args` on the job file (appended), in the stack's folder.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = command(&self.bin, &self.local);
+        cmd.args(args).arg(&self.job).current_dir(self.dir.path());
+        cmd
+    }
+
+    /// The binary with a clean environment, running exactly `args` (no job file appended), in the stack's folder.
+    pub fn bare_command(&self, args: &[&str]) -> Command {
+        let mut cmd = command(&self.bin, &self.local);
+        cmd.args(args).current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Runs the binary with `args` (the job file appended) and the given extra environment.
+    pub async fn s3shift(&self, args: &[&str], env: &[(&str, String)]) -> Output {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// Applies the migrations through the binary.
+    pub async fn migrate(&self) {
+        let out = self.s3shift(&["migrate"], &[]).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "migrate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Uploads `body` to `uploads/<key>`.
+    pub async fn put(&self, key: &str, body: Vec<u8>) {
+        self.store
+            .put("uploads", key, Bytes::from(body), "image/jpeg")
+            .await
+            .unwrap();
+    }
+
+    /// The rows of `sql`.
+    pub async fn query(&self, sql: &str) -> Vec<Vec<Value>> {
+        self.api.query(sql, &[]).await.unwrap().rows
+    }
+
+    /// The integer in the first column of the first row of `sql`.
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.query(sql).await[0][0].as_i64().unwrap()
+    }
+
+    /// Every object of the source has exactly one row in images and in the ledger, `expected` in all.
+    pub async fn assert_exactly_once(&self, expected: i64) {
+        assert_eq!(self.count("SELECT COUNT(*) FROM s3shift.images").await, expected);
+        let distinct = self
+            .count("SELECT COUNT(*) FROM (SELECT DISTINCT bucket, object_key, etag FROM s3shift.images) AS d")
+            .await;
+        assert_eq!(distinct, expected, "no object has two rows");
+        assert_eq!(
+            self.count("SELECT COUNT(*) FROM s3shift.loaded_objects").await,
+            expected
+        );
+    }
+}
