@@ -130,13 +130,23 @@ fn main() -> ExitCode {
             for cause in causes(&err) {
                 eprintln!("  caused by: {cause}");
             }
-            if err.downcast_ref::<UsageError>().is_some() {
+            if is_usage(&err) {
                 ExitCode::from(EXIT_USAGE)
             } else {
                 ExitCode::from(EXIT_FAILURE)
             }
         }
     }
+}
+
+/// Whether `err` is the caller's to fix before anything runs (exit 2): bad usage, or a job file that cannot be
+/// read or does not validate (its own error, with its cause, is what gets printed).
+fn is_usage(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<UsageError>().is_some()
+        || matches!(
+            err.downcast_ref::<s3shift_jobs::Error>(),
+            Some(s3shift_jobs::Error::Config { .. } | s3shift_jobs::Error::Io { .. })
+        )
 }
 
 /// The causes of `err` worth a line: each error below the first, unless what it says was already said by the

@@ -417,3 +417,19 @@ fn help_opens_with_what_s3shift_does() {
     );
     assert!(!text.contains("command-line binary"), "{text}");
 }
+
+/// A job file that cannot be read exits 2, naming the file and why (the cause is printed, not dropped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_file_that_cannot_be_read_is_named_with_its_cause() {
+    let stack = Stack::start(BIN, "").await;
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = stack.bare_command(&["run", "no-such-job.toml"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot read no-such-job.toml"), "{err}");
+    assert!(err.contains("caused by: No such file or directory"), "{err}");
+}

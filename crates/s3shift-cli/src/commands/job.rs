@@ -74,8 +74,8 @@ impl DeployArgs {
 /// Loads and validates the job, with the deployment's replacements, and logs each replacement.
 pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
     let path = s3shift_jobs::resolve_job(&args.jobs_dir, &args.job);
-    let spec = s3shift_jobs::load_job_with(&path, &args.deploy.overrides())
-        .map_err(|e| UsageError(e.to_string()))?;
+    // A job file that cannot be read or does not validate exits 2: see `is_usage` in main.rs.
+    let spec = s3shift_jobs::load_job_with(&path, &args.deploy.overrides())?;
     for (field, o) in spec.overrides.fields() {
         tracing::info!(job = %spec.name(), field, value = %o.value, from = %o.from, "job file field replaced");
     }
