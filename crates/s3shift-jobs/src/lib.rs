@@ -191,13 +191,16 @@ impl Error {
     /// that `migrate` creates it.
     pub fn explain(self, spec: &JobSpec) -> Self {
         match self {
-            Self::S3(source @ s3shift_s3::Error::NoSuchBucket { .. }) => {
-                let s3shift_s3::Error::NoSuchBucket { bucket, .. } = &source else {
-                    return Self::S3(source);
+            Self::S3(source) => {
+                let named = match &source {
+                    s3shift_s3::Error::NoSuchBucket { bucket, .. } => {
+                        spec.bucket_origin(bucket).map(|origin| (bucket.clone(), origin))
+                    }
+                    _ => None,
                 };
-                match spec.bucket_origin(bucket) {
-                    Some((role, origin)) => Self::MissingBucket {
-                        bucket: bucket.clone(),
+                match named {
+                    Some((bucket, (role, origin))) => Self::MissingBucket {
+                        bucket,
                         role,
                         origin,
                         source: Box::new(source),

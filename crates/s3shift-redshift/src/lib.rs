@@ -114,6 +114,9 @@ pub enum Error {
 
 impl Error {
     /// The relation a failed statement named as missing (Redshift's `relation "schema.table" does not exist`).
+    ///
+    /// No AWS page documents this text; it is the PostgreSQL wording Redshift answers with, as its users report
+    /// it. Any other wording is left alone (`None`), so at worst the operator reads Redshift's own message.
     pub fn missing_relation(&self) -> Option<&str> {
         let Self::StatementFailed { message, .. } = self else {
             return None;

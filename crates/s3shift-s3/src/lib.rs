@@ -448,6 +448,10 @@ impl S3Store {
 
     /// The algorithms of the bucket's default encryption rules (`aws:kms`, `aws:kms:dsse`, `AES256`); empty when
     /// the bucket has no default encryption configuration.
+    ///
+    /// The API Reference page "GetBucketEncryption" now says every bucket has one (SSE-S3 at least); its earlier
+    /// text named `ServerSideEncryptionConfigurationNotFoundError` for a bucket without, which is still read as
+    /// "none" here, for older buckets and for S3-compatible stores.
     pub async fn default_encryption(&self, bucket: &str) -> Result<Vec<String>> {
         match self.client.get_bucket_encryption().bucket(bucket).send().await {
             Ok(out) => Ok(out
@@ -476,6 +480,10 @@ impl S3Store {
 }
 
 /// Maps an SDK error to our kinds, keeping S3's code and message in the text and the SDK error as the source.
+///
+/// The codes are S3's, from the list of error codes in the Amazon S3 API Reference page "Error responses":
+/// `NoSuchBucket` (404, the bucket does not exist) is told apart from `NoSuchKey`, so a missing bucket is a
+/// configuration error and never a vanished object. A 404 without a body (HEAD) stays [`Error::NotFound`].
 fn classify<E, R>(op: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
