@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn task_commands_are_valid_s3shift_invocations() {
-        let mut seen = 0;
+        let mut runs = 0;
         for line in COMPUTE.lines().map(str::trim) {
             let Some(array) = line.strip_prefix("Command: ") else {
                 continue;
@@ -220,18 +220,24 @@ mod tests {
             let args: Vec<String> = serde_json::from_str(array).unwrap_or_else(|e| panic!("{line}: {e}"));
             let cli = Cli::try_parse_from(std::iter::once("s3shift".to_owned()).chain(args.clone()))
                 .unwrap_or_else(|e| panic!("{args:?} does not parse: {e}"));
-            let Command::Run(run) = cli.command else {
-                panic!("{args:?} is not `run`")
+            let job = match cli.command {
+                Command::Run(run) => {
+                    runs += 1;
+                    run.job
+                }
+                // The one-off migrate task (sql/ as the admin).
+                Command::Migrate(m) => m.job,
+                _ => panic!("{args:?} is neither `run` nor `migrate`"),
             };
-            let path = s3shift_jobs::resolve_job(&jobs_dir(), &run.job.job);
+            let path = s3shift_jobs::resolve_job(&jobs_dir(), &job.job);
             s3shift_jobs::load_job(&path).unwrap_or_else(|e| panic!("{args:?}: {e}"));
-            seen += 1;
         }
+        let seen = runs;
         assert_eq!(seen, 2, "one task per shipped job");
     }
 
-    /// Every `Name`/`Value` pair under a container's `Environment:` in deploy/compute.yaml, with the job its
-    /// task runs: (job, name, value as written).
+    /// Every `Name`/`Value` pair under a container's `Environment:` in deploy/compute.yaml, with the command
+    /// and job its task runs: ("run api-images", name, value as written).
     fn task_environment() -> Vec<(String, String, String)> {
         let mut pairs = Vec::new();
         let mut block: Option<usize> = None;
@@ -242,7 +248,7 @@ mod tests {
             let text = line.trim();
             if let Some(array) = text.strip_prefix("Command: ") {
                 let args: Vec<String> = serde_json::from_str(array).unwrap_or_else(|e| panic!("{line}: {e}"));
-                job = args.get(1).cloned().unwrap_or_default();
+                job = args.join(" ");
             }
             if text == "Environment:" {
                 block = Some(indent);
@@ -271,7 +277,8 @@ mod tests {
     /// validated with it) or the log format. A value imported from another stack (`!ImportValue`) is resolved
     /// and checked against the stacks by tests/deploy/test_task_environment.py; here the variable must be one
     /// the binary reads.
-    fn accepts(job: &str, name: &str, value: &str) -> Result<(), String> {
+    fn accepts(task: &str, name: &str, value: &str) -> Result<(), String> {
+        let (command, job) = task.split_once(' ').unwrap_or(("run", task));
         if name == s3shift_telemetry::LOG_FORMAT_VAR {
             return value
                 .parse::<s3shift_telemetry::LogFormat>()
@@ -279,10 +286,12 @@ mod tests {
                 .map_err(|e| e.to_string());
         }
         let root = Cli::command();
-        let run = root.find_subcommand("run").ok_or("the CLI has no run command")?;
+        let sub = root
+            .find_subcommand(command)
+            .ok_or_else(|| format!("the CLI has no {command} command"))?;
         let arg = root
             .get_arguments()
-            .chain(run.get_arguments())
+            .chain(sub.get_arguments())
             .find(|a| a.get_env().is_some_and(|e| e == name))
             .ok_or_else(|| format!("s3shift does not read {name}"))?;
         let long = arg
@@ -291,13 +300,15 @@ mod tests {
         if value.starts_with('!') {
             return Ok(());
         }
-        let cli = Cli::try_parse_from(["s3shift", "run", job, &format!("--{long}"), value])
+        let cli = Cli::try_parse_from(["s3shift", command, job, &format!("--{long}"), value])
             .map_err(|e| e.to_string())?;
-        let Command::Run(run) = cli.command else {
-            return Err("not a run".into());
+        let job = match cli.command {
+            Command::Run(run) => run.job,
+            Command::Migrate(m) => m.job,
+            _ => return Err(format!("not a run or a migrate: {command}")),
         };
-        let path = s3shift_jobs::resolve_job(&jobs_dir(), &run.job.job);
-        s3shift_jobs::load_job_with(&path, &run.job.deploy.overrides())
+        let path = s3shift_jobs::resolve_job(&jobs_dir(), &job.job);
+        s3shift_jobs::load_job_with(&path, &job.deploy.overrides())
             .map(drop)
             .map_err(|e| e.to_string())
     }
@@ -314,9 +325,12 @@ mod tests {
             "S3SHIFT_COPY_IAM_ROLE",
         ] {
             assert_eq!(
-                pairs.iter().filter(|(_, n, _)| n == var).count(),
+                pairs
+                    .iter()
+                    .filter(|(task, n, _)| n == var && task.starts_with("run "))
+                    .count(),
                 2,
-                "each task sets {var}: {pairs:?}"
+                "each job's task sets {var}: {pairs:?}"
             );
         }
         for (job, name, value) in &pairs {

@@ -33,7 +33,7 @@ fn serves_s3_and_stops_on_sigterm() {
         .last()
         .is_some_and(|l: &String| l.starts_with("export AWS_REGION="))
     {
-        assert!(printed.len() < 30, "no AWS_REGION export in {printed:?}");
+        assert!(printed.len() < 60, "no AWS_REGION export in {printed:?}");
         printed.push(lines.next().unwrap().unwrap());
     }
     let endpoint = printed
@@ -45,6 +45,14 @@ fn serves_s3_and_stops_on_sigterm() {
         printed.iter().any(|l| l.starts_with("export AWS_ACCESS_KEY_ID=")),
         "{printed:?}"
     );
+    // Each identity, as `# identity NAME: AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...`.
+    for name in ["loader", "analyst", "nobody"] {
+        let line = printed
+            .iter()
+            .find(|l| l.starts_with(&format!("# identity {name}: AWS_ACCESS_KEY_ID=")))
+            .unwrap_or_else(|| panic!("no identity {name} in {printed:?}"));
+        assert!(line.contains(" AWS_SECRET_ACCESS_KEY="), "{line}");
+    }
     // Without it, botocore clients stall 60 s after uploading an empty object (boto/botocore#3755).
     assert!(
         printed.contains(&"export BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE=true".to_owned()),

@@ -241,6 +241,7 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
             "run `s3shift migrate <job>`",
         )),
     }
+    out.extend(privilege_checks(spec, api).await);
     for t in ["loaded_objects", "runs"] {
         let Ok(table) = spec.table.sibling(t) else {
             continue;
@@ -268,6 +269,52 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
         });
     }
     out
+}
+
+/// The database privileges a run needs, held or not by the identity doctor runs as (the job's, when doctor runs
+/// with the job's task role): one line when all are held, one per missing privilege otherwise, each with its fix.
+async fn privilege_checks(spec: &JobSpec, api: &DataApi) -> Vec<Check> {
+    use s3shift_redshift::warehouse::privileges;
+    let needs = match privileges::run_needs(&spec.table) {
+        Ok(n) => n,
+        Err(e) => return vec![check("database privileges", Verdict::Fail, e.to_string(), "")],
+    };
+    match privileges::missing(api, &needs).await {
+        Ok((user, missing)) if missing.is_empty() => vec![check(
+            "database privileges",
+            Verdict::Pass,
+            format!("database user {user} holds the {} privileges a run needs", needs.len()),
+            "",
+        )],
+        Ok((user, missing)) => missing
+            .iter()
+            .map(|m| {
+                check(
+                    format!("privilege {m}"),
+                    Verdict::Fail,
+                    format!("database user {user} lacks {m}"),
+                    format!(
+                        "give the job's task role the RedshiftDbRoles tag `s3shift_loader` (deploy/iam.yaml does), \
+                         or, as the admin, GRANT ROLE s3shift_loader TO \"{user}\" (`s3shift migrate` creates the \
+                         role and its grants)"
+                    ),
+                )
+            })
+            .collect(),
+        // A missing table is the table checks' failure; the privileges cannot be told until it exists.
+        Err(e) if e.missing_relation().is_some() => vec![check(
+            "database privileges",
+            Verdict::Warn,
+            format!("not checked: {e}"),
+            "run `s3shift migrate <job>` as the admin (--admin-secret-arn)",
+        )],
+        Err(e) => vec![check(
+            "database privileges",
+            Verdict::Fail,
+            e.to_string(),
+            "check the Data API permissions",
+        )],
+    }
 }
 
 async fn namespace_check(serverless: &Serverless, namespace: &str, role: &IamRole) -> Check {

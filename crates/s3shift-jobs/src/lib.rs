@@ -152,19 +152,33 @@ pub enum Error {
         #[source]
         source: Box<s3shift_s3::Error>,
     },
-    /// One of s3shift's tables does not exist: the warehouse was never migrated.
+    /// s3shift's schema or one of its tables does not exist: the warehouse was never migrated.
     #[error(
-        "table {table} does not exist: the warehouse has not been migrated; `s3shift migrate {job}` creates \
-         s3shift's tables (it needs an identity that may create the schema)"
+        "{what} does not exist: the warehouse has not been migrated; `s3shift migrate {job}` creates s3shift's \
+         schema, tables and roles (run it as the admin: --admin-secret-arn or S3SHIFT_ADMIN_SECRET_ARN)"
     )]
     NotMigrated {
-        /// The missing table.
-        table: String,
+        /// What is missing: `table s3shift.runs` or `schema s3shift`.
+        what: String,
         /// The job (for the command to run).
         job: String,
         /// Redshift's answer.
         #[source]
         source: Box<s3shift_redshift::Error>,
+    },
+    /// The identity the run calls the Data API with lacks database privileges a run needs; nothing was read.
+    #[error(
+        "the database user {user} lacks {missing}: give the job's task role the RedshiftDbRoles tag `s3shift_loader` \
+         (deploy/iam.yaml does), or, as the admin, `GRANT ROLE s3shift_loader TO \"{user}\"`; \
+         `s3shift migrate {job}` creates the role and its grants"
+    )]
+    MissingPrivileges {
+        /// The database user (`IAMR:<role>` for an ECS task).
+        user: String,
+        /// The missing privileges, joined (`USAGE on schema s3shift, SELECT on table s3shift.images`).
+        missing: String,
+        /// The job.
+        job: String,
     },
     /// A migration failed or was edited after it was applied.
     #[error("migration {name}: {problem}")]
@@ -209,11 +223,20 @@ impl Error {
                 }
             }
             Self::Redshift(source) => match source.missing_relation() {
-                Some(table) if table.starts_with(&format!("{}.", spec.table.schema)) => Self::NotMigrated {
-                    table: table.to_owned(),
-                    job: spec.name().to_owned(),
-                    source: Box::new(source),
-                },
+                Some(table)
+                    if table == spec.table.schema.to_string()
+                        || table.starts_with(&format!("{}.", spec.table.schema)) =>
+                {
+                    Self::NotMigrated {
+                        what: if table.contains('.') {
+                            format!("table {table}")
+                        } else {
+                            format!("schema {table}")
+                        },
+                        job: spec.name().to_owned(),
+                        source: Box::new(source),
+                    }
+                }
                 _ => Self::Redshift(source),
             },
             other => other,

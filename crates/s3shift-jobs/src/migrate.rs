@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_analyst_views.sql",
         sql: include_str!("../../../sql/0002_analyst_views.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_roles.sql",
+        sql: include_str!("../../../sql/0003_roles.sql"),
+    },
 ];
 
 const BOOTSTRAP: &[&str] = &[

@@ -10,12 +10,16 @@
 //!   asynchronous statement lifecycle, and the subset of Redshift SQL that `sql/` and the loader use, including
 //!   `COPY ... FORMAT AS PARQUET` read through the S3 server with Redshift's checks.
 //!
+//! - [`identity`]: the IAM identities both accept, and the database user each becomes (the loader, analyst,
+//!   admin and no-role identities the tests and `s3shift local` use).
+//!
 //! - [`stack`]: both, wired to each other ([`LocalStack`]): what `s3shift local`, `s3shift demo`, the end-to-end
 //!   tests and the pipeline benchmark start.
 //!
 //! It must never be needed in production: the `s3shift` binary links it only behind its `local` feature, and
 //! nothing in the pipeline branches on it. Servers bind loopback only and stop when dropped.
 
+pub mod identity;
 mod listener;
 pub mod redshift;
 pub mod s3;

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::Result;
+use crate::identity::{Identity, Principal};
 use crate::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
 use crate::s3::{LocalS3Config, LocalS3Server};
 
@@ -13,19 +14,36 @@ pub struct LocalStack {
     pub s3: LocalS3Server,
     /// The Data API server.
     pub redshift: LocalRedshiftServer,
-    /// The access key both accept.
+    /// The administrator's access key (a database superuser), which COPY also reads S3 with.
     pub access_key: String,
     /// Its secret.
     pub secret_key: String,
+    /// Every identity both accept (see [`crate::identity::standard`]).
+    pub identities: Vec<Identity>,
 }
 
 impl LocalStack {
-    /// Starts S3 from `s3`, then the Data API from `redshift` with its COPY source and access key set to the S3
-    /// server's, whatever `redshift` said about them.
-    pub async fn start(s3: LocalS3Config, mut redshift: LocalRedshiftConfig) -> Result<Self> {
+    /// Starts S3 from `s3`, then the Data API from `redshift` with its COPY source set to the S3 server, whatever
+    /// `redshift` said about it. Both accept the identities of `redshift`; S3's own key, when no identity has
+    /// it, becomes an administrator of both.
+    pub async fn start(mut s3: LocalS3Config, mut redshift: LocalRedshiftConfig) -> Result<Self> {
         let (access_key, secret_key) = (s3.access_key.clone(), s3.secret_key.clone());
+        if !redshift.identities.iter().any(|i| i.access_key == access_key) {
+            redshift.identities.push(Identity {
+                name: "s3-admin".into(),
+                access_key: access_key.clone(),
+                secret_key: secret_key.clone(),
+                principal: Principal::User {
+                    name: "s3shift-local-s3-admin".into(),
+                    superuser: true,
+                },
+                db_roles: Vec::new(),
+                reads_admin_secret: true,
+            });
+        }
+        s3.identities = redshift.identities.clone();
+        let identities = redshift.identities.clone();
         let s3 = LocalS3Server::start(s3).await?;
-        redshift.access_key = access_key.clone();
         redshift.s3 = Some(S3Endpoint {
             url: s3.endpoint_url(),
             access_key: access_key.clone(),
@@ -37,6 +55,7 @@ impl LocalStack {
             redshift,
             access_key,
             secret_key,
+            identities,
         })
     }
 

@@ -11,6 +11,8 @@ use support::*;
 
 struct Case {
     name: String,
+    /// The identity the case runs as (`-- as: NAME` after the case line); the admin when absent.
+    identity: Option<String>,
     sql: String,
     expect: String,
 }
@@ -30,6 +32,13 @@ fn parse(text: &str) -> (Vec<String>, Vec<Case>) {
         let Some(name) = l.strip_prefix("-- case:") else {
             continue;
         };
+        let identity = lines
+            .peek()
+            .and_then(|l| l.strip_prefix("-- as:"))
+            .map(|n| n.trim().to_owned());
+        if identity.is_some() {
+            lines.next();
+        }
         let mut sql = Vec::new();
         for l in lines.by_ref() {
             if l == "-- expect" {
@@ -50,6 +59,7 @@ fn parse(text: &str) -> (Vec<String>, Vec<Case>) {
         }
         cases.push(Case {
             name: name.trim().to_owned(),
+            identity,
             sql: sql.join("\n"),
             expect: expect.join("\n"),
         });
@@ -75,25 +85,51 @@ async fn golden_statements() {
             .unwrap();
     let session = first.session_id().unwrap().to_owned();
     wait(&s.rs, first.id().unwrap()).await;
+    // One client and session per other identity, opened by its first case.
+    let mut others: std::collections::HashMap<String, (aws_sdk_redshiftdata::Client, String)> =
+        std::collections::HashMap::new();
     let mut actual = Vec::new();
     for c in &cases {
-        let out =
-            s.rs.execute_statement()
-                .session_id(&session)
-                .sql(&c.sql)
-                .send()
-                .await
-                .unwrap();
-        let d = wait(&s.rs, out.id().unwrap()).await;
-        let got = match d.status() {
-            Some(StatusString::Failed) => d.error().unwrap_or_default().to_owned(),
-            Some(StatusString::Finished) if d.has_result_set().unwrap_or_default() => {
-                let page =
-                    s.rs.get_statement_result()
-                        .id(out.id().unwrap())
+        let (rs, session) = match &c.identity {
+            None => (s.rs.clone(), session.clone()),
+            Some(name) => {
+                if !others.contains_key(name) {
+                    let who = s3shift_local::identity::named(&s3shift_local::identity::standard(), name)
+                        .unwrap_or_else(|| panic!("case '{}': no identity {name}", c.name))
+                        .clone();
+                    let rs = redshift_client_as(&s.redshift, &who.access_key, &who.secret_key);
+                    let first = rs
+                        .execute_statement()
+                        .workgroup_name("s3shift")
+                        .database("dev")
+                        .session_keep_alive_seconds(600)
+                        .sql("SELECT 1")
                         .send()
                         .await
                         .unwrap();
+                    wait(&rs, first.id().unwrap()).await;
+                    others.insert(name.clone(), (rs, first.session_id().unwrap().to_owned()));
+                }
+                others[name].clone()
+            }
+        };
+        let out = rs
+            .execute_statement()
+            .session_id(&session)
+            .sql(&c.sql)
+            .send()
+            .await
+            .unwrap();
+        let d = wait(&rs, out.id().unwrap()).await;
+        let got = match d.status() {
+            Some(StatusString::Failed) => d.error().unwrap_or_default().to_owned(),
+            Some(StatusString::Finished) if d.has_result_set().unwrap_or_default() => {
+                let page = rs
+                    .get_statement_result()
+                    .id(out.id().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
                 let mut lines = vec![
                     page.column_metadata()
                         .iter()
@@ -101,7 +137,7 @@ async fn golden_statements() {
                         .collect::<Vec<_>>()
                         .join(" | "),
                 ];
-                for r in rows(&s.rs, out.id().unwrap()).await {
+                for r in rows(&rs, out.id().unwrap()).await {
                     lines.push(r.iter().map(render).collect::<Vec<_>>().join(" | "));
                 }
                 lines.join("\n")
@@ -117,7 +153,15 @@ async fn golden_statements() {
     if std::env::var_os("S3SHIFT_BLESS").is_some() {
         let mut out = header.join("\n");
         for (c, got) in cases.iter().zip(&actual) {
-            out.push_str(&format!("\n-- case: {}\n{}\n-- expect\n{}\n", c.name, c.sql, got));
+            let who = c
+                .identity
+                .as_ref()
+                .map(|n| format!("-- as: {n}\n"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "\n-- case: {}\n{who}{}\n-- expect\n{}\n",
+                c.name, c.sql, got
+            ));
         }
         std::fs::write(&path, out.trim_start_matches('\n').to_owned() + "").unwrap();
         return;

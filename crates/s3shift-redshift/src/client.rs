@@ -147,6 +147,9 @@ pub struct DataApi {
     target: Target,
     database: String,
     poll: PollConfig,
+    /// A Secrets Manager secret whose database user the statements run as (the namespace's admin secret for
+    /// `migrate`); without it they run as the caller's IAM identity (`IAMR:<role>` on Serverless).
+    secret_arn: Option<String>,
 }
 
 /// Our error for a failed Data API call: the service's code and message in the text, the SDK's error (with its
@@ -180,12 +183,24 @@ where
 macro_rules! targeted {
     ($self:ident, $builder:expr) => {{
         let b = $builder.database(&$self.database);
-        match &$self.target {
-            Target::Serverless { workgroup } => b.workgroup_name(workgroup),
-            Target::Cluster {
-                cluster_identifier,
-                db_user,
-            } => b.cluster_identifier(cluster_identifier).db_user(db_user),
+        match (&$self.target, &$self.secret_arn) {
+            (Target::Serverless { workgroup }, secret) => {
+                b.workgroup_name(workgroup).set_secret_arn(secret.clone())
+            }
+            // With a secret, the secret names the user ("SecretArn or DbUser", ExecuteStatement).
+            (
+                Target::Cluster {
+                    cluster_identifier, ..
+                },
+                Some(secret),
+            ) => b.cluster_identifier(cluster_identifier).secret_arn(secret),
+            (
+                Target::Cluster {
+                    cluster_identifier,
+                    db_user,
+                },
+                None,
+            ) => b.cluster_identifier(cluster_identifier).db_user(db_user),
         }
     }};
 }
@@ -203,7 +218,16 @@ impl DataApi {
             target,
             database,
             poll,
+            secret_arn: None,
         }
+    }
+
+    /// The same handle, its statements run as the database user of the Secrets Manager secret `arn` (the
+    /// caller needs `secretsmanager:GetSecretValue` on it: "Authorizing access to the Amazon Redshift Data API").
+    #[must_use]
+    pub fn with_secret(mut self, arn: impl Into<String>) -> Self {
+        self.secret_arn = Some(arn.into());
+        self
     }
 
     /// Submits one statement with named parameters (`:name` in the SQL); returns its id at once.

@@ -113,7 +113,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// The relation a failed statement named as missing (Redshift's `relation "schema.table" does not exist`).
+    /// The relation a failed statement named as missing (Redshift's `relation "schema.table" does not exist`),
+    /// or the schema (`schema "s3shift" does not exist`, as HAS_SCHEMA_PRIVILEGE answers for one).
     ///
     /// No AWS page documents this text; it is the PostgreSQL wording Redshift answers with, as its users report
     /// it. Any other wording is left alone (`None`), so at worst the operator reads Redshift's own message.
@@ -121,6 +122,12 @@ impl Error {
         let Self::StatementFailed { message, .. } = self else {
             return None;
         };
+        if let Some((_, rest)) = message.split_once("schema \"")
+            && let Some((name, rest)) = rest.split_once('"')
+            && rest.trim_start().starts_with("does not exist")
+        {
+            return Some(name);
+        }
         let (before, rest) = message.split_once("relation \"")?;
         // `column "x" of relation "t" does not exist` is about a column, not a missing table.
         if before.trim_end().ends_with(" of") {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use bytes::Bytes;
 use s3shift_local::LocalStack;
+use s3shift_local::identity::Identity;
 use s3shift_local::redshift::LocalRedshiftConfig;
 use s3shift_local::s3::{FaultConfig, LocalS3Config};
 use s3shift_redshift::{DataApi, PollConfig, Target, Value};
@@ -55,20 +56,32 @@ redshift_serverless_endpoint_url = "{rs}"
     )
 }
 
-/// A Data API handle on the stack's warehouse, polling fast.
+/// A Data API handle on the stack's warehouse as its administrator: the namespace's admin user, through the
+/// admin secret (the user `migrate` runs as, so tables it creates get the same default privileges), polling fast.
 pub fn data_api(stack: &LocalStack) -> DataApi {
+    data_api_as(stack, &stack.access_key, &stack.secret_key)
+        .with_secret(s3shift_local::identity::ADMIN_SECRET_ARN)
+}
+
+/// A Data API handle on the stack's warehouse as the identity of that short name (`loader`, `analyst`,
+/// `nobody`, ...; see `s3shift_local::identity::standard`).
+pub fn data_api_of(stack: &LocalStack, identity: &str) -> DataApi {
+    let who = named(stack, identity);
+    data_api_as(stack, &who.access_key, &who.secret_key)
+}
+
+fn named<'a>(stack: &'a LocalStack, identity: &str) -> &'a Identity {
+    s3shift_local::identity::named(&stack.identities, identity)
+        .unwrap_or_else(|| panic!("the stand-ins have no identity {identity}"))
+}
+
+fn data_api_as(stack: &LocalStack, key: &str, secret: &str) -> DataApi {
     let client = aws_sdk_redshiftdata::Client::from_conf(
         aws_sdk_redshiftdata::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(stack.redshift.endpoint_url())
-            .credentials_provider(Credentials::new(
-                &stack.access_key,
-                &stack.secret_key,
-                None,
-                None,
-                "t",
-            ))
+            .credentials_provider(Credentials::new(key, secret, None, None, "t"))
             .build(),
     );
     DataApi::new(
@@ -85,18 +98,33 @@ pub fn data_api(stack: &LocalStack) -> DataApi {
 }
 
 /// `program` (the s3shift binary, or a wrapper such as /usr/bin/time with the binary as first argument) with
-/// only PATH, the stack's credentials and warn-level logs in its environment, so that nothing from the caller's
-/// AWS setup leaks in. Logs are text on stderr (a test that wants JSON lines sets `S3SHIFT_LOG_FORMAT`).
+/// only PATH, the credentials of the `loader` identity (a job's task role, as deployed) and warn-level logs in
+/// its environment, so that nothing from the caller's AWS setup leaks in. Logs are text on stderr (a test that
+/// wants JSON lines sets `S3SHIFT_LOG_FORMAT`).
 pub fn command(program: &Path, stack: &LocalStack) -> Command {
+    command_as(program, stack, "loader")
+}
+
+/// [`command`] with the credentials of the identity of that short name.
+pub fn command_as(program: &Path, stack: &LocalStack, identity: &str) -> Command {
+    let who = named(stack, identity);
     let mut cmd = Command::new(program);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", &stack.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &stack.secret_key)
+        .env("AWS_ACCESS_KEY_ID", &who.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &who.secret_key)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("S3SHIFT_LOG", "warn")
         .env("S3SHIFT_LOG_FORMAT", "text");
     cmd
+}
+
+/// The environment variable that makes `s3shift migrate` run as the stand-in's admin secret.
+pub fn admin_secret() -> (&'static str, String) {
+    (
+        "S3SHIFT_ADMIN_SECRET_ARN",
+        s3shift_local::identity::ADMIN_SECRET_ARN.to_owned(),
+    )
 }
 
 /// The stand-ins over a temporary folder, with buckets `uploads` (the source, prefixes `a/` and `b/`) and
@@ -109,7 +137,7 @@ pub struct Stack {
     pub local: LocalStack,
     /// An S3 client on them.
     pub store: S3Store,
-    /// A Data API client on them (with all rights).
+    /// A Data API client on them, as the administrator (with all rights).
     pub api: DataApi,
     /// The job file.
     pub job: PathBuf,
@@ -177,9 +205,22 @@ impl Stack {
         cmd
     }
 
-    /// Runs the binary with `args` (the job file appended) and the given extra environment.
+    /// [`Stack::bare_command`] as the identity of that short name.
+    pub fn bare_command_as(&self, identity: &str, args: &[&str]) -> Command {
+        let mut cmd = command_as(&self.bin, &self.local, identity);
+        cmd.args(args).current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Runs the binary with `args` (the job file appended) and the given extra environment, as the `loader`.
     pub async fn s3shift(&self, args: &[&str], env: &[(&str, String)]) -> Output {
-        let mut cmd = self.command(args);
+        self.s3shift_as("loader", args, env).await
+    }
+
+    /// [`Stack::s3shift`] as the identity of that short name.
+    pub async fn s3shift_as(&self, identity: &str, args: &[&str], env: &[(&str, String)]) -> Output {
+        let mut cmd = command_as(&self.bin, &self.local, identity);
+        cmd.args(args).arg(&self.job).current_dir(self.dir.path());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -188,9 +229,10 @@ impl Stack {
             .unwrap()
     }
 
-    /// Applies the migrations through the binary.
+    /// Applies the migrations through the binary, as a deployment does: the `migrator` identity with the
+    /// namespace's admin secret.
     pub async fn migrate(&self) {
-        let out = self.s3shift(&["migrate"], &[]).await;
+        let out = self.s3shift_as("migrator", &["migrate"], &[admin_secret()]).await;
         assert_eq!(
             out.status.code(),
             Some(0),

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use clap::Args;
 use s3shift_jobs::clients::ClientOverrides;
 use s3shift_jobs::spec::parse_job;
-use s3shift_local::LocalStack;
+use s3shift_local::{LocalStack, identity};
 use s3shift_redshift::Value;
 
 use super::job::pipeline;
@@ -121,17 +121,27 @@ async fn demo(args: &DemoArgs) -> Result<u8> {
     Ok(code)
 }
 
+/// The demo runs as a deployment does: the job as the `loader` identity (a task role tagged with the loader
+/// role), `migrate` as the `migrator` identity with the namespace's admin secret.
 async fn demo_with(stack: &LocalStack, samples: &[(String, PathBuf)], copies: u32) -> Result<u8> {
     let (s3, redshift) = (&stack.s3, &stack.redshift);
     let spec = parse_job(Path::new("jobs/demo.toml"), DEMO_JOB)?;
-    let overrides = ClientOverrides {
-        s3_endpoint_url: Some(s3.endpoint_url()),
-        redshift_data_endpoint_url: Some(redshift.endpoint_url()),
-        static_credentials: Some((stack.access_key.clone(), stack.secret_key.clone())),
-        region: Some("us-east-1".into()),
-        ..ClientOverrides::default()
+    let overrides_as = |name: &str| -> Result<ClientOverrides> {
+        let who = identity::named(&stack.identities, name)
+            .with_context(|| format!("the stand-ins have no identity {name}"))?;
+        Ok(ClientOverrides {
+            s3_endpoint_url: Some(s3.endpoint_url()),
+            redshift_data_endpoint_url: Some(redshift.endpoint_url()),
+            static_credentials: Some((who.access_key.clone(), who.secret_key.clone())),
+            region: Some("us-east-1".into()),
+            ..ClientOverrides::default()
+        })
     };
-    let p = pipeline(&spec, &overrides).await?;
+    let p = pipeline(&spec, &overrides_as("loader")?).await?;
+    let admin = pipeline(&spec, &overrides_as("migrator")?)
+        .await?
+        .api
+        .with_secret(identity::ADMIN_SECRET_ARN);
     let src = &spec.config.source.bucket;
     p.s3.ensure_bucket(src).await?;
     p.s3.ensure_bucket(&spec.config.staging.bucket).await?;
@@ -178,9 +188,13 @@ async fn demo_with(stack: &LocalStack, samples: &[(String, PathBuf)], copies: u3
         samples.len(),
         odd_keys.len()
     )?;
-    writeln!(out, "\n$ s3shift migrate demo")?;
+    writeln!(
+        out,
+        "\n$ s3shift migrate demo --admin-secret-arn {}",
+        identity::ADMIN_SECRET_ARN
+    )?;
     drop(out);
-    apply_migrations(&p.api).await?;
+    apply_migrations(&admin, true).await?;
     println!("\n$ s3shift run demo");
     // Exit code 3 (some objects quarantined) is what the broken samples are for: the demo itself succeeded.
     run_job(&p, &spec, false, false).await?;

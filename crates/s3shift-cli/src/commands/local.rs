@@ -92,6 +92,36 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
     )?;
     writeln!(out, "export AWS_ACCESS_KEY_ID={access_key}")?;
     writeln!(out, "export AWS_SECRET_ACCESS_KEY={secret_key}")?;
+    // The other IAM identities, each with the database user and roles its Data API calls run as.
+    writeln!(
+        out,
+        "# The keys above are the administrator's (a database superuser). To act as another identity, use its keys:"
+    )?;
+    for i in &stack.identities {
+        let roles = if i.db_roles.is_empty() {
+            "no database role".to_owned()
+        } else {
+            format!("RedshiftDbRoles={}", i.db_roles.join(":"))
+        };
+        let secret = if i.reads_admin_secret {
+            ", may read the admin secret"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "# identity {}: AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}  ({}, {roles}{secret})",
+            i.name,
+            i.access_key,
+            i.secret_key,
+            i.db_user()
+        )?;
+    }
+    writeln!(
+        out,
+        "# The namespace's admin secret (s3shift migrate --admin-secret-arn): {}",
+        s3shift_local::identity::ADMIN_SECRET_ARN
+    )?;
     // botocore sends `Expect: 100-continue` even on empty uploads; the server rightly answers those at once,
     // which leaves botocore's pooled connection stalling the next upload for 60 s (boto/botocore#3755).
     writeln!(

@@ -125,6 +125,7 @@ impl Pipeline {
         let now = options.now.unwrap_or_else(Utc::now);
         let run_id = new_run_id(spec, now)?;
         if options.dry_run {
+            self.preflight(spec).await?;
             let pending = self.pending_load(spec).await?.map(|p| p.run_id.to_string());
             let mut summary = RunSummary::default();
             let plan = self
@@ -137,8 +138,7 @@ impl Pipeline {
                 ledger_statements: summary.data_api_statements,
             });
         }
-        s3shift_redshift::schema_check::check_table(&self.api, &spec.table, s3shift_core::schema::IMAGES)
-            .await?;
+        self.preflight(spec).await?;
         let lease = match self.take_lease(spec, &run_id, options).await? {
             Ok(lease) => lease,
             Err(skipped) => return Ok(skipped),
@@ -202,9 +202,30 @@ impl Pipeline {
             .map_err(|e| e.explain(spec))
     }
 
-    async fn replay_once(&self, spec: &JobSpec, run: &RunId, options: &RunOptions) -> Result<RunOutcome> {
+    /// What is checked before any object is read or any file staged: the identity holds every database
+    /// privilege a run needs, and the curated table has exactly the columns s3shift stages.
+    async fn preflight(&self, spec: &JobSpec) -> Result<()> {
+        use s3shift_redshift::warehouse::privileges;
+        let needs = privileges::run_needs(&spec.table)?;
+        let (user, missing) = privileges::missing(&self.api, &needs).await?;
+        if !missing.is_empty() {
+            return Err(Error::MissingPrivileges {
+                user,
+                missing: missing
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                job: spec.name().to_owned(),
+            });
+        }
         s3shift_redshift::schema_check::check_table(&self.api, &spec.table, s3shift_core::schema::IMAGES)
             .await?;
+        Ok(())
+    }
+
+    async fn replay_once(&self, spec: &JobSpec, run: &RunId, options: &RunOptions) -> Result<RunOutcome> {
+        self.preflight(spec).await?;
         let bucket = spec.config.staging.bucket.clone();
         let manifest_key = format!("{}/{}/manifest.json", spec.staging_root(), run);
         let Some(bytes) = self.s3.get(&bucket, &manifest_key).await? else {

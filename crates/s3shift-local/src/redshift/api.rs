@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::access::DbUser;
 use super::engine::{Engine, MAX_ACTIVE, Part, Record, Status, now};
+use crate::identity::{ADMIN_DB_USER, ADMIN_SECRET_ARN, Identity};
 
 /// An error as the service sends it.
 #[derive(Debug)]
@@ -87,6 +89,7 @@ struct ListInput {
 /// Runs one operation; `body` is the request JSON.
 pub(crate) fn dispatch(
     engine: &Arc<Engine>,
+    caller: &Identity,
     op: &str,
     body: &[u8],
     page_rows: usize,
@@ -98,8 +101,18 @@ pub(crate) fn dispatch(
         extra: None,
     };
     match op {
-        "ExecuteStatement" => execute(engine, serde_json::from_slice(body).map_err(parse_err)?, false),
-        "BatchExecuteStatement" => execute(engine, serde_json::from_slice(body).map_err(parse_err)?, true),
+        "ExecuteStatement" => execute(
+            engine,
+            caller,
+            serde_json::from_slice(body).map_err(parse_err)?,
+            false,
+        ),
+        "BatchExecuteStatement" => execute(
+            engine,
+            caller,
+            serde_json::from_slice(body).map_err(parse_err)?,
+            true,
+        ),
         "DescribeStatement" => describe(engine, serde_json::from_slice(body).map_err(parse_err)?),
         "GetStatementResult" => result(
             engine,
@@ -133,7 +146,50 @@ fn check_id(id: Option<String>) -> Result<String, ApiError> {
     Ok(id)
 }
 
-fn execute(engine: &Arc<Engine>, input: ExecuteInput, batch: bool) -> Result<Value, ApiError> {
+/// The database user a call runs as, and the roles of its tag: the secret's user for `SecretArn` (the caller
+/// must be allowed to read it), `DbUser` on a provisioned cluster, else the caller's IAM identity.
+fn database_user(caller: &Identity, input: &ExecuteInput) -> Result<(DbUser, Vec<String>), ApiError> {
+    if let Some(secret) = &input.secret_arn {
+        if secret != ADMIN_SECRET_ARN || !caller.reads_admin_secret {
+            // The Data API reads the secret with the caller's credentials ("Authorizing access to the Amazon
+            // Redshift Data API": the caller needs secretsmanager:GetSecretValue on it).
+            return Err(ApiError {
+                status: 400,
+                kind: "AccessDeniedException",
+                message: format!(
+                    "User: {} is not authorized to perform: secretsmanager:GetSecretValue on resource: {secret} \
+                     because no identity-based policy allows the secretsmanager:GetSecretValue action",
+                    caller.arn()
+                ),
+                extra: None,
+            });
+        }
+        let user = DbUser {
+            name: ADMIN_DB_USER.into(),
+            superuser: true,
+        };
+        return Ok((user, Vec::new()));
+    }
+    if let (Some(db_user), Some(_)) = (&input.db_user, &input.cluster_identifier) {
+        let user = DbUser {
+            name: db_user.clone(),
+            superuser: false,
+        };
+        return Ok((user, Vec::new()));
+    }
+    let user = DbUser {
+        name: caller.db_user(),
+        superuser: caller.superuser(),
+    };
+    Ok((user, caller.db_roles.clone()))
+}
+
+fn execute(
+    engine: &Arc<Engine>,
+    caller: &Identity,
+    input: ExecuteInput,
+    batch: bool,
+) -> Result<Value, ApiError> {
     if let Some(token) = input.client_token.as_deref()
         && let Some(id) = engine.by_token(token)
         && let Some(r) = engine.get(&id)
@@ -144,6 +200,7 @@ fn execute(engine: &Arc<Engine>, input: ExecuteInput, batch: bool) -> Result<Val
             input.secret_arn.as_deref(),
         ));
     }
+    let (user, tag_roles) = database_user(caller, &input)?;
     let sqls: Vec<String> = if batch {
         let sqls = input.sqls.unwrap_or_default();
         if sqls.is_empty() || sqls.len() > 40 {
@@ -227,8 +284,18 @@ fn execute(engine: &Arc<Engine>, input: ExecuteInput, batch: bool) -> Result<Val
         });
     }
     let session_id = engine
-        .session_for(input.session_id.as_deref(), input.session_keep_alive_seconds)
+        .session_for(
+            input.session_id.as_deref(),
+            input.session_keep_alive_seconds,
+            &user,
+        )
         .map_err(ApiError::validation)?;
+    engine.sign_in(&user, &tag_roles).map_err(|e| ApiError {
+        status: 500,
+        kind: "InternalServerException",
+        message: e,
+        extra: None,
+    })?;
     let parts = sqls
         .into_iter()
         .map(|sql| Part {
@@ -261,6 +328,7 @@ fn execute(engine: &Arc<Engine>, input: ExecuteInput, batch: bool) -> Result<Val
         session_id,
         statement_name: input.statement_name,
         pid: 0,
+        user,
     };
     let _ = (input.result_format, input.with_event);
     let id = engine.submit(record, input.client_token).map_err(|m| ApiError {

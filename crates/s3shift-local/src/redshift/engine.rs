@@ -2,9 +2,10 @@
 //! thread over their own DuckDB connection (a session's statements share the session's connection, so its
 //! temporary tables live as long as the session, as in Redshift).
 //!
-//! It is one file of some 600 lines because a statement's lifecycle, its batch's transaction and cancellation
+//! It is one file of some 700 lines because a statement's lifecycle, its batch's transaction and cancellation
 //! are one state machine over the same slots. What a statement does lives elsewhere: translation in
-//! `translate`, COPY in `copy`, catalog lookups in `catalog`, and the wording of errors in `wording`.
+//! `translate`, COPY in `copy`, catalog lookups in `catalog`, privileges in `access`, and the wording of errors
+//! in `wording`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -13,10 +14,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use duckdb::Connection;
 
+use super::access::{self, DbUser};
 use super::catalog::create_like;
 use super::copy;
+use super::lex::lex;
 use super::results::{QueryResult, from_batches};
-use super::translate::{Kind, Plan, plan};
+use super::translate::{Kind, Plan, plan, render_with_params};
 use super::wording::{qualify_relation, redshift_error};
 
 /// Most statements not yet finished at once (the Data API's quota).
@@ -85,6 +88,8 @@ pub(crate) struct Record {
     pub(crate) session_id: Option<String>,
     pub(crate) statement_name: Option<String>,
     pub(crate) pid: i64,
+    /// The database user the statement runs as.
+    pub(crate) user: DbUser,
 }
 
 /// How long a cancel keeps interrupting a statement that has not stopped yet.
@@ -98,6 +103,8 @@ struct Slot {
 
 struct Session {
     conn: Mutex<Connection>,
+    /// The database user that opened it; only its statements may use it.
+    user: DbUser,
     keep_alive: Duration,
     last_used: Mutex<Instant>,
 }
@@ -123,6 +130,16 @@ pub(crate) struct Engine {
     step_delay: Duration,
     /// Largest result set a statement may return (the Data API fails larger ones).
     max_result_bytes: u64,
+    /// Sign-ins already recorded (user, tag roles): a sign-in costs DuckDB queries, and the same identity signs
+    /// in on every call. Forgotten whenever a privilege statement runs (a role created or dropped changes
+    /// which tag roles apply).
+    signed_in: Mutex<std::collections::HashSet<(String, Vec<String>)>>,
+    /// Bumped by every statement that may change the privilege catalog (and again when its run ends), and by
+    /// every recorded sign-in: a cached [`access::Catalog`] of an older generation is stale.
+    generation: AtomicU64,
+    /// The committed catalog, read through a connection of its own, and its generation: most statements are
+    /// checked against it instead of reading the catalog again (a DuckDB query is the stand-in's main cost).
+    catalog_cache: Mutex<Option<(u64, Arc<access::Catalog>)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -144,6 +161,7 @@ impl Engine {
     ) -> Result<Self, String> {
         let conn = Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
         conn.execute_batch(super::catalog::SETUP)
+            .and_then(|()| conn.execute_batch(access::SETUP))
             .map_err(|e| format!("preparing {}: {e}", path.display()))?;
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -160,6 +178,9 @@ impl Engine {
             s3,
             step_delay,
             max_result_bytes,
+            signed_in: Mutex::new(std::collections::HashSet::new()),
+            generation: AtomicU64::new(0),
+            catalog_cache: Mutex::new(None),
         })
     }
 
@@ -195,12 +216,14 @@ impl Engine {
         &self,
         id: Option<&str>,
         keep_alive: Option<u64>,
+        user: &DbUser,
     ) -> Result<Option<String>, String> {
         let mut sessions = lock(&self.sessions);
         sessions.retain(|_, s| lock(&s.last_used).elapsed() <= s.keep_alive);
         if let Some(id) = id {
             let s = sessions
                 .get(id)
+                .filter(|s| s.user == *user)
                 .ok_or_else(|| format!("Session {id} does not exist or has expired"))?;
             *lock(&s.last_used) = Instant::now();
             return Ok(Some(id.to_owned()));
@@ -214,6 +237,7 @@ impl Engine {
             id.clone(),
             Arc::new(Session {
                 conn: Mutex::new(conn),
+                user: user.clone(),
                 keep_alive: Duration::from_secs(secs),
                 last_used: Mutex::new(Instant::now()),
             }),
@@ -342,7 +366,7 @@ impl Engine {
             return self.finish_aborted(slot, 0);
         }
         Self::set_status(slot, Status::Picked);
-        let (session_id, parts, params, batch, database) = {
+        let (session_id, parts, params, batch, database, user) = {
             let r = lock(&slot.record);
             (
                 r.session_id.clone(),
@@ -350,6 +374,7 @@ impl Engine {
                 r.params.clone(),
                 r.batch,
                 r.database.clone(),
+                r.user.clone(),
             )
         };
         let session = session_id
@@ -375,6 +400,12 @@ impl Engine {
         std::thread::sleep(self.step_delay);
         Self::set_status(slot, Status::Started);
         let started = Instant::now();
+        let changed = std::cell::Cell::new(false);
+        // Whatever the run's end (commit, rollback, failure), a change it made is now visible or gone.
+        let _bump = Bump {
+            changed: &changed,
+            generation: &self.generation,
+        };
         if batch {
             let _ = conn.execute_batch("BEGIN TRANSACTION");
             for (n, part) in parts.iter().enumerate() {
@@ -383,7 +414,19 @@ impl Engine {
                     return self.finish_aborted(slot, n);
                 }
                 let t0 = Instant::now();
-                let outcome = self.run_one(conn, &part.sql, &[], &database, slot, true);
+                let outcome = self.run_one(
+                    conn,
+                    &part.sql,
+                    &[],
+                    &Context {
+                        database: &database,
+                        user: &user,
+                        own_catalog: session.is_some(),
+                        changed: &changed,
+                    },
+                    slot,
+                    true,
+                );
                 let failed = outcome.is_err();
                 self.record_part(slot, n, outcome, t0.elapsed());
                 if failed {
@@ -402,7 +445,19 @@ impl Engine {
             self.finish_batch(slot, parts.len(), started.elapsed(), false);
         } else {
             let Some(part) = parts.first() else { return };
-            let outcome = self.run_one(conn, &part.sql, &params, &database, slot, false);
+            let outcome = self.run_one(
+                conn,
+                &part.sql,
+                &params,
+                &Context {
+                    database: &database,
+                    user: &user,
+                    own_catalog: session.is_some(),
+                    changed: &changed,
+                },
+                slot,
+                false,
+            );
             self.record_part(slot, 0, outcome, started.elapsed());
             let aborted = slot.cancel.load(Ordering::SeqCst);
             let mut r = lock(&slot.record);
@@ -484,20 +539,72 @@ impl Engine {
         r.updated = now();
     }
 
-    /// Runs one statement on `conn`.
+    /// Runs one statement on `conn` as `cx.user`: its privilege functions answered, its privileges checked,
+    /// and what it created or dropped recorded in the privilege catalog.
     fn run_one(
         &self,
         conn: &Connection,
         sql: &str,
         params: &[(String, String)],
-        database: &str,
+        cx: &Context<'_>,
         slot: &Slot,
         in_batch: bool,
     ) -> Result<Outcome, String> {
         let query_id = self.query_ids.fetch_add(1, Ordering::Relaxed);
-        let planned = plan(sql)?;
-        self.run_planned(conn, planned, params, database, slot, in_batch, query_id)
-            .map_err(|e| qualify_relation(sql, e))
+        let toks = lex(sql).map_err(|e| format!("ERROR: {e}"))?;
+        if access::changes_catalog(&toks) {
+            cx.changed.set(true);
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        let own = cx.own_catalog || cx.changed.get();
+        let toks = access::answer_privilege_functions(|| self.catalog(conn, own), cx.user, toks)?;
+        let planned = plan(&render_with_params(&toks))?;
+        if let Plan::Acl(statement) = &planned {
+            access::run_acl(conn, cx.user, statement, cx.database)?;
+            lock(&self.signed_in).clear();
+            return Ok(Outcome {
+                rows: 0,
+                result: None,
+                query_id,
+            });
+        }
+        let effects = access::authorize(|| self.catalog(conn, own), cx.user, &toks, cx.database)?;
+        let outcome = self
+            .run_planned(conn, planned, params, cx.database, slot, in_batch, query_id)
+            .map_err(|e| qualify_relation(sql, e))?;
+        access::record(conn, cx.user, &effects)?;
+        Ok(outcome)
+    }
+
+    /// Records a user's sign-in (see [`access::sign_in`]); sign-ins are serialised on the root connection.
+    pub(crate) fn sign_in(&self, user: &DbUser, tag_roles: &[String]) -> Result<(), String> {
+        let key = (user.name.clone(), tag_roles.to_vec());
+        if lock(&self.signed_in).contains(&key) {
+            return Ok(());
+        }
+        let conn = lock(&self.root);
+        access::sign_in(&conn, user, tag_roles)?;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        lock(&self.signed_in).insert(key);
+        Ok(())
+    }
+
+    /// The catalog a statement is checked against: read through its own connection when its run changed the
+    /// catalog or runs in a session (it must see its own uncommitted changes), else the cached committed one.
+    fn catalog(&self, conn: &Connection, own: bool) -> Result<Arc<access::Catalog>, String> {
+        if own {
+            return access::Catalog::load(conn).map(Arc::new);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Some((g, c)) = lock(&self.catalog_cache).as_ref()
+            && *g == generation
+        {
+            return Ok(c.clone());
+        }
+        let fresh = self.connection()?;
+        let c = Arc::new(access::Catalog::load(&fresh)?);
+        *lock(&self.catalog_cache) = Some((generation, c.clone()));
+        Ok(c)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -537,6 +644,8 @@ impl Engine {
                 .map_err(|e| redshift_error(&e.to_string()))
                 .and(done(0, None)),
             Plan::NoOp => done(0, None),
+            // `run_one` runs privilege statements itself, with the user they need.
+            Plan::Acl(_) => done(0, None),
             Plan::CreateLike {
                 temp,
                 if_not_exists,
@@ -616,6 +725,30 @@ impl Engine {
             }
         }
     }
+}
+
+/// Bumps the catalog generation when dropped, if the run changed the catalog.
+struct Bump<'a> {
+    changed: &'a std::cell::Cell<bool>,
+    generation: &'a AtomicU64,
+}
+
+impl Drop for Bump<'_> {
+    fn drop(&mut self) {
+        if self.changed.get() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Who runs a statement, and where.
+struct Context<'a> {
+    database: &'a str,
+    user: &'a DbUser,
+    /// The statement runs in a session: its checks read the catalog through the session's connection.
+    own_catalog: bool,
+    /// Set once a statement of the run (the batch, or the single statement) may have changed the catalog.
+    changed: &'a std::cell::Cell<bool>,
 }
 
 /// What one statement produced.

@@ -7,9 +7,11 @@
 //! on DuckDB after translation from Redshift SQL (see `translate`); COPY ... FORMAT AS PARQUET reads its files
 //! through the S3 endpoint it is given (see `copy`).
 //!
-//! Requests must be signed with the configured access key (the key is checked; the SigV4 signature itself is
-//! not recomputed here). The database file persists: `duckdb FILE` opens it for analysts once the server stops.
+//! Every request must carry a valid SigV4 signature (see `sigv4`) by one of the configured IAM identities
+//! ([`crate::identity`]); its statements run as that identity's database user, whose privileges `access`
+//! enforces. The database file persists: `duckdb FILE` opens it for analysts once the server stops.
 
+mod access;
 mod api;
 mod catalog;
 mod copy;
@@ -17,6 +19,7 @@ mod engine;
 mod lex;
 mod results;
 mod serverless;
+mod sigv4;
 mod translate;
 mod wording;
 
@@ -31,6 +34,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
+use crate::identity::Identity;
 use crate::listener::Loopback;
 use crate::{Error, Result};
 
@@ -58,8 +62,8 @@ pub struct LocalRedshiftConfig {
     pub database_file: PathBuf,
     /// Address to bind; port 0 picks a free one. Only loopback is accepted.
     pub addr: SocketAddr,
-    /// Access key that requests must be signed with.
-    pub access_key: String,
+    /// The IAM identities whose signed requests are accepted, each running as its database user.
+    pub identities: Vec<Identity>,
     /// Where COPY reads from; without it, COPY fails with a clear error.
     pub s3: Option<S3Endpoint>,
     /// Time each statement spends in SUBMITTED and in PICKED, so that clients see the asynchronous lifecycle.
@@ -75,12 +79,13 @@ pub struct LocalRedshiftConfig {
 }
 
 impl LocalRedshiftConfig {
-    /// A server over `database_file` on a free loopback port, the stand-ins' default access key, no S3.
+    /// A server over `database_file` on a free loopback port, the standard identities
+    /// ([`crate::identity::standard`]), no S3.
     pub fn new(database_file: impl Into<PathBuf>) -> Self {
         Self {
             database_file: database_file.into(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            access_key: crate::s3::DEFAULT_ACCESS_KEY.into(),
+            identities: crate::identity::standard(),
             s3: None,
             step_delay: Duration::from_millis(2),
             result_page_rows: 1000,
@@ -132,7 +137,7 @@ impl LocalRedshiftServer {
                 })?;
         let state = Arc::new(State {
             engine: Arc::new(engine),
-            access_key: config.access_key,
+            identities: config.identities,
             page_rows: config.result_page_rows,
             serverless: config.serverless,
         });
@@ -180,7 +185,7 @@ fn s3_client(e: &S3Endpoint) -> aws_sdk_s3::Client {
 
 struct State {
     engine: Arc<engine::Engine>,
-    access_key: String,
+    identities: Vec<Identity>,
     page_rows: usize,
     serverless: ServerlessConfig,
 }
@@ -213,11 +218,71 @@ fn error(status: u16, kind: &'static str, message: impl Into<String>) -> http::R
     )
 }
 
-/// The access key in a SigV4 `Authorization` header.
-fn access_key_of(req: &http::Request<Incoming>) -> Option<String> {
-    let auth = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let cred = auth.split("Credential=").nth(1)?;
-    Some(cred.split('/').next()?.to_owned())
+/// The service a target's requests are signed for.
+fn signing_service(target: &str) -> &'static str {
+    if target.starts_with("RedshiftServerless.") {
+        "redshift-serverless"
+    } else {
+        "redshift-data"
+    }
+}
+
+/// An HTTP status, AWS's error type and message.
+type Refusal = (u16, &'static str, String);
+
+/// The identity that signed the request, or AWS's refusal.
+fn authenticate<'a>(
+    state: &'a State,
+    parts: &http::request::Parts,
+    body: &[u8],
+    target: &str,
+) -> Result<&'a Identity, Refusal> {
+    let header = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let refused = |r: sigv4::Refusal| (403, r.kind, r.message);
+    let auth = match sigv4::parse(header) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return Err((
+                400,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token".into(),
+            ));
+        }
+        Err(r) => return Err(refused(r)),
+    };
+    let Some(identity) = state.identities.iter().find(|i| i.access_key == auth.access_key) else {
+        return Err((
+            403,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.".into(),
+        ));
+    };
+    let want = signing_service(target);
+    if auth.service != want {
+        return Err((
+            403,
+            "InvalidSignatureException",
+            format!(
+                "Credential should be scoped to correct service: '{want}'. (got '{}')",
+                auth.service
+            ),
+        ));
+    }
+    let signed = sigv4::Signed {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &parts.headers,
+        body,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    sigv4::verify(&auth, &signed, &identity.secret_key, now).map_err(refused)?;
+    Ok(identity)
 }
 
 async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
@@ -228,29 +293,21 @@ async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<F
             "the Data API takes POST requests",
         );
     }
-    match access_key_of(&req) {
-        Some(k) if k == state.access_key => {}
-        Some(_) => {
-            return error(
-                400,
-                "UnrecognizedClientException",
-                "The security token included in the request is invalid.",
-            );
-        }
-        None => {
-            return error(
-                400,
-                "MissingAuthenticationTokenException",
-                "Missing Authentication Token",
-            );
-        }
-    }
-    let target = req
-        .headers()
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return error(413, "ValidationException", format!("request body: {e}")),
+    };
+    let target = parts
+        .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let identity = match authenticate(state, &parts, &body, &target) {
+        Ok(i) => i.clone(),
+        Err((status, kind, message)) => return error(status, kind, message),
+    };
     let serverless_op = target.strip_prefix("RedshiftServerless.").map(str::to_owned);
     let Some(op) = target
         .strip_prefix("RedshiftData.")
@@ -263,10 +320,6 @@ async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<F
             format!("unknown X-Amz-Target '{target}'"),
         );
     };
-    let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return error(413, "ValidationException", format!("request body: {e}")),
-    };
     if serverless_op.is_some() {
         return match serverless::dispatch(&state.serverless, &op, &body) {
             Ok(v) => reply(200, &v),
@@ -276,7 +329,8 @@ async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<F
     let engine = state.engine.clone();
     let page_rows = state.page_rows;
     // DuckDB calls (sessions, statement registry) may block briefly: off the IO threads.
-    let answer = tokio::task::spawn_blocking(move || api::dispatch(&engine, &op, &body, page_rows)).await;
+    let answer =
+        tokio::task::spawn_blocking(move || api::dispatch(&engine, &identity, &op, &body, page_rows)).await;
     match answer {
         Ok(Ok(v)) => reply(200, &v),
         Ok(Err(e)) => reply(e.status, &e.body()),

@@ -34,6 +34,8 @@ pub(crate) enum Plan {
     Copy(super::copy::CopySpec),
     /// Accepted and ignored (maintenance commands with no meaning here).
     NoOp,
+    /// GRANT, REVOKE, CREATE/DROP ROLE, ALTER DEFAULT PRIVILEGES: run on the privilege catalog (see `access`).
+    Acl(super::access::AclStatement),
 }
 
 /// What a statement returns.
@@ -75,6 +77,9 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
     let Some(first) = s.first() else {
         return Err(err("empty statement"));
     };
+    if let Some(statement) = super::access::parse_acl(&toks)? {
+        return Ok(Plan::Acl(statement));
+    }
     let params: Vec<String> = toks
         .iter()
         .filter_map(|t| {
@@ -112,8 +117,8 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
         "copy" => super::copy::parse(&s).map(Plan::Copy).map_err(err),
         "create" => plan_create(&toks, &params),
         "drop" | "truncate" | "alter" | "comment" => simple(Kind::Nothing),
-        "unload" | "grant" | "revoke" | "call" | "set" | "reset" | "lock" | "prepare" | "execute"
-        | "declare" | "fetch" | "close" => Err(err(format!(
+        "unload" | "call" | "set" | "reset" | "lock" | "prepare" | "execute" | "declare" | "fetch"
+        | "close" => Err(err(format!(
             "s3shift-local does not support {}",
             w0.to_uppercase()
         ))),
@@ -122,6 +127,16 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
             _ => Err(err(format!("syntax error at or near \"{}\"", first.text()))),
         },
     }
+}
+
+/// Joins tokens back into Redshift SQL, parameters written `:name` as the Data API takes them.
+pub(crate) fn render_with_params(toks: &[Tok]) -> String {
+    toks.iter()
+        .map(|t| match t {
+            Tok::Param(name) => format!(":{name}"),
+            other => other.text().to_owned(),
+        })
+        .collect()
 }
 
 /// Index of the `)` matching the `(` at `open`.

@@ -33,10 +33,13 @@ pub struct LocalS3Config {
     pub dir: PathBuf,
     /// Address to bind; port 0 picks a free port. Only loopback addresses are accepted.
     pub addr: SocketAddr,
-    /// The one access key accepted.
+    /// The access key accepted (the administrator's).
     pub access_key: String,
     /// Its secret.
     pub secret_key: String,
+    /// Further identities whose keys are accepted (the stand-in does not evaluate IAM or bucket policies: every
+    /// accepted key may do everything).
+    pub identities: Vec<crate::identity::Identity>,
     /// Injected faults (none by default).
     pub faults: FaultConfig,
 }
@@ -49,6 +52,7 @@ impl LocalS3Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             access_key: DEFAULT_ACCESS_KEY.into(),
             secret_key: DEFAULT_SECRET_KEY.into(),
+            identities: crate::identity::standard(),
             faults: FaultConfig::default(),
         }
     }
@@ -79,10 +83,15 @@ impl LocalS3Server {
         })?;
         let store = store::LocalStore::new(fs, buckets.clone(), meta);
         let mut builder = S3ServiceBuilder::new(store);
-        builder.set_auth(SimpleAuth::from_single(
-            config.access_key.clone(),
-            config.secret_key.clone(),
-        ));
+        let mut auth = SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone());
+        for i in config
+            .identities
+            .iter()
+            .filter(|i| i.access_key != config.access_key)
+        {
+            auth.register(i.access_key.clone(), i.secret_key.clone().into());
+        }
+        builder.set_auth(auth);
         let service = faults::FaultyService::new(builder.build(), config.faults.clone());
         let inner = Loopback::start(config.addr, service).await?;
         tracing::info!(addr = %inner.addr(), dir = %config.dir.display(), "local S3 listening");

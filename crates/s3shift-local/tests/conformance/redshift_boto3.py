@@ -94,6 +94,41 @@ def main(endpoint):
     check("aws redshift-data get-statement-result",
           run.returncode == 0 and json.loads(run.stdout)["Records"] == [[{"longValue": 42}]], run.stdout + run.stderr)
 
+    # Identities: botocore's own SigV4 signature is verified; a wrong secret, an unknown key and another
+    # identity's privileges are refused with the service's error codes and Redshift's words.
+    def client(key, secret):
+        return boto3.client("redshift-data", endpoint_url=endpoint, aws_access_key_id=key,
+                            aws_secret_access_key=secret)
+
+    try:
+        client(os.environ["AWS_ACCESS_KEY_ID"], "not-the-secret").list_statements()
+        check("a wrong secret is InvalidSignatureException", False)
+    except ClientError as e:
+        check("a wrong secret is InvalidSignatureException",
+              e.response["Error"]["Code"] == "InvalidSignatureException", e)
+    try:
+        client("no-such-key", "x").list_statements()
+        check("an unknown key is UnrecognizedClientException", False)
+    except ClientError as e:
+        check("an unknown key is UnrecognizedClientException",
+              e.response["Error"]["Code"] == "UnrecognizedClientException", e)
+    analyst = client("s3shift-local-analyst", "s3shift-local-analyst-secret")
+    out = analyst.execute_statement(WorkgroupName="s3shift", Database="dev", Sql="SELECT current_user")
+    res = analyst.get_statement_result(Id=wait(analyst, out["Id"])["Id"])
+    check("a role's statements run as IAMR:<role>",
+          res["Records"] == [[{"stringValue": "IAMR:s3shift-local-analyst"}]], res["Records"])
+    out = analyst.execute_statement(WorkgroupName="s3shift", Database="dev", Sql="DELETE FROM t")
+    d = wait(analyst, out["Id"])
+    check("another user's table is refused in Redshift's words",
+          d["Status"] == "FAILED" and d["Error"] == "ERROR: permission denied for relation t", d)
+    try:
+        analyst.execute_statement(WorkgroupName="s3shift", Database="dev", Sql="SELECT 1",
+                                  SecretArn="arn:aws:secretsmanager:us-east-1:000000000000:secret:"
+                                            "redshift!s3shift-local-admin-Ab12Cd")
+        check("the admin secret needs GetSecretValue", False)
+    except ClientError as e:
+        check("the admin secret needs GetSecretValue", e.response["Error"]["Code"] == "AccessDeniedException", e)
+
     print(f"{passed} passed, 0 failed")
 
 

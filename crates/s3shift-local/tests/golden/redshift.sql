@@ -1,5 +1,6 @@
 # Golden cases for the Data API stand-in: Redshift SQL in, the outcome out (rows, a count, or the exact error).
-# Each case: "-- case: NAME", the statement, "-- expect", the outcome. Cases run in order in one session.
+# Each case: "-- case: NAME", optionally "-- as: IDENTITY" (a name of s3shift_local::identity::standard; the
+# admin otherwise), the statement, "-- expect", the outcome. Cases run in order, one session per identity.
 # Regenerate the expectations with S3SHIFT_BLESS=1 cargo test -p s3shift-local --test redshift_golden, then
 # review the diff.
 
@@ -143,3 +144,252 @@ OK
 SELECT 'abc
 -- expect
 ERROR: unterminated string literal starting at character 8
+
+-- case: privileges: an object is its owner's
+CREATE SCHEMA acl
+-- expect
+OK
+
+-- case: privileges: a table in it
+CREATE TABLE acl.t (a INTEGER)
+-- expect
+OK
+
+-- case: privileges: a row
+INSERT INTO acl.t VALUES (1), (2)
+-- expect
+OK rows=2
+
+-- case: privileges: a role
+CREATE ROLE reader
+-- expect
+OK
+
+-- case: privileges: who am I
+-- as: nobody
+SELECT current_user AS who
+-- expect
+who
+IAMR:s3shift-local-nobody
+
+-- case: privileges: no usage on the schema
+-- as: nobody
+SELECT * FROM acl.t
+-- expect
+ERROR: permission denied for schema acl
+
+-- case: privileges: a role to a user
+GRANT ROLE reader TO "IAMR:s3shift-local-nobody"
+-- expect
+OK
+
+-- case: privileges: usage to the role
+GRANT USAGE ON SCHEMA acl TO ROLE reader
+-- expect
+OK
+
+-- case: privileges: usage is not select
+-- as: nobody
+SELECT * FROM acl.t
+-- expect
+ERROR: permission denied for relation t
+
+-- case: privileges: select to the role
+GRANT SELECT ON TABLE acl.t TO ROLE reader
+-- expect
+OK
+
+-- case: privileges: select through the role
+-- as: nobody
+SELECT a FROM acl.t ORDER BY a
+-- expect
+a
+1
+2
+
+-- case: privileges: select is not insert
+-- as: nobody
+INSERT INTO acl.t VALUES (3)
+-- expect
+ERROR: permission denied for relation t
+
+-- case: privileges: select is not delete
+-- as: nobody
+DELETE FROM acl.t WHERE a = 1
+-- expect
+ERROR: permission denied for relation t
+
+-- case: privileges: has_table_privilege
+-- as: nobody
+SELECT has_table_privilege('acl.t', 'select') AS s, has_table_privilege('acl.t', 'insert') AS i, has_schema_privilege('acl', 'usage') AS u, has_schema_privilege('acl', 'create') AS c
+-- expect
+s | i | u | c
+true | false | true | false
+
+-- case: privileges: has_table_privilege of another user
+SELECT has_table_privilege('IAMR:s3shift-local-nobody', 'acl.t', 'select') AS s
+-- expect
+s
+true
+
+-- case: privileges: an unknown privilege
+-- as: nobody
+SELECT has_table_privilege('acl.t', 'fly') AS f
+-- expect
+ERROR: unrecognized privilege type: "fly"
+
+-- case: privileges: no create in the schema
+-- as: nobody
+CREATE TABLE acl.mine (b INTEGER)
+-- expect
+ERROR: permission denied for schema acl
+
+-- case: privileges: no schema without create on the database
+-- as: nobody
+CREATE SCHEMA mine
+-- expect
+ERROR: permission denied for database dev
+
+-- case: privileges: temporary tables are everyone's
+-- as: nobody
+CREATE TEMP TABLE scratch (LIKE acl.t)
+-- expect
+OK
+
+-- case: privileges: only the owner drops
+-- as: nobody
+DROP TABLE acl.t
+-- expect
+ERROR: must be owner of relation t
+
+-- case: privileges: only the owner alters
+-- as: nobody
+ALTER TABLE acl.t ADD COLUMN c INTEGER
+-- expect
+ERROR: must be owner of relation t
+
+-- case: privileges: only the owner grants
+-- as: nobody
+GRANT SELECT ON acl.t TO PUBLIC
+-- expect
+ERROR: permission denied for relation t
+
+-- case: privileges: only a superuser creates roles
+-- as: nobody
+CREATE ROLE mine
+-- expect
+ERROR: permission denied to create role
+
+-- case: privileges: only a superuser grants roles
+-- as: nobody
+GRANT ROLE reader TO "IAMR:s3shift-local-analyst"
+-- expect
+ERROR: permission denied to grant role
+
+-- case: privileges: default privileges of another user
+-- as: nobody
+ALTER DEFAULT PRIVILEGES FOR USER "IAM:s3shift-local-admin" GRANT SELECT ON TABLES TO PUBLIC
+-- expect
+ERROR: permission denied: only a superuser may alter the default privileges of another user
+
+-- case: privileges: default privileges for later tables
+ALTER DEFAULT PRIVILEGES IN SCHEMA acl GRANT SELECT, INSERT ON TABLES TO ROLE reader
+-- expect
+OK
+
+-- case: privileges: a later table
+CREATE TABLE acl.later (b INTEGER)
+-- expect
+OK
+
+-- case: privileges: the later table has them
+-- as: nobody
+INSERT INTO acl.later VALUES (7)
+-- expect
+OK rows=1
+
+-- case: privileges: but not more
+-- as: nobody
+DELETE FROM acl.later
+-- expect
+ERROR: permission denied for relation later
+
+-- case: privileges: a view and not its table
+CREATE VIEW acl.v AS SELECT b FROM acl.later WITH NO SCHEMA BINDING
+-- expect
+OK
+
+-- case: privileges: revoke from the role
+REVOKE SELECT ON acl.t FROM ROLE reader
+-- expect
+OK
+
+-- case: privileges: revoked
+-- as: nobody
+SELECT a FROM acl.t
+-- expect
+ERROR: permission denied for relation t
+
+-- case: privileges: all tables in a schema
+GRANT SELECT ON ALL TABLES IN SCHEMA acl TO ROLE reader
+-- expect
+OK
+
+-- case: privileges: select on the view through all tables
+-- as: nobody
+SELECT COUNT(*) AS n FROM acl.v
+-- expect
+n
+1
+
+-- case: privileges: a role that does not exist
+GRANT SELECT ON acl.t TO ROLE nosuch
+-- expect
+ERROR: role "nosuch" does not exist
+
+-- case: privileges: a user that does not exist
+GRANT SELECT ON acl.t TO "IAMR:never-signed-in"
+-- expect
+ERROR: user "IAMR:never-signed-in" does not exist
+
+-- case: privileges: a role twice
+CREATE ROLE reader
+-- expect
+ERROR: role "reader" already exists
+
+-- case: privileges: column-level grants are not modelled
+GRANT SELECT (a) ON acl.t TO ROLE reader
+-- expect
+ERROR: s3shift-local does not support column-level privileges
+
+-- case: privileges: grant option is not modelled
+GRANT SELECT ON acl.t TO "IAMR:s3shift-local-nobody" WITH GRANT OPTION
+-- expect
+ERROR: s3shift-local does not support WITH GRANT OPTION
+
+-- case: privileges: users come from IAM
+CREATE USER bob PASSWORD 'Abcdefgh1'
+-- expect
+ERROR: s3shift-local does not support CREATE USER: database users come from IAM identities (IAM:<user>, IAMR:<role>) or the admin secret
+
+-- case: privileges: group grantees are not modelled
+GRANT SELECT ON acl.t TO GROUP g
+-- expect
+ERROR: s3shift-local does not support GROUP grantees (use ROLE)
+
+-- case: privileges: the privilege catalog is no one's
+-- as: nobody
+SELECT * FROM s3shift_acl.grants
+-- expect
+ERROR: permission denied for schema s3shift_acl
+
+-- case: privileges: drop a role
+DROP ROLE reader
+-- expect
+OK
+
+-- case: privileges: and its grants went with it
+-- as: nobody
+SELECT b FROM acl.later
+-- expect
+ERROR: permission denied for schema acl

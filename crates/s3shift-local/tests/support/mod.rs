@@ -52,7 +52,15 @@ pub async fn stack_with(tune: impl FnOnce(&mut LocalRedshiftConfig)) -> Stack {
 }
 
 pub fn redshift_client(server: &LocalRedshiftServer, key: &str) -> aws_sdk_redshiftdata::Client {
-    let creds = aws_sdk_redshiftdata::config::Credentials::new(key, DEFAULT_SECRET_KEY, None, None, "test");
+    redshift_client_as(server, key, DEFAULT_SECRET_KEY)
+}
+
+pub fn redshift_client_as(
+    server: &LocalRedshiftServer,
+    key: &str,
+    secret: &str,
+) -> aws_sdk_redshiftdata::Client {
+    let creds = aws_sdk_redshiftdata::config::Credentials::new(key, secret, None, None, "test");
     aws_sdk_redshiftdata::Client::from_conf(
         aws_sdk_redshiftdata::Config::builder()
             .behavior_version(aws_sdk_redshiftdata::config::BehaviorVersion::latest())

@@ -7,8 +7,10 @@
 //!
 //! - [`runs`]: one row per run, its [`RunStatus`](s3shift_core::RunStatus) and figures.
 //! - [`ledger`]: `loaded_objects`, read back by the planner in slices the Data API can return.
+//! - [`privileges`]: what a run needs on these tables, and which of it the caller lacks.
 
 pub mod ledger;
+pub mod privileges;
 pub mod runs;
 
 pub use ledger::LedgerTable;

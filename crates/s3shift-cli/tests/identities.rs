@@ -1,0 +1,272 @@
+//! Database identities end to end, as a deployment has them: the warehouse migrated by the admin (through the
+//! admin secret), each job run as its own task role tagged with the loader role, analysts with the analyst
+//! role, and an identity with no database role refused before it reads anything.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use s3shift_testkit::stack::data_api_of;
+use s3shift_testkit::{Stack, repo, stderr, stdout};
+
+const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
+
+/// The environment that points a shipped job (jobs/) at the stand-ins instead of its example names.
+fn shipped_job_env(stack: &Stack, source_bucket: &str) -> Vec<(&'static str, String)> {
+    let rs = stack.local.redshift.endpoint_url();
+    vec![
+        (
+            "S3SHIFT_JOBS_DIR",
+            repo::root().join("jobs").display().to_string(),
+        ),
+        ("S3SHIFT_SOURCE_BUCKET", source_bucket.to_owned()),
+        ("S3SHIFT_STAGING_BUCKET", "stage".to_owned()),
+        ("S3SHIFT_WORKGROUP", "local".to_owned()),
+        ("S3SHIFT_DATABASE", "dev".to_owned()),
+        ("S3SHIFT_COPY_IAM_ROLE", "default".to_owned()),
+        ("AWS_ENDPOINT_URL_S3", stack.local.s3.endpoint_url()),
+        ("AWS_ENDPOINT_URL_REDSHIFT_DATA", rs.clone()),
+        ("AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS", rs),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ]
+}
+
+/// Uploads `keys` to `bucket` and makes them an hour old, past the shipped jobs' settle time.
+async fn put_settled(stack: &Stack, bucket: &str, keys: &[&str]) {
+    stack.store.ensure_bucket(bucket).await.unwrap();
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for key in keys {
+        stack
+            .store
+            .put(bucket, key, Bytes::from(repo::a_jpeg()), "image/jpeg")
+            .await
+            .unwrap();
+        let file = stack.dir.path().join("s3/buckets").join(bucket).join(key);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(an_hour_ago)
+            .unwrap();
+    }
+}
+
+async fn run_as(
+    stack: &Stack,
+    identity: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> std::process::Output {
+    let mut cmd = stack.bare_command_as(identity, args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_jobs_load_as_their_own_loader_identities_and_a_no_role_identity_is_refused_first() {
+    let stack = Stack::start(BIN, "").await;
+    put_settled(
+        &stack,
+        "api-up",
+        &["uploads/a.jpg", "uploads/b.jpg", "uploads/c.jpg"],
+    )
+    .await;
+    put_settled(&stack, "kafka-up", &["partition=0/x.jpg", "partition=3/y.jpg"]).await;
+    stack.migrate().await;
+
+    let api_env = shipped_job_env(&stack, "api-up");
+    let kafka_env = shipped_job_env(&stack, "kafka-up");
+    let api = run_as(&stack, "loader", &["run", "api-images"], &api_env).await;
+    assert_eq!(api.status.code(), Some(0), "{}", stderr(&api));
+    let kafka = run_as(&stack, "kafka-loader", &["run", "kafka-images"], &kafka_env).await;
+    assert_eq!(kafka.status.code(), Some(0), "{}", stderr(&kafka));
+    stack.assert_exactly_once(5).await;
+    let by_source = stack
+        .query("SELECT source, COUNT(*) FROM s3shift.images GROUP BY source ORDER BY source")
+        .await;
+    let by_source: Vec<(String, i64)> = by_source
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_i64().unwrap()))
+        .collect();
+    assert_eq!(by_source, [("api".to_owned(), 3), ("kafka".to_owned(), 2)]);
+    assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.runs").await, 2);
+
+    // The same job as an identity with no database role: refused before the lease, the listing or any read,
+    // with the missing privilege and its fix named.
+    put_settled(&stack, "api-up", &["uploads/d.jpg"]).await;
+    let staged_before = stack.store.list_prefix("stage", "").await.unwrap().len();
+    let nobody = run_as(&stack, "nobody", &["run", "api-images"], &api_env).await;
+    let err = stderr(&nobody);
+    assert_eq!(nobody.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the database user IAMR:s3shift-local-nobody lacks USAGE on schema s3shift"),
+        "{err}"
+    );
+    assert!(err.contains("RedshiftDbRoles tag `s3shift_loader`"), "{err}");
+    assert!(
+        !err.contains("permission denied for relation"),
+        "refused before any statement on a table: {err}"
+    );
+    assert_eq!(
+        stack.store.list_prefix("stage", "").await.unwrap().len(),
+        staged_before,
+        "no lease, no state, no staged file"
+    );
+    stack.assert_exactly_once(5).await;
+
+    // doctor, as the loader and as nobody.
+    let ok = run_as(&stack, "loader", &["doctor", "api-images"], &api_env).await;
+    let text = stdout(&ok);
+    assert!(
+        text.contains("database user IAMR:s3shift-local-api-images-task holds the 11 privileges a run needs"),
+        "{text}{}",
+        stderr(&ok)
+    );
+    let refused = run_as(&stack, "nobody", &["doctor", "api-images"], &api_env).await;
+    let text = stdout(&refused);
+    assert_ne!(refused.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("database user IAMR:s3shift-local-nobody lacks USAGE on schema s3shift"),
+        "{text}"
+    );
+    assert!(
+        text.contains("GRANT ROLE s3shift_loader TO \"IAMR:s3shift-local-nobody\""),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_needs_the_admin_and_a_loader_creates_nothing() {
+    let stack = Stack::start(BIN, "").await;
+    // Without the admin secret, a task role cannot create the schema, and is told how to migrate.
+    let out = stack.s3shift_as("loader", &["migrate"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("permission denied for database dev"), "{err}");
+    assert!(err.contains("--admin-secret-arn"), "{err}");
+    // The admin secret is only for identities whose IAM policy may read it.
+    let out = stack
+        .s3shift_as("loader", &["migrate"], &[s3shift_testkit::stack::admin_secret()])
+        .await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not authorized to perform: secretsmanager:GetSecretValue"),
+        "{err}"
+    );
+    stack.migrate().await;
+
+    let loader = data_api_of(&stack.local, "loader");
+    for (sql, refusal) in [
+        (
+            "CREATE TABLE s3shift.extra (a INTEGER)",
+            "permission denied for schema s3shift",
+        ),
+        ("DROP TABLE s3shift.runs", "must be owner of relation runs"),
+        ("CREATE SCHEMA other", "permission denied for database dev"),
+        (
+            "SELECT COUNT(*) FROM s3shift.schema_migrations",
+            "permission denied for relation schema_migrations",
+        ),
+    ] {
+        let e = loader.execute(sql, &[]).await.unwrap_err().to_string();
+        assert!(e.contains(refusal), "{sql}: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysts_read_views_and_coarse_gps_never_exact_gps_and_write_nothing() {
+    let stack = Stack::start(BIN, "").await;
+    stack.migrate().await;
+    stack
+        .api
+        .execute(
+            "INSERT INTO s3shift.images (source, bucket, object_key, etag, size_bytes, last_modified, status, \
+             camera_model, gps_latitude, gps_longitude, bytes_read, run_id, loaded_at) VALUES ('api', 'b', \
+             'k.jpg', 'e', 10, CAST('2026-11-30 10:00:00+00' AS TIMESTAMPTZ), 'ok', 'X100', 48.858372, \
+             2.294481, 10, 'r', CAST('2026-11-30 11:00:00+00' AS TIMESTAMPTZ))",
+            &[],
+        )
+        .await
+        .unwrap();
+    let analyst = data_api_of(&stack.local, "analyst");
+    let rows = analyst
+        .query(
+            "SELECT object_key, gps_latitude_approx, gps_longitude_approx FROM s3shift.analyst_images",
+            &[],
+        )
+        .await
+        .unwrap()
+        .rows;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][1].as_f64(), Some(48.86), "about 1 km: {rows:?}");
+    assert_eq!(rows[0][2].as_f64(), Some(2.29));
+    for view in ["images_per_day", "camera_models", "quarantined_objects", "runs"] {
+        analyst
+            .query(&format!("SELECT COUNT(*) FROM s3shift.{view}"), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{view}: {e}"));
+    }
+    for (sql, refusal) in [
+        (
+            "SELECT gps_latitude FROM s3shift.images",
+            "permission denied for relation images",
+        ),
+        (
+            "SELECT * FROM s3shift.gps_tagged_images",
+            "permission denied for relation gps_tagged_images",
+        ),
+        (
+            "DELETE FROM s3shift.images",
+            "permission denied for relation images",
+        ),
+        (
+            "INSERT INTO s3shift.runs (run_id) VALUES ('x')",
+            "permission denied for relation runs",
+        ),
+        (
+            "UPDATE s3shift.runs SET message = 'x'",
+            "permission denied for relation runs",
+        ),
+        (
+            "CREATE TABLE s3shift.mine (a INTEGER)",
+            "permission denied for schema s3shift",
+        ),
+        (
+            "DROP VIEW s3shift.analyst_images",
+            "must be owner of relation analyst_images",
+        ),
+        (
+            "GRANT SELECT ON s3shift.images TO ROLE s3shift_analyst",
+            "permission denied for relation images",
+        ),
+    ] {
+        let e = analyst.execute(sql, &[]).await.unwrap_err().to_string();
+        assert!(e.contains(refusal), "{sql}: {e}");
+    }
+    // Exact coordinates with the GPS role on top.
+    let gps = data_api_of(&stack.local, "gps-analyst");
+    let exact = gps
+        .query("SELECT gps_latitude FROM s3shift.gps_tagged_images", &[])
+        .await
+        .unwrap()
+        .rows;
+    assert_eq!(exact[0][0].as_f64(), Some(48.858372));
+    // Privilege functions answer for the caller.
+    let answers = analyst
+        .query(
+            "SELECT has_table_privilege('s3shift.analyst_images', 'select'), \
+             has_table_privilege('s3shift.images', 'select'), has_schema_privilege('s3shift', 'create')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .rows;
+    let answers: Vec<String> = answers[0].iter().map(ToString::to_string).collect();
+    assert_eq!(answers, ["true", "false", "false"]);
+}

@@ -1,0 +1,120 @@
+//! The functions that ask about privileges, answered before the statement runs: HAS_TABLE_PRIVILEGE and
+//! HAS_SCHEMA_PRIVILEGE (`([user,] object, privilege)`, their AWS pages), and `current_user` / `session_user`.
+
+use std::sync::Arc;
+
+use super::super::lex::Tok;
+use super::grants::{SCHEMA_PRIVILEGES, TABLE_PRIVILEGES, err, not_supported};
+use super::{Catalog, DbUser, Object};
+
+/// Answers `has_table_privilege(...)` and `has_schema_privilege(...)` calls with literal arguments in place, and
+/// `current_user` / `session_user` with the user's name.
+pub(crate) fn answer_functions(
+    catalog: impl FnOnce() -> Result<Arc<Catalog>, String>,
+    user: &DbUser,
+    toks: Vec<Tok>,
+) -> Result<Vec<Tok>, String> {
+    let named = |t: &Tok| t.is("has_table_privilege") || t.is("has_schema_privilege");
+    let who = |t: &Tok| t.is("current_user") || t.is("session_user");
+    if !toks.iter().any(|t| named(t) || who(t)) {
+        return Ok(toks);
+    }
+    let catalog = if toks.iter().any(named) {
+        catalog()?
+    } else {
+        Arc::new(Catalog::default())
+    };
+    let mut out = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        if who(&toks[i]) {
+            out.push(Tok::Str(format!("'{}'", user.name.replace('\'', "''"))));
+            i += 1;
+            continue;
+        }
+        if !named(&toks[i]) {
+            out.push(toks[i].clone());
+            i += 1;
+            continue;
+        }
+        let table = toks[i].is("has_table_privilege");
+        let fname = if table {
+            "HAS_TABLE_PRIVILEGE"
+        } else {
+            "HAS_SCHEMA_PRIVILEGE"
+        };
+        let mut j = i + 1;
+        let skip = |j: &mut usize| {
+            while toks.get(*j).is_some_and(|t| matches!(t, Tok::Space(_))) {
+                *j += 1;
+            }
+        };
+        skip(&mut j);
+        if !toks.get(j).is_some_and(|t| t.is_punct("(")) {
+            out.push(toks[i].clone());
+            i += 1;
+            continue;
+        }
+        j += 1;
+        let mut args = Vec::new();
+        loop {
+            skip(&mut j);
+            let Some(v) = toks.get(j).and_then(Tok::string_value) else {
+                return Err(not_supported(&format!(
+                    "{fname} with arguments other than string literals"
+                )));
+            };
+            args.push(v);
+            j += 1;
+            skip(&mut j);
+            match toks.get(j) {
+                Some(t) if t.is_punct(",") => j += 1,
+                Some(t) if t.is_punct(")") => break,
+                _ => return Err(err(format!("syntax error in {fname}"))),
+            }
+        }
+        let (who, object, privilege) = match args.as_slice() {
+            [o, p] => (user.clone(), o.clone(), p.to_ascii_lowercase()),
+            [u, o, p] => {
+                let Some(superuser) = catalog.user(u) else {
+                    return Err(err(format!("user \"{u}\" does not exist")));
+                };
+                (
+                    DbUser {
+                        name: u.clone(),
+                        superuser,
+                    },
+                    o.clone(),
+                    p.to_ascii_lowercase(),
+                )
+            }
+            _ => return Err(err(format!("function {} does not exist", fname.to_lowercase()))),
+        };
+        let answer = if table {
+            if !TABLE_PRIVILEGES.contains(&privilege.as_str()) {
+                return Err(err(format!("unrecognized privilege type: \"{privilege}\"")));
+            }
+            let parts: Vec<String> = object
+                .split('.')
+                .map(|p| p.trim_matches('"').to_owned())
+                .collect();
+            let Some((schema, rel)) = catalog.resolve(&parts) else {
+                return Err(err(format!("relation \"{object}\" does not exist")));
+            };
+            schema.is_empty()
+                || (catalog.holds(&who, &Object::Schema(schema.clone()), "usage")
+                    && catalog.holds(&who, &Object::Relation(schema, rel), &privilege))
+        } else {
+            if !SCHEMA_PRIVILEGES.contains(&privilege.as_str()) {
+                return Err(err(format!("unrecognized privilege type: \"{privilege}\"")));
+            }
+            if !catalog.schema_exists(&object) {
+                return Err(err(format!("schema \"{object}\" does not exist")));
+            }
+            catalog.holds(&who, &Object::Schema(object), &privilege)
+        };
+        out.push(Tok::Word(if answer { "TRUE".into() } else { "FALSE".into() }));
+        i = j + 1;
+    }
+    Ok(out)
+}
