@@ -18,10 +18,11 @@ class Monitoring(unittest.TestCase):
         cls.monitoring = cls.deployment.stacks["monitoring"]["Resources"]
         cls.alarms = [r["Properties"] for r in cls.monitoring.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
         compute = cls.deployment.stacks["compute"]["Resources"]
+        # The scheduled jobs' tasks (`run <job>`), not the one-off migrate task.
         cls.jobs = sorted(
             r["Properties"]["ContainerDefinitions"][0]["Command"][1]
             for r in compute.values()
-            if r["Type"] == "AWS::ECS::TaskDefinition"
+            if r["Type"] == "AWS::ECS::TaskDefinition" and r["Properties"]["ContainerDefinitions"][0]["Command"][0] == "run"
         )
 
     def alarm(self, job, metric):

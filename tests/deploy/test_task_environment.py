@@ -34,15 +34,17 @@ def job_file(name):
         return tomllib.load(f)
 
 
-def tasks(compute):
-    """(logical id, job name, container definition) of every task definition."""
+def tasks(compute, command="run"):
+    """(logical id, job name, container definition) of every task definition that runs `s3shift <command>`:
+    the scheduled jobs (`run`, the default) or the one-off `migrate`. Any other command is refused."""
     for logical_id, resource in compute["Resources"].items():
         if resource["Type"] != "AWS::ECS::TaskDefinition":
             continue
         (container,) = resource["Properties"]["ContainerDefinitions"]
-        command = container["Command"]
-        assert command[0] == "run", f"{logical_id}: {command}"
-        yield logical_id, command[1], container
+        args = container["Command"]
+        assert args[0] in ("run", "migrate"), f"{logical_id}: {args}"
+        if args[0] == command:
+            yield logical_id, args[1], container
 
 
 def s3_grants(deployment, role_stack, role_id):
@@ -203,6 +205,14 @@ class TaskEnvironment(unittest.TestCase):
                     d.resolve("compute", env["S3SHIFT_COPY_IAM_ROLE"]),
                     d.resolve("warehouse", namespace["DefaultIamRoleArn"]),
                 )
+        # The migrate task migrates this deployment's warehouse, and names nothing it does not use.
+        (migrate,) = tasks(self.compute, "migrate")
+        env = self.environment(migrate[2])
+        self.assertEqual(
+            set(env), {"S3SHIFT_LOG_FORMAT", "S3SHIFT_WORKGROUP", "S3SHIFT_DATABASE", "S3SHIFT_ADMIN_SECRET_ARN"}
+        )
+        self.assertEqual(d.resolve("compute", env["S3SHIFT_WORKGROUP"]), d.resolve("warehouse", workgroup["WorkgroupName"]))
+        self.assertEqual(d.resolve("compute", env["S3SHIFT_DATABASE"]), d.resolve("warehouse", namespace["DbName"]))
         # Resolved for real, not compared as two unresolved expressions.
         env = self.environment(self.tasks[0][2])
         self.assertEqual(

@@ -63,6 +63,17 @@ IMPLIED = {
 
 TASK_ROLES = ["ApiTaskRole", "KafkaTaskRole"]
 
+# The one-off migrate task's role (MigrateTaskRole): what `s3shift migrate` does through the Data API as the admin
+# secret's user, and nothing of what `run` does (S3, the Serverless preflight, credentials for its own IAM
+# identity, log shipping). Action -> why. Each Data API action must still be one the source calls.
+MIGRATE = {
+    "redshift-data:BatchExecuteStatement": "each migration, and the bootstrap, is one batch (one transaction)",
+    "redshift-data:ExecuteStatement": "the query of s3shift.schema_migrations",
+    "redshift-data:DescribeStatement": "waiting for each statement",
+    "redshift-data:GetStatementResult": "reading the applied migrations",
+    "secretsmanager:GetSecretValue": "the Data API reads the admin secret (SecretArn) with the caller's permission",
+}
+
 
 
 
@@ -175,6 +186,16 @@ class TaskPolicy(unittest.TestCase):
                 self.assertEqual(missing, [], f"{role} lacks actions the binary needs")
                 self.assertEqual(sorted(allowed - needed), [], f"{role} allows actions the binary never calls")
                 self.assertEqual(sorted(allowed & set(DEMO_ONLY)), [], f"{role} allows what only the demo needs")
+
+    def test_the_migrate_role_allows_exactly_what_migrate_needs(self):
+        allowed = role_actions(self.resources, "MigrateTaskRole")
+        self.assertEqual(sorted(allowed), sorted(MIGRATE), "MigrateTaskRole")
+        for action in MIGRATE:
+            if action.startswith("redshift-data:"):
+                self.assertIn(action, self.calls, f"MIGRATE lists {action}, which no source calls any more")
+        # With a secret the Data API needs no temporary credentials for the caller's own database user.
+        self.assertNotIn("redshift-serverless:GetCredentials", allowed)
+        self.assertEqual(sorted(a for a in allowed if a.split(":")[0] in ("s3", "logs", "kms")), [])
 
     def test_the_uploaders_only_put(self):
         for role in ("ApiUploaderRole", "KafkaUploaderRole"):

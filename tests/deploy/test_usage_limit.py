@@ -6,67 +6,12 @@ HTTP server that records what the function answers.
 Run: .venv/bin/python -m unittest discover -s tests/deploy -v   (scripts/test does)
 """
 
-import http.server
-import json
-import pathlib
-import threading
-import types
 import unittest
 
-import boto3
-import yaml
-from botocore.stub import Stubber
+from custom_resource import Context, FunctionTest
 
-TEMPLATE = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "warehouse.yaml"
 WORKGROUP = "arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0f0f0f0f-1111-2222-3333-444444444444"
 OTHER_WORKGROUP = "arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/5e5e5e5e-1111-2222-3333-444444444444"
-
-
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML, keeping short-form intrinsics (!Ref, !Sub, ...) as opaque values."""
-
-
-CfnLoader.add_multi_constructor("!", lambda loader, tag, node: None)
-
-
-def load_function():
-    with open(TEMPLATE, encoding="utf-8") as f:
-        template = yaml.load(f, Loader=CfnLoader)
-    source = template["Resources"]["UsageLimitFunction"]["Properties"]["Code"]["ZipFile"]
-    module = types.ModuleType("usage_limit_function")
-    exec(compile(source, f"{TEMPLATE}#UsageLimitFunction", "exec"), module.__dict__)
-    return module
-
-
-class ResponseUrl:
-    """A loopback HTTP server standing in for CloudFormation's pre-signed S3 response URL."""
-
-    def __init__(self):
-        answers = self.answers = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_PUT(self):
-                length = int(self.headers["Content-Length"])
-                answers.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/response?X-Amz-Signature=x"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Context:
-    log_stream_name = "2026/11/28/[$LATEST]0123456789abcdef"
 
 
 def usage_limit(limit_id, workgroup, amount, action):
@@ -78,16 +23,8 @@ def usage_limit(limit_id, workgroup, amount, action):
     }}
 
 
-class UsageLimitFunctionTest(unittest.TestCase):
-    def setUp(self):
-        self.function = load_function()
-        self.response_url = ResponseUrl()
-        self.addCleanup(self.response_url.close)
-        self.client = boto3.client("redshift-serverless", region_name="eu-west-1",
-                                   aws_access_key_id="test", aws_secret_access_key="test")
-        self.stub = Stubber(self.client)
-        self.stub.activate()
-        self.addCleanup(self.stub.deactivate)
+class UsageLimitFunctionTest(FunctionTest):
+    FUNCTION = "UsageLimitFunction"
 
     def event(self, kind, physical=None, amount="300", action="emit-metric", workgroup=WORKGROUP, old=None):
         event = {
