@@ -4,86 +4,29 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::time::{Duration, SystemTime};
-
-use bytes::Bytes;
 use s3shift_testkit::stack::data_api_of;
-use s3shift_testkit::{Stack, repo, stderr, stdout};
+use s3shift_testkit::{Stack, stderr, stdout};
 
 const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
-
-/// The environment that points a shipped job (jobs/) at the stand-ins instead of its example names.
-fn shipped_job_env(stack: &Stack, source_bucket: &str) -> Vec<(&'static str, String)> {
-    let rs = stack.local.redshift.endpoint_url();
-    vec![
-        (
-            "S3SHIFT_JOBS_DIR",
-            repo::root().join("jobs").display().to_string(),
-        ),
-        ("S3SHIFT_SOURCE_BUCKET", source_bucket.to_owned()),
-        ("S3SHIFT_STAGING_BUCKET", "stage".to_owned()),
-        ("S3SHIFT_WORKGROUP", "local".to_owned()),
-        ("S3SHIFT_DATABASE", "dev".to_owned()),
-        ("S3SHIFT_COPY_IAM_ROLE", "default".to_owned()),
-        ("AWS_ENDPOINT_URL_S3", stack.local.s3.endpoint_url()),
-        ("AWS_ENDPOINT_URL_REDSHIFT_DATA", rs.clone()),
-        ("AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS", rs),
-        ("AWS_REGION", "us-east-1".to_owned()),
-    ]
-}
-
-/// Uploads `keys` to `bucket` and makes them an hour old, past the shipped jobs' settle time.
-async fn put_settled(stack: &Stack, bucket: &str, keys: &[&str]) {
-    stack.store.ensure_bucket(bucket).await.unwrap();
-    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    for key in keys {
-        stack
-            .store
-            .put(bucket, key, Bytes::from(repo::a_jpeg()), "image/jpeg")
-            .await
-            .unwrap();
-        let file = stack.dir.path().join("s3/buckets").join(bucket).join(key);
-        std::fs::File::options()
-            .write(true)
-            .open(&file)
-            .unwrap()
-            .set_modified(an_hour_ago)
-            .unwrap();
-    }
-}
-
-async fn run_as(
-    stack: &Stack,
-    identity: &str,
-    args: &[&str],
-    env: &[(&str, String)],
-) -> std::process::Output {
-    let mut cmd = stack.bare_command_as(identity, args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_jobs_load_as_their_own_loader_identities_and_a_no_role_identity_is_refused_first() {
     let stack = Stack::start(BIN, "").await;
-    put_settled(
-        &stack,
-        "api-up",
-        &["uploads/a.jpg", "uploads/b.jpg", "uploads/c.jpg"],
-    )
-    .await;
-    put_settled(&stack, "kafka-up", &["partition=0/x.jpg", "partition=3/y.jpg"]).await;
+    stack
+        .put_settled("api-up", &["uploads/a.jpg", "uploads/b.jpg", "uploads/c.jpg"])
+        .await;
+    stack
+        .put_settled("kafka-up", &["partition=0/x.jpg", "partition=3/y.jpg"])
+        .await;
     stack.migrate().await;
 
-    let api_env = shipped_job_env(&stack, "api-up");
-    let kafka_env = shipped_job_env(&stack, "kafka-up");
-    let api = run_as(&stack, "loader", &["run", "api-images"], &api_env).await;
+    let api_env = stack.shipped_job_env("api-up");
+    let kafka_env = stack.shipped_job_env("kafka-up");
+    let api = stack.run_as("loader", &["run", "api-images"], &api_env).await;
     assert_eq!(api.status.code(), Some(0), "{}", stderr(&api));
-    let kafka = run_as(&stack, "kafka-loader", &["run", "kafka-images"], &kafka_env).await;
+    let kafka = stack
+        .run_as("kafka-loader", &["run", "kafka-images"], &kafka_env)
+        .await;
     assert_eq!(kafka.status.code(), Some(0), "{}", stderr(&kafka));
     stack.assert_exactly_once(5).await;
     let by_source = stack
@@ -98,9 +41,9 @@ async fn the_shipped_jobs_load_as_their_own_loader_identities_and_a_no_role_iden
 
     // The same job as an identity with no database role: refused before the lease, the listing or any read,
     // with the missing privilege and its fix named.
-    put_settled(&stack, "api-up", &["uploads/d.jpg"]).await;
+    stack.put_settled("api-up", &["uploads/d.jpg"]).await;
     let staged_before = stack.store.list_prefix("stage", "").await.unwrap().len();
-    let nobody = run_as(&stack, "nobody", &["run", "api-images"], &api_env).await;
+    let nobody = stack.run_as("nobody", &["run", "api-images"], &api_env).await;
     let err = stderr(&nobody);
     assert_eq!(nobody.status.code(), Some(1), "{err}");
     assert!(
@@ -120,14 +63,14 @@ async fn the_shipped_jobs_load_as_their_own_loader_identities_and_a_no_role_iden
     stack.assert_exactly_once(5).await;
 
     // doctor, as the loader and as nobody.
-    let ok = run_as(&stack, "loader", &["doctor", "api-images"], &api_env).await;
+    let ok = stack.run_as("loader", &["doctor", "api-images"], &api_env).await;
     let text = stdout(&ok);
     assert!(
         text.contains("database user IAMR:s3shift-local-api-images-task holds the 11 privileges a run needs"),
         "{text}{}",
         stderr(&ok)
     );
-    let refused = run_as(&stack, "nobody", &["doctor", "api-images"], &api_env).await;
+    let refused = stack.run_as("nobody", &["doctor", "api-images"], &api_env).await;
     let text = stdout(&refused);
     assert_ne!(refused.status.code(), Some(0), "{text}");
     assert!(

@@ -113,6 +113,41 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the failed statement may succeed when submitted again unchanged (see [`Retry`]).
+    ///
+    /// Redshift Serverless runs under snapshot isolation by default, and no AWS page found gives the text of its
+    /// concurrent-write conflict; "conflict with concurrent transaction" (PostgreSQL's wording) is taken as one.
+    /// An S3 read failure counts as transient only with a status or cause that says so: a 403 or a missing file
+    /// will fail the same way again.
+    pub fn retry(&self) -> Retry {
+        let Self::StatementFailed { message, .. } = self else {
+            return Retry::No;
+        };
+        let m = message.to_ascii_lowercase();
+        if (m.contains("1023") && m.contains("serializable isolation violation"))
+            || m.contains("conflict with concurrent transaction")
+        {
+            return Retry::Conflict;
+        }
+        let transient_cause = [
+            "status 500",
+            "status 502",
+            "status 503",
+            "status 504",
+            "slowdown",
+            "reduce your request rate",
+            "internalerror",
+            "timed out",
+            "connection reset",
+            "connection to s3 failed",
+            "streaming error",
+        ];
+        if m.contains("s3serviceexception") && transient_cause.iter().any(|c| m.contains(c)) {
+            return Retry::Transient;
+        }
+        Retry::No
+    }
+
     /// The relation a failed statement named as missing (Redshift's `relation "schema.table" does not exist`),
     /// or the schema (`schema "s3shift" does not exist`, as HAS_SCHEMA_PRIVILEGE answers for one).
     ///
@@ -138,12 +173,55 @@ impl Error {
     }
 }
 
+/// Whether a failed statement may succeed when submitted again, unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// It lost to a concurrent transaction ("ERROR:1023 DETAIL: Serializable isolation violation on table",
+    /// whose fix "Troubleshooting serializable isolation errors" gives first: "Retry the canceled transaction").
+    Conflict,
+    /// It failed on something outside the data: COPY could not read its files from S3 (an `S3ServiceException`
+    /// with a server-side or connection failure, or a throttled read).
+    Transient,
+    /// It failed on the data or the SQL (a bad value, a schema mismatch, a refused privilege): the same
+    /// statement will fail the same way.
+    No,
+}
+
 /// Result with the Redshift [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_conflicts_and_transient_s3_reads_are_worth_a_retry() {
+        let failed = |message: &str| Error::StatementFailed {
+            id: "x".into(),
+            message: message.into(),
+        };
+        let conflict = "sub-statement 5 of 11: ERROR: 1023 DETAIL: Serializable isolation violation on table - \
+                        12345, transactions forming the cycle are: 1, 2 (pid:3)";
+        assert_eq!(failed(conflict).retry(), Retry::Conflict);
+        assert_eq!(
+            failed("ERROR: S3ServiceException:Please reduce your request rate.,Status 503,Error SlowDown")
+                .retry(),
+            Retry::Transient
+        );
+        assert_eq!(
+            failed("ERROR: S3ServiceException:Access Denied,Status 403,Error AccessDenied").retry(),
+            Retry::No
+        );
+        assert_eq!(
+            failed("ERROR: value too long for type character varying(20)").retry(),
+            Retry::No
+        );
+        assert_eq!(
+            failed("ERROR: permission denied for relation images").retry(),
+            Retry::No
+        );
+        assert_eq!(Error::Aborted { id: "x".into() }.retry(), Retry::No);
+    }
 
     #[test]
     fn a_missing_relation_is_named_from_redshifts_text() {

@@ -241,6 +241,58 @@ impl Stack {
         );
     }
 
+    /// The environment that points a shipped job (the repository's jobs/) at the stand-ins instead of its
+    /// example names, reading `source_bucket` and staging to `stage`.
+    pub fn shipped_job_env(&self, source_bucket: &str) -> Vec<(&'static str, String)> {
+        let rs = self.local.redshift.endpoint_url();
+        vec![
+            (
+                "S3SHIFT_JOBS_DIR",
+                crate::repo::root().join("jobs").display().to_string(),
+            ),
+            ("S3SHIFT_SOURCE_BUCKET", source_bucket.to_owned()),
+            ("S3SHIFT_STAGING_BUCKET", "stage".to_owned()),
+            ("S3SHIFT_WORKGROUP", "local".to_owned()),
+            ("S3SHIFT_DATABASE", "dev".to_owned()),
+            ("S3SHIFT_COPY_IAM_ROLE", "default".to_owned()),
+            ("AWS_ENDPOINT_URL_S3", self.local.s3.endpoint_url()),
+            ("AWS_ENDPOINT_URL_REDSHIFT_DATA", rs.clone()),
+            ("AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS", rs),
+            ("AWS_REGION", "us-east-1".to_owned()),
+        ]
+    }
+
+    /// Uploads a JPEG to each of `keys` in `bucket` (created if missing) and makes them an hour old, past the
+    /// shipped jobs' settle time.
+    pub async fn put_settled(&self, bucket: &str, keys: &[&str]) {
+        self.store.ensure_bucket(bucket).await.unwrap();
+        let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        for key in keys {
+            self.store
+                .put(bucket, key, Bytes::from(crate::repo::a_jpeg()), "image/jpeg")
+                .await
+                .unwrap();
+            let file = self.dir.path().join("s3/buckets").join(bucket).join(key);
+            std::fs::File::options()
+                .write(true)
+                .open(&file)
+                .unwrap()
+                .set_modified(an_hour_ago)
+                .unwrap();
+        }
+    }
+
+    /// Runs exactly `args` (no job file appended) as the identity of that short name, with `env` added.
+    pub async fn run_as(&self, identity: &str, args: &[&str], env: &[(&str, String)]) -> Output {
+        let mut cmd = self.bare_command_as(identity, args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
     /// Uploads `body` to `uploads/<key>`.
     pub async fn put(&self, key: &str, body: Vec<u8>) {
         self.store

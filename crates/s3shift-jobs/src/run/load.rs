@@ -38,9 +38,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use s3shift_core::{RunId, RunStatus};
-use s3shift_redshift::StatementState;
 use s3shift_redshift::sql::{LoadSql, RunRow};
 use s3shift_redshift::warehouse::RunsTable;
+use s3shift_redshift::{Retry, StatementState};
 use serde::{Deserialize, Serialize};
 
 use super::{CrashPoint, Pipeline, RunSummary};
@@ -91,7 +91,40 @@ pub(super) struct Reported {
     summary: RunSummary,
 }
 
+/// Most submissions of one load within one run. A load that lost to a concurrent load (Redshift's 1023
+/// serialization conflict: two jobs load `s3shift.images` at the same minute) or whose COPY could not read S3 is
+/// submitted again over the same files; by point 1 above that is safe, since the failed batch committed nothing.
+/// One that failed on its data is not: it would fail the same way.
+pub(super) const LOAD_ATTEMPTS: u32 = 5;
+
+/// The pause before attempt `attempt + 1`: 250 ms doubling to at most 8 s, less up to half of it, drawn from
+/// the run id so that two runs that conflicted do not come back at the same instant.
+fn backoff(run_id: &str, attempt: u32) -> std::time::Duration {
+    let full = 250u64
+        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
+        .min(8_000);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in run_id.bytes().chain(attempt.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    std::time::Duration::from_millis(full - (h % (full / 2 + 1)))
+}
+
 impl Staged {
+    /// The same load, to be submitted again after this submission failed: its figures count the failed
+    /// submission's statements too.
+    fn again(&self) -> Staged {
+        let mut pending = self.pending.clone();
+        pending.statement_id = None;
+        pending.summary.data_api_statements += 1;
+        pending.summary.copy_statements += 1;
+        Staged {
+            pending,
+            started_at: self.started_at,
+            clock: self.clock,
+        }
+    }
+
     /// A load this invocation staged (or, for a replay, found staged) and whose pointer it wrote.
     pub(super) fn new(pending: PendingLoad, started_at: DateTime<Utc>, clock: Instant) -> Self {
         Self {
@@ -203,9 +236,34 @@ impl Pipeline {
         staged: Staged,
         lease: &Lease,
     ) -> Result<RunSummary> {
-        let submitted = self.submit_load(spec, staged, lease).await?;
-        CrashPoint::BeforeWait.check();
-        let loaded = self.await_load(spec, submitted).await?;
+        let mut staged = staged;
+        let mut attempt = 1;
+        let loaded = loop {
+            // What to submit again if this attempt fails for a reason that passes: the same files.
+            let again = staged.again();
+            let submitted = self.submit_load(spec, staged, lease).await?;
+            CrashPoint::BeforeWait.check();
+            match self.await_load(spec, submitted).await {
+                Ok(loaded) => break loaded,
+                Err(Error::LoadFailed { source, run_id, .. })
+                    if attempt < LOAD_ATTEMPTS && source.retry() != Retry::No =>
+                {
+                    let pause = backoff(&run_id, attempt);
+                    tracing::warn!(
+                        run_id = %run_id,
+                        attempt,
+                        reason = ?source.retry(),
+                        error = %source,
+                        pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                        "the load failed for a reason that passes (nothing was committed); submitting it again"
+                    );
+                    tokio::time::sleep(pause).await;
+                    staged = again;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         CrashPoint::AfterLoad.check();
         let reported = self.report_load(spec, loaded).await?;
         CrashPoint::AfterReport.check();

@@ -141,6 +141,10 @@ pub(crate) struct Engine {
     /// The committed catalog, read through a connection of its own, and its generation: most statements are
     /// checked against it instead of reading the catalog again (a DuckDB query is the stand-in's main cost).
     catalog_cache: Mutex<Option<(u64, Arc<access::Catalog>)>>,
+    /// Injected failures, and how many of each were injected so far.
+    faults: super::RedshiftFaults,
+    conflicts_injected: AtomicUsize,
+    copy_failures_injected: AtomicUsize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -159,6 +163,7 @@ impl Engine {
         s3: Option<S3Source>,
         step_delay: Duration,
         max_result_bytes: u64,
+        faults: super::RedshiftFaults,
     ) -> Result<Self, String> {
         let conn = Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
         conn.execute_batch(super::catalog::SETUP)
@@ -182,6 +187,9 @@ impl Engine {
             signed_in: Mutex::new(std::collections::HashSet::new()),
             generation: AtomicU64::new(0),
             catalog_cache: Mutex::new(None),
+            faults,
+            conflicts_injected: AtomicUsize::new(0),
+            copy_failures_injected: AtomicUsize::new(0),
         })
     }
 
@@ -436,6 +444,20 @@ impl Engine {
                     return self.finish_batch(slot, n, started.elapsed(), aborted);
                 }
             }
+            let copies = parts.iter().any(|p| {
+                p.sql
+                    .trim_start()
+                    .get(..4)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("copy"))
+            });
+            if copies && Self::inject(&self.conflicts_injected, self.faults.load_conflicts) {
+                let _ = conn.execute_batch("ROLLBACK");
+                let mut r = lock(&slot.record);
+                r.status = Status::Failed;
+                r.error = Some(super::wording::SERIALIZATION_CONFLICT.to_owned());
+                r.updated = now();
+                return;
+            }
             if let Err(e) = conn.execute_batch("COMMIT") {
                 let mut r = lock(&slot.record);
                 r.status = Status::Failed;
@@ -590,6 +612,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether to inject one more of a fault allowed `limit` times (counted in `done`).
+    fn inject(done: &AtomicUsize, limit: usize) -> bool {
+        done.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (n < limit).then_some(n + 1)
+        })
+        .is_ok()
+    }
+
     /// The catalog a statement is checked against: read through its own connection when its run changed the
     /// catalog or runs in a session (it must see its own uncommitted changes), else the cached committed one.
     fn catalog(&self, conn: &Connection, own: bool) -> Result<Arc<access::Catalog>, String> {
@@ -657,6 +687,13 @@ impl Engine {
                 done(0, None)
             }
             Plan::Copy(spec) => {
+                if Self::inject(&self.copy_failures_injected, self.faults.copy_read_failures) {
+                    return Err(format!(
+                        "ERROR: S3ServiceException:Please reduce your request rate.,Status 503,Error SlowDown \
+                         reading '{}'",
+                        spec.from
+                    ));
+                }
                 let cx = copy::load::CopyContext {
                     conn,
                     log: self.connection().ok(),

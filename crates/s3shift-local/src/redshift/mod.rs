@@ -76,6 +76,18 @@ pub struct LocalRedshiftConfig {
     /// The workgroup and namespace that `RedshiftServerless.GetWorkgroup` / `GetNamespace` report (answered on
     /// the same port).
     pub serverless: ServerlessConfig,
+    /// Failures injected into loads (none by default).
+    pub faults: RedshiftFaults,
+}
+
+/// Failures injected into loads, deterministically, for the tests of what a client does about them.
+#[derive(Debug, Clone, Default)]
+pub struct RedshiftFaults {
+    /// The first this many batches holding a COPY fail at commit with Redshift's serialization conflict (error
+    /// 1023), as the loser of two concurrent loads into one table does; nothing of them is committed.
+    pub load_conflicts: usize,
+    /// The first this many COPY statements fail as if S3 had answered 503 SlowDown reading their manifest.
+    pub copy_read_failures: usize,
 }
 
 impl LocalRedshiftConfig {
@@ -91,6 +103,7 @@ impl LocalRedshiftConfig {
             result_page_rows: 1000,
             max_result_bytes: DATA_API_MAX_RESULT_BYTES,
             serverless: ServerlessConfig::default(),
+            faults: RedshiftFaults::default(),
         }
     }
 }
@@ -124,17 +137,19 @@ impl LocalRedshiftServer {
         });
         let path = config.database_file.clone();
         let (step, max_result_bytes) = (config.step_delay, config.max_result_bytes);
-        let engine =
-            tokio::task::spawn_blocking(move || engine::Engine::open(&path, s3, step, max_result_bytes))
-                .await
-                .map_err(|e| Error::Store {
-                    path: config.database_file.clone(),
-                    message: e.to_string(),
-                })?
-                .map_err(|message| Error::Store {
-                    path: config.database_file.clone(),
-                    message,
-                })?;
+        let faults = config.faults.clone();
+        let engine = tokio::task::spawn_blocking(move || {
+            engine::Engine::open(&path, s3, step, max_result_bytes, faults)
+        })
+        .await
+        .map_err(|e| Error::Store {
+            path: config.database_file.clone(),
+            message: e.to_string(),
+        })?
+        .map_err(|message| Error::Store {
+            path: config.database_file.clone(),
+            message,
+        })?;
         let state = Arc::new(State {
             engine: Arc::new(engine),
             identities: config.identities,

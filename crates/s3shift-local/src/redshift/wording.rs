@@ -30,6 +30,11 @@ pub(crate) fn qualify_relation(sql: &str, error: String) -> String {
     error
 }
 
+/// Redshift's refusal of a transaction that conflicts with a concurrent one, as "Troubleshooting serializable
+/// isolation errors" shows it.
+pub(crate) const SERIALIZATION_CONFLICT: &str =
+    "ERROR: 1023 DETAIL: Serializable isolation violation on table in Redshift";
+
 /// DuckDB's error text in Redshift's words, for the errors clients act on.
 pub(crate) fn redshift_error(duck: &str) -> String {
     let first = duck.lines().next().unwrap_or(duck).trim();
@@ -55,8 +60,32 @@ pub(crate) fn redshift_error(duck: &str) -> String {
         let col = rest.rsplit('.').next().unwrap_or(rest);
         return format!("ERROR: Cannot insert a NULL value into column {col}");
     }
+    // DuckDB's optimistic concurrency refuses the second of two transactions that write the same rows or catalog
+    // entry; Redshift refuses such a writer with error 1023 ("Troubleshooting serializable isolation errors").
+    if body.contains("write-write conflict")
+        || body.contains("Conflict on")
+        || body.contains("Transaction conflict")
+    {
+        return SERIALIZATION_CONFLICT.into();
+    }
     if body.contains("Interrupted") {
         return "ERROR: Query cancelled on user's request".into();
     }
     format!("ERROR: {body}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duckdbs_write_conflicts_read_as_redshifts_serialization_error() {
+        for duck in [
+            "TransactionContext Error: Conflict on tuple deletion!",
+            "TransactionContext Error: Catalog write-write conflict on create with \"stage\"",
+            "TransactionContext Error: Transaction conflict: cannot update a table that has been altered!",
+        ] {
+            assert_eq!(redshift_error(duck), SERIALIZATION_CONFLICT, "{duck}");
+        }
+    }
 }

@@ -21,14 +21,22 @@ pub(crate) async fn fetch(
             .collect()
             .await
             .map(|b| b.into_bytes())
-            .map_err(|e| format!("ERROR: reading '{url}': {e}"))),
+            .map_err(|e| format!("ERROR: S3ServiceException:reading '{url}': {e} (streaming error)"))),
         Err(e) => {
+            let status = e.raw_response().map(|r| r.status().as_u16());
             let svc = e.into_service_error();
             if svc.is_no_such_key() {
-                Err(Missing)
-            } else {
-                Ok(Err(format!("ERROR: S3 error reading '{url}': {svc}")))
+                return Err(Missing);
             }
+            // Redshift's COPY names S3's failure an S3ServiceException with its status and error code
+            // ("Troubleshooting data loads"); without a response the connection itself failed.
+            let code = svc.meta().code().unwrap_or("none").to_owned();
+            Ok(Err(match status {
+                Some(status) => {
+                    format!("ERROR: S3ServiceException:{svc},Status {status},Error {code} reading '{url}'")
+                }
+                None => format!("ERROR: S3ServiceException:connection to S3 failed reading '{url}': {svc}"),
+            }))
         }
     }
 }
