@@ -98,7 +98,7 @@ api | 2
 SELECT CAST('2026-11-28 12:34:56' AS TIMESTAMP) + INTERVAL '1 day' AS tomorrow, DATE_TRUNC('month', TIMESTAMP '2026-11-28 12:00:00') AS month, 7::BIGINT / 2 AS half
 -- expect
 tomorrow | month | half
-2026-11-29 12:34:56 | 2026-11-01 00:00:00 | 3.5
+2026-11-29 12:34:56 | 2026-11-01 00:00:00 | 3
 
 -- case: missing relation
 SELECT * FROM s3shift.nothing
@@ -393,3 +393,14 @@ OK
 SELECT b FROM acl.later
 -- expect
 ERROR: permission denied for schema acl
+
+-- case: integers divide as integers
+SELECT 7::BIGINT / 2 AS q, 7 / 2 AS r, -7 / 2 AS n, 7.0 / 2 AS f, CAST(7 AS DOUBLE PRECISION) / 2 AS d
+-- expect
+q | r | n | f | d
+3 | 3 | -3 | 3.5 | 3.5
+
+-- case: REGION is not a Parquet COPY option
+COPY stage FROM 's3://stage/m.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST REGION 'us-east-1'
+-- expect
+ERROR: COPY option REGION is not supported with FORMAT AS PARQUET

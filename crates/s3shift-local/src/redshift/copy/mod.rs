@@ -117,8 +117,6 @@ pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
         } else if t.is("manifest") {
             manifest = true;
             i += 1;
-        } else if t.is("region") {
-            i += 2;
         } else if t.is_punct(";") {
             i += 1;
         } else {
