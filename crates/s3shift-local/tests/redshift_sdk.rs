@@ -614,6 +614,23 @@ async fn copy_loads_parquet_through_s3_with_redshift_checks() {
     .await;
     let d = run(&s.rs, "COPY s3shift.images FROM 's3://staging/run5/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST").await;
     assert!(d.error().unwrap().contains("mandatory"), "{:?}", d.error());
+    // Optional entries may be missing, but not all of them: COPY terminates when it finds no file.
+    put(
+        &s,
+        "run5b/manifest.json",
+        manifest(&[
+            ("s3://staging/run5b/gone-1.parquet", Some(10), false),
+            ("s3://staging/run5b/gone-2.parquet", Some(10), false),
+        ]),
+    )
+    .await;
+    let d = run(&s.rs, "COPY s3shift.images FROM 's3://staging/run5b/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST").await;
+    assert!(
+        d.error().unwrap().contains("none of the files")
+            && d.error().unwrap().contains("run5b/manifest.json"),
+        "{:?}",
+        d.error()
+    );
     // Types must be compatible: a string file column cannot load into INTEGER.
     let wrong = Arc::new(Schema::new(vec![
         AField::new("k", DataType::Utf8, false),

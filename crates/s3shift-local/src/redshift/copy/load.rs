@@ -123,6 +123,14 @@ fn copy_files(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<CopyStats, CopyFa
         rows += n;
         all.extend(batches);
     }
+    // "Regardless of any mandatory settings, COPY will terminate if no files are found" ("Using a manifest to
+    // specify data files").
+    if files == 0 && spec.manifest {
+        return Err(CopyFailure::plain(format!(
+            "ERROR: Manifest file '{}': none of the files it lists exists; COPY found no file to load",
+            spec.from
+        )));
+    }
     if !errors.is_empty() {
         return Err(CopyFailure {
             message: format!(
