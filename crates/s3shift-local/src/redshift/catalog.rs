@@ -25,7 +25,8 @@ SET GLOBAL integer_division = true;
 -- Redshift's OCTET_LENGTH counts the bytes of a VARCHAR; DuckDB's takes only BLOB and BIT.
 CREATE OR REPLACE MACRO octet_length(s) AS strlen(s);
 CREATE OR REPLACE VIEW main.svv_columns AS
-SELECT c.database_name AS table_catalog, c.schema_name AS table_schema, c.table_name, c.column_name,
+SELECT c.database_name AS table_catalog,
+  CASE c.schema_name WHEN 'main' THEN 'public' ELSE c.schema_name END AS table_schema, c.table_name, c.column_name,
   c.column_index AS ordinal_position, CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable,
   CASE c.data_type WHEN 'VARCHAR' THEN 'character varying' WHEN 'INTEGER' THEN 'integer'
     WHEN 'BIGINT' THEN 'bigint' WHEN 'SMALLINT' THEN 'smallint' WHEN 'BOOLEAN' THEN 'boolean'

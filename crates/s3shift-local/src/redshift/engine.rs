@@ -20,7 +20,7 @@ use super::catalog::create_like;
 use super::copy;
 use super::lex::lex;
 use super::results::{QueryResult, from_batches};
-use super::translate::{Kind, Plan, plan, render_with_params};
+use super::translate::{Kind, Plan, plan, public_is_main, render_with_params};
 use super::wording::{qualify_relation, redshift_error};
 
 /// Most statements not yet finished at once (the Data API's quota).
@@ -574,7 +574,7 @@ impl Engine {
         in_batch: bool,
     ) -> Result<Outcome, String> {
         let query_id = self.query_ids.fetch_add(1, Ordering::Relaxed);
-        let toks = lex(sql).map_err(|e| format!("ERROR: {e}"))?;
+        let toks = public_is_main(lex(sql).map_err(|e| format!("ERROR: {e}"))?);
         if access::changes_catalog(&toks) {
             cx.changed.set(true);
             self.generation.fetch_add(1, Ordering::SeqCst);

@@ -129,6 +129,32 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
     }
 }
 
+/// Redshift's `public` schema is DuckDB's `main`: every database has it and unqualified names resolve to it
+/// ("By default, all users have CREATE and USAGE permissions on the PUBLIC schema of a database", Default
+/// database user permissions). Rewrites `public.` and `SCHEMA public`; `TO PUBLIC` (the grantee) stays.
+pub(crate) fn public_is_main(mut toks: Vec<Tok>) -> Vec<Tok> {
+    let next_solid = |toks: &[Tok], from: usize| {
+        toks.iter()
+            .enumerate()
+            .skip(from)
+            .find(|(_, t)| !matches!(t, Tok::Space(_)))
+            .map(|(i, _)| i)
+    };
+    let mut prev_schema = false;
+    for i in 0..toks.len() {
+        if matches!(toks[i], Tok::Space(_)) {
+            continue;
+        }
+        let is_public = toks[i].ident().as_deref() == Some("public");
+        let dotted = next_solid(&toks, i + 1).is_some_and(|j| toks[j].is_punct("."));
+        if is_public && (dotted || prev_schema) {
+            toks[i] = Tok::Word("main".into());
+        }
+        prev_schema = toks[i].is("schema");
+    }
+    toks
+}
+
 /// Joins tokens back into Redshift SQL, parameters written `:name` as the Data API takes them.
 pub(crate) fn render_with_params(toks: &[Tok]) -> String {
     toks.iter()

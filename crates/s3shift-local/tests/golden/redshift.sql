@@ -404,3 +404,49 @@ q | r | n | f | d
 COPY stage FROM 's3://stage/m.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST REGION 'us-east-1'
 -- expect
 ERROR: COPY option REGION is not supported with FORMAT AS PARQUET
+
+-- case: the public schema exists
+CREATE TABLE public.pt (a INTEGER)
+-- expect
+OK
+
+-- case: and is on the search path
+INSERT INTO pt VALUES (7)
+-- expect
+OK rows=1
+
+-- case: qualified or not, the same table
+SELECT a FROM public.pt
+-- expect
+a
+7
+
+-- case: the catalog calls it public
+SELECT table_schema, column_name FROM svv_columns WHERE table_name = 'pt'
+-- expect
+table_schema | column_name
+public | a
+
+-- case: everyone may create in public
+-- as: nobody
+CREATE TABLE public.np (b INTEGER)
+-- expect
+OK
+
+-- case: but not read another user's table there
+-- as: nobody
+SELECT a FROM public.pt
+-- expect
+ERROR: permission denied for relation pt
+
+-- case: public in the privilege functions
+-- as: nobody
+SELECT has_schema_privilege('public', 'create') AS c, has_table_privilege('public.np', 'insert') AS i
+-- expect
+c | i
+true | true
+
+-- case: grants on the public schema
+GRANT USAGE ON SCHEMA public TO PUBLIC
+-- expect
+OK

@@ -97,6 +97,7 @@ pub(crate) fn answer_functions(
             let parts: Vec<String> = object
                 .split('.')
                 .map(|p| p.trim_matches('"').to_owned())
+                .map(|p| if p == "public" { "main".to_owned() } else { p })
                 .collect();
             let Some((schema, rel)) = catalog.resolve(&parts) else {
                 return Err(err(format!("relation \"{object}\" does not exist")));
@@ -108,6 +109,11 @@ pub(crate) fn answer_functions(
             if !SCHEMA_PRIVILEGES.contains(&privilege.as_str()) {
                 return Err(err(format!("unrecognized privilege type: \"{privilege}\"")));
             }
+            let object = if object == "public" {
+                "main".to_owned()
+            } else {
+                object
+            };
             if !catalog.schema_exists(&object) {
                 return Err(err(format!("schema \"{object}\" does not exist")));
             }

@@ -62,12 +62,12 @@ impl Need {
                 if catalog.schema_exists(s)
                     && !catalog.holds(user, &Object::Schema(s.clone()), self.privilege)
                 {
-                    return Err(format!("ERROR: permission denied for schema {s}"));
+                    return Err(format!("ERROR: permission denied for schema {}", shown(s)));
                 }
             }
             Target::OwnerOfSchema(s) => {
                 if catalog.schema_exists(s) && !catalog.owns(&user.name, &Object::Schema(s.clone())) {
-                    return Err(format!("ERROR: must be owner of schema {s}"));
+                    return Err(format!("ERROR: must be owner of schema {}", shown(s)));
                 }
             }
             Target::Relation(name) | Target::OwnerOf(name) => {
@@ -79,7 +79,7 @@ impl Need {
                 }
                 let object = Object::Schema(schema.clone());
                 if !catalog.holds(user, &object, "usage") {
-                    return Err(format!("ERROR: permission denied for schema {schema}"));
+                    return Err(format!("ERROR: permission denied for schema {}", shown(&schema)));
                 }
                 let relation = Object::Relation(schema, rel.clone());
                 if matches!(self.target, Target::OwnerOf(_)) {
@@ -93,6 +93,11 @@ impl Need {
         }
         Ok(())
     }
+}
+
+/// A schema as Redshift names it (DuckDB's `main` is Redshift's `public`).
+fn shown(schema: &str) -> &str {
+    if schema == "main" { "public" } else { schema }
 }
 
 fn word(t: Option<&&Tok>) -> String {
