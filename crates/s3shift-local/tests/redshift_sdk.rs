@@ -591,7 +591,9 @@ async fn copy_loads_parquet_through_s3_with_redshift_checks() {
         )
     );
     assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.images").await, [["6"]]);
-    let detail = query(&s.rs, "SELECT file_name, line_number, column_name, column_length, raw_field_value FROM sys_load_error_detail").await;
+    let padded = query(&s.rs, "SELECT length(file_name) FROM sys_load_error_detail").await;
+    assert_eq!(padded, [["256"]], "file_name is CHAR(256), blank-padded");
+    let detail = query(&s.rs, "SELECT TRIM(file_name), line_number, column_name, column_length, raw_field_value FROM sys_load_error_detail").await;
     assert_eq!(
         detail,
         [["s3://staging/run3/part-00000.parquet", "2", "k", "8", "toolong.j"]]

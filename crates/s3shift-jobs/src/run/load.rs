@@ -410,12 +410,20 @@ impl Pipeline {
             Ok(r) => r,
             Err(e) => return vec![format!("(could not read sys_load_error_detail: {e})")],
         };
+        if rows.rows.is_empty() {
+            // Parquet COPY failures often log no detail row: Redshift Spectrum's error is the whole story.
+            return vec![format!(
+                "no rows in sys_load_error_detail for {prefix}: the error above is all Redshift reported"
+            )];
+        }
         let mut out = Vec::new();
         for r in &rows.rows {
-            let file = r.first().and_then(|v| v.as_str()).unwrap_or("");
+            // SYS_LOAD_ERROR_DETAIL's text columns are CHAR: blank-padded.
+            let text = |i: usize| r.get(i).and_then(|v| v.as_str()).unwrap_or("").trim_end();
+            let file = text(0);
             let line = r.get(1).and_then(|v| v.as_i64()).unwrap_or(0);
-            let column = r.get(2).and_then(|v| v.as_str()).unwrap_or("");
-            let message = r.get(3).and_then(|v| v.as_str()).unwrap_or("");
+            let column = text(2);
+            let message = text(3);
             let key = self
                 .key_at(spec, file, line)
                 .await

@@ -54,7 +54,9 @@ pub(crate) fn run_copy(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<u64, Str
         );
         for d in &details {
             let _ = log.execute(
-                "INSERT INTO main.sys_load_error_detail VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                // file_name is CHAR(256), blank-padded, as in Redshift's SYS_LOAD_ERROR_DETAIL: readers must trim.
+                "INSERT INTO main.sys_load_error_detail VALUES (?, CAST(? AS TIMESTAMP), ?, rpad(?, 256, ' '), ?, ?, \
+                 ?, ?, ?, ?, ?)",
                 duckdb::params![
                     query_id, ts(started), table_name, d.file, d.line as i64, d.column, d.column_type,
                     d.column_length.map(|l| l as i32), d.code, d.message, d.value
