@@ -119,6 +119,16 @@ pub fn command_as(program: &Path, stack: &LocalStack, identity: &str) -> Command
     cmd
 }
 
+/// Runs `cmd` with `env` added, off the runtime's threads (the stand-ins it talks to run on them).
+async fn output(mut cmd: Command, env: &[(&str, String)]) -> Output {
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
 /// The environment variable that makes `s3shift migrate` run as the stand-in's admin secret.
 pub fn admin_secret() -> (&'static str, String) {
     (
@@ -219,14 +229,9 @@ impl Stack {
 
     /// [`Stack::s3shift`] as the identity of that short name.
     pub async fn s3shift_as(&self, identity: &str, args: &[&str], env: &[(&str, String)]) -> Output {
-        let mut cmd = command_as(&self.bin, &self.local, identity);
-        cmd.args(args).arg(&self.job).current_dir(self.dir.path());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap()
+        let mut cmd = self.bare_command_as(identity, args);
+        cmd.arg(&self.job);
+        output(cmd, env).await
     }
 
     /// Applies the migrations through the binary, as a deployment does: the `migrator` identity with the
@@ -284,13 +289,7 @@ impl Stack {
 
     /// Runs exactly `args` (no job file appended) as the identity of that short name, with `env` added.
     pub async fn run_as(&self, identity: &str, args: &[&str], env: &[(&str, String)]) -> Output {
-        let mut cmd = self.bare_command_as(identity, args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap()
+        output(self.bare_command_as(identity, args), env).await
     }
 
     /// Uploads `body` to `uploads/<key>`.

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS main.sys_load_error_detail (
   column_name VARCHAR, column_type VARCHAR, column_length INTEGER, error_code INTEGER, error_message VARCHAR,
   raw_field_value VARCHAR);
 CREATE OR REPLACE MACRO getdate() AS CAST(now() AS TIMESTAMP);
--- Redshift divides integers as integers (7 / 2 is 3); DuckDB's `/` gives a DOUBLE unless told.
+-- Redshift divides integers as integers (7 / 2 is 3: INT8 / INT8 is INT8, "Computations with numeric values");
+-- DuckDB's `/` gives a DOUBLE unless told.
 SET GLOBAL integer_division = true;
 -- Redshift's OCTET_LENGTH counts the bytes of a VARCHAR; DuckDB's takes only BLOB and BIT.
 CREATE OR REPLACE MACRO octet_length(s) AS strlen(s);

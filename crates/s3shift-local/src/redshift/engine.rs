@@ -415,6 +415,12 @@ impl Engine {
             changed: &changed,
             generation: &self.generation,
         };
+        let cx = Context {
+            database: &database,
+            user: &user,
+            own_catalog: session.is_some(),
+            changed: &changed,
+        };
         if batch {
             let _ = conn.execute_batch("BEGIN TRANSACTION");
             for (n, part) in parts.iter().enumerate() {
@@ -423,19 +429,7 @@ impl Engine {
                     return self.finish_aborted(slot, n);
                 }
                 let t0 = Instant::now();
-                let outcome = self.run_one(
-                    conn,
-                    &part.sql,
-                    &[],
-                    &Context {
-                        database: &database,
-                        user: &user,
-                        own_catalog: session.is_some(),
-                        changed: &changed,
-                    },
-                    slot,
-                    true,
-                );
+                let outcome = self.run_one(conn, &part.sql, &[], &cx, slot, true);
                 let failed = outcome.is_err();
                 self.record_part(slot, n, outcome, t0.elapsed());
                 if failed {
@@ -468,19 +462,7 @@ impl Engine {
             self.finish_batch(slot, parts.len(), started.elapsed(), false);
         } else {
             let Some(part) = parts.first() else { return };
-            let outcome = self.run_one(
-                conn,
-                &part.sql,
-                &params,
-                &Context {
-                    database: &database,
-                    user: &user,
-                    own_catalog: session.is_some(),
-                    changed: &changed,
-                },
-                slot,
-                false,
-            );
+            let outcome = self.run_one(conn, &part.sql, &params, &cx, slot, false);
             self.record_part(slot, 0, outcome, started.elapsed());
             let aborted = slot.cancel.load(Ordering::SeqCst);
             let mut r = lock(&slot.record);

@@ -120,6 +120,8 @@ pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
         } else if t.is_punct(";") {
             i += 1;
         } else {
+            // "COPY from columnar data formats" lists the few parameters a Parquet COPY takes (REGION is not
+            // one: the bucket must be in the warehouse's Region); the rest are refused.
             return Err(format!(
                 "COPY option {} is not supported with FORMAT AS PARQUET",
                 t.text().to_uppercase()
