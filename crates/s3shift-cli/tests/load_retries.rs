@@ -1,6 +1,6 @@
 //! Loads that fail for a reason that passes are submitted again within the run: the loser of two concurrent
 //! loads into one table (Redshift's serialization conflict, error 1023) and a COPY that could not read S3. A
-//! load that fails on its data is not (see `exactly_once::a_failing_copy_commits_nothing...`). The stand-in
+//! load that fails on its data is not (see `exactly_once::a_failing_load_commits_nothing...`). The stand-in
 //! injects both failures deterministically (`RedshiftFaults`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]

@@ -45,17 +45,33 @@ impl RedshiftType {
         }
     }
 
-    /// The Arrow type that Parquet files carry for this column; COPY accepts it for the Redshift type.
-    pub fn arrow(self) -> DataType {
+    /// The type this column has in the load's stage table, which COPY fills from Parquet: the curated type
+    /// itself where AWS documents a Parquet type for it, otherwise a documented type the merge casts from.
+    ///
+    /// - `SMALLINT` stages as `INTEGER` (no AWS page maps a Parquet type to SMALLINT; the merge casts, and
+    ///   every staged value fits);
+    /// - `TIMESTAMPTZ` stages as `TIMESTAMP` holding the UTC wall-clock time (AWS documents Parquet timestamps
+    ///   only for TIMESTAMP; the merge reads them `AT TIME ZONE 'UTC'`).
+    ///
+    /// The pairs and the AWS pages they come from are in the `s3shift-stage` crate's `contract` module.
+    pub fn staged(self) -> Self {
         match self {
+            Self::SmallInt => Self::Integer,
+            Self::TimestampTz => Self::Timestamp,
+            other => other,
+        }
+    }
+
+    /// The Arrow type of the staged Parquet column: that of [`Self::staged`], so a `TIMESTAMPTZ` column is
+    /// written as a timestamp without zone (`isAdjustedToUTC = false`) holding UTC, a `SMALLINT` as INT32.
+    pub fn arrow(self) -> DataType {
+        match self.staged() {
             Self::Varchar(_) => DataType::Utf8,
-            Self::SmallInt => DataType::Int16,
-            Self::Integer => DataType::Int32,
+            Self::Integer | Self::SmallInt => DataType::Int32,
             Self::BigInt => DataType::Int64,
             Self::Boolean => DataType::Boolean,
             Self::Double => DataType::Float64,
-            Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-            Self::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Self::Timestamp | Self::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, None),
         }
     }
 }

@@ -1,9 +1,12 @@
-//! Both stand-ins driven by an outside client: boto3 and the AWS CLI (`tests/conformance/*.py`).
+//! Both stand-ins driven by outside clients: boto3 and the AWS CLI, and Parquet files written by pyarrow
+//! (`tests/conformance/*.py`).
 //!
 //! Needs the Python environment that `./scripts/test` makes (`.venv` at the repo root with
-//! `scripts/requirements-test.txt`), or `S3SHIFT_PYTHON` naming an interpreter with boto3 and awscli.
+//! `scripts/requirements-test.txt`), or `S3SHIFT_PYTHON` naming an interpreter with boto3, awscli and pyarrow.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod support;
 
 use s3shift_testkit::repo::manifest_dir;
 use std::path::PathBuf;
@@ -19,15 +22,15 @@ fn python() -> PathBuf {
     s3shift_testkit::repo::venv_bin("python")
 }
 
-/// Runs `tests/conformance/<script>` against `endpoint` and checks it passed every check.
-async fn conform(script: &str, endpoint: String, tmp: PathBuf) {
+/// Runs `tests/conformance/<script>` against `endpoints` and checks it passed every check.
+async fn conform(script: &str, endpoints: Vec<String>, tmp: PathBuf) {
     let py = python();
     let script = manifest_dir().join("tests/conformance").join(script);
     // The servers run on this runtime; the client waits on a blocking thread.
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(py)
             .arg(&script)
-            .arg(endpoint)
+            .args(endpoints)
             .env("AWS_ACCESS_KEY_ID", DEFAULT_ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", DEFAULT_SECRET_KEY)
             .env("AWS_DEFAULT_REGION", "us-east-1")
@@ -56,7 +59,12 @@ async fn boto3_and_awscli_agree_with_the_s3_server() {
     let server = LocalS3Server::start(LocalS3Config::new(dir.path()))
         .await
         .unwrap();
-    conform("s3_boto3.py", server.endpoint_url(), dir.path().to_path_buf()).await;
+    conform(
+        "s3_boto3.py",
+        vec![server.endpoint_url()],
+        dir.path().to_path_buf(),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,8 +75,19 @@ async fn boto3_and_awscli_agree_with_the_data_api_server() {
         .unwrap();
     conform(
         "redshift_boto3.py",
-        server.endpoint_url(),
+        vec![server.endpoint_url()],
         dir.path().to_path_buf(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_reads_what_pyarrow_writes_in_the_documented_codecs_only() {
+    let s = support::stack().await;
+    conform(
+        "copy_pyarrow.py",
+        vec![s.s3.endpoint_url(), s.redshift.endpoint_url()],
+        s.dir.path().to_path_buf(),
     )
     .await;
 }

@@ -5,7 +5,16 @@
 
 mod support;
 
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
+    Int16Array, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+};
+use arrow::datatypes::{Field as AField, Schema};
 use aws_sdk_redshiftdata::types::StatusString;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{WriterProperties, WriterVersion};
 use s3shift_testkit::repo::manifest_dir;
 use support::*;
 
@@ -67,6 +76,93 @@ fn parse(text: &str) -> (Vec<String>, Vec<Case>) {
     (header, cases)
 }
 
+/// Writes the files the `pq_*` cases COPY from: `s3://golden/pq/<name>.parquet`, each one nullable column `v`
+/// of one row, ZSTD unless the name says otherwise (the list is in the golden file's header).
+async fn stage_parquet_files(s: &Stack) {
+    s.s3c.create_bucket().bucket("golden").send().await.unwrap();
+    let zstd = || WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default()));
+    let text = || -> ArrayRef { Arc::new(StringArray::from(vec!["a"])) };
+    let instant = 1_767_225_600_000_000_i64; // 2026-01-01 00:00:00 UTC
+    let files: Vec<(&str, ArrayRef, WriterProperties)> = vec![
+        ("string", text(), zstd().build()),
+        (
+            "string-snappy",
+            text(),
+            WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build(),
+        ),
+        (
+            "string-uncompressed",
+            text(),
+            WriterProperties::builder()
+                .set_compression(Compression::UNCOMPRESSED)
+                .build(),
+        ),
+        (
+            "string-v2-pages",
+            text(),
+            zstd().set_writer_version(WriterVersion::PARQUET_2_0).build(),
+        ),
+        (
+            "binary",
+            Arc::new(BinaryArray::from(vec![b"a".as_ref()])),
+            zstd().build(),
+        ),
+        ("int16", Arc::new(Int16Array::from(vec![7])), zstd().build()),
+        ("int32", Arc::new(Int32Array::from(vec![7])), zstd().build()),
+        ("int64", Arc::new(Int64Array::from(vec![7])), zstd().build()),
+        ("float", Arc::new(Float32Array::from(vec![1.5])), zstd().build()),
+        ("double", Arc::new(Float64Array::from(vec![1.5])), zstd().build()),
+        (
+            "boolean",
+            Arc::new(BooleanArray::from(vec![true])),
+            zstd().build(),
+        ),
+        ("date", Arc::new(Date32Array::from(vec![20_454])), zstd().build()),
+        (
+            "timestamp",
+            Arc::new(TimestampMicrosecondArray::from(vec![instant])),
+            zstd().build(),
+        ),
+        (
+            "timestamp-utc",
+            Arc::new(TimestampMicrosecondArray::from(vec![instant]).with_timezone("UTC")),
+            zstd().build(),
+        ),
+        (
+            "timestamp-millis",
+            Arc::new(TimestampMillisecondArray::from(vec![instant / 1000])),
+            zstd().build(),
+        ),
+        (
+            "decimal-10-2",
+            Arc::new(
+                Decimal128Array::from(vec![12_345])
+                    .with_precision_and_scale(10, 2)
+                    .unwrap(),
+            ),
+            zstd().build(),
+        ),
+    ];
+    for (name, array, props) in files {
+        let schema = Arc::new(Schema::new(vec![AField::new(
+            "v",
+            array.data_type().clone(),
+            true,
+        )]));
+        let body = parquet_with(schema, vec![array], props);
+        s.s3c
+            .put_object()
+            .bucket("golden")
+            .key(format!("pq/{name}.parquet"))
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn golden_statements() {
     let path = manifest_dir().join("tests/golden/redshift.sql");
@@ -74,6 +170,7 @@ async fn golden_statements() {
     let (header, cases) = parse(&text);
     assert!(cases.len() >= 20, "only {} cases", cases.len());
     let s = stack().await;
+    stage_parquet_files(&s).await;
     let first =
         s.rs.execute_statement()
             .workgroup_name("s3shift")

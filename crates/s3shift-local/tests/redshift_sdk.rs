@@ -9,7 +9,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field as AField, Schema};
 use aws_sdk_redshiftdata::types::{Field, SqlParameter, StatusString};
 use aws_sdk_s3::primitives::ByteStream;
@@ -407,15 +407,6 @@ async fn service_errors_idempotency_listing_and_cancel() {
         wait(&s.rs, out.id().unwrap()).await.status(),
         Some(&StatusString::Aborted)
     );
-}
-
-fn parquet_bytes(schema: Arc<Schema>, columns: Vec<ArrayRef>) -> Vec<u8> {
-    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
-    let mut buf = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    buf
 }
 
 async fn put(s: &Stack, key: &str, body: Vec<u8>) -> usize {

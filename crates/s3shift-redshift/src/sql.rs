@@ -6,7 +6,7 @@
 //! outside travel in Parquet files or as Data API parameters, never here.
 
 use chrono::{DateTime, Utc};
-use s3shift_core::schema::{ColumnSpec, IMAGES};
+use s3shift_core::schema::{ColumnSpec, IMAGES, RedshiftType};
 
 use crate::{Error, Result};
 
@@ -184,6 +184,30 @@ fn identity_match(left: &str, right: &str) -> String {
     )
 }
 
+/// The stage table's columns: each curated column with its staged type (`RedshiftType::staged`), the one
+/// COPY may load from the staged Parquet file (the pairs are in `s3shift_stage::contract`).
+fn stage_columns() -> String {
+    IMAGES
+        .iter()
+        .map(|c| {
+            let null = if c.nullable { "" } else { " NOT NULL" };
+            format!("{} {}{null}", c.name, c.ty.staged().sql())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The curated value of a staged column of row `alias`, cast where its staged type differs: SMALLINT by
+/// `CAST`, TIMESTAMPTZ by `AT TIME ZONE 'UTC'` (the stage holds UTC wall-clock time; "AT TIME ZONE function":
+/// "TIMESTAMPTZ when used with a TIMESTAMP expression", whatever the session's time zone).
+fn from_stage(c: &ColumnSpec, alias: &str) -> String {
+    match c.ty {
+        RedshiftType::SmallInt => format!("CAST({alias}.{} AS SMALLINT)", c.name),
+        RedshiftType::TimestampTz => format!("{alias}.{} AT TIME ZONE 'UTC'", c.name),
+        _ => format!("{alias}.{}", c.name),
+    }
+}
+
 fn column_list(columns: &[ColumnSpec]) -> String {
     columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
@@ -231,25 +255,23 @@ impl LoadSql {
                 if c.name == "loaded_at" {
                     "CAST(GETDATE() AS TIMESTAMPTZ)".to_owned()
                 } else {
-                    format!("d.{}", c.name)
+                    from_stage(c, "d")
                 }
             })
             .collect::<Vec<_>>()
             .join(", ");
         let ledger_values = LEDGER_COLUMNS
             .iter()
-            .map(|c| {
-                if *c == "loaded_at" {
-                    "CAST(GETDATE() AS TIMESTAMPTZ)".to_owned()
-                } else {
-                    format!("d.{c}")
-                }
+            .map(|c| match IMAGES.iter().find(|spec| spec.name == *c) {
+                _ if *c == "loaded_at" => "CAST(GETDATE() AS TIMESTAMPTZ)".to_owned(),
+                Some(spec) => from_stage(spec, "d"),
+                None => format!("d.{c}"),
             })
             .collect::<Vec<_>>()
             .join(", ");
         let [delete_run, insert_run] = runs.load_statements(&self.run, n)?;
         Ok(vec![
-            format!("CREATE TEMP TABLE {stage} (LIKE {target})"),
+            format!("CREATE TEMP TABLE {stage} ({})", stage_columns()),
             format!("COPY {stage} FROM {manifest} IAM_ROLE {role} FORMAT AS PARQUET MANIFEST"),
             // Fails the transaction (a cast error naming both counts) unless COPY loaded exactly what was staged.
             format!(

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{WriterProperties, WriterVersion};
 
 use crate::rows::{ImagesBatchBuilder, StagedRow};
 use crate::{Error, Result};
@@ -80,6 +80,9 @@ impl ParquetStager {
         })?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
+            // Version 1 data pages: "Amazon Redshift supports the Apache Parquet v1 data file format" (Data files
+            // for queries in Amazon Redshift Spectrum). See `contract`.
+            .set_writer_version(WriterVersion::PARQUET_1_0)
             .set_created_by(format!("s3shift {}", env!("CARGO_PKG_VERSION")))
             // Row groups are flushed (encoded and compressed) every this many rows, so the uncompressed buffers
             // stay small whatever the file size.
@@ -239,6 +242,12 @@ mod tests {
                 .sum::<std::result::Result<_, _>>()?;
             assert_eq!(rows, f.rows);
             total += rows;
+            // Every file keeps to the documented COPY pairs, ZSTD and version 1 data pages.
+            let stage: Vec<_> = s3shift_core::schema::IMAGES
+                .iter()
+                .map(|c| c.ty.staged())
+                .collect();
+            crate::contract::check_file(f.bytes.clone(), &stage).map_err(|e| format!("{}: {e}", f.name()))?;
         }
         assert_eq!(total, 2000);
         assert_eq!(row_count(files[0].bytes.clone()), Some(files[0].rows));

@@ -10,7 +10,10 @@
 //! - [`rows`]: [`StagedRow`] (one object's row) and [`ImagesBatchBuilder`] (rows to a `RecordBatch`).
 //! - [`files`]: [`ParquetStager`], which cuts the stream of rows into zstd Parquet files of bounded size.
 //! - [`manifest`]: [`CopyManifest`], the manifest with `mandatory` and `meta.content_length` per file.
+//! - [`contract`]: the COPY contract, each staged Parquet column kind with the stage column COPY loads it into
+//!   and the AWS page that documents the pair, and [`contract::check_file`], which holds a file to it.
 
+pub mod contract;
 pub mod files;
 pub mod manifest;
 pub mod rows;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::Schema;
@@ -99,25 +99,29 @@ fn cell<'a>(column: &str, row: &StagedRow<'a>) -> Option<Cell<'a>> {
 /// One column's Arrow builder.
 enum ColumnBuilder {
     Text(StringBuilder),
-    I16(Int16Builder),
+    /// A SMALLINT column: staged as INT32 (see `RedshiftType::staged`), its values still held to 16 bits so
+    /// the merge's cast cannot fail.
+    Small(Int32Builder),
     I32(Int32Builder),
     I64(Int64Builder),
     Bool(BooleanBuilder),
     F64(Float64Builder),
-    Ts(TimestampMicrosecondBuilder, Option<Arc<str>>),
+    /// TIMESTAMP and TIMESTAMPTZ: microseconds without zone (UTC wall-clock time for TIMESTAMPTZ).
+    Ts(TimestampMicrosecondBuilder),
 }
 
 impl ColumnBuilder {
     fn for_type(ty: RedshiftType) -> Self {
         match ty {
             RedshiftType::Varchar(_) => Self::Text(StringBuilder::new()),
-            RedshiftType::SmallInt => Self::I16(Int16Builder::new()),
+            RedshiftType::SmallInt => Self::Small(Int32Builder::new()),
             RedshiftType::Integer => Self::I32(Int32Builder::new()),
             RedshiftType::BigInt => Self::I64(Int64Builder::new()),
             RedshiftType::Boolean => Self::Bool(BooleanBuilder::new()),
             RedshiftType::Double => Self::F64(Float64Builder::new()),
-            RedshiftType::Timestamp => Self::Ts(TimestampMicrosecondBuilder::new(), None),
-            RedshiftType::TimestampTz => Self::Ts(TimestampMicrosecondBuilder::new(), Some("UTC".into())),
+            RedshiftType::Timestamp | RedshiftType::TimestampTz => {
+                Self::Ts(TimestampMicrosecondBuilder::new())
+            }
         }
     }
 
@@ -138,11 +142,11 @@ impl ColumnBuilder {
         };
         match (self, cell) {
             (Self::Text(b), Cell::Text(v)) => b.append_option(v.map(|s| truncate_utf8(s, spec.max_bytes()))),
-            (Self::I16(b), Cell::Int(v)) => {
+            (Self::Small(b), Cell::Int(v)) => {
                 let v = v
                     .map(|v| range(v, i16::MIN.into(), i16::MAX.into()))
                     .transpose()?;
-                b.append_option(v.and_then(|v| i16::try_from(v).ok()));
+                b.append_option(v.and_then(|v| i32::try_from(v).ok()));
             }
             (Self::I32(b), Cell::Int(v)) => {
                 let v = v
@@ -153,7 +157,7 @@ impl ColumnBuilder {
             (Self::I64(b), Cell::Int(v)) => b.append_option(v),
             (Self::Bool(b), Cell::Bool(v)) => b.append_option(v),
             (Self::F64(b), Cell::Float(v)) => b.append_option(v.filter(|f| f.is_finite())),
-            (Self::Ts(b, _), Cell::Micros(v)) => b.append_option(v),
+            (Self::Ts(b), Cell::Micros(v)) => b.append_option(v),
             _ => return Err(format!("column {} has a value of the wrong kind", spec.name)),
         }
         Ok(())
@@ -162,12 +166,11 @@ impl ColumnBuilder {
     fn finish(&mut self) -> ArrayRef {
         match self {
             Self::Text(b) => Arc::new(b.finish()),
-            Self::I16(b) => Arc::new(b.finish()),
-            Self::I32(b) => Arc::new(b.finish()),
+            Self::Small(b) | Self::I32(b) => Arc::new(b.finish()),
             Self::I64(b) => Arc::new(b.finish()),
             Self::Bool(b) => Arc::new(b.finish()),
             Self::F64(b) => Arc::new(b.finish()),
-            Self::Ts(b, tz) => Arc::new(b.finish().with_timezone_opt(tz.clone())),
+            Self::Ts(b) => Arc::new(b.finish()),
         }
     }
 }

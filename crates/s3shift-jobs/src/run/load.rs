@@ -367,7 +367,14 @@ impl Pipeline {
             load_clock,
         } = submitted;
         if let Err(source) = self.api.wait(&statement).await {
-            let detail = self.load_error_detail(spec, &pending).await;
+            // Only a COPY that rejected values points at sys_load_error_detail ("Load into table ... failed.
+            // Check 'sys_load_error_detail' system table for details."); a failed merge or a Spectrum scan error
+            // is all Redshift has to say, and its text is already in the error.
+            let detail = if source.to_string().contains("sys_load_error_detail") {
+                self.load_error_detail(spec, &pending).await
+            } else {
+                Vec::new()
+            };
             return Err(Error::LoadFailed {
                 run_id: pending.run_id.to_string(),
                 detail,

@@ -169,6 +169,7 @@ impl Engine {
         conn.execute_batch(super::catalog::SETUP)
             .and_then(|()| conn.execute_batch(access::SETUP))
             .map_err(|e| format!("preparing {}: {e}", path.display()))?;
+        super::zones::register(&conn)?;
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
@@ -557,7 +558,8 @@ impl Engine {
     ) -> Result<Outcome, String> {
         let query_id = self.query_ids.fetch_add(1, Ordering::Relaxed);
         let toks = public_is_main(lex(sql).map_err(|e| format!("ERROR: {e}"))?);
-        if access::changes_catalog(&toks) {
+        let temporary_drop = access::drops_temporary(conn, &toks)?;
+        if !temporary_drop && access::changes_catalog(&toks) {
             cx.changed.set(true);
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
@@ -573,7 +575,11 @@ impl Engine {
                 query_id,
             });
         }
-        let effects = access::authorize(|| self.catalog(conn, own), cx.user, &toks, cx.database)?;
+        let effects = if temporary_drop {
+            Vec::new()
+        } else {
+            access::authorize(|| self.catalog(conn, own), cx.user, &toks, cx.database)?
+        };
         let outcome = self
             .run_planned(conn, planned, params, cx.database, slot, in_batch, query_id)
             .map_err(|e| qualify_relation(sql, e))?;

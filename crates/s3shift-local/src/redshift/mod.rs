@@ -22,6 +22,7 @@ mod serverless;
 mod sigv4;
 mod translate;
 mod wording;
+mod zones;
 
 pub use serverless::ServerlessConfig;
 

@@ -3,6 +3,11 @@
 # admin otherwise), the statement, "-- expect", the outcome. Cases run in order, one session per identity.
 # Regenerate the expectations with S3SHIFT_BLESS=1 cargo test -p s3shift-local --test redshift_golden, then
 # review the diff.
+# The pq_* cases COPY from files the runner writes first: s3://golden/pq/<name>.parquet, one nullable column v
+# of one row, ZSTD unless named otherwise: string, string-snappy, string-uncompressed, string-v2-pages (version 2
+# data pages), binary (BYTE_ARRAY without STRING), int16 (INT32 with INT(16)), int32, int64, float, double,
+# boolean, date, timestamp (INT64 TIMESTAMP(MICROS, not adjusted to UTC)), timestamp-utc (adjusted to UTC),
+# timestamp-millis, decimal-10-2.
 
 -- case: schema
 CREATE SCHEMA IF NOT EXISTS s3shift
@@ -450,3 +455,237 @@ true | true
 GRANT USAGE ON SCHEMA public TO PUBLIC
 -- expect
 OK
+
+-- case: pq_varchar table
+CREATE TABLE pq_varchar (v VARCHAR(8))
+-- expect
+OK
+
+-- case: pq_integer table
+CREATE TABLE pq_integer (v INTEGER)
+-- expect
+OK
+
+-- case: pq_bigint table
+CREATE TABLE pq_bigint (v BIGINT)
+-- expect
+OK
+
+-- case: pq_smallint table
+CREATE TABLE pq_smallint (v SMALLINT)
+-- expect
+OK
+
+-- case: pq_real table
+CREATE TABLE pq_real (v REAL)
+-- expect
+OK
+
+-- case: pq_double table
+CREATE TABLE pq_double (v DOUBLE PRECISION)
+-- expect
+OK
+
+-- case: pq_boolean table
+CREATE TABLE pq_boolean (v BOOLEAN)
+-- expect
+OK
+
+-- case: pq_date table
+CREATE TABLE pq_date (v DATE)
+-- expect
+OK
+
+-- case: pq_timestamp table
+CREATE TABLE pq_timestamp (v TIMESTAMP)
+-- expect
+OK
+
+-- case: pq_timestamptz table
+CREATE TABLE pq_timestamptz (v TIMESTAMPTZ)
+-- expect
+OK
+
+-- case: pq_decimal table
+CREATE TABLE pq_decimal (v DECIMAL(10,2))
+-- expect
+OK
+
+-- case: pq_decimal_wide table
+CREATE TABLE pq_decimal_wide (v DECIMAL(12,2))
+-- expect
+OK
+
+-- case: pq_varchar from string
+COPY pq_varchar FROM 's3://golden/pq/string.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_varchar from string-snappy
+COPY pq_varchar FROM 's3://golden/pq/string-snappy.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_varchar from string-uncompressed
+COPY pq_varchar FROM 's3://golden/pq/string-uncompressed.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/string-uncompressed.parquet' column 'v' is compressed with UNCOMPRESSED: s3shift-local reads only the Parquet codecs AWS documents, SNAPPY and ZSTD (Data files for queries in Amazon Redshift Spectrum)
+
+-- case: pq_varchar from string-v2-pages
+COPY pq_varchar FROM 's3://golden/pq/string-v2-pages.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/string-v2-pages.parquet' column 'v' has version 2 data pages: AWS documents the Apache Parquet v1 data file format (Data files for queries in Amazon Redshift Spectrum)
+
+-- case: pq_varchar from binary
+COPY pq_varchar FROM 's3://golden/pq/binary.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/binary.parquet' has an incompatible Parquet schema for column 'v'. Column type: VARCHAR, Parquet schema:
+optional byte_array v [i:0 d:1 r:0]
+
+-- case: pq_varchar from int32
+COPY pq_varchar FROM 's3://golden/pq/int32.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/int32.parquet' has an incompatible Parquet schema for column 'v'. Column type: VARCHAR, Parquet schema:
+optional int32 v [i:0 d:1 r:0]
+
+-- case: pq_integer from int32
+COPY pq_integer FROM 's3://golden/pq/int32.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_integer from int16
+COPY pq_integer FROM 's3://golden/pq/int16.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/int16.parquet' has an incompatible Parquet schema for column 'v'. Column type: INTEGER, Parquet schema:
+optional int32 v (INTEGER(16,true)) [i:0 d:1 r:0]
+
+-- case: pq_integer from int64
+COPY pq_integer FROM 's3://golden/pq/int64.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/int64.parquet' has an incompatible Parquet schema for column 'v'. Column type: INTEGER, Parquet schema:
+optional int64 v [i:0 d:1 r:0]
+
+-- case: pq_bigint from int64
+COPY pq_bigint FROM 's3://golden/pq/int64.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_bigint from int32
+COPY pq_bigint FROM 's3://golden/pq/int32.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/int32.parquet' has an incompatible Parquet schema for column 'v'. Column type: BIGINT, Parquet schema:
+optional int32 v [i:0 d:1 r:0]
+
+-- case: pq_smallint from int16
+COPY pq_smallint FROM 's3://golden/pq/int16.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/int16.parquet' has an incompatible Parquet schema for column 'v'. Column type: SMALLINT, Parquet schema:
+optional int32 v (INTEGER(16,true)) [i:0 d:1 r:0]
+
+-- case: pq_smallint from int32
+COPY pq_smallint FROM 's3://golden/pq/int32.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/int32.parquet' has an incompatible Parquet schema for column 'v'. Column type: SMALLINT, Parquet schema:
+optional int32 v [i:0 d:1 r:0]
+
+-- case: pq_real from float
+COPY pq_real FROM 's3://golden/pq/float.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_real from double
+COPY pq_real FROM 's3://golden/pq/double.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/double.parquet' has an incompatible Parquet schema for column 'v'. Column type: REAL, Parquet schema:
+optional double v [i:0 d:1 r:0]
+
+-- case: pq_double from double
+COPY pq_double FROM 's3://golden/pq/double.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_double from float
+COPY pq_double FROM 's3://golden/pq/float.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/float.parquet' has an incompatible Parquet schema for column 'v'. Column type: DOUBLE PRECISION, Parquet schema:
+optional float v [i:0 d:1 r:0]
+
+-- case: pq_boolean from boolean
+COPY pq_boolean FROM 's3://golden/pq/boolean.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_date from date
+COPY pq_date FROM 's3://golden/pq/date.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_date from timestamp
+COPY pq_date FROM 's3://golden/pq/timestamp.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/timestamp.parquet' has an incompatible Parquet schema for column 'v'. Column type: DATE, Parquet schema:
+optional int64 v (TIMESTAMP(MICROS,false)) [i:0 d:1 r:0]
+
+-- case: pq_timestamp from timestamp
+COPY pq_timestamp FROM 's3://golden/pq/timestamp.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_timestamp from timestamp-utc
+COPY pq_timestamp FROM 's3://golden/pq/timestamp-utc.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/timestamp-utc.parquet' has an incompatible Parquet schema for column 'v'. Column type: TIMESTAMP, Parquet schema:
+optional int64 v (TIMESTAMP(MICROS,true)) [i:0 d:1 r:0]
+
+-- case: pq_timestamp from timestamp-millis
+COPY pq_timestamp FROM 's3://golden/pq/timestamp-millis.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/timestamp-millis.parquet' has an incompatible Parquet schema for column 'v'. Column type: TIMESTAMP, Parquet schema:
+optional int64 v (TIMESTAMP(MILLIS,false)) [i:0 d:1 r:0]
+
+-- case: pq_timestamptz from timestamp
+COPY pq_timestamptz FROM 's3://golden/pq/timestamp.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/timestamp.parquet' has an incompatible Parquet schema for column 'v'. Column type: TIMESTAMPTZ, Parquet schema:
+optional int64 v (TIMESTAMP(MICROS,false)) [i:0 d:1 r:0]
+
+-- case: pq_timestamptz from timestamp-utc
+COPY pq_timestamptz FROM 's3://golden/pq/timestamp-utc.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/timestamp-utc.parquet' has an incompatible Parquet schema for column 'v'. Column type: TIMESTAMPTZ, Parquet schema:
+optional int64 v (TIMESTAMP(MICROS,true)) [i:0 d:1 r:0]
+
+-- case: pq_decimal from decimal-10-2
+COPY pq_decimal FROM 's3://golden/pq/decimal-10-2.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+OK rows=1
+
+-- case: pq_decimal_wide from decimal-10-2
+COPY pq_decimal_wide FROM 's3://golden/pq/decimal-10-2.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/decimal-10-2.parquet' has an incompatible Parquet schema for column 'v'. Column type: NUMERIC(12,2), Parquet schema:
+optional int64 v (DECIMAL(10,2)) [i:0 d:1 r:0]
+
+-- case: pq loaded values
+SELECT (SELECT v FROM pq_varchar LIMIT 1) AS s, (SELECT v FROM pq_integer) AS i, (SELECT v FROM pq_bigint) AS b, (SELECT v FROM pq_real) AS r, (SELECT v FROM pq_double) AS d, (SELECT v FROM pq_boolean) AS t, (SELECT v FROM pq_date) AS day, (SELECT v FROM pq_timestamp) AS ts, (SELECT v FROM pq_decimal) AS n
+-- expect
+s | i | b | r | d | t | day | ts | n
+a | 7 | 7 | 1.5 | 1.5 | true | 2026-01-01 | 2026-01-01 00:00:00 | 123.45
+
+-- case: a staged timestamp read AT TIME ZONE 'UTC' is the instant
+SELECT v AT TIME ZONE 'UTC' AS instant FROM pq_timestamp
+-- expect
+instant
+2026-01-01 00:00:00+00
+
+-- case: AT TIME ZONE 'UTC' of a TIMESTAMPTZ is its UTC wall-clock time
+SELECT TIMESTAMPTZ '2001-02-16 20:38:40+00' AT TIME ZONE 'UTC' AS wall
+-- expect
+wall
+2001-02-16 20:38:40
+
+-- case: a staged integer cast to SMALLINT
+SELECT CAST(v AS SMALLINT) AS small FROM pq_integer
+-- expect
+small
+7

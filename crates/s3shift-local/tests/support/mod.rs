@@ -2,7 +2,13 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::Schema;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
 
 use aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput;
 use aws_sdk_redshiftdata::types::{Field, StatusString};
@@ -155,4 +161,22 @@ pub fn render(f: &Field) -> String {
         Field::BlobValue(b) => format!("<{} bytes>", b.as_ref().len()),
         other => format!("{other:?}"),
     }
+}
+
+/// A Parquet file of one batch, ZSTD-compressed (a codec AWS documents for Parquet COPY).
+pub fn parquet_bytes(schema: Arc<Schema>, columns: Vec<ArrayRef>) -> Vec<u8> {
+    let zstd = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    parquet_with(schema, columns, zstd)
+}
+
+/// A Parquet file of one batch, written with `props`.
+pub fn parquet_with(schema: Arc<Schema>, columns: Vec<ArrayRef>, props: WriterProperties) -> Vec<u8> {
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    buf
 }

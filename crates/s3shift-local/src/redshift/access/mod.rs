@@ -446,6 +446,35 @@ pub(crate) fn changes_catalog(toks: &[Tok]) -> bool {
     }
 }
 
+/// Whether the statement is `DROP TABLE [IF EXISTS] name` of an unqualified name that is a temporary table of
+/// this session. Such a drop touches nobody else's catalog: it needs no privilege (a session owns its temporary
+/// tables), records no effect and leaves cached catalogs valid. The load batch ends with one.
+pub(crate) fn drops_temporary(conn: &Connection, toks: &[Tok]) -> Result<bool, String> {
+    let words: Vec<&Tok> = toks.iter().filter(|t| !matches!(t, Tok::Space(_))).collect();
+    let mut i = 2;
+    if !(words.first().is_some_and(|t| t.is("drop")) && words.get(1).is_some_and(|t| t.is("table"))) {
+        return Ok(false);
+    }
+    if words.get(2).is_some_and(|t| t.is("if")) && words.get(3).is_some_and(|t| t.is("exists")) {
+        i = 4;
+    }
+    let Some(name) = words.get(i).and_then(|t| t.ident()) else {
+        return Ok(false);
+    };
+    let rest_is_end = words[i + 1..].iter().all(|t| t.is_punct(";"));
+    if !rest_is_end {
+        return Ok(false); // qualified, a list, CASCADE: the general path
+    }
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+            [&name],
+            |r| r.get(0),
+        )
+        .map_err(|e| sql_err(&e))?;
+    Ok(n > 0)
+}
+
 /// Runs GRANT, REVOKE, CREATE/DROP ROLE or ALTER DEFAULT PRIVILEGES for `user`.
 pub(crate) fn run_acl(
     conn: &Connection,
