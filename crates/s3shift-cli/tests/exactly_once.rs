@@ -256,6 +256,49 @@ async fn a_failing_load_commits_nothing_and_a_rerun_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_that_loads_another_number_of_rows_fails_naming_both_counts() {
+    let stack = Stack::start(BIN, "").await;
+    stack.put("a/one.jpg", repo::a_jpeg()).await;
+    stack.put("a/two.jpg", repo::a_jpeg()).await;
+    stack.migrate().await;
+    // Between the pointer and the load, the manifest comes to list its file twice: COPY loads 4 rows of 2.
+    let paused = crash::run_paused_at(&stack, CrashPoint::AfterPointer, &[]).await;
+    let staged = stack.store.list_prefix("stage", "staged/e2e/").await.unwrap();
+    let manifest = staged
+        .iter()
+        .find(|o| o.key.ends_with("manifest.json"))
+        .expect("a manifest is staged");
+    let body = stack.store.get("stage", &manifest.key).await.unwrap().unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let entries = doc["entries"].as_array().unwrap().clone();
+    doc["entries"] = serde_json::Value::Array([entries.clone(), entries].concat());
+    stack
+        .store
+        .put(
+            "stage",
+            &manifest.key,
+            serde_json::to_vec(&doc).unwrap().into(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    paused.release();
+    let out = paused.child.await.unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nothing was committed"), "{err}");
+    assert!(
+        err.contains("Invalid digit, Value 'r', Pos 0, Type: Integer"),
+        "the check's own error is Redshift's cast error, cut to one character: {err}"
+    );
+    assert!(
+        err.contains("row count check failed: staged 2 rows, COPY loaded 4"),
+        "the run reports both counts: {err}"
+    );
+    assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.images").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drifted_table_is_refused_before_anything_is_read() {
     let stack = Stack::start(BIN, "").await;
     stack.put("a/x.jpg", repo::a_jpeg()).await;

@@ -100,6 +100,28 @@ async fn results_are_typed_and_paged() {
     assert_eq!(all[3][3], Field::BooleanValue(false));
     assert_eq!(all[3][4], Field::IsNull(true));
     assert_eq!(all[3][5], Field::StringValue("2024-01-02 03:04:05.250".into()));
+    // "SUM function": BIGINT for SMALLINT, INTEGER and BIGINT arguments; NUMERIC for NUMERIC ones.
+    let d = ok(
+        &s.rs,
+        "SELECT SUM(i::INTEGER) AS ints, SUM(i::BIGINT) AS longs, SUM(i::DECIMAL(38,0)) AS numerics \
+         FROM range(5) t(i)",
+    )
+    .await;
+    let page = s.rs.get_statement_result().id(d.id()).send().await.unwrap();
+    let types: Vec<_> = page
+        .column_metadata()
+        .iter()
+        .map(|c| c.type_name().unwrap())
+        .collect();
+    assert_eq!(types, ["int8", "int8", "numeric"]);
+    assert_eq!(
+        page.records()[0],
+        [
+            Field::LongValue(10),
+            Field::LongValue(10),
+            Field::StringValue("10".into())
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,6 +157,53 @@ async fn parameters_are_bound_never_spliced() {
     let d = wait(&s.rs, out.id().unwrap()).await;
     assert_eq!(d.status(), Some(&StatusString::Failed));
     assert!(d.error().unwrap().contains(":missing"), "{:?}", d.error());
+    // A batch takes parameters for all its statements; each must be referenced by one of them.
+    let out =
+        s.rs.batch_execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sqls("CREATE TEMP TABLE p (k VARCHAR(64), n INTEGER)")
+            .sqls("INSERT INTO p VALUES (:key, :n::INTEGER)")
+            .sqls("INSERT INTO p VALUES (:key, 2)")
+            .parameters(param("key", hostile))
+            .parameters(param("n", "1"))
+            .send()
+            .await
+            .unwrap();
+    let d = wait(&s.rs, out.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished), "{:?}", d.error());
+    assert_eq!(d.sub_statements()[2].result_rows(), 1);
+    let batch_err =
+        s.rs.batch_execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sqls("SELECT :a")
+            .sqls("SELECT 1")
+            .parameters(param("a", "1"))
+            .parameters(param("b", "2"))
+            .send()
+            .await
+            .unwrap_err();
+    let single_err =
+        s.rs.execute_statement()
+            .workgroup_name("s3shift")
+            .database("dev")
+            .sql("SELECT :a")
+            .parameters(param("a", "1"))
+            .parameters(param("b", "2"))
+            .send()
+            .await
+            .unwrap_err();
+    for e in [
+        batch_err.as_service_error().map(ToString::to_string),
+        single_err.as_service_error().map(ToString::to_string),
+    ] {
+        let e = e.unwrap_or_default();
+        assert!(
+            e.contains("Parameters list contains unused parameters. Unused parameters: [b]"),
+            "{e}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -511,7 +580,16 @@ async fn copy_loads_parquet_through_s3_with_redshift_checks() {
         ]
     );
     // Loading by prefix works too.
-    ok(&s.rs, "COPY s3shift.images FROM 's3://staging/run1/part-' IAM_ROLE 'arn:aws:iam::123456789012:role/copy' FORMAT AS PARQUET").await;
+    // A role ARN must be one associated with the namespace.
+    let d = run(&s.rs, "COPY s3shift.images FROM 's3://staging/run1/part-' IAM_ROLE 'arn:aws:iam::123456789012:role/copy' FORMAT AS PARQUET").await;
+    assert!(
+        d.error()
+            .unwrap()
+            .contains("Not authorized to get credentials of role arn:aws:iam::123456789012:role/copy"),
+        "{:?}",
+        d.error()
+    );
+    ok(&s.rs, "COPY s3shift.images FROM 's3://staging/run1/part-' IAM_ROLE 'arn:aws:iam::000000000000:role/s3shift-local-copy' FORMAT AS PARQUET").await;
     assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.images").await, [["6"]]);
     let hist = query(
         &s.rs,
@@ -554,7 +632,8 @@ async fn copy_loads_parquet_through_s3_with_redshift_checks() {
     );
     assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.images").await, [["6"]]);
 
-    // An over-long value (9 bytes into VARCHAR(8)) fails the COPY and is a row in sys_load_error_detail.
+    // An over-long value (9 bytes into VARCHAR(8)) fails the COPY with Spectrum's error naming it, and is the
+    // one row in sys_load_error_detail.
     let f4 = put(
         &s,
         "run3/part-00000.parquet",
@@ -578,7 +657,8 @@ async fn copy_loads_parquet_through_s3_with_redshift_checks() {
     assert_eq!(
         d.error(),
         Some(
-            "ERROR: Load into table 'images' failed. Check 'sys_load_error_detail' system table for details."
+            "ERROR: Spectrum Scan Error. File 's3://staging/run3/part-00000.parquet' row 2, column 'k': String \
+             length exceeds DDL length. Length: 9 bytes, limit: 8"
         )
     );
     assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.images").await, [["6"]]);

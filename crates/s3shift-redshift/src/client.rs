@@ -306,6 +306,20 @@ impl DataApi {
         }
     }
 
+    /// The rows each sub-statement of batch `id` returned or changed, in order (`-1` where Redshift does not
+    /// say), whatever the batch's status. "DescribeStatement": ResultRows is "the number of rows affected by SQL
+    /// statements such as INSERT, UPDATE, DELETE, COPY, and others".
+    pub async fn sub_statement_rows(&self, id: &str) -> Result<Vec<i64>> {
+        let d = self
+            .client
+            .describe_statement()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeStatement", e))?;
+        Ok(d.sub_statements().iter().map(|s| s.result_rows()).collect())
+    }
+
     /// Where statement `id` is now. For a failed batch, the message names the failing sub-statement.
     pub async fn describe(&self, id: &str) -> Result<StatementState> {
         let d = self

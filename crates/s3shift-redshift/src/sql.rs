@@ -176,6 +176,14 @@ pub struct LoadSql {
 /// Name of the temporary table the load copies into.
 pub const STAGE_TABLE: &str = "s3shift_stage";
 
+/// Position of the COPY in [`LoadSql::statements`] (0-based).
+pub const COPY_STATEMENT: usize = 1;
+
+/// Position of the row-count check in [`LoadSql::statements`] (0-based). Its failure is a cast error whose text
+/// Redshift cuts to one character ("Invalid digit, Value 'r', Pos 0"), so a caller reports the counts from the
+/// batch's sub-statement rows: the COPY's ResultRows is what it loaded.
+pub const ROW_COUNT_CHECK: usize = 2;
+
 /// The columns that identify an object version, compared with `COALESCE` on the nullable version id.
 fn identity_match(left: &str, right: &str) -> String {
     format!(

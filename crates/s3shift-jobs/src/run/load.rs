@@ -38,7 +38,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use s3shift_core::{RunId, RunStatus};
-use s3shift_redshift::sql::{LoadSql, RunRow};
+use s3shift_redshift::sql::{self, LoadSql, RunRow};
 use s3shift_redshift::warehouse::RunsTable;
 use s3shift_redshift::{Retry, StatementState};
 use serde::{Deserialize, Serialize};
@@ -367,14 +367,18 @@ impl Pipeline {
             load_clock,
         } = submitted;
         if let Err(source) = self.api.wait(&statement).await {
-            // Only a COPY that rejected values points at sys_load_error_detail ("Load into table ... failed.
-            // Check 'sys_load_error_detail' system table for details."); a failed merge or a Spectrum scan error
-            // is all Redshift has to say, and its text is already in the error.
-            let detail = if source.to_string().contains("sys_load_error_detail") {
-                self.load_error_detail(spec, &pending).await
-            } else {
-                Vec::new()
-            };
+            // Only a failed COPY may have rows in sys_load_error_detail: a text COPY says so ("Check
+            // 'sys_load_error_detail'"), a Parquet COPY fails with a Spectrum Scan Error and logs "some errors"
+            // (COPY from columnar data formats). A failed merge is all in its error.
+            let message = source.to_string();
+            let detail =
+                if message.contains("sys_load_error_detail") || message.contains("Spectrum Scan Error") {
+                    self.load_error_detail(spec, &pending).await
+                } else if message.contains(&format!("sub-statement {} of", sql::ROW_COUNT_CHECK + 1)) {
+                    vec![self.row_count_report(&statement, pending.expected_rows).await]
+                } else {
+                    Vec::new()
+                };
             return Err(Error::LoadFailed {
                 run_id: pending.run_id.to_string(),
                 detail,
@@ -400,6 +404,24 @@ impl Pipeline {
             .complete(&self.api, &summary.report(status))
             .await?;
         Ok(Reported { summary })
+    }
+
+    /// What the failed row-count check of batch `statement` means, with both counts.
+    async fn row_count_report(&self, statement: &str, expected: u64) -> String {
+        let loaded = self
+            .api
+            .sub_statement_rows(statement)
+            .await
+            .ok()
+            .and_then(|rows| rows.get(sql::COPY_STATEMENT).copied())
+            .filter(|n| *n >= 0);
+        match loaded {
+            Some(n) => format!("row count check failed: staged {expected} rows, COPY loaded {n}"),
+            None => format!(
+                "row count check failed: staged {expected} rows, COPY loaded another number (Redshift did not \
+                 report it)"
+            ),
+        }
     }
 
     /// Redshift's load errors for this run's files, each mapped back to the object key in the failing row.

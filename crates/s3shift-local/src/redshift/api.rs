@@ -252,17 +252,36 @@ fn execute(
             "SessionKeepAliveSeconds must be between 0 and 86400",
         ));
     }
-    if batch && input.parameters.is_some() {
-        return Err(ApiError::validation(
-            "BatchExecuteStatement does not take Parameters",
-        ));
-    }
     let params: Vec<(String, String)> = input
         .parameters
         .unwrap_or_default()
         .into_iter()
         .map(|p| (p.name, p.value))
         .collect();
+    // The API reference of BatchExecuteStatement: "The parameters are available to all SQL statements in the
+    // batch. Each statement can reference any subset of the provided parameters. Each provided parameter must
+    // be referenced by at least one SQL statement in the batch." ExecuteStatement's single statement must
+    // reference each (the service's message for both is the one below).
+    let referenced: Vec<String> = sqls
+        .iter()
+        .filter_map(|sql| super::lex::lex(sql).ok())
+        .flatten()
+        .filter_map(|t| match t {
+            super::lex::Tok::Param(name) => Some(name),
+            _ => None,
+        })
+        .collect();
+    let unused: Vec<&str> = params
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| !referenced.iter().any(|r| r == n))
+        .collect();
+    if !unused.is_empty() {
+        return Err(ApiError::validation(format!(
+            "Parameters list contains unused parameters. Unused parameters: [{}]",
+            unused.join(", ")
+        )));
+    }
     for (name, value) in &params {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(ApiError::validation(format!(

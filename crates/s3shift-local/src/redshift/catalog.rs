@@ -167,3 +167,102 @@ pub(crate) fn create_like(
     conn.execute_batch(&sql)
         .map_err(|e| redshift_error(&e.to_string()))
 }
+
+/// Refuses `CREATE OR REPLACE VIEW` (translated SQL) when the view exists and the new query's columns differ
+/// from its columns in number, name or type. "CREATE VIEW": "You can only replace a view with a new query that
+/// generates the identical set of columns, using the same column names and data types." DuckDB would replace
+/// it. No AWS page shows the errors; the texts are PostgreSQL's, which Redshift is reported to answer.
+pub(crate) fn check_view_replacement(conn: &Connection, sql: &str) -> Result<(), String> {
+    if !sql
+        .trim_start()
+        .get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case("create"))
+    {
+        return Ok(());
+    }
+    let toks = super::lex::lex(sql).map_err(|e| format!("ERROR: {e}"))?;
+    let words: Vec<&super::lex::Tok> = toks
+        .iter()
+        .filter(|t| !matches!(t, super::lex::Tok::Space(_)))
+        .collect();
+    let head = ["create", "or", "replace", "view"];
+    if words.len() < 6 || !head.iter().zip(&words).all(|(k, t)| t.is(k)) {
+        return Ok(());
+    }
+    let mut i = 4;
+    let mut name = vec![words[i].ident().unwrap_or_default()];
+    while words.get(i + 1).is_some_and(|t| t.is_punct(".")) {
+        name.push(words.get(i + 2).and_then(|t| t.ident()).unwrap_or_default());
+        i += 2;
+    }
+    i += 1;
+    let mut listed = Vec::new();
+    if words.get(i).is_some_and(|t| t.is_punct("(")) {
+        i += 1;
+        while let Some(t) = words.get(i) {
+            i += 1;
+            if t.is_punct(")") {
+                break;
+            }
+            listed.extend(t.ident());
+        }
+    }
+    if !words.get(i).is_some_and(|t| t.is("as")) {
+        return Ok(());
+    }
+    let (schema, view) = match name.as_slice() {
+        [v] => ("main".to_owned(), v.clone()),
+        [.., s, v] => (s.clone(), v.clone()),
+        [] => return Ok(()),
+    };
+    let exists: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ? AND NOT internal",
+            duckdb::params![schema, view],
+            |r| r.get(0),
+        )
+        .map_err(|e| redshift_error(&e.to_string()))?;
+    if exists == 0 {
+        return Ok(());
+    }
+    let describe = |query: &str| -> Result<Vec<(String, String)>, String> {
+        let mut stmt = conn
+            .prepare(&format!("DESCRIBE {query}"))
+            .map_err(|e| redshift_error(&e.to_string()))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| redshift_error(&e.to_string()))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| redshift_error(&e.to_string()))
+    };
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let old = describe(&format!("{}.{}", quote(&schema), quote(&view)))?;
+    // The query is everything after AS, as written (the lexer keeps every token's text).
+    let at = toks
+        .iter()
+        .position(|t| std::ptr::eq(t, words[i]))
+        .unwrap_or(toks.len());
+    let query: String = toks[at + 1..].iter().map(super::lex::Tok::text).collect();
+    let mut new = describe(query.trim().trim_end_matches(';'))?;
+    for (column, name) in new.iter_mut().zip(&listed) {
+        column.0.clone_from(name);
+    }
+    if old.len() != new.len() {
+        return Err("ERROR: cannot change number of columns in view".into());
+    }
+    for ((old_name, old_type), (new_name, new_type)) in old.iter().zip(&new) {
+        if old_name != new_name {
+            return Err(format!(
+                "ERROR: cannot change name of view column \"{old_name}\" to \"{new_name}\""
+            ));
+        }
+        if old_type != new_type {
+            return Err(format!(
+                "ERROR: cannot change data type of view column \"{old_name}\" from {} to {}",
+                super::copy::types::redshift_name(old_type).to_lowercase(),
+                super::copy::types::redshift_name(new_type).to_lowercase()
+            ));
+        }
+    }
+    Ok(())
+}

@@ -143,6 +143,8 @@ pub(crate) struct Engine {
     catalog_cache: Mutex<Option<(u64, Arc<access::Catalog>)>>,
     /// Injected failures, and how many of each were injected so far.
     faults: super::RedshiftFaults,
+    /// The IAM roles COPY may use.
+    roles: copy::NamespaceRoles,
     conflicts_injected: AtomicUsize,
     copy_failures_injected: AtomicUsize,
 }
@@ -164,6 +166,7 @@ impl Engine {
         step_delay: Duration,
         max_result_bytes: u64,
         faults: super::RedshiftFaults,
+        roles: copy::NamespaceRoles,
     ) -> Result<Self, String> {
         let conn = Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
         conn.execute_batch(super::catalog::SETUP)
@@ -189,6 +192,7 @@ impl Engine {
             generation: AtomicU64::new(0),
             catalog_cache: Mutex::new(None),
             faults,
+            roles,
             conflicts_injected: AtomicUsize::new(0),
             copy_failures_injected: AtomicUsize::new(0),
         })
@@ -430,7 +434,7 @@ impl Engine {
                     return self.finish_aborted(slot, n);
                 }
                 let t0 = Instant::now();
-                let outcome = self.run_one(conn, &part.sql, &[], &cx, slot, true);
+                let outcome = self.run_one(conn, &part.sql, &params, &cx, slot, true);
                 let failed = outcome.is_err();
                 self.record_part(slot, n, outcome, t0.elapsed());
                 if failed {
@@ -675,6 +679,7 @@ impl Engine {
                 done(0, None)
             }
             Plan::Copy(spec) => {
+                self.roles.assume(&spec.role)?;
                 if Self::inject(&self.copy_failures_injected, self.faults.copy_read_failures) {
                     return Err(format!(
                         "ERROR: S3ServiceException:Please reduce your request rate.,Status 503,Error SlowDown \
@@ -698,6 +703,7 @@ impl Engine {
                 kind,
                 params: names,
             } => {
+                super::catalog::check_view_replacement(conn, &sql)?;
                 let mut stmt = conn.prepare(&sql).map_err(|e| redshift_error(&e.to_string()))?;
                 let mut bound: Vec<(String, String)> = Vec::new();
                 for name in &names {
@@ -721,6 +727,16 @@ impl Engine {
                 let batches: Vec<_> = arrow.collect();
                 match kind {
                     Kind::Rows => {
+                        // DuckDB's HUGEINT (its SUM of integers) arrives as DECIMAL(38,0); Redshift's SUM of
+                        // SMALLINT, INTEGER or BIGINT is BIGINT ("SUM function"). One DESCRIBE tells them apart,
+                        // only when such a column is there.
+                        let wide = arrow::datatypes::DataType::Decimal128(38, 0);
+                        let (schema, batches) = if schema.fields().iter().any(|f| f.data_type() == &wide) {
+                            let hugeints = hugeint_columns(conn, &sql, named.as_slice());
+                            super::results::narrow_hugeints(&schema, batches, &hugeints)?
+                        } else {
+                            (schema, batches)
+                        };
                         let result = from_batches(&schema, &batches).map_err(|e| format!("ERROR: {e}"))?;
                         if u64::try_from(result.bytes).unwrap_or(0) > self.max_result_bytes {
                             return Err(format!(
@@ -782,4 +798,19 @@ struct Outcome {
     rows: i64,
     result: Option<QueryResult>,
     query_id: i64,
+}
+
+/// The result columns of `sql` that DuckDB types HUGEINT (none when DESCRIBE cannot say).
+fn hugeint_columns(conn: &Connection, sql: &str, params: &[(&str, &dyn duckdb::ToSql)]) -> Vec<usize> {
+    let Ok(mut stmt) = conn.prepare(&format!("DESCRIBE {sql}")) else {
+        return Vec::new();
+    };
+    let Ok(rows) = stmt.query_map(params, |r| r.get::<_, String>(1)) else {
+        return Vec::new();
+    };
+    rows.filter_map(Result::ok)
+        .enumerate()
+        .filter(|(_, ty)| ty == "HUGEINT")
+        .map(|(i, _)| i)
+        .collect()
 }

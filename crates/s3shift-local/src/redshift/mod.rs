@@ -139,8 +139,12 @@ impl LocalRedshiftServer {
         let path = config.database_file.clone();
         let (step, max_result_bytes) = (config.step_delay, config.max_result_bytes);
         let faults = config.faults.clone();
+        let roles = copy::NamespaceRoles {
+            default: Some(config.serverless.default_iam_role.clone()).filter(|r| !r.is_empty()),
+            associated: config.serverless.iam_roles.clone(),
+        };
         let engine = tokio::task::spawn_blocking(move || {
-            engine::Engine::open(&path, s3, step, max_result_bytes, faults)
+            engine::Engine::open(&path, s3, step, max_result_bytes, faults, roles)
         })
         .await
         .map_err(|e| Error::Store {

@@ -33,6 +33,50 @@ fn type_name(t: &DataType) -> &'static str {
     }
 }
 
+/// Casts the columns at `columns` (DuckDB HUGEINTs, arriving as DECIMAL(38,0)) to BIGINT, as Redshift types an
+/// integer SUM; a value beyond BIGINT is Redshift's overflow error.
+pub(crate) fn narrow_hugeints(
+    schema: &arrow::datatypes::SchemaRef,
+    batches: Vec<RecordBatch>,
+    columns: &[usize],
+) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), String> {
+    if columns.is_empty() {
+        return Ok((schema.clone(), batches));
+    }
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = f.as_ref().clone();
+            if columns.contains(&i) {
+                f.with_data_type(DataType::Int64)
+            } else {
+                f
+            }
+        })
+        .collect();
+    let narrowed = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+    let strict = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let mut arrays = batch.columns().to_vec();
+        for &i in columns {
+            if let Some(a) = arrays.get_mut(i) {
+                *a = arrow::compute::cast_with_options(a, &DataType::Int64, &strict).map_err(|_| {
+                    "ERROR: Overflow (Long valid range -9223372036854775808 to 9223372036854775807)"
+                        .to_owned()
+                })?;
+            }
+        }
+        out.push(RecordBatch::try_new(narrowed.clone(), arrays).map_err(|e| format!("ERROR: {e}"))?);
+    }
+    Ok((narrowed, out))
+}
+
 /// Converts batches to the Data API's records and column metadata.
 pub(crate) fn from_batches(
     schema: &arrow::datatypes::Schema,

@@ -16,9 +16,10 @@ pub struct ServerlessConfig {
     pub namespace: String,
     /// Database name.
     pub database: String,
-    /// The namespace's default IAM role (what `IAM_ROLE default` uses).
+    /// The namespace's default IAM role (what `IAM_ROLE default` uses); empty when none is set, and COPY's
+    /// `IAM_ROLE default` is then refused.
     pub default_iam_role: String,
-    /// Every role attached to the namespace.
+    /// Every role associated with the namespace: the only ARNs COPY's `IAM_ROLE` may name.
     pub iam_roles: Vec<String>,
 }
 

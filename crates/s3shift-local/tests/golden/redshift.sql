@@ -689,3 +689,65 @@ SELECT CAST(v AS SMALLINT) AS small FROM pq_integer
 -- expect
 small
 7
+
+-- case: COPY's IAM_ROLE must be associated with the namespace
+COPY pq_varchar FROM 's3://golden/pq/string.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/not-associated' FORMAT AS PARQUET
+-- expect
+ERROR: exception name : UnauthorizedException, error type : 135, message: Not authorized to get credentials of role arn:aws:iam::123456789012:role/not-associated, should retry : 0 (the role is not associated with the namespace)
+
+-- case: AT TIME ZONE other than UTC is refused, not answered wrongly
+SELECT v AT TIME ZONE 'MST' AS t FROM pq_timestamp
+-- expect
+ERROR: s3shift-local supports AT TIME ZONE 'UTC' only, not 'MST' (its DuckDB has no time zone database)
+
+-- case: a view to replace
+CREATE VIEW pq_view AS SELECT v FROM pq_integer
+-- expect
+OK
+
+-- case: replacing a view with the same columns
+CREATE OR REPLACE VIEW pq_view AS SELECT v FROM pq_integer WHERE v > 0
+-- expect
+OK
+
+-- case: replacing a view may not rename a column
+CREATE OR REPLACE VIEW pq_view AS SELECT v AS w FROM pq_integer
+-- expect
+ERROR: cannot change name of view column "v" to "w"
+
+-- case: replacing a view may not add a column
+CREATE OR REPLACE VIEW pq_view AS SELECT v, v AS w FROM pq_integer
+-- expect
+ERROR: cannot change number of columns in view
+
+-- case: replacing a view may not change a column's type
+CREATE OR REPLACE VIEW pq_view AS SELECT CAST(v AS BIGINT) AS v FROM pq_integer
+-- expect
+ERROR: cannot change data type of view column "v" from integer to bigint
+
+-- case: the view is unchanged
+SELECT v FROM pq_view
+-- expect
+v
+7
+
+-- case: a failed cast reads like Redshift's
+SELECT CAST('12a' AS INTEGER) AS n
+-- expect
+ERROR: Invalid digit, Value 'a', Pos 2, Type: Integer
+
+-- case: a failed cast of the row-count check's text
+SELECT CAST('row count check failed: staged 2 rows, COPY loaded 4' AS INTEGER) AS row_count_check
+-- expect
+ERROR: Invalid digit, Value 'r', Pos 0, Type: Integer
+
+-- case: an integer out of range
+SELECT CAST('99999999999' AS INTEGER) AS n
+-- expect
+ERROR: Overflow (Integer valid range -2147483648 to 2147483647)
+
+-- case: SUM of integers
+SELECT SUM(v) AS total FROM pq_integer
+-- expect
+total
+7

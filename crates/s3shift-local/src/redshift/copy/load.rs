@@ -1,6 +1,6 @@
 //! Running a COPY inside its statement: the files are listed and read through S3 ([`super::files`]), every
 //! value is checked ([`super::check_file`]), then every row is appended or none is. Each attempt is recorded in
-//! `sys_load_history` (and each bad value in `sys_load_error_detail`) on a connection of its own, so those rows
+//! `sys_load_history` (and the first bad value in `sys_load_error_detail`) on a connection of its own, so those rows
 //! stay when the statement's transaction rolls back, as Redshift's system tables do.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -133,13 +133,16 @@ fn copy_files(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<CopyStats, CopyFa
             spec.from
         )));
     }
-    if !errors.is_empty() {
+    // A Parquet COPY runs through Redshift Spectrum: it fails on the first bad value with Spectrum's error, and
+    // "Some errors are logged in STL_LOAD_ERRORS and STL_ERROR" (COPY from columnar data formats). So the
+    // error names the first bad value, and only that one is logged: a reader of the log must not count on it.
+    if let Some(first) = errors.into_iter().next() {
         return Err(CopyFailure {
             message: format!(
-                "ERROR: Load into table '{}' failed. Check 'sys_load_error_detail' system table for details.",
-                spec.table.last().map_or("", String::as_str)
+                "ERROR: Spectrum Scan Error. File '{}' row {}, column '{}': {}",
+                first.file, first.line, first.column, first.message
             ),
-            details: errors,
+            details: vec![first],
         });
     }
     let mut app = conn

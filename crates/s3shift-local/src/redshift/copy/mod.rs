@@ -5,8 +5,9 @@
 //! columns map by position and their count must match; each Parquet type must be one AWS documents for the
 //! column, and each codec one AWS documents ([`types`]);
 //! VARCHAR lengths are bytes; NOT NULL columns get no nulls; a manifest entry needs `meta.content_length` and a
-//! missing `mandatory` file fails the COPY. Any bad value fails the whole COPY, and each bad value is a row in
-//! `sys_load_error_detail`; every COPY is a row in `sys_load_history`.
+//! missing `mandatory` file fails the COPY. A bad value fails the whole COPY with Spectrum's error naming the
+//! first one, which is the one row it leaves in `sys_load_error_detail`; every COPY is a row in
+//! `sys_load_history`.
 //!
 //! This module parses the statement and the manifest and checks the decoded files; [`files`] reads them through
 //! S3; [`load`] runs a COPY inside its statement (cancel, the system tables' rows, the append).
@@ -35,6 +36,54 @@ pub(crate) struct CopySpec {
     pub(crate) from: String,
     /// Whether `from` is a manifest.
     pub(crate) manifest: bool,
+    /// How COPY is authorized.
+    pub(crate) role: CopyRole,
+}
+
+/// COPY's authorization parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CopyRole {
+    /// `IAM_ROLE default`: the namespace's default role.
+    Default,
+    /// `IAM_ROLE 'arn:...'`.
+    Arn(String),
+    /// `CREDENTIALS '...'` (not checked).
+    Credentials,
+}
+
+/// The IAM roles associated with the namespace: what `IAM_ROLE` may name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NamespaceRoles {
+    /// The default role, if one is set.
+    pub(crate) default: Option<String>,
+    /// Every associated role.
+    pub(crate) associated: Vec<String>,
+}
+
+impl NamespaceRoles {
+    /// The role COPY would assume, or Redshift's refusal. "Authorization parameters" (COPY): `default` uses
+    /// "the IAM role that is set as default and associated with the cluster"; "Granting permissions to Amazon
+    /// Redshift Serverless": "You also need to associate the role with Amazon Redshift Serverless". No AWS page
+    /// gives the refusals' text: the unassociated role's is the one Serverless is reported to answer, the missing
+    /// default's says what to do.
+    pub(crate) fn assume(&self, role: &CopyRole) -> Result<(), String> {
+        match role {
+            CopyRole::Credentials => Ok(()),
+            CopyRole::Default => match &self.default {
+                Some(_) => Ok(()),
+                None => Err(
+                    "ERROR: IAM_ROLE default names no role: the namespace has no default IAM role. Set \
+                             one (an associated role, made default) or name a role ARN"
+                        .into(),
+                ),
+            },
+            CopyRole::Arn(arn) if self.associated.iter().any(|a| a == arn) => Ok(()),
+            CopyRole::Arn(arn) => Err(format!(
+                "ERROR: exception name : UnauthorizedException, error type : 135, message: Not authorized to get \
+                 credentials of role {arn}, should retry : 0 (the role is not associated with the namespace)"
+            )),
+        }
+    }
 }
 
 /// Parses COPY's tokens (whitespace removed).
@@ -83,21 +132,23 @@ pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
         ));
     }
     i += 2;
-    let (mut manifest, mut parquet, mut role) = (false, false, false);
+    let (mut manifest, mut parquet, mut role) = (false, false, None);
     while let Some(t) = s.get(i) {
         if t.is("iam_role") {
             let v = s.get(i + 1).ok_or("IAM_ROLE needs default or an ARN")?;
-            let ok = v.is("default") || v.string_value().is_some_and(|a| a.starts_with("arn:aws"));
-            if !ok {
-                return Err(format!(
-                    "IAM_ROLE must be default or a quoted role ARN, not {}",
-                    v.text()
-                ));
-            }
-            role = true;
+            role = Some(match v.string_value() {
+                _ if v.is("default") => CopyRole::Default,
+                Some(arn) if arn.starts_with("arn:aws") => CopyRole::Arn(arn),
+                _ => {
+                    return Err(format!(
+                        "IAM_ROLE must be default or a quoted role ARN, not {}",
+                        v.text()
+                    ));
+                }
+            });
             i += 2;
         } else if t.is("credentials") {
-            role = true;
+            role = Some(CopyRole::Credentials);
             i += 2;
         } else if t.is("format") {
             i += 1;
@@ -130,9 +181,9 @@ pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
             ));
         }
     }
-    if !role {
+    let Some(role) = role else {
         return Err("COPY needs IAM_ROLE (default or a role ARN) or CREDENTIALS".into());
-    }
+    };
     if !parquet {
         return Err("s3shift-local supports COPY ... FORMAT AS PARQUET only".into());
     }
@@ -141,6 +192,7 @@ pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
         columns,
         from,
         manifest,
+        role,
     })
 }
 
@@ -452,11 +504,30 @@ mod tests {
                 table: vec!["stage".into()],
                 columns: None,
                 from: "s3://b/p/manifest.json".into(),
-                manifest: true
+                manifest: true,
+                role: CopyRole::Default,
             }
         );
         let s = spec("copy s.t (a, b) from 's3://b/x/' iam_role 'arn:aws:iam::1:role/r' parquet").unwrap();
         assert_eq!(s.columns, Some(vec!["a".into(), "b".into()]));
+        assert_eq!(s.role, CopyRole::Arn("arn:aws:iam::1:role/r".into()));
+        let roles = NamespaceRoles {
+            default: None,
+            associated: vec!["arn:aws:iam::1:role/r".into()],
+        };
+        assert!(roles.assume(&s.role).is_ok());
+        assert!(
+            roles
+                .assume(&CopyRole::Default)
+                .unwrap_err()
+                .contains("no default IAM role")
+        );
+        assert!(
+            roles
+                .assume(&CopyRole::Arn("arn:aws:iam::1:role/other".into()))
+                .unwrap_err()
+                .contains("Not authorized to get credentials of role arn:aws:iam::1:role/other")
+        );
         assert!(
             spec("COPY t FROM 's3://b/x' IAM_ROLE default FORMAT AS CSV")
                 .unwrap_err()
