@@ -86,6 +86,11 @@ async fn stage_parquet_files(s: &Stack) {
     let files: Vec<(&str, ArrayRef, WriterProperties)> = vec![
         ("string", text(), zstd().build()),
         (
+            "string-long",
+            Arc::new(StringArray::from(vec!["ok", "nine-byte"])),
+            zstd().build(),
+        ),
+        (
             "string-snappy",
             text(),
             WriterProperties::builder()
@@ -145,6 +150,16 @@ async fn stage_parquet_files(s: &Stack) {
             zstd().build(),
         ),
     ];
+    // A manifest whose (optional) files are all missing.
+    let manifest = br#"{"entries":[{"url":"s3://golden/pq/gone-1.parquet","mandatory":false,"meta":{"content_length":10}},{"url":"s3://golden/pq/gone-2.parquet","mandatory":false,"meta":{"content_length":10}}]}"#;
+    s.s3c
+        .put_object()
+        .bucket("golden")
+        .key("pq/all-missing.manifest")
+        .body(manifest.to_vec().into())
+        .send()
+        .await
+        .unwrap();
     for (name, array, props) in files {
         let schema = Arc::new(Schema::new(vec![AField::new(
             "v",

@@ -4,10 +4,12 @@
 # Regenerate the expectations with S3SHIFT_BLESS=1 cargo test -p s3shift-local --test redshift_golden, then
 # review the diff.
 # The pq_* cases COPY from files the runner writes first: s3://golden/pq/<name>.parquet, one nullable column v
-# of one row, ZSTD unless named otherwise: string, string-snappy, string-uncompressed, string-v2-pages (version 2
+# of one row, ZSTD unless named otherwise: string, string-long (two rows, the second 9 bytes), string-snappy,
+# string-uncompressed, string-v2-pages (version 2
 # data pages), binary (BYTE_ARRAY without STRING), int16 (INT32 with INT(16)), int32, int64, float, double,
 # boolean, date, timestamp (INT64 TIMESTAMP(MICROS, not adjusted to UTC)), timestamp-utc (adjusted to UTC),
-# timestamp-millis, decimal-10-2.
+# timestamp-millis, decimal-10-2; and s3://golden/pq/all-missing.manifest, a manifest of two optional files
+# that do not exist.
 
 -- case: schema
 CREATE SCHEMA IF NOT EXISTS s3shift
@@ -751,3 +753,19 @@ SELECT SUM(v) AS total FROM pq_integer
 -- expect
 total
 7
+
+-- case: a Parquet COPY fails on its first bad value with Spectrum's error
+COPY pq_varchar FROM 's3://golden/pq/string-long.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: Spectrum Scan Error. File 's3://golden/pq/string-long.parquet' row 2, column 'v': String length exceeds DDL length. Length: 9 bytes, limit: 8
+
+-- case: and logs that one value, file_name blank-padded CHAR(256)
+SELECT length(file_name) AS len, TRIM(file_name) AS file, line_number, TRIM(column_name) AS col, error_code FROM sys_load_error_detail ORDER BY start_time DESC LIMIT 5
+-- expect
+len | file | line_number | col | error_code
+256 | s3://golden/pq/string-long.parquet | 2 | v | 1204
+
+-- case: a manifest whose files are all missing fails the COPY
+COPY pq_varchar FROM 's3://golden/pq/all-missing.manifest' IAM_ROLE default FORMAT AS PARQUET MANIFEST
+-- expect
+ERROR: Manifest file 's3://golden/pq/all-missing.manifest': none of the files it lists exists; COPY found no file to load
