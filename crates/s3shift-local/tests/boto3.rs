@@ -1,8 +1,8 @@
-//! Both stand-ins driven by outside clients: boto3 and the AWS CLI, and Parquet files written by pyarrow
-//! (`tests/conformance/*.py`).
+//! Both stand-ins driven by outside clients: boto3 and the AWS CLI, s3fs with pyarrow datasets, and Parquet
+//! files written by pyarrow (`tests/conformance/*.py`).
 //!
 //! Needs the Python environment that `./scripts/test` makes (`.venv` at the repo root with
-//! `scripts/requirements-test.txt`), or `S3SHIFT_PYTHON` naming an interpreter with boto3, awscli and pyarrow.
+//! `scripts/requirements-test.txt`), or `S3SHIFT_PYTHON` naming an interpreter with boto3, awscli, pyarrow and s3fs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -61,6 +61,20 @@ async fn boto3_and_awscli_agree_with_the_s3_server() {
         .unwrap();
     conform(
         "s3_boto3.py",
+        vec![server.endpoint_url()],
+        dir.path().to_path_buf(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3fs_and_pyarrow_datasets_work_on_the_s3_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalS3Server::start(LocalS3Config::new(dir.path()))
+        .await
+        .unwrap();
+    conform(
+        "s3_fsspec.py",
         vec![server.endpoint_url()],
         dir.path().to_path_buf(),
     )

@@ -143,9 +143,12 @@ async fn demo_with(stack: &LocalStack, samples: &[(String, PathBuf)], copies: u3
         .api
         .with_secret(identity::ADMIN_SECRET_ARN);
     let src = &spec.config.source.bucket;
-    p.s3.ensure_bucket(src).await?;
-    p.s3.ensure_bucket(&spec.config.staging.bucket).await?;
-    seven_day_lifecycle(p.s3.client(), src).await?;
+    for bucket in [src, &spec.config.staging.bucket] {
+        p.s3.ensure_bucket(bucket).await?;
+        // What deploy/ gives the real buckets: 7-day expiry, SSE-KMS by default, TLS only.
+        seven_day_lifecycle(p.s3.client(), bucket).await?;
+        kms_and_tls_only(p.s3.client(), bucket).await?;
+    }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -222,6 +225,49 @@ async fn seven_day_lifecycle(client: &aws_sdk_s3::Client, bucket: &str) -> Resul
         .send()
         .await
         .with_context(|| format!("setting the 7-day lifecycle on {bucket}"))?;
+    Ok(())
+}
+
+async fn kms_and_tls_only(client: &aws_sdk_s3::Client, bucket: &str) -> Result<()> {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let by_default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::AwsKms)
+        .kms_master_key_id("alias/s3shift-demo")
+        .build()?;
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(by_default)
+        .bucket_key_enabled(true)
+        .build();
+    client
+        .put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder().rules(rule).build()?,
+        )
+        .send()
+        .await
+        .with_context(|| format!("setting SSE-KMS default encryption on {bucket}"))?;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }]
+    });
+    client
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .with_context(|| format!("setting the TLS-only policy on {bucket}"))?;
     Ok(())
 }
 

@@ -2,12 +2,16 @@
 //!
 //! [`LocalS3Server::start`] binds `127.0.0.1` (port 0 picks a free one), serves each accepted connection with
 //! HTTP/1.1 or HTTP/2, and checks SigV4 signatures against one access key. Buckets are folders under
-//! `<dir>/buckets`; what s3s-fs does not keep (lifecycle configurations) lives under `<dir>/meta`. Dropping the
+//! `<dir>/buckets`; what s3s-fs does not keep (lifecycle, default encryption and policy of each bucket) lives under
+//! `<dir>/meta`. Dropping the
 //! server, or calling [`LocalS3Server::stop`], stops accepting and ends open connections.
 
+mod bucket_config;
 mod fastget;
 mod fastlist;
 mod faults;
+mod listing;
+mod preconditions;
 mod store;
 
 use std::net::SocketAddr;

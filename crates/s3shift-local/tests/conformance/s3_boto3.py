@@ -3,12 +3,15 @@
 Usage: s3_boto3.py ENDPOINT_URL (credentials and region come from the environment). Prints one line per check
 and "N passed, 0 failed" at the end; exits 1 on the first failure with what differed.
 """
+import datetime
 import io
+import json
 import os
 import subprocess
 import sys
 
 import boto3
+import botocore.handlers
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -32,6 +35,10 @@ def error_code(fn):
     except ClientError as e:
         return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
     return None, None
+
+
+def rules_id(s3):
+    return s3.get_bucket_lifecycle_configuration(Bucket="boto-b1")["Rules"][0]["ID"]
 
 
 def main(endpoint):
@@ -92,6 +99,114 @@ def main(endpoint):
     s3.delete_object(Bucket="boto-ingest", Key="lease")
     code, _ = error_code(lambda: s3.head_object(Bucket="boto-ingest", Key="lease"))
     check("deleted key is gone", code in ("404", "NoSuchKey"), code)
+
+    # No silent leniency: S3 never creates a bucket on a write, never deletes a bucket that holds objects.
+    code, status = error_code(lambda: s3.put_object(Bucket="no-such-bucket", Key="k", Body=b"x"))
+    check("PUT into a missing bucket is NoSuchBucket", code == "NoSuchBucket" and status == 404, (code, status))
+    code, _ = error_code(lambda: s3.head_bucket(Bucket="no-such-bucket"))
+    check("... and the bucket was not created", code in ("404", "NoSuchBucket"), code)
+    code, status = error_code(lambda: s3.delete_bucket(Bucket="boto-ingest"))
+    check("deleting a non-empty bucket is BucketNotEmpty", code == "BucketNotEmpty" and status == 409, (code, status))
+    for name in ("boto-b1", "boto-b2", "boto-b3"):
+        s3.create_bucket(Bucket=name)
+    page = s3.list_buckets(MaxBuckets=2, Prefix="boto-b")
+    check("MaxBuckets pages the buckets",
+          [b["Name"] for b in page["Buckets"]] == ["boto-b1", "boto-b2"] and page.get("ContinuationToken"), page)
+    rest = s3.list_buckets(MaxBuckets=2, Prefix="boto-b", ContinuationToken=page["ContinuationToken"])
+    check("... and the next page has the rest", [b["Name"] for b in rest["Buckets"]] == ["boto-b3"], rest)
+    s3.delete_bucket(Bucket="boto-b3")
+
+    # Listing as fsspec lists: an empty delimiter is none; a prefix of '/' matches no key; url encoding.
+    s3.put_object(Bucket="boto-b1", Key="2/a+b c.jpg", Body=b"x")
+    s3.put_object(Bucket="boto-b1", Key="2/x/y.jpg", Body=b"x")
+    out = s3.list_objects_v2(Bucket="boto-b1", Delimiter="")
+    check("Delimiter='' lists every key, no common prefixes",
+          [o["Key"] for o in out.get("Contents", [])] == ["2/a+b c.jpg", "2/x/y.jpg"]
+          and not out.get("CommonPrefixes") and "Delimiter" not in out, out)
+    out = s3.list_objects_v2(Bucket="boto-b1", Prefix="/")
+    check("Prefix='/' matches nothing", out["KeyCount"] == 0 and not out.get("Contents"), out)
+    out = s3.list_objects_v2(Bucket="boto-b1", Prefix="2/", Delimiter="/")
+    check("keys with + and space survive botocore's url decoding",
+          [o["Key"] for o in out["Contents"]] == ["2/a+b c.jpg"]
+          and [p["Prefix"] for p in out["CommonPrefixes"]] == ["2/x/"], out)
+    raw = boto3.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}))
+    raw.meta.events.unregister("before-parameter-build.s3.ListObjectsV2",
+                               botocore.handlers.set_list_objects_encoding_type_url)
+    out = raw.list_objects_v2(Bucket="boto-b1", Prefix="2/a", EncodingType="url")
+    check("EncodingType=url encodes the keys and says so",
+          out.get("EncodingType") == "url" and out["Contents"][0]["Key"] == "2/a%2Bb+c.jpg", out)
+    out = s3.list_objects_v2(Bucket="boto-b1", FetchOwner=True)
+    check("FetchOwner gives each object its owner", all(o.get("Owner", {}).get("ID") for o in out["Contents"]), out)
+
+    # Conditional reads.
+    head = s3.head_object(Bucket="boto-b1", Key="2/x/y.jpg")
+    tag, modified = head["ETag"], head["LastModified"]
+    later, earlier = modified + datetime.timedelta(seconds=5), modified - datetime.timedelta(days=1)
+    code, status = error_code(lambda: s3.get_object(Bucket="boto-b1", Key="2/x/y.jpg", IfNoneMatch=tag))
+    check("If-None-Match with the current ETag is 304", status == 304, (code, status))
+    code, status = error_code(lambda: s3.head_object(Bucket="boto-b1", Key="2/x/y.jpg", IfModifiedSince=later))
+    check("If-Modified-Since after the change is 304", status == 304, (code, status))
+    code, status = error_code(lambda: s3.get_object(Bucket="boto-b1", Key="2/x/y.jpg", IfUnmodifiedSince=earlier))
+    check("If-Unmodified-Since before the change is 412", code == "PreconditionFailed" and status == 412, (code, status))
+    code, status = error_code(lambda: s3.get_object(Bucket="boto-b1", Key="2/x/y.jpg", IfMatch='"0000"'))
+    check("If-Match with another ETag is 412", code == "PreconditionFailed" and status == 412, (code, status))
+    got = s3.get_object(Bucket="boto-b1", Key="2/x/y.jpg", IfMatch=tag, IfModifiedSince=earlier)
+    check("conditions that hold read the object", got["Body"].read() == b"x")
+    code, status = error_code(lambda: s3.get_object(Bucket="boto-b1", Key="gone", IfMatch=tag))
+    check("If-Match on a missing key is NoSuchKey", code == "NoSuchKey" and status == 404, (code, status))
+
+    # Bucket configuration the product checks: default encryption and the bucket policy, stored as S3 does.
+    enc = s3.get_bucket_encryption(Bucket="boto-b1")["ServerSideEncryptionConfiguration"]["Rules"][0]
+    check("a new bucket has SSE-S3 by default",
+          enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256", enc)
+    s3.put_bucket_encryption(Bucket="boto-b1", ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/x"},
+        "BucketKeyEnabled": True}]})
+    enc = s3.get_bucket_encryption(Bucket="boto-b1")["ServerSideEncryptionConfiguration"]["Rules"][0]
+    check("SSE-KMS round trip", enc["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/x"} and enc["BucketKeyEnabled"] is True, enc)
+    code, status = error_code(lambda: s3.put_bucket_encryption(Bucket="boto-b1", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256", "KMSMasterKeyID": "k"}}]}))
+    check("a KMS key with AES256 is refused", status == 400, (code, status))
+    s3.delete_bucket_encryption(Bucket="boto-b1")
+    enc = s3.get_bucket_encryption(Bucket="boto-b1")["ServerSideEncryptionConfiguration"]["Rules"][0]
+    check("deleting it resets to SSE-S3", enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256", enc)
+    code, status = error_code(lambda: s3.get_bucket_policy(Bucket="boto-b1"))
+    check("no policy yet is NoSuchBucketPolicy", code == "NoSuchBucketPolicy" and status == 404, (code, status))
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::boto-b1/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    s3.put_bucket_policy(Bucket="boto-b1", Policy=policy)
+    check("policy round trip", json.loads(s3.get_bucket_policy(Bucket="boto-b1")["Policy"]) == json.loads(policy))
+    code, status = error_code(lambda: s3.put_bucket_policy(Bucket="boto-b1", Policy="not json"))
+    check("a policy that is not JSON is MalformedPolicy", code == "MalformedPolicy" and status == 400, (code, status))
+    code, status = error_code(lambda: s3.get_bucket_acl(Bucket="boto-b1"))
+    check("what is not modelled is NotImplemented, naming the operation",
+          code == "NotImplemented" and status == 501, (code, status))
+
+    # Lifecycle validation, and x-amz-expiration on the objects a rule will expire.
+    s3.put_bucket_lifecycle_configuration(Bucket="boto-b1", LifecycleConfiguration={"Rules": [
+        {"Status": "Enabled", "Filter": {"Prefix": "2/"}, "Expiration": {"Days": 7}}]})
+    rules = s3.get_bucket_lifecycle_configuration(Bucket="boto-b1")["Rules"]
+    check("a rule without an ID is given one", len(rules[0].get("ID", "")) > 0, rules)
+    bad = [
+        ("a 256-character ID", [{"ID": "x" * 256, "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 1}}]),
+        ("duplicate IDs", [{"ID": "a", "Status": "Enabled", "Filter": {"Prefix": "p"}, "Expiration": {"Days": 1}},
+                           {"ID": "a", "Status": "Enabled", "Filter": {"Prefix": "q"}, "Expiration": {"Days": 1}}]),
+        ("a Date not at midnight", [{"ID": "d", "Status": "Enabled", "Filter": {},
+                                     "Expiration": {"Date": datetime.datetime(2030, 1, 1, 12, tzinfo=datetime.timezone.utc)}}]),
+    ]
+    for what, rules in bad:
+        code, status = error_code(lambda: s3.put_bucket_lifecycle_configuration(
+            Bucket="boto-b1", LifecycleConfiguration={"Rules": rules}))
+        check(f"lifecycle with {what} is refused", status == 400, (code, status))
+    put = s3.put_object(Bucket="boto-b1", Key="2/new.jpg", Body=b"x")
+    head = s3.head_object(Bucket="boto-b1", Key="2/new.jpg")
+    check("PUT and HEAD say when the rule expires the object",
+          'expiry-date="' in put.get("Expiration", "") and head.get("Expiration") == put.get("Expiration")
+          and head["Expiration"].endswith(f'rule-id="{rules_id(s3)}"'), (put.get("Expiration"), head.get("Expiration")))
+    check("... not for objects no rule matches",
+          "Expiration" not in s3.put_object(Bucket="boto-b1", Key="other.jpg", Body=b"x"))
 
     # The AWS CLI, as an analyst or operator would use it.
     aws = os.path.join(os.path.dirname(sys.executable), "aws")

@@ -1,0 +1,107 @@
+//! What ListObjects and ListObjectsV2 answer around the listing itself, as S3 does:
+//!
+//! - an empty `Delimiter` is no delimiter (s3fs, and so every fsspec-based tool, sends `Delimiter=""` when it
+//!   wants every key; splitting keys on the empty string made them look like folders);
+//! - `EncodingType=url` URL-encodes the keys, prefixes and delimiter of the answer and says so ("ListObjectsV2":
+//!   "If you specify the encoding-type request parameter, Amazon S3 includes this element in the response, and
+//!   returns encoded key name values"); botocore asks for it by default and decodes only when it is echoed;
+//! - `FetchOwner=true` gives each object its Owner (V2 lists none otherwise).
+
+use s3s::dto::{EncodingType, ListObjectsV2Input, ListObjectsV2Output, Owner};
+
+/// The owner every object of the stand-in has (one account).
+const OWNER_ID: &str = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
+
+/// How the answer is shaped, taken off the request before the listing runs.
+#[derive(Debug, Default)]
+pub(crate) struct Shape {
+    delimiter: Option<String>,
+    url: bool,
+    owner: bool,
+}
+
+impl Shape {
+    /// Takes the shaping parameters off a request: an empty delimiter becomes none; the encoding type and the
+    /// owner flag are applied to the answer by [`Shape::apply_v2`].
+    pub(crate) fn take(
+        delimiter: &mut Option<String>,
+        encoding: &mut Option<EncodingType>,
+        fetch_owner: Option<bool>,
+    ) -> Self {
+        if delimiter.as_deref() == Some("") {
+            *delimiter = None;
+        }
+        let url = encoding.take().is_some_and(|e| e.as_str() == EncodingType::URL);
+        Self {
+            delimiter: delimiter.clone(),
+            url,
+            owner: fetch_owner == Some(true),
+        }
+    }
+
+    /// Shapes a V2 answer.
+    pub(crate) fn apply_v2(&self, mut out: ListObjectsV2Output) -> ListObjectsV2Output {
+        out.delimiter.clone_from(&self.delimiter);
+        if self.owner {
+            for o in out.contents.iter_mut().flatten() {
+                o.owner = Some(Owner {
+                    display_name: Some("s3shift-local".into()),
+                    id: Some(OWNER_ID.into()),
+                });
+            }
+        }
+        if self.url {
+            out.encoding_type = Some(EncodingType::from_static(EncodingType::URL));
+            for o in out.contents.iter_mut().flatten() {
+                o.key = o.key.as_deref().map(encode);
+            }
+            for p in out.common_prefixes.iter_mut().flatten() {
+                p.prefix = p.prefix.as_deref().map(encode);
+            }
+            out.prefix = out.prefix.as_deref().map(encode);
+            out.delimiter = out.delimiter.as_deref().map(encode);
+            out.start_after = out.start_after.as_deref().map(encode);
+        }
+        out
+    }
+}
+
+/// An empty page for `input`.
+pub(crate) fn empty_v2(input: &ListObjectsV2Input) -> ListObjectsV2Output {
+    ListObjectsV2Output {
+        name: Some(input.bucket.clone()),
+        prefix: input.prefix.clone(),
+        max_keys: Some(input.max_keys.unwrap_or(1000)),
+        key_count: Some(0),
+        is_truncated: Some(false),
+        continuation_token: input.continuation_token.clone(),
+        start_after: input.start_after.clone(),
+        ..Default::default()
+    }
+}
+
+/// URL-encodes a key as S3 does for `EncodingType=url`: unreserved characters and `/` stay, a space is `+`,
+/// every other byte is `%XX` (so a form decoder, as botocore's, gives the key back).
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_encode_so_a_form_decoder_gives_them_back() {
+        assert_eq!(encode("a b+c/d%é.jpg"), "a+b%2Bc/d%25%C3%A9.jpg");
+    }
+}
