@@ -11,6 +11,7 @@ mod fastget;
 mod fastlist;
 mod faults;
 mod listing;
+mod multipart;
 mod preconditions;
 mod store;
 

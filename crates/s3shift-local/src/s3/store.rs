@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 
 use super::bucket_config::{self, Kind};
 use super::listing;
+use super::multipart::Uploads;
 use super::preconditions::Conditions;
 
 pub(crate) struct LocalStore {
@@ -26,6 +27,8 @@ pub(crate) struct LocalStore {
     /// Each bucket's lifecycle rules as last read (None: the bucket has none), for `x-amz-expiration` on
     /// every GET without a file read; forgotten when the configuration changes.
     lifecycles: std::sync::Mutex<HashMap<String, Option<Arc<Vec<LifecycleRule>>>>>,
+    /// Part ETags and completed uploads, for CompleteMultipartUpload's checks.
+    uploads: Uploads,
 }
 
 impl LocalStore {
@@ -36,6 +39,7 @@ impl LocalStore {
             meta,
             conditional: Mutex::new(()),
             lifecycles: std::sync::Mutex::new(HashMap::new()),
+            uploads: Uploads::default(),
         }
     }
 
@@ -466,7 +470,10 @@ impl S3 for LocalStore {
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-        self.fs.upload_part(req).await
+        let (id, part) = (req.input.upload_id.clone(), req.input.part_number);
+        let out = self.fs.upload_part(req).await?;
+        self.uploads.part_uploaded(&id, part, out.output.e_tag.as_ref());
+        Ok(out)
     }
 
     async fn upload_part_copy(
@@ -484,14 +491,27 @@ impl S3 for LocalStore {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        self.fs.complete_multipart_upload(req).await
+        if let Some(again) = self.uploads.before_complete(&self.buckets, &req.input)? {
+            return Ok(S3Response::new(again));
+        }
+        let (bucket, key, id) = (
+            req.input.bucket.clone(),
+            req.input.key.clone(),
+            req.input.upload_id.clone(),
+        );
+        let out = self.fs.complete_multipart_upload(req).await?;
+        self.uploads.after_complete(&self.buckets, &bucket, &key, &id)?;
+        Ok(out)
     }
 
     async fn abort_multipart_upload(
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.fs.abort_multipart_upload(req).await
+        let id = req.input.upload_id.clone();
+        let out = self.fs.abort_multipart_upload(req).await?;
+        self.uploads.aborted(&id);
+        Ok(out)
     }
 
     async fn put_bucket_lifecycle_configuration(

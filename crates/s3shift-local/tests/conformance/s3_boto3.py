@@ -208,6 +208,35 @@ def main(endpoint):
     check("... not for objects no rule matches",
           "Expiration" not in s3.put_object(Bucket="boto-b1", Key="other.jpg", Body=b"x"))
 
+    # Multipart integrity: parts are checked, completion is idempotent, an overwrite leaves no stale checksum.
+    s3.put_object(Bucket="boto-b1", Key="mp.bin", Body=b"old", ChecksumAlgorithm="CRC32")
+    up = s3.create_multipart_upload(Bucket="boto-b1", Key="mp.bin")["UploadId"]
+    first = os.urandom(5 * 1024 * 1024)
+    p1 = s3.upload_part(Bucket="boto-b1", Key="mp.bin", UploadId=up, PartNumber=1, Body=first)["ETag"]
+    p2 = s3.upload_part(Bucket="boto-b1", Key="mp.bin", UploadId=up, PartNumber=2, Body=b"tail")["ETag"]
+    complete = lambda parts, **kw: s3.complete_multipart_upload(
+        Bucket="boto-b1", Key="mp.bin", UploadId=kw.pop("upload", up), MultipartUpload={"Parts": parts}, **kw)
+    good = [{"PartNumber": 1, "ETag": p1}, {"PartNumber": 2, "ETag": p2}]
+    code, status = error_code(lambda: complete([{"PartNumber": 1, "ETag": '"' + "0" * 32 + '"'}, good[1]]))
+    check("a wrong part ETag is InvalidPart", code == "InvalidPart" and status == 400, (code, status))
+    code, status = error_code(lambda: complete([good[0], {"PartNumber": 3, "ETag": p2}]))
+    check("a part never uploaded is InvalidPart", code == "InvalidPart" and status == 400, (code, status))
+    code, status = error_code(lambda: complete([good[1], good[0]]))
+    check("parts out of order are InvalidPartOrder", code == "InvalidPartOrder" and status == 400, (code, status))
+    code, status = error_code(lambda: complete(good, IfNoneMatch="*"))
+    check("If-None-Match: * over an existing key is 412", code == "PreconditionFailed" and status == 412,
+          (code, status))
+    done = complete(good)
+    again = complete(good)
+    check("completing again answers the same", again["ETag"] == done["ETag"] and done["ETag"].endswith('-2"'),
+          (done["ETag"], again["ETag"]))
+    code, status = error_code(lambda: complete(good, upload="2f0b3c2e-0000-4000-8000-000000000000"))
+    check("an unknown upload id is NoSuchUpload", code == "NoSuchUpload" and status == 404, (code, status))
+    head = s3.head_object(Bucket="boto-b1", Key="mp.bin", ChecksumMode="ENABLED")
+    check("the overwritten object keeps no stale checksum", "ChecksumCRC32" not in head, head)
+    whole = s3.get_object(Bucket="boto-b1", Key="mp.bin", ChecksumMode="ENABLED")["Body"].read()
+    check("and reads back whole with checksum validation on", whole == first + b"tail")
+
     # The AWS CLI, as an analyst or operator would use it.
     aws = os.path.join(os.path.dirname(sys.executable), "aws")
     env = dict(os.environ)
