@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_redshiftdata::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput;
 use aws_sdk_redshiftdata::types::{Field, SqlParameter, StatusString};
 
 use crate::{Error, Result};
@@ -306,29 +307,26 @@ impl DataApi {
         }
     }
 
-    /// The rows each sub-statement of batch `id` returned or changed, in order (`-1` where Redshift does not
-    /// say), whatever the batch's status. "DescribeStatement": ResultRows is "the number of rows affected by SQL
-    /// statements such as INSERT, UPDATE, DELETE, COPY, and others".
-    pub async fn sub_statement_rows(&self, id: &str) -> Result<Vec<i64>> {
-        let d = self
-            .client
+    async fn describe_raw(&self, id: &str) -> Result<DescribeStatementOutput> {
+        self.client
             .describe_statement()
             .id(id)
             .send()
             .await
-            .map_err(|e| api_error("DescribeStatement", e))?;
+            .map_err(|e| api_error("DescribeStatement", e))
+    }
+
+    /// The rows each sub-statement of batch `id` returned or changed, in order (`-1` where Redshift does not
+    /// say), whatever the batch's status. "DescribeStatement": ResultRows is "the number of rows affected by SQL
+    /// statements such as INSERT, UPDATE, DELETE, COPY, and others".
+    pub async fn sub_statement_rows(&self, id: &str) -> Result<Vec<i64>> {
+        let d = self.describe_raw(id).await?;
         Ok(d.sub_statements().iter().map(|s| s.result_rows()).collect())
     }
 
     /// Where statement `id` is now. For a failed batch, the message names the failing sub-statement.
     pub async fn describe(&self, id: &str) -> Result<StatementState> {
-        let d = self
-            .client
-            .describe_statement()
-            .id(id)
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeStatement", e))?;
+        let d = self.describe_raw(id).await?;
         let subs = d.sub_statements();
         Ok(match d.status() {
             Some(StatusString::Finished) => StatementState::Finished(Finished {

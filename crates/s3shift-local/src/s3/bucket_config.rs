@@ -138,7 +138,8 @@ pub(crate) fn validate_encryption(config: &ServerSideEncryptionConfiguration) ->
     Ok(())
 }
 
-/// Refuses a policy that is not a JSON object with a Statement, as S3 does (`MalformedPolicy`).
+/// Refuses a policy that is not a JSON object with a Statement, as S3 does (`MalformedPolicy`, 400, in S3's
+/// "Error responses" list; the messages are the ones clients report S3 sending, no page lists them).
 pub(crate) fn validate_policy(policy: &str) -> S3Result<()> {
     if !policy.trim_start().starts_with('{') {
         return Err(s3_error!(
@@ -163,8 +164,9 @@ fn epoch_seconds(t: &Timestamp) -> Option<f64> {
 
 /// The `x-amz-expiration` value for an object of `key` and `size` last modified at `modified` under the
 /// bucket's lifecycle `rules`: the earliest expiry among enabled rules whose filter matches, as
-/// `expiry-date="Fri, 23 Dec 2012 00:00:00 GMT", rule-id="..."`. "Expiring objects": S3 adds the rule's days to
-/// the creation time and rounds "to the next day's midnight UTC". Rules that filter on tags are skipped (the
+/// `expiry-date="Fri, 23 Dec 2012 00:00:00 GMT", rule-id="..."` (the header's form in the HeadObject reference's
+/// Expiration). "Lifecycle configuration elements": S3 adds the rule's days to the creation time and rounds the
+/// result "to the next day's midnight UTC". Rules that filter on tags are skipped (the
 /// stand-in keeps no tags), so no expiry is ever claimed that S3 would not give.
 pub(crate) fn expiration(
     rules: &[LifecycleRule],

@@ -30,10 +30,6 @@ pub(crate) fn handles(input: &GetObjectInput) -> bool {
         && input.sse_customer_algorithm.is_none()
 }
 
-fn encode(s: &str) -> String {
-    base64_simd::URL_SAFE_NO_PAD.encode_to_string(s)
-}
-
 /// The object's file under the buckets folder; `None` for keys that would leave it.
 fn object_path(root: &Path, bucket: &str, key: &str) -> Option<PathBuf> {
     let rel = Path::new(key);
@@ -69,11 +65,7 @@ pub(crate) fn read(
     if !meta.is_file() {
         return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
     }
-    let info = std::fs::read(root.join(format!(
-        ".bucket-{}.object-{}.internal.json",
-        encode(bucket),
-        encode(key)
-    )));
+    let info = std::fs::read(super::side_file(root, bucket, key, "internal"));
     let info: serde_json::Value = info
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -104,14 +96,10 @@ pub(crate) fn read(
         vec![0u8; usize::try_from(span.end - span.start).map_err(|e| s3_error!(InternalError, "{e}"))?];
     file.read_exact_at(&mut buf, span.start)
         .map_err(|e| s3_error!(InternalError, "reading {key}: {e}"))?;
-    let attrs: serde_json::Value = std::fs::read(root.join(format!(
-        ".bucket-{}.object-{}.metadata.json",
-        encode(bucket),
-        encode(key)
-    )))
-    .ok()
-    .and_then(|b| serde_json::from_slice(&b).ok())
-    .unwrap_or_default();
+    let attrs: serde_json::Value = std::fs::read(super::side_file(root, bucket, key, "metadata"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
     let text = |k: &str| attrs.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let metadata: Option<Metadata> = attrs
         .get("user_metadata")

@@ -17,10 +17,6 @@ pub(crate) fn handles(input: &ListObjectsV2Input) -> bool {
     input.delimiter.is_none() && input.encoding_type.is_none() && input.fetch_owner.is_none_or(|f| !f)
 }
 
-fn encode(s: &str) -> String {
-    base64_simd::URL_SAFE_NO_PAD.encode_to_string(s)
-}
-
 /// Every key under `dir` (relative to `bucket_root`, `/`-separated) that starts with `prefix` and sorts after
 /// `after`.
 fn collect(
@@ -94,14 +90,10 @@ pub(crate) fn list(root: &Path, input: &ListObjectsV2Input) -> S3Result<Option<L
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(s3_error!(InternalError, "listing {key}: {e}")),
         };
-        let info: serde_json::Value = std::fs::read(root.join(format!(
-            ".bucket-{}.object-{}.internal.json",
-            encode(&input.bucket),
-            encode(key)
-        )))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+        let info: serde_json::Value = std::fs::read(super::side_file(root, &input.bucket, key, "internal"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         let Some(etag) = info.get("e_tag").and_then(|e| e.as_str()) else {
             // Written by something else than s3s-fs: let s3s-fs answer the whole page.
             return Ok(None);

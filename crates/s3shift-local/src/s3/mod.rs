@@ -23,6 +23,18 @@ use s3s::service::S3ServiceBuilder;
 
 pub use faults::FaultConfig;
 
+/// Where s3s-fs keeps one object's side files under `root` (the buckets folder): `kind` is `internal` (its ETag
+/// and checksums) or `metadata` (its headers and user metadata). The fast paths and the multipart checks read
+/// and write them; s3s-fs owns the layout.
+pub(crate) fn side_file(root: &Path, bucket: &str, key: &str, kind: &str) -> PathBuf {
+    let encode = |s: &str| base64_simd::URL_SAFE_NO_PAD.encode_to_string(s);
+    root.join(format!(
+        ".bucket-{}.object-{}.{kind}.json",
+        encode(bucket),
+        encode(key)
+    ))
+}
+
 use crate::listener::Loopback;
 use crate::{Error, Result};
 

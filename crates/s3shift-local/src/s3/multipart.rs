@@ -10,7 +10,7 @@
 //!   a reader can still trust).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use s3s::dto::{CompleteMultipartUploadInput, CompleteMultipartUploadOutput, ETag};
@@ -120,7 +120,7 @@ impl Uploads {
         key: &str,
         upload_id: &str,
     ) -> S3Result<()> {
-        let path = internal_info_path(root, bucket, key);
+        let path = super::side_file(root, bucket, key, "internal");
         let mut info: serde_json::Map<String, serde_json::Value> = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -144,14 +144,4 @@ impl Uploads {
         }
         Ok(())
     }
-}
-
-/// Where s3s-fs keeps an object's ETag and checksums.
-fn internal_info_path(root: &Path, bucket: &str, key: &str) -> PathBuf {
-    let encode = |s: &str| base64_simd::URL_SAFE_NO_PAD.encode_to_string(s);
-    root.join(format!(
-        ".bucket-{}.object-{}.internal.json",
-        encode(bucket),
-        encode(key)
-    ))
 }

@@ -17,6 +17,21 @@ pub(crate) struct Conditions {
 }
 
 impl Conditions {
+    /// Takes the four conditions off a GetObject or HeadObject input (the caller evaluates them, not s3s-fs).
+    pub(crate) fn take(
+        if_match: &mut Option<ETagCondition>,
+        if_none_match: &mut Option<ETagCondition>,
+        if_modified_since: &mut Option<Timestamp>,
+        if_unmodified_since: &mut Option<Timestamp>,
+    ) -> Self {
+        Self {
+            if_match: if_match.take(),
+            if_none_match: if_none_match.take(),
+            if_modified_since: if_modified_since.take(),
+            if_unmodified_since: if_unmodified_since.take(),
+        }
+    }
+
     /// Whether the request has any condition.
     pub(crate) fn any(&self) -> bool {
         self.if_match.is_some()

@@ -155,10 +155,10 @@ fn io_error(what: &str, e: &std::io::Error) -> s3s::S3Error {
     s3_error!(InternalError, "{what}: {e}")
 }
 
-/// Rejects what S3 rejects in a lifecycle configuration, and gives each rule without an ID one, as S3 does
-/// ("PutBucketLifecycleConfiguration": ID is "Unique identifier for the rule. The value cannot be longer than
-/// 255 characters"; "Lifecycle configuration elements": an ID is assigned when none is given; an expiration
-/// `Date` "must be in ISO 8601 format" at midnight UTC).
+/// Rejects what S3 rejects in a lifecycle configuration, and gives each rule without an ID one. The API
+/// reference's LifecycleRule: ID "cannot be longer than 255 characters"; LifecycleExpiration: the Date "must
+/// conform to the ISO 8601 format. The time is always midnight UTC". That S3 assigns an ID to a rule without one
+/// is what S3 is reported to do (the issue's finding); no page found says it.
 fn validate_lifecycle(mut config: BucketLifecycleConfiguration) -> S3Result<BucketLifecycleConfiguration> {
     if config.rules.is_empty() {
         return Err(s3_error!(
@@ -251,6 +251,7 @@ impl S3 for LocalStore {
             .await
             .map_err(super::fastget::joined)?
             .map_err(|e| io_error("reading the bucket", &e))?;
+        // BucketNotEmpty (409) and its message are from S3's "Error responses" list.
         if holds_objects {
             return Err(s3_error!(
                 BucketNotEmpty,
@@ -347,12 +348,13 @@ impl S3 for LocalStore {
     }
 
     async fn get_object(&self, mut req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        let conditions = Conditions {
-            if_match: req.input.if_match.take(),
-            if_none_match: req.input.if_none_match.take(),
-            if_modified_since: req.input.if_modified_since.take(),
-            if_unmodified_since: req.input.if_unmodified_since.take(),
-        };
+        let i = &mut req.input;
+        let conditions = Conditions::take(
+            &mut i.if_match,
+            &mut i.if_none_match,
+            &mut i.if_modified_since,
+            &mut i.if_unmodified_since,
+        );
         if conditions.any() {
             self.check_conditions(&req, &req.input.bucket, &req.input.key, &conditions)
                 .await?;
@@ -373,12 +375,13 @@ impl S3 for LocalStore {
         &self,
         mut req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        let conditions = Conditions {
-            if_match: req.input.if_match.take(),
-            if_none_match: req.input.if_none_match.take(),
-            if_modified_since: req.input.if_modified_since.take(),
-            if_unmodified_since: req.input.if_unmodified_since.take(),
-        };
+        let i = &mut req.input;
+        let conditions = Conditions::take(
+            &mut i.if_match,
+            &mut i.if_none_match,
+            &mut i.if_modified_since,
+            &mut i.if_unmodified_since,
+        );
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let mut out = match self.fs.head_object(req).await {
             Ok(out) => out,

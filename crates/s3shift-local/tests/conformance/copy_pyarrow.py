@@ -8,33 +8,16 @@ refused with an error that names the codec. Prints one line per check and "N pas
 """
 import io
 import sys
-import time
 
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global passed
-    if not cond:
-        print(f"FAIL {name}: {detail}")
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
-    print(f"ok   {name}")
-
+from checks import check, done, wait
 
 def run(rd, sql):
     out = rd.execute_statement(WorkgroupName="s3shift", Database="dev", Sql=sql)
-    for _ in range(4000):
-        d = rd.describe_statement(Id=out["Id"])
-        if d["Status"] in ("FINISHED", "FAILED", "ABORTED"):
-            return d
-        time.sleep(0.005)
-    raise SystemExit(f"statement {out['Id']} did not finish")
+    return wait(rd, out["Id"])
 
 
 def parquet(table, **options):
@@ -97,7 +80,7 @@ def main(s3_endpoint, data_api_endpoint):
     rows = boto3.client("redshift-data", endpoint_url=data_api_endpoint).get_statement_result(Id=d["Id"])["Records"]
     check("every loaded row is there, values intact",
           rows[0][0]["longValue"] == loaded and rows[0][1]["longValue"] == loaded // 2, rows)
-    print(f"{passed} passed, 0 failed")
+    done()
 
 
 if __name__ == "__main__":

@@ -7,32 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import boto3
 from botocore.exceptions import ClientError
 
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global passed
-    if not cond:
-        print(f"FAIL {name}: {detail}")
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
-    print(f"ok   {name}")
-
-
-def wait(rd, sid):
-    for _ in range(2000):
-        d = rd.describe_statement(Id=sid)
-        if d["Status"] in ("FINISHED", "FAILED", "ABORTED"):
-            return d
-        time.sleep(0.005)
-    raise SystemExit(f"statement {sid} did not finish")
-
+from checks import check, done, wait
 
 def main(endpoint):
     rd = boto3.client("redshift-data", endpoint_url=endpoint)
@@ -129,7 +108,7 @@ def main(endpoint):
     except ClientError as e:
         check("the admin secret needs GetSecretValue", e.response["Error"]["Code"] == "AccessDeniedException", e)
 
-    print(f"{passed} passed, 0 failed")
+    done()
 
 
 if __name__ == "__main__":

@@ -14,28 +14,8 @@ import boto3
 import botocore.handlers
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global passed
-    if not cond:
-        print(f"FAIL {name}: {detail}")
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
-    print(f"ok   {name}")
-
-
-def error_code(fn):
-    try:
-        fn()
-    except ClientError as e:
-        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
-    return None, None
-
+from checks import check, done, error_code
 
 def rules_id(s3):
     return s3.get_bucket_lifecycle_configuration(Bucket="boto-b1")["Rules"][0]["ID"]
@@ -226,10 +206,10 @@ def main(endpoint):
     code, status = error_code(lambda: complete(good, IfNoneMatch="*"))
     check("If-None-Match: * over an existing key is 412", code == "PreconditionFailed" and status == 412,
           (code, status))
-    done = complete(good)
+    completed = complete(good)
     again = complete(good)
-    check("completing again answers the same", again["ETag"] == done["ETag"] and done["ETag"].endswith('-2"'),
-          (done["ETag"], again["ETag"]))
+    check("completing again answers the same", again["ETag"] == completed["ETag"] and completed["ETag"].endswith('-2"'),
+          (completed["ETag"], again["ETag"]))
     code, status = error_code(lambda: complete(good, upload="2f0b3c2e-0000-4000-8000-000000000000"))
     check("an unknown upload id is NoSuchUpload", code == "NoSuchUpload" and status == 404, (code, status))
     head = s3.head_object(Bucket="boto-b1", Key="mp.bin", ChecksumMode="ENABLED")
@@ -250,7 +230,7 @@ def main(endpoint):
         check("aws s3api get-object --range", out.returncode == 0 and f.read() == body[:10], out.stderr)
     os.remove(tmp)
 
-    print(f"{passed} passed, 0 failed")
+    done()
 
 
 if __name__ == "__main__":

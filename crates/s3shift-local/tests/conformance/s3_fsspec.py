@@ -10,18 +10,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import s3fs
 
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global passed
-    if not cond:
-        print(f"FAIL {name}: {detail}")
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
-    print(f"ok   {name}")
-
+from checks import check, done
 
 def main(endpoint):
     fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint, "region_name": "us-east-1"},
@@ -56,7 +45,7 @@ def main(endpoint):
           and sorted(back.column("source").to_pylist()) == ["api", "api", "kafka"], back)
     fs.rm("fsspec/images", recursive=True)
     check("recursive delete leaves nothing", fs.find("fsspec/images") == [], fs.find("fsspec/images"))
-    print(f"{passed} passed, 0 failed")
+    done()
 
 
 if __name__ == "__main__":
