@@ -38,6 +38,9 @@ RENAMED = {
     "get_bucket_lifecycle_configuration": "s3:GetLifecycleConfiguration",
     "put_bucket_lifecycle_configuration": "s3:PutLifecycleConfiguration",
     "get_bucket_encryption": "s3:GetEncryptionConfiguration",
+    # PutBucketEncryption (Amazon S3 API Reference): "you must have permission to perform the
+    # s3:PutEncryptionConfiguration action".
+    "put_bucket_encryption": "s3:PutEncryptionConfiguration",
 }
 
 # Calls only `s3shift demo` makes, against the embedded stand-ins it starts; the task roles must not allow them.
@@ -50,6 +53,14 @@ DEMO_ONLY = {
     "s3:PutLifecycleConfiguration": (
         {"crates/s3shift-cli/src/commands/demo.rs"},
         "`s3shift demo` gives its local upload bucket the 7-day rule",
+    ),
+    "s3:PutEncryptionConfiguration": (
+        {"crates/s3shift-cli/src/commands/demo.rs"},
+        "`s3shift demo` gives its local buckets SSE-KMS default encryption, as deploy/storage.yaml does",
+    ),
+    "s3:PutBucketPolicy": (
+        {"crates/s3shift-cli/src/commands/demo.rs"},
+        "`s3shift demo` gives its local buckets the TLS-only policy deploy/storage.yaml gives",
     ),
 }
 
