@@ -1,4 +1,5 @@
-//! Fault injection at the HTTP layer: added latency, 503 SlowDown answers, and connections dropped mid-body.
+//! The HTTP layer in front of s3s: fault injection (added latency, 503 SlowDown answers, connections dropped
+//! mid-body), and every answer finished with S3's request ids and error messages (`answers`).
 //!
 //! Each request draws its fate from a counter hashed with the seed (splitmix64), so a sequential client sees
 //! the same faults on every run; concurrent clients see the same multiset of faults in arrival order.
@@ -47,6 +48,8 @@ pub(crate) struct FaultyService {
     inner: S3Service,
     faults: Arc<FaultConfig>,
     counter: Arc<AtomicU64>,
+    /// The next request id (see `answers`): starts from the clock, so ids differ between server runs.
+    request_ids: Arc<AtomicU64>,
 }
 
 impl FaultyService {
@@ -55,13 +58,17 @@ impl FaultyService {
             inner,
             faults: Arc::new(faults),
             counter: Arc::new(AtomicU64::new(0)),
+            request_ids: Arc::new(AtomicU64::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() << 24),
+            )),
         }
     }
 }
 
 fn slowdown() -> HttpResponse {
-    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
-                <Message>Please reduce your request rate.</Message><RequestId>s3shift-local</RequestId></Error>";
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code></Error>";
     let mut resp = HttpResponse::new(Body::from(body.to_owned()));
     *resp.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
     resp.headers_mut().insert(
@@ -78,38 +85,47 @@ impl hyper::service::Service<http::Request<Incoming>> for FaultyService {
 
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
         let this = self.clone();
+        let id = super::answers::request_id(self.request_ids.fetch_add(1, Ordering::Relaxed));
         Box::pin(async move {
-            let req = req.map(Body::from);
-            if this.faults.is_off() {
-                return this.inner.call(req).await;
-            }
-            let draw = splitmix64(this.faults.seed ^ this.counter.fetch_add(1, Ordering::Relaxed));
-            let slow = (draw % 1000) < u64::from(this.faults.slowdown_per_mille);
-            let cut = ((draw >> 20) % 1000) < u64::from(this.faults.drop_body_per_mille);
-            if !this.faults.latency.is_zero() {
-                tokio::time::sleep(this.faults.latency).await;
-            }
-            if slow {
-                return Ok(slowdown());
-            }
-            let resp = this.inner.call(req).await?;
-            let length = resp
-                .headers()
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-            if !cut || length < 2 {
-                return Ok(resp);
-            }
-            Ok(resp.map(|body| {
-                Body::http_body(CutBody {
-                    inner: body,
-                    left: length / 2,
-                    pause: None,
-                })
-            }))
+            let resp = this.answer(req).await?;
+            Ok(super::answers::finish(resp, &id))
         })
+    }
+}
+
+impl FaultyService {
+    /// The inner service's answer to `req`, with the configured faults.
+    async fn answer(&self, req: http::Request<Incoming>) -> Result<HttpResponse, HttpError> {
+        let req = req.map(Body::from);
+        if self.faults.is_off() {
+            return self.inner.call(req).await;
+        }
+        let draw = splitmix64(self.faults.seed ^ self.counter.fetch_add(1, Ordering::Relaxed));
+        let slow = (draw % 1000) < u64::from(self.faults.slowdown_per_mille);
+        let cut = ((draw >> 20) % 1000) < u64::from(self.faults.drop_body_per_mille);
+        if !self.faults.latency.is_zero() {
+            tokio::time::sleep(self.faults.latency).await;
+        }
+        if slow {
+            return Ok(slowdown());
+        }
+        let resp = self.inner.call(req).await?;
+        let length = resp
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        if !cut || length < 2 {
+            return Ok(resp);
+        }
+        Ok(resp.map(|body| {
+            Body::http_body(CutBody {
+                inner: body,
+                left: length / 2,
+                pause: None,
+            })
+        }))
     }
 }
 

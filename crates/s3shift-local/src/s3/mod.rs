@@ -6,6 +6,7 @@
 //! `<dir>/meta`. Dropping the
 //! server, or calling [`LocalS3Server::stop`], stops accepting and ends open connections.
 
+mod answers;
 mod bucket_config;
 mod fastget;
 mod fastlist;

@@ -116,6 +116,32 @@ impl LocalStore {
         c.check(head.e_tag.as_ref(), head.last_modified.as_ref())
     }
 
+    /// The write conditions s3s-fs does not check as S3 does ("How to prevent object overwrites with conditional
+    /// writes", Amazon S3 User Guide; PutObject's `If-None-Match` "Expects the '*' (asterisk) character"):
+    /// `If-None-Match` with an ETag is refused with NotImplemented rather than ignored (the pages do not say what
+    /// S3 answers), and `If-Match` on a missing key is 404 NoSuchKey. s3s-fs checks the rest. Call it holding
+    /// `conditional`.
+    async fn check_write_conditions<T>(
+        &self,
+        like: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+        if_match: Option<&ETagCondition>,
+        if_none_match: Option<&ETagCondition>,
+    ) -> S3Result<()> {
+        if matches!(if_none_match, Some(ETagCondition::ETag(_))) {
+            return Err(s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented: If-None-Match on a write \
+                 takes only '*'"
+            ));
+        }
+        if if_match.is_some() && etag_of(&self.fs, like, bucket, key).await.is_none() {
+            return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+        }
+        Ok(())
+    }
+
     /// `NoSuchBucket` unless the bucket exists (s3s has already checked the name is valid).
     async fn require_bucket(&self, bucket: &str) -> S3Result<()> {
         match tokio::fs::metadata(self.buckets.join(bucket)).await {
@@ -237,6 +263,22 @@ impl S3 for LocalStore {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
+        // "CreateBucket" (API reference): re-creating a bucket you own is BucketAlreadyOwnedByYou, "in all AWS
+        // Regions except in the North Virginia Region", where "Amazon S3 returns 200 OK" for legacy
+        // compatibility. Every key here belongs to one account, so BucketAlreadyExists (another owner's) never
+        // applies.
+        if self.require_bucket(&req.input.bucket).await.is_ok() {
+            let region = req.region.as_ref().map_or("us-east-1", |r| r.as_str());
+            if region == "us-east-1" {
+                return Ok(S3Response::new(CreateBucketOutput {
+                    location: Some(format!("/{}", req.input.bucket)),
+                }));
+            }
+            return Err(s3_error!(
+                BucketAlreadyOwnedByYou,
+                "Your previous request to create the named bucket succeeded and you already own it."
+            ));
+        }
         self.fs.create_bucket(req).await
     }
 
@@ -403,6 +445,9 @@ impl S3 for LocalStore {
         let mut out = if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
             // Check-then-write must be one step for leases to work: one conditional put at a time.
             let _one_at_a_time = self.conditional.lock().await;
+            let i = &req.input;
+            self.check_write_conditions(&req, &bucket, &key, i.if_match.as_ref(), i.if_none_match.as_ref())
+                .await?;
             self.fs.put_object(req).await?
         } else {
             self.fs.put_object(req).await?
@@ -502,6 +547,16 @@ impl S3 for LocalStore {
             req.input.key.clone(),
             req.input.upload_id.clone(),
         );
+        let conditional = req.input.if_match.is_some() || req.input.if_none_match.is_some();
+        let _one_at_a_time = if conditional {
+            let guard = self.conditional.lock().await;
+            let i = &req.input;
+            self.check_write_conditions(&req, &bucket, &key, i.if_match.as_ref(), i.if_none_match.as_ref())
+                .await?;
+            Some(guard)
+        } else {
+            None
+        };
         let out = self.fs.complete_multipart_upload(req).await?;
         self.uploads.after_complete(&self.buckets, &bucket, &key, &id)?;
         Ok(out)

@@ -11,7 +11,9 @@ import subprocess
 import sys
 
 import boto3
+import botocore.exceptions
 import botocore.handlers
+import botocore.httpchecksum
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
@@ -60,6 +62,65 @@ def main(endpoint):
     s3.put_object(Bucket="boto-ingest", Key="lease", Body=b"1", IfNoneMatch="*")
     code, status = error_code(lambda: s3.put_object(Bucket="boto-ingest", Key="lease", Body=b"2", IfNoneMatch="*"))
     check("If-None-Match on an existing key is 412", status == 412, (code, status))
+    lease = s3.head_object(Bucket="boto-ingest", Key="lease")["ETag"]
+    code, status = error_code(lambda: s3.put_object(Bucket="boto-ingest", Key="lease", Body=b"2", IfNoneMatch=lease))
+    check("If-None-Match with an ETag on a write is refused, not ignored (S3 takes only '*')",
+          code == "NotImplemented" and status == 501, (code, status))
+    code, status = error_code(lambda: s3.put_object(Bucket="boto-ingest", Key="no-lease", Body=b"2", IfMatch=lease))
+    check("If-Match on a missing key is 404 NoSuchKey", code == "NoSuchKey" and status == 404, (code, status))
+    s3.put_object(Bucket="boto-ingest", Key="lease", Body=b"3", IfMatch=lease)
+    check("If-Match with the current ETag writes", s3.get_object(Bucket="boto-ingest", Key="lease")["Body"].read() == b"3")
+
+    # What every answer carries: a request id (header and error body) and S3's message for the code.
+    meta = s3.head_bucket(Bucket="boto-ingest")["ResponseMetadata"]
+    check("a success carries x-amz-request-id and x-amz-id-2",
+          len(meta.get("RequestId", "")) == 16 and meta.get("HostId"), meta)
+    try:
+        s3.get_object(Bucket="boto-ingest", Key="no/such/key")
+        raise SystemExit("a missing key was read")
+    except botocore.exceptions.ClientError as e:
+        err, meta = e.response["Error"], e.response["ResponseMetadata"]
+        check("an error carries S3's message", err.get("Message") == "The specified key does not exist.", err)
+        check("... and a request id", len(meta.get("RequestId", "")) == 16, meta)
+    code, status = error_code(lambda: s3.create_bucket(Bucket="boto-ingest"))
+    check("re-creating your own bucket in us-east-1 is 200 (S3's legacy answer there)", code is None, (code, status))
+    west = boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1",
+                        config=Config(s3={"addressing_style": "path"}))
+    code, status = error_code(lambda: west.create_bucket(
+        Bucket="boto-ingest", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}))
+    check("... and BucketAlreadyOwnedByYou in any other region", code == "BucketAlreadyOwnedByYou" and status == 409,
+          (code, status))
+
+    # Chunked uploads: the aws-chunked form S3 documents for a body of unknown length (Transfer-Encoding: chunked,
+    # x-amz-decoded-content-length, no Content-Length), which botocore sends over TLS: made to send it here.
+    real_urlparse = botocore.httpchecksum.urlparse
+    botocore.httpchecksum.urlparse = lambda url: real_urlparse(url.replace("http://", "https://", 1))
+    sent = {}
+    seen = lambda request, **_: sent.update({k.lower(): v for k, v in request.headers.items()})
+    s3.meta.events.register("before-send.s3.PutObject", seen)
+    try:
+        s3.put_object(Bucket="boto-ingest", Key="chunked.bin", Body=b"streamed in chunks")
+    finally:
+        botocore.httpchecksum.urlparse = real_urlparse
+        s3.meta.events.unregister("before-send.s3.PutObject", seen)
+    check("the upload was aws-chunked without Content-Length",
+          sent.get("transfer-encoding") == b"chunked" and "content-length" not in sent, sent)
+    check("... and reads back", s3.get_object(Bucket="boto-ingest", Key="chunked.bin")["Body"].read()
+          == b"streamed in chunks")
+    # A plain chunked body (no aws-chunked framing, no decoded length) states its length nowhere S3 documents:
+    # refused as S3 refuses a missing length (MissingContentLength, 411), in S3's words.
+    plain = lambda request, **_: request.headers.add_header("Transfer-Encoding", "chunked")
+    s3.meta.events.register_first("before-sign.s3.PutObject", plain)
+    try:
+        s3.put_object(Bucket="boto-ingest", Key="plain.bin", Body=b"bar")
+        raise SystemExit("a plain chunked body was stored")
+    except botocore.exceptions.ClientError as e:
+        err = e.response["Error"]
+        check("a plain chunked body is MissingContentLength",
+              err["Code"] == "MissingContentLength" and err["Message"] == "You must provide the Content-Length HTTP"
+              " header.", err)
+    finally:
+        s3.meta.events.unregister("before-sign.s3.PutObject", plain)
 
     code, _ = error_code(lambda: s3.get_bucket_lifecycle_configuration(Bucket="boto-ingest"))
     check("no lifecycle yet", code == "NoSuchLifecycleConfiguration", code)
