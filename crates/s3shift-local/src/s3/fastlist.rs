@@ -1,30 +1,55 @@
-//! ListObjectsV2 without a delimiter, in one blocking call per page.
+//! ListObjects and ListObjectsV2, in one blocking call per page.
 //!
-//! s3s-fs 0.14 answers every page by walking the whole bucket with two `tokio::fs` round trips per object, and
-//! the wrapper then needed a HeadObject per listed key for its ETag: a 100,000-object bucket took minutes to list.
-//! This reads the same layout s3s-fs writes: it walks only the folder the prefix names, takes names without
-//! `stat` (the directory entry's type is enough), sorts, keeps the page after the continuation point, and only
-//! then reads size, time and the stored ETag of the (at most `max_keys`) objects it returns. The answer is the
-//! one s3s-fs gives (keys in order, the last key as continuation token), with ETags.
+//! s3s-fs 0.14 answers every page by walking the whole bucket with two `tokio::fs` round trips per object, knows
+//! nothing of the key layout (`layout`), and lists without ETags: a 100,000-object bucket took minutes. This
+//! walks only the folder the prefix names, takes names without `stat` (the directory entry's type is enough),
+//! turns paths back into keys, sorts, rolls keys up into common prefixes at the delimiter, keeps the page after
+//! the continuation point, and only then reads size, time and the stored ETag of the (at most `max_keys`)
+//! objects it returns. An object without a stored ETag (a file put there by hand) gets the MD5 of its bytes, as
+//! s3s-fs gives it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use s3s::dto::{ETag, ListObjectsV2Input, ListObjectsV2Output, Object, Timestamp};
+use md5::{Digest, Md5};
+use s3s::dto::{ETag, Object, Timestamp};
 use s3s::{S3Result, s3_error};
 
-/// Whether the fast path answers this request exactly as the s3s-fs path would.
-pub(crate) fn handles(input: &ListObjectsV2Input) -> bool {
-    input.delimiter.is_none() && input.encoding_type.is_none() && input.fetch_owner.is_none_or(|f| !f)
+use super::layout;
+
+/// What one page lists.
+#[derive(Debug, Default)]
+pub(crate) struct Page {
+    /// The objects, in key order.
+    pub(crate) objects: Vec<Object>,
+    /// The common prefixes, in order.
+    pub(crate) prefixes: Vec<String>,
+    /// Whether more follows.
+    pub(crate) truncated: bool,
+    /// The last key or prefix of the page, where the next page starts after (set when truncated).
+    pub(crate) next: Option<String>,
 }
 
-/// Every key under `dir` (relative to `bucket_root`, `/`-separated) that starts with `prefix` and sorts after
-/// `after`.
+/// One page's request.
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    pub(crate) bucket: &'a str,
+    pub(crate) prefix: &'a str,
+    /// None or non-empty.
+    pub(crate) delimiter: Option<&'a str>,
+    /// List only keys (and prefixes) after this one.
+    pub(crate) after: Option<&'a str>,
+    pub(crate) max_keys: usize,
+}
+
+/// Every key under the folder `dir` (whose keys start with `folder`) that starts with `prefix` and sorts after
+/// `after`, with its path relative to the bucket.
 fn collect(
-    bucket_root: &Path,
     dir: &Path,
+    folder: &str,
+    rel: &str,
     prefix: &str,
     after: Option<&str>,
-    out: &mut Vec<String>,
+    out: &mut Vec<(String, String)>,
 ) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -33,91 +58,238 @@ fn collect(
     };
     for entry in entries {
         let entry = entry?;
-        let path = entry.path();
-        let Ok(rel) = path.strip_prefix(bucket_root) else {
-            continue;
-        };
-        let Some(key) = rel.to_str().map(|s| s.replace(std::path::MAIN_SEPARATOR, "/")) else {
-            continue;
-        };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let path_key = format!("{rel}{name}");
         if entry.file_type()?.is_dir() {
+            let Some(seg) = layout::unescape_segment(name) else {
+                continue;
+            };
             // A folder can only hold matching keys if it and the prefix agree on their common part.
-            let folder = format!("{key}/");
-            if folder.starts_with(prefix) || prefix.starts_with(&folder) {
-                collect(bucket_root, &path, prefix, after, out)?;
+            let sub = format!("{folder}{seg}/");
+            if sub.starts_with(prefix) || prefix.starts_with(&sub) {
+                collect(&entry.path(), &sub, &format!("{path_key}/"), prefix, after, out)?;
             }
             continue;
         }
+        let key = if name == layout::SELF {
+            match folder.strip_suffix('/') {
+                Some(k) => k.to_owned(),
+                None => continue,
+            }
+        } else {
+            match layout::unescape_segment(name) {
+                Some(seg) => format!("{folder}{seg}"),
+                None => continue,
+            }
+        };
         if key.starts_with(prefix) && after.is_none_or(|a| key.as_str() > a) {
-            out.push(key);
+            out.push((key, path_key));
         }
     }
     Ok(())
 }
 
-/// One page of ListObjectsV2 over `root/bucket`; `Ok(None)` sends the request to s3s-fs instead.
-pub(crate) fn list(root: &Path, input: &ListObjectsV2Input) -> S3Result<Option<ListObjectsV2Output>> {
-    let bucket_root = root.join(&input.bucket);
+/// One page of the bucket's listing under `root` (the buckets folder).
+pub(crate) fn list(root: &Path, req: &Request<'_>) -> S3Result<Page> {
+    let bucket_root = root.join(req.bucket);
     if !bucket_root.is_dir() {
-        return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));
+        return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist."));
     }
-    let prefix = input.prefix.as_deref().unwrap_or("").trim_start_matches('/');
-    if prefix.split('/').any(|seg| seg == "..") {
-        return Ok(None);
-    }
-    let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000);
-    let after = match (input.continuation_token.as_deref(), input.start_after.as_deref()) {
-        (Some(c), Some(s)) => Some(if c >= s { c } else { s }),
-        (c, s) => c.or(s),
-    };
+    let prefix = req.prefix;
     // Start at the deepest folder the prefix names.
-    let start: PathBuf = match prefix.rfind('/') {
-        Some(i) => bucket_root.join(&prefix[..i]),
-        None => bucket_root.clone(),
+    let (start, folder, rel) = match prefix.rfind('/') {
+        Some(i) => {
+            let path = layout::escape(&prefix[..i]);
+            (
+                bucket_root.join(path.as_ref()),
+                prefix[..=i].to_owned(),
+                format!("{path}/"),
+            )
+        }
+        None => (bucket_root.clone(), String::new(), String::new()),
     };
     let mut keys = Vec::new();
-    collect(&bucket_root, &start, prefix, after, &mut keys)
-        .map_err(|e| s3_error!(InternalError, "listing: {e}"))?;
+    collect(&start, &folder, &rel, prefix, req.after, &mut keys)
+        .map_err(|e| s3_error!(InternalError, "listing {}: {e}", req.bucket))?;
     keys.sort_unstable();
-    let limit = usize::try_from(max_keys).unwrap_or(0);
-    let is_truncated = limit > 0 && keys.len() > limit;
-    keys.truncate(limit);
-    let mut contents = Vec::with_capacity(keys.len());
-    for key in &keys {
-        let meta = match std::fs::metadata(bucket_root.join(key)) {
-            Ok(m) => m,
-            // Deleted between the walk and now: S3 would not list it either.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(s3_error!(InternalError, "listing {key}: {e}")),
-        };
-        let info: serde_json::Value = std::fs::read(super::side_file(root, &input.bucket, key, "internal"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        let Some(etag) = info.get("e_tag").and_then(|e| e.as_str()) else {
-            // Written by something else than s3s-fs: let s3s-fs answer the whole page.
-            return Ok(None);
-        };
-        let modified = meta.modified().map_err(|e| s3_error!(InternalError, "{e}"))?;
-        contents.push(Object {
-            key: Some(key.clone()),
-            last_modified: Some(Timestamp::from(modified)),
-            size: Some(i64::try_from(meta.len()).unwrap_or(i64::MAX)),
-            e_tag: Some(ETag::Strong(etag.trim_matches('"').to_owned())),
-            ..Default::default()
+
+    // Keys and common prefixes in order, up to max_keys of them together.
+    let mut page = Page::default();
+    let mut chosen: Vec<&(String, String)> = Vec::new();
+    let mut count = 0;
+    for item in &keys {
+        let rolled = req.delimiter.and_then(|d| {
+            let rest = &item.0[prefix.len()..];
+            rest.find(d).map(|i| &item.0[..prefix.len() + i + d.len()])
         });
+        if let Some(cp) = rolled
+            && (page.prefixes.last().is_some_and(|last| last == cp) || req.after.is_some_and(|a| cp <= a))
+        {
+            continue;
+        }
+        if count == req.max_keys {
+            page.truncated = true;
+            break;
+        }
+        count += 1;
+        match rolled {
+            Some(cp) => {
+                page.prefixes.push(cp.to_owned());
+                page.next = Some(cp.to_owned());
+            }
+            None => {
+                chosen.push(item);
+                page.next = Some(item.0.clone());
+            }
+        }
     }
-    let next = if is_truncated { keys.last().cloned() } else { None };
-    Ok(Some(ListObjectsV2Output {
-        key_count: Some(i32::try_from(contents.len()).unwrap_or(i32::MAX)),
-        max_keys: Some(max_keys),
-        is_truncated: Some(is_truncated),
-        contents: (!contents.is_empty()).then_some(contents),
-        continuation_token: input.continuation_token.clone(),
-        next_continuation_token: next,
-        name: Some(input.bucket.clone()),
-        prefix: input.prefix.clone(),
-        start_after: input.start_after.clone(),
+    if !page.truncated {
+        page.next = None;
+    }
+    for (key, path_key) in chosen {
+        if let Some(object) = describe(root, req.bucket, key, path_key)? {
+            page.objects.push(object);
+        }
+    }
+    Ok(page)
+}
+
+/// One listed object; `None` when it was deleted since the walk (S3 would not list it either).
+fn describe(root: &Path, bucket: &str, key: &str, path_key: &str) -> S3Result<Option<Object>> {
+    let path = root.join(bucket).join(path_key);
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(s3_error!(InternalError, "listing {key}: {e}")),
+    };
+    let info: serde_json::Value = std::fs::read(super::side_file(root, bucket, path_key, "internal"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let etag = match info.get("e_tag").and_then(|e| e.as_str()) {
+        Some(e) => e.trim_matches('"').to_owned(),
+        None => match md5_of(&path) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(s3_error!(InternalError, "reading {key}: {e}")),
+        },
+    };
+    let modified = meta.modified().map_err(|e| s3_error!(InternalError, "{e}"))?;
+    Ok(Some(Object {
+        key: Some(key.to_owned()),
+        last_modified: Some(Timestamp::from(modified)),
+        size: Some(i64::try_from(meta.len()).unwrap_or(i64::MAX)),
+        e_tag: Some(ETag::Strong(etag)),
+        storage_class: Some(s3s::dto::ObjectStorageClass::from_static(
+            s3s::dto::ObjectStorageClass::STANDARD,
+        )),
         ..Default::default()
     }))
+}
+
+fn md5_of(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hash = Md5::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(hash.finalize()));
+        }
+        hash.update(&buf[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(page: &Page) -> Vec<&str> {
+        page.objects.iter().filter_map(|o| o.key.as_deref()).collect()
+    }
+
+    #[test]
+    fn keys_that_are_folders_list_with_their_children_and_roll_up_at_the_delimiter() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, body) in [
+            ("b/foo/bar/%self", "1"),
+            ("b/foo/bar/x", "2"),
+            ("b/asdf/%empty", "3"),
+            ("b/a-b", "4"),
+            ("b/%%pct", "5"),
+        ] {
+            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            std::fs::write(root.join(path), body).unwrap();
+        }
+        let all = Request {
+            bucket: "b",
+            prefix: "",
+            delimiter: None,
+            after: None,
+            max_keys: 1000,
+        };
+        let page = list(root, &all).unwrap();
+        assert_eq!(keys(&page), ["%pct", "a-b", "asdf/", "foo/bar", "foo/bar/x"]);
+        // The ETag of a file put there by hand is its MD5.
+        assert_eq!(
+            page.objects[0].e_tag.as_ref().map(|e| e.value().to_owned()),
+            Some(hex::encode(Md5::digest(b"5")))
+        );
+        let rolled = list(
+            root,
+            &Request {
+                prefix: "foo/",
+                delimiter: Some("/"),
+                ..all
+            },
+        )
+        .unwrap();
+        // S3 has no folders: at this level `foo/bar` is an object and `foo/bar/` a common prefix.
+        assert_eq!(keys(&rolled), ["foo/bar"]);
+        assert_eq!(rolled.prefixes, ["foo/bar/"]);
+        let level = list(
+            root,
+            &Request {
+                prefix: "foo/bar",
+                delimiter: Some("/"),
+                ..all
+            },
+        )
+        .unwrap();
+        assert_eq!(keys(&level), ["foo/bar"]);
+        assert_eq!(level.prefixes, ["foo/bar/"]);
+    }
+
+    #[test]
+    fn pages_count_keys_and_prefixes_together_and_resume_after_either() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for path in ["b/a/1", "b/a/2", "b/b", "b/c/1", "b/d"] {
+            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            std::fs::write(root.join(path), "x").unwrap();
+        }
+        let mut after = None;
+        let mut seen = Vec::new();
+        loop {
+            let req = Request {
+                bucket: "b",
+                prefix: "",
+                delimiter: Some("/"),
+                after: after.as_deref(),
+                max_keys: 2,
+            };
+            let page = list(root, &req).unwrap();
+            seen.extend(page.prefixes.iter().cloned());
+            seen.extend(keys(&page).into_iter().map(str::to_owned));
+            if !page.truncated {
+                break;
+            }
+            after = page.next;
+        }
+        seen.sort();
+        assert_eq!(seen, ["a/", "b", "c/", "d"]);
+    }
 }

@@ -7,10 +7,17 @@
 //!   returns encoded key name values"); botocore asks for it by default and decodes only when it is echoed;
 //! - `FetchOwner=true` gives each object its Owner (V2 lists none otherwise).
 
-use s3s::dto::{EncodingType, ListObjectsV2Input, ListObjectsV2Output, Owner};
+use s3s::dto::{CommonPrefix, EncodingType, ListObjectsOutput, ListObjectsV2Output, Owner};
 
 /// The owner every object of the stand-in has (one account).
 const OWNER_ID: &str = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
+
+fn owner() -> Owner {
+    Owner {
+        display_name: Some("s3shift-local".into()),
+        id: Some(OWNER_ID.into()),
+    }
+}
 
 /// How the answer is shaped, taken off the request before the listing runs.
 #[derive(Debug, Default)]
@@ -39,15 +46,34 @@ impl Shape {
         }
     }
 
+    /// Shapes a V1 answer (V1 has no owner flag: S3 lists every object's owner).
+    pub(crate) fn apply_v1(&self, mut out: ListObjectsOutput) -> ListObjectsOutput {
+        out.delimiter.clone_from(&self.delimiter);
+        for o in out.contents.iter_mut().flatten() {
+            o.owner = Some(owner());
+        }
+        if self.url {
+            out.encoding_type = Some(EncodingType::from_static(EncodingType::URL));
+            for o in out.contents.iter_mut().flatten() {
+                o.key = o.key.as_deref().map(encode);
+            }
+            for p in out.common_prefixes.iter_mut().flatten() {
+                p.prefix = p.prefix.as_deref().map(encode);
+            }
+            out.prefix = out.prefix.as_deref().map(encode);
+            out.delimiter = out.delimiter.as_deref().map(encode);
+            out.marker = out.marker.as_deref().map(encode);
+            out.next_marker = out.next_marker.as_deref().map(encode);
+        }
+        out
+    }
+
     /// Shapes a V2 answer.
     pub(crate) fn apply_v2(&self, mut out: ListObjectsV2Output) -> ListObjectsV2Output {
         out.delimiter.clone_from(&self.delimiter);
         if self.owner {
             for o in out.contents.iter_mut().flatten() {
-                o.owner = Some(Owner {
-                    display_name: Some("s3shift-local".into()),
-                    id: Some(OWNER_ID.into()),
-                });
+                o.owner = Some(owner());
             }
         }
         if self.url {
@@ -66,18 +92,14 @@ impl Shape {
     }
 }
 
-/// An empty page for `input`.
-pub(crate) fn empty_v2(input: &ListObjectsV2Input) -> ListObjectsV2Output {
-    ListObjectsV2Output {
-        name: Some(input.bucket.clone()),
-        prefix: input.prefix.clone(),
-        max_keys: Some(input.max_keys.unwrap_or(1000)),
-        key_count: Some(0),
-        is_truncated: Some(false),
-        continuation_token: input.continuation_token.clone(),
-        start_after: input.start_after.clone(),
-        ..Default::default()
-    }
+/// The CommonPrefixes element of an answer (absent when there are none).
+pub(crate) fn common_prefixes(prefixes: Vec<String>) -> Option<Vec<CommonPrefix>> {
+    (!prefixes.is_empty()).then(|| {
+        prefixes
+            .into_iter()
+            .map(|p| CommonPrefix { prefix: Some(p) })
+            .collect()
+    })
 }
 
 /// URL-encodes a key as S3 does for `EncodingType=url`: unreserved characters and `/` stay, a space is `+`,

@@ -2,7 +2,7 @@
 //!
 //! [`LocalS3Server::start`] binds `127.0.0.1` (port 0 picks a free one), serves each accepted connection with
 //! HTTP/1.1 or HTTP/2, and checks SigV4 signatures against one access key. Buckets are folders under
-//! `<dir>/buckets`; what s3s-fs does not keep (lifecycle, default encryption and policy of each bucket) lives under
+//! `<dir>/buckets`, objects files in them (`layout` says where: keys that are also folders work); what s3s-fs does not keep (lifecycle, default encryption and policy of each bucket) lives under
 //! `<dir>/meta`. Dropping the
 //! server, or calling [`LocalS3Server::stop`], stops accepting and ends open connections.
 
@@ -11,6 +11,7 @@ mod bucket_config;
 mod fastget;
 mod fastlist;
 mod faults;
+mod layout;
 mod listing;
 mod multipart;
 mod preconditions;

@@ -111,16 +111,17 @@ impl Uploads {
         Ok(None)
     }
 
-    /// After s3s-fs assembled the object: drops the checksums of the object it replaced, and remembers the
+    /// After s3s-fs assembled the object (of `key`, kept at `path_key`, see `layout`): drops the checksums of the object it replaced, and remembers the
     /// completion for a repeated request.
     pub(crate) fn after_complete(
         &self,
         root: &Path,
         bucket: &str,
+        path_key: &str,
         key: &str,
         upload_id: &str,
     ) -> S3Result<()> {
-        let path = super::side_file(root, bucket, key, "internal");
+        let path = super::side_file(root, bucket, path_key, "internal");
         let mut info: serde_json::Map<String, serde_json::Value> = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())

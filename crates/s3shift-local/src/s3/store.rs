@@ -15,6 +15,7 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use tokio::sync::Mutex;
 
 use super::bucket_config::{self, Kind};
+use super::layout;
 use super::listing;
 use super::multipart::Uploads;
 use super::preconditions::Conditions;
@@ -43,25 +44,18 @@ impl LocalStore {
         }
     }
 
-    /// A read of a key that only names a folder of other keys is NoSuchKey, as in S3 (s3s-fs fails on the
-    /// folder); any other error stays as it is.
-    async fn folder_is_no_key(&self, bucket: &str, key: &str, e: s3s::S3Error) -> s3s::S3Error {
-        if self.is_folder(bucket, key).await {
-            s3_error!(NoSuchKey, "The specified key does not exist.")
-        } else {
-            e
-        }
+    /// Where the object of `key` lives (`layout`), as the key to give s3s-fs.
+    fn locate(&self, bucket: &str, key: &str) -> String {
+        layout::locate(&self.buckets.join(bucket), key)
     }
 
-    /// Whether `key` names a folder on disk (a prefix of other keys), not an object.
-    async fn is_folder(&self, bucket: &str, key: &str) -> bool {
-        let rel = key.trim_end_matches('/');
-        if rel.is_empty() || rel.split('/').any(|seg| seg == ".." || seg == ".") {
-            return false;
-        }
-        tokio::fs::metadata(self.buckets.join(bucket).join(rel))
+    /// Makes room for writing the object of `key` (`layout::place`) and says where it goes.
+    async fn place(&self, bucket: &str, key: &str) -> S3Result<String> {
+        let (root, bucket, key) = (self.buckets.clone(), bucket.to_owned(), key.to_owned());
+        tokio::task::spawn_blocking(move || layout::place(&root, &bucket, &key))
             .await
-            .is_ok_and(|m| m.is_dir())
+            .map_err(super::fastget::joined)?
+            .map_err(|e| io_error("making room for the key", &e))
     }
 
     /// The bucket's lifecycle rules (cached).
@@ -109,10 +103,11 @@ impl LocalStore {
             .key(key.to_owned())
             .build()
             .map_err(|e| s3_error!(InvalidRequest, "{e}"))?;
-        let head = match self.fs.head_object(clone_meta(like).map_input(|()| input)).await {
-            Ok(out) => out.output,
-            Err(e) => return Err(self.folder_is_no_key(bucket, key, e).await),
-        };
+        let head = self
+            .fs
+            .head_object(clone_meta(like).map_input(|()| input))
+            .await?
+            .output;
         c.check(head.e_tag.as_ref(), head.last_modified.as_ref())
     }
 
@@ -354,38 +349,67 @@ impl S3 for LocalStore {
         &self,
         mut req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
-        if req.input.delimiter.as_deref() == Some("") {
-            req.input.delimiter = None; // S3 takes an empty delimiter as none
-        }
-        let bucket = req.input.bucket.clone();
-        let probe = clone_meta(&req);
-        let mut out = self.fs.list_objects(req).await?;
-        for obj in out.output.contents.iter_mut().flatten() {
-            if obj.e_tag.is_none()
-                && let Some(key) = &obj.key
-            {
-                obj.e_tag = etag_of(&self.fs, &probe, &bucket, key).await;
-            }
-        }
-        Ok(out)
+        let i = &mut req.input;
+        let shape = listing::Shape::take(&mut i.delimiter, &mut i.encoding_type, None);
+        let page = self
+            .page(
+                &i.bucket,
+                i.prefix.as_deref(),
+                i.delimiter.as_deref(),
+                i.marker.as_deref(),
+                i.max_keys,
+            )
+            .await?;
+        let max_keys = i.max_keys.unwrap_or(1000);
+        // "ListObjects": NextMarker "is returned only if you have the delimiter request parameter specified".
+        let next_marker = if i.delimiter.is_some() { page.next } else { None };
+        let out = ListObjectsOutput {
+            name: Some(i.bucket.clone()),
+            prefix: i.prefix.clone(),
+            marker: i.marker.clone(),
+            max_keys: Some(max_keys),
+            is_truncated: Some(page.truncated),
+            next_marker,
+            contents: (!page.objects.is_empty()).then_some(page.objects),
+            common_prefixes: listing::common_prefixes(page.prefixes),
+            ..Default::default()
+        };
+        Ok(S3Response::new(shape.apply_v1(out)))
     }
 
     async fn list_objects_v2(
         &self,
         mut req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        let shape = listing::Shape::take(
-            &mut req.input.delimiter,
-            &mut req.input.encoding_type,
-            req.input.fetch_owner.take(),
-        );
-        if req.input.prefix.as_deref().is_some_and(|p| p.starts_with('/')) {
-            // No key here starts with '/': S3 lists nothing for such a prefix.
-            self.require_bucket(&req.input.bucket).await?;
-            let out = listing::empty_v2(&req.input);
-            return Ok(S3Response::new(shape.apply_v2(out)));
-        }
-        let out = self.list_objects_v2_plain(req).await?;
+        let i = &mut req.input;
+        let shape = listing::Shape::take(&mut i.delimiter, &mut i.encoding_type, i.fetch_owner.take());
+        let after = match (i.continuation_token.as_deref(), i.start_after.as_deref()) {
+            (Some(c), Some(s)) => Some(if c >= s { c } else { s }),
+            (c, s) => c.or(s),
+        };
+        let page = self
+            .page(
+                &i.bucket,
+                i.prefix.as_deref(),
+                i.delimiter.as_deref(),
+                after,
+                i.max_keys,
+            )
+            .await?;
+        let count = page.objects.len() + page.prefixes.len();
+        let out = ListObjectsV2Output {
+            name: Some(i.bucket.clone()),
+            prefix: i.prefix.clone(),
+            max_keys: Some(i.max_keys.unwrap_or(1000)),
+            key_count: Some(i32::try_from(count).unwrap_or(i32::MAX)),
+            is_truncated: Some(page.truncated),
+            continuation_token: i.continuation_token.clone(),
+            next_continuation_token: page.next,
+            start_after: i.start_after.clone(),
+            contents: (!page.objects.is_empty()).then_some(page.objects),
+            common_prefixes: listing::common_prefixes(page.prefixes),
+            ..Default::default()
+        };
         Ok(S3Response::new(shape.apply_v2(out)))
     }
 
@@ -397,15 +421,13 @@ impl S3 for LocalStore {
             &mut i.if_modified_since,
             &mut i.if_unmodified_since,
         );
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        req.input.key = self.locate(&bucket, &key);
         if conditions.any() {
-            self.check_conditions(&req, &req.input.bucket, &req.input.key, &conditions)
+            self.check_conditions(&req, &bucket, &req.input.key, &conditions)
                 .await?;
         }
-        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
-        let mut out = match self.get_object_unconditional(req).await {
-            Ok(out) => out,
-            Err(e) => return Err(self.folder_is_no_key(&bucket, &key, e).await),
-        };
+        let mut out = self.get_object_unconditional(req).await?;
         if let Some(modified) = &out.output.last_modified {
             let size = out.output.content_length.unwrap_or(0);
             out.output.expiration = self.expiration(&bucket, &key, size, modified).await;
@@ -425,10 +447,8 @@ impl S3 for LocalStore {
             &mut i.if_unmodified_since,
         );
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
-        let mut out = match self.fs.head_object(req).await {
-            Ok(out) => out,
-            Err(e) => return Err(self.folder_is_no_key(&bucket, &key, e).await),
-        };
+        req.input.key = self.locate(&bucket, &key);
+        let mut out = self.fs.head_object(req).await?;
         conditions.check(out.output.e_tag.as_ref(), out.output.last_modified.as_ref())?;
         if let Some(modified) = &out.output.last_modified {
             let size = out.output.content_length.unwrap_or(0);
@@ -437,17 +457,24 @@ impl S3 for LocalStore {
         Ok(out)
     }
 
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    async fn put_object(&self, mut req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         // S3 never creates a bucket on a write: a wrong bucket name is NoSuchBucket.
         self.require_bucket(&bucket).await?;
+        req.input.key = self.place(&bucket, &key).await?;
         let size = req.input.content_length.unwrap_or(0);
         let mut out = if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
             // Check-then-write must be one step for leases to work: one conditional put at a time.
             let _one_at_a_time = self.conditional.lock().await;
             let i = &req.input;
-            self.check_write_conditions(&req, &bucket, &key, i.if_match.as_ref(), i.if_none_match.as_ref())
-                .await?;
+            self.check_write_conditions(
+                &req,
+                &bucket,
+                &i.key,
+                i.if_match.as_ref(),
+                i.if_none_match.as_ref(),
+            )
+            .await?;
             self.fs.put_object(req).await?
         } else {
             self.fs.put_object(req).await?
@@ -459,14 +486,10 @@ impl S3 for LocalStore {
 
     async fn delete_object(
         &self,
-        req: S3Request<DeleteObjectInput>,
+        mut req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let _not_during_a_conditional_put = self.conditional.lock().await;
-        if self.is_folder(&req.input.bucket, &req.input.key).await {
-            // A key that only names a folder of other keys is no object: deleting it succeeds, as for any
-            // missing key (S3 answers 204 either way).
-            return Ok(S3Response::new(DeleteObjectOutput::default()));
-        }
+        req.input.key = self.locate(&req.input.bucket, &req.input.key);
         self.fs.delete_object(req).await
     }
 
@@ -478,46 +501,56 @@ impl S3 for LocalStore {
         if req.input.delete.objects.len() > 1000 {
             return Err(s3_error!(MalformedXML, "DeleteObjects takes at most 1000 keys"));
         }
-        // Keys that only name folders (s3fs deletes "dir/" markers it assumes) are deleted by being absent.
-        let mut folders = Vec::new();
-        let mut rest = Vec::new();
-        for o in std::mem::take(&mut req.input.delete.objects) {
-            if self.is_folder(&req.input.bucket, &o.key).await {
-                folders.push(DeletedObject {
-                    key: Some(o.key),
-                    ..Default::default()
-                });
-            } else {
-                rest.push(o);
+        // s3s-fs deletes where each object lives and answers with those paths: the answer names the keys.
+        let mut keys = std::collections::HashMap::new();
+        for o in &mut req.input.delete.objects {
+            let at = self.locate(&req.input.bucket, &o.key);
+            keys.insert(at.clone(), std::mem::replace(&mut o.key, at));
+        }
+        let mut out = self.fs.delete_objects(req).await?;
+        for d in out.output.deleted.iter_mut().flatten() {
+            if let Some(k) = d.key.as_mut().and_then(|at| keys.get(at)) {
+                d.key = Some(k.clone());
             }
         }
-        let quiet = req.input.delete.quiet == Some(true);
-        let mut out = if rest.is_empty() {
-            S3Response::new(DeleteObjectsOutput::default())
-        } else {
-            req.input.delete.objects = rest;
-            self.fs.delete_objects(req).await?
-        };
-        if !quiet && !folders.is_empty() {
-            out.output.deleted.get_or_insert_with(Vec::new).extend(folders);
+        for e in out.output.errors.iter_mut().flatten() {
+            if let Some(k) = e.key.as_mut().and_then(|at| keys.get(at)) {
+                e.key = Some(k.clone());
+            }
         }
         Ok(out)
     }
 
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    async fn copy_object(
+        &self,
+        mut req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
         self.require_bucket(&req.input.bucket).await?;
+        if let CopySource::Bucket { bucket, key, .. } = &mut req.input.copy_source {
+            *key = self.locate(bucket, key).into();
+        }
+        req.input.key = self.place(&req.input.bucket, &req.input.key).await?;
         self.fs.copy_object(req).await
     }
 
     async fn create_multipart_upload(
         &self,
-        req: S3Request<CreateMultipartUploadInput>,
+        mut req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         self.require_bucket(&req.input.bucket).await?;
-        self.fs.create_multipart_upload(req).await
+        // The upload's metadata is kept under the escaped key; CompleteMultipartUpload places the object.
+        let key = std::mem::take(&mut req.input.key);
+        req.input.key = layout::escape(&key).into_owned();
+        let mut out = self.fs.create_multipart_upload(req).await?;
+        out.output.key = Some(key);
+        Ok(out)
     }
 
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    async fn upload_part(
+        &self,
+        mut req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        req.input.key = layout::escape(&req.input.key).into_owned();
         let (id, part) = (req.input.upload_id.clone(), req.input.part_number);
         let out = self.fs.upload_part(req).await?;
         self.uploads.part_uploaded(&id, part, out.output.e_tag.as_ref());
@@ -526,18 +559,26 @@ impl S3 for LocalStore {
 
     async fn upload_part_copy(
         &self,
-        req: S3Request<UploadPartCopyInput>,
+        mut req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        req.input.key = layout::escape(&req.input.key).into_owned();
+        if let CopySource::Bucket { bucket, key, .. } = &mut req.input.copy_source {
+            *key = self.locate(bucket, key).into();
+        }
         self.fs.upload_part_copy(req).await
     }
 
-    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
-        self.fs.list_parts(req).await
+    async fn list_parts(&self, mut req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        let key = std::mem::take(&mut req.input.key);
+        req.input.key = layout::escape(&key).into_owned();
+        let mut out = self.fs.list_parts(req).await?;
+        out.output.key = Some(key);
+        Ok(out)
     }
 
     async fn complete_multipart_upload(
         &self,
-        req: S3Request<CompleteMultipartUploadInput>,
+        mut req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         if let Some(again) = self.uploads.before_complete(&self.buckets, &req.input)? {
             return Ok(S3Response::new(again));
@@ -547,26 +588,42 @@ impl S3 for LocalStore {
             req.input.key.clone(),
             req.input.upload_id.clone(),
         );
+        let at = self.place(&bucket, &key).await?;
+        let escaped = layout::escape(&key);
+        if at != escaped {
+            // The upload's metadata was kept under the escaped key; the object goes inside the folder.
+            let kind = format!("upload-{id}.metadata");
+            let from = super::side_file(&self.buckets, &bucket, &escaped, &kind);
+            if from.exists() {
+                tokio::fs::rename(&from, super::side_file(&self.buckets, &bucket, &at, &kind))
+                    .await
+                    .map_err(|e| io_error("moving the upload's metadata", &e))?;
+            }
+        }
+        req.input.key = at.clone();
         let conditional = req.input.if_match.is_some() || req.input.if_none_match.is_some();
         let _one_at_a_time = if conditional {
             let guard = self.conditional.lock().await;
             let i = &req.input;
-            self.check_write_conditions(&req, &bucket, &key, i.if_match.as_ref(), i.if_none_match.as_ref())
+            self.check_write_conditions(&req, &bucket, &at, i.if_match.as_ref(), i.if_none_match.as_ref())
                 .await?;
             Some(guard)
         } else {
             None
         };
-        let out = self.fs.complete_multipart_upload(req).await?;
-        self.uploads.after_complete(&self.buckets, &bucket, &key, &id)?;
+        let mut out = self.fs.complete_multipart_upload(req).await?;
+        out.output.key = Some(key.clone());
+        self.uploads
+            .after_complete(&self.buckets, &bucket, &at, &key, &id)?;
         Ok(out)
     }
 
     async fn abort_multipart_upload(
         &self,
-        req: S3Request<AbortMultipartUploadInput>,
+        mut req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let id = req.input.upload_id.clone();
+        req.input.key = layout::escape(&req.input.key).into_owned();
         let out = self.fs.abort_multipart_upload(req).await?;
         self.uploads.aborted(&id);
         Ok(out)
@@ -710,31 +767,33 @@ fn holds_a_file(dir: &std::path::Path) -> std::io::Result<bool> {
 }
 
 impl LocalStore {
-    /// ListObjectsV2 once its response shape is set aside: the fast path, s3s-fs otherwise, with ETags.
-    async fn list_objects_v2_plain(
+    /// One page of the bucket's listing (`fastlist`).
+    async fn page(
         &self,
-        req: S3Request<ListObjectsV2Input>,
-    ) -> S3Result<ListObjectsV2Output> {
-        if super::fastlist::handles(&req.input) {
-            let (root, input) = (self.buckets.clone(), req.input.clone());
-            let fast = tokio::task::spawn_blocking(move || super::fastlist::list(&root, &input))
-                .await
-                .map_err(super::fastget::joined)??;
-            if let Some(out) = fast {
-                return Ok(out);
-            }
-        }
-        let bucket = req.input.bucket.clone();
-        let probe = clone_meta(&req);
-        let mut out = self.fs.list_objects_v2(req).await?;
-        for obj in out.output.contents.iter_mut().flatten() {
-            if obj.e_tag.is_none()
-                && let Some(key) = &obj.key
-            {
-                obj.e_tag = etag_of(&self.fs, &probe, &bucket, key).await;
-            }
-        }
-        Ok(out.output)
+        bucket: &str,
+        prefix: Option<&str>,
+        delimiter: Option<&str>,
+        after: Option<&str>,
+        max_keys: Option<i32>,
+    ) -> S3Result<super::fastlist::Page> {
+        let root = self.buckets.clone();
+        let (bucket, prefix) = (bucket.to_owned(), prefix.unwrap_or("").to_owned());
+        let (delimiter, after) = (delimiter.map(str::to_owned), after.map(str::to_owned));
+        let max_keys = usize::try_from(max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(0);
+        tokio::task::spawn_blocking(move || {
+            super::fastlist::list(
+                &root,
+                &super::fastlist::Request {
+                    bucket: &bucket,
+                    prefix: &prefix,
+                    delimiter: delimiter.as_deref(),
+                    after: after.as_deref(),
+                    max_keys,
+                },
+            )
+        })
+        .await
+        .map_err(super::fastget::joined)?
     }
 
     /// GetObject once its conditions held: the fast path for plain and ranged reads, s3s-fs otherwise.

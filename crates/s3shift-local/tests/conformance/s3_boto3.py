@@ -278,6 +278,42 @@ def main(endpoint):
     whole = s3.get_object(Bucket="boto-b1", Key="mp.bin", ChecksumMode="ENABLED")["Body"].read()
     check("and reads back whole with checksum validation on", whole == first + b"tail")
 
+    # S3 has no folders: a key may also be the folder of other keys, in either order, and may end in '/'.
+    s3.create_bucket(Bucket="boto-folders")
+    for key, content in [("foo/bar", b"file first"), ("foo/bar/xyzzy", b"then below it"),
+                      ("baz/qux/deep", b"folder first"), ("baz/qux", b"then the folder's own key"),
+                      ("asdf/", b"a key ending in a slash, with a body"), ("a//b", b"an empty segment"),
+                      ("100%/../x", b"odd segments")]:
+        s3.put_object(Bucket="boto-folders", Key=key, Body=content)
+        check(f"PUT {key!r} then GET gives it back",
+              s3.get_object(Bucket="boto-folders", Key=key)["Body"].read() == content)
+    check("the file-first key survived its folder",
+          s3.get_object(Bucket="boto-folders", Key="foo/bar")["Body"].read() == b"file first")
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket="boto-folders")["Contents"]]
+    check("every such key lists, in order",
+          listed == ["100%/../x", "a//b", "asdf/", "baz/qux", "baz/qux/deep", "foo/bar", "foo/bar/xyzzy"], listed)
+    level = s3.list_objects_v2(Bucket="boto-folders", Prefix="foo/", Delimiter="/")
+    check("at the delimiter a key and the folder of the same name both show",
+          [o["Key"] for o in level.get("Contents", [])] == ["foo/bar"]
+          and [c["Prefix"] for c in level.get("CommonPrefixes", [])] == ["foo/bar/"], level)
+    v1 = s3.list_objects(Bucket="boto-folders", Prefix="baz/", Delimiter="/", MaxKeys=1)
+    check("ListObjects (V1) pages with NextMarker at the delimiter",
+          [o["Key"] for o in v1.get("Contents", [])] == ["baz/qux"] and v1["IsTruncated"]
+          and v1.get("NextMarker") == "baz/qux", v1)
+    s3.delete_object(Bucket="boto-folders", Key="foo/bar")
+    code, _ = error_code(lambda: s3.head_object(Bucket="boto-folders", Key="foo/bar"))
+    check("deleting the key leaves its folder's keys", code in ("404", "NoSuchKey")
+          and s3.get_object(Bucket="boto-folders", Key="foo/bar/xyzzy")["Body"].read() == b"then below it", code)
+    code, _ = error_code(lambda: s3.get_object(Bucket="boto-folders", Key="baz/"))
+    check("a folder with no object of its own is no key", code == "NoSuchKey", code)
+    s3.upload_fileobj(io.BytesIO(os.urandom(5 * 1024 * 1024 + 1)), "boto-folders", "baz/qux/deep/er",
+                      Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+    check("a multipart upload below an object's key keeps that object",
+          s3.get_object(Bucket="boto-folders", Key="baz/qux/deep")["Body"].read() == b"folder first")
+    s3.copy_object(Bucket="boto-folders", Key="baz", CopySource={"Bucket": "boto-folders", "Key": "baz/qux"})
+    check("CopyObject from and onto keys that are folders",
+          s3.get_object(Bucket="boto-folders", Key="baz")["Body"].read() == b"then the folder's own key")
+
     # The AWS CLI, as an analyst or operator would use it.
     aws = os.path.join(os.path.dirname(sys.executable), "aws")
     env = dict(os.environ)
