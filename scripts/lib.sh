@@ -50,8 +50,8 @@ ensure_venv() {
 # the build is newer than the crate's sources (mtimes). Two checkouts sharing a target folder, as the default
 # one outside the clone is meant to be, could therefore each run the other's build: an older checkout built
 # last looks up to date to a newer one. The folder remembers the checkout that used it last; when another one
-# takes it, this checkout's tracked files are touched, so the workspace crates are rebuilt (the compiled
-# dependencies, named by version, stay shared).
+# takes it, this checkout's tracked files are touched (every file, outside a git work tree), so the workspace
+# crates are rebuilt (the compiled dependencies, named by version, stay shared).
 use_target_dir() {
   local var=$1 dir=${!1:-$2} here stamp
   export "$var=$dir"
@@ -62,7 +62,12 @@ use_target_dir() {
     # A folder with builds in it but no record of this checkout may hold another's: rebuild ours there.
     if [ -n "$(ls -A "$dir")" ]; then
       echo "$var=$dir was last used by $(cat "$stamp" 2>/dev/null || echo 'an unknown checkout'); rebuilding this checkout's crates there"
-      git ls-files -z | xargs -0 touch --no-create --
+      if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git ls-files -z | xargs -0 touch --no-create --
+      else
+        # No git here (CodeBuild's source is a zip without .git): every file of the tree but .git and target/.
+        find . -path ./.git -prune -o -path ./target -prune -o -type f -print0 | xargs -0 -r touch --no-create --
+      fi
     fi
     echo "$here" > "$stamp"
   fi

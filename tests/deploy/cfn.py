@@ -83,7 +83,8 @@ class Deployment:
                 return self.resolve(stack, {"Fn::GetAtt": [resource, attribute]})
             return self.resolve(stack, {"Ref": key})
 
-        return re.sub(r"\$\{([^}!]+)\}", one, text)
+        # ${!Literal} is written out as ${Literal} ("Fn::Sub": an IAM policy variable such as ${aws:userid}).
+        return re.sub(r"\$\{([^}!]+)\}", one, text).replace("${!", "${")
 
     def export(self, name):
         """(stack, output) of the output exported as `name`."""
@@ -117,6 +118,11 @@ class Deployment:
             resource = self.stacks[stack]["Resources"][arg]
             if resource["Type"] == "AWS::S3::Bucket":
                 return self.resolve(stack, resource["Properties"]["BucketName"])
+            # Ref of a Serverless workgroup or namespace is its name (the resource's primary identifier).
+            if resource["Type"] == "AWS::RedshiftServerless::Workgroup":
+                return self.resolve(stack, resource["Properties"]["WorkgroupName"])
+            if resource["Type"] == "AWS::RedshiftServerless::Namespace":
+                return self.resolve(stack, resource["Properties"]["NamespaceName"])
         if kind == "Fn::GetAtt":
             resource_name, attribute = arg
             resource = self.stacks[stack]["Resources"][resource_name]
@@ -136,3 +142,57 @@ class Deployment:
             (target_kind, target_arg), = target.items()
             return stack, target_arg if target_kind == "Ref" else target_arg[0]
         raise AssertionError(f"not an import: {value!r}")
+
+
+def rule_failures(template, values):
+    """The AssertDescription of every template Rules assertion that refuses `values` ({parameter: value as
+    given to CloudFormation, a list parameter as its comma-separated text}), as CloudFormation checks them before
+    it makes anything. Parameters left out take their defaults. Only the functions a Rules section may use
+    ("Template Rules syntax") are known; anything else raises.
+    """
+    parameters = template.get("Parameters", {})
+    given = {**defaults(template), **values}
+
+    def value(name):
+        text = given[name]
+        if parameters[name]["Type"] == "CommaDelimitedList" or parameters[name]["Type"].startswith("List<"):
+            return [part.strip() for part in text.split(",")]
+        return text
+
+    def evaluate(node):
+        if isinstance(node, (str, int, float)):
+            return str(node)
+        if isinstance(node, list):
+            return [evaluate(n) for n in node]
+        (kind, arg), = node.items()
+        if kind == "Ref":
+            return value(arg)
+        if kind == "Fn::Equals":
+            left, right = (evaluate(a) for a in arg)
+            return left == right
+        if kind == "Fn::Not":
+            (inner,) = arg
+            return not evaluate(inner)
+        if kind == "Fn::And":
+            return all(evaluate(a) for a in arg)
+        if kind == "Fn::Or":
+            return any(evaluate(a) for a in arg)
+        if kind == "Fn::Contains":
+            haystack, needle = (evaluate(a) for a in arg)
+            return needle in haystack
+        if kind == "Fn::EachMemberEquals":
+            members, wanted = (evaluate(a) for a in arg)
+            return all(m == wanted for m in members)
+        if kind == "Fn::EachMemberIn":
+            members, allowed = (evaluate(a) for a in arg)
+            return all(m in allowed for m in members)
+        raise AssertionError(f"not a Rules function: {kind}")
+
+    failures = []
+    for rule in template.get("Rules", {}).values():
+        if "RuleCondition" in rule and not evaluate(rule["RuleCondition"]):
+            continue
+        for assertion in rule["Assertions"]:
+            if not evaluate(assertion["Assert"]):
+                failures.append(assertion["AssertDescription"])
+    return failures

@@ -1,6 +1,6 @@
-"""The warehouse stack's custom resources, run as CloudFormation would run them: the function's inline code loaded
-from the template, a stubbed Redshift Serverless client, and a loopback server standing in for the pre-signed
-response URL."""
+"""The stacks' custom resources, run as CloudFormation would run them: the function's inline code loaded
+from the template, a stubbed AWS client (Redshift Serverless; EC2 for the network stack's prefix list lookup),
+and a loopback server standing in for the pre-signed response URL."""
 import http.server
 import json
 import threading
@@ -44,11 +44,11 @@ class Context:
     log_stream_name = "2026/11/28/[$LATEST]0123456789abcdef"
 
 
-def load_function(resource):
-    """The inline code (ZipFile) of the warehouse stack's Lambda function `resource`, as a module."""
-    source = cfn.load("warehouse")["Resources"][resource]["Properties"]["Code"]["ZipFile"]
+def load_function(resource, stack="warehouse"):
+    """The inline code (ZipFile) of the Lambda function `resource` of deploy/<stack>.yaml, as a module."""
+    source = cfn.load(stack)["Resources"][resource]["Properties"]["Code"]["ZipFile"]
     module = types.ModuleType(resource)
-    exec(compile(source, f"deploy/warehouse.yaml#{resource}", "exec"), module.__dict__)
+    exec(compile(source, f"deploy/{stack}.yaml#{resource}", "exec"), module.__dict__)
     return module
 
 
@@ -57,12 +57,14 @@ class FunctionTest(unittest.TestCase):
     `self.stub` ready."""
 
     FUNCTION = ""
+    STACK = "warehouse"
+    SERVICE = "redshift-serverless"
 
     def setUp(self):
-        self.function = load_function(self.FUNCTION)
+        self.function = load_function(self.FUNCTION, self.STACK)
         self.response_url = ResponseUrl()
         self.addCleanup(self.response_url.close)
-        self.client = boto3.client("redshift-serverless", region_name="eu-west-1",
+        self.client = boto3.client(self.SERVICE, region_name="eu-west-1",
                                    aws_access_key_id="test", aws_secret_access_key="test")
         self.stub = Stubber(self.client)
         self.stub.activate()

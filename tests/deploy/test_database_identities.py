@@ -94,17 +94,21 @@ class Identities(unittest.TestCase):
             self.assertEqual(stack, "iam")
             self.assertIn(role, JOB_TASK_ROLES, logical_id)
 
-    def test_analysts_sign_in_as_analysts_with_credentials_only(self):
+    def test_analysts_sign_in_as_analysts_with_credentials_and_the_tunnel_only(self):
         role = self.roles["AnalystRole"]
         self.assertEqual(tags(role).get(TAG), "s3shift_analyst")
-        actions = {
-            a
+        statements = [
+            st
             for policy in role["Properties"]["Policies"]
             for st in as_list(policy["PolicyDocument"]["Statement"])
-            if st["Effect"] == "Allow"
-            for a in as_list(st["Action"])
-        }
-        self.assertEqual(actions, {"redshift-serverless:GetCredentials"})
+        ]
+        self.assertEqual({st["Effect"] for st in statements}, {"Allow"})
+        actions = {a for st in statements for a in as_list(st["Action"])}
+        self.assertEqual(actions, {
+            "redshift-serverless:GetCredentials",
+            # Session Manager port forwarding through the bastion (deploy/README.md).
+            "ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession", "ssmmessages:OpenDataChannel",
+        })
         self.assertEqual(role["Properties"].get("ManagedPolicyArns", []), [])
         # Assumed by the one principal the deployment names (no default), with MFA unless switched off.
         (trust,) = as_list(role["Properties"]["AssumeRolePolicyDocument"]["Statement"])
@@ -120,6 +124,59 @@ class Identities(unittest.TestCase):
         names = {self.deployment.resolve("iam", o["Export"]["Name"]): o["Value"] for o in self.iam["Outputs"].values()}
         self.assertEqual(names["prod-s3shift-analyst-role"], {"Fn::GetAtt": ["AnalystRole", "Arn"]})
         self.assertEqual(names["prod-s3shift-migrate-task-role"], {"Fn::GetAtt": ["MigrateTaskRole", "Arn"]})
+
+    def test_analysts_may_forward_ports_through_the_bastion_and_nothing_else(self):
+        d = self.deployment
+        region, account = SAMPLE_PSEUDO["AWS::Region"], SAMPLE_PSEUDO["AWS::AccountId"]
+        statements = [
+            st
+            for policy in self.roles["AnalystRole"]["Properties"]["Policies"]
+            for st in as_list(policy["PolicyDocument"]["Statement"])
+        ]
+
+        def granting(action):
+            return [st for st in statements if action in as_list(st["Action"])]
+
+        # StartSession: instances by the bastion's Name tag, and the port-forwarding document only; the
+        # document check on every StartSession statement, so that no document (the default shell) is refused.
+        bastion_tags = {
+            t["Key"]: d.resolve("bastion", t["Value"])
+            for t in d.stacks["bastion"]["Resources"]["Bastion"]["Properties"]["Tags"]
+        }
+        start = granting("ssm:StartSession")
+        self.assertEqual(len(start), 2)
+        for st in start:
+            self.assertEqual(as_list(st["Action"]), ["ssm:StartSession"])
+            self.assertEqual(st["Condition"]["BoolIfExists"], {"ssm:SessionDocumentAccessCheck": "true"})
+        resources = {d.resolve("iam", r): st for st in start for r in as_list(st["Resource"])}
+        self.assertEqual(set(resources), {
+            f"arn:aws:ec2:{region}:{account}:instance/*",
+            f"arn:aws:ssm:{region}::document/AWS-StartPortForwardingSessionToRemoteHost",
+        })
+        on_instances = resources[f"arn:aws:ec2:{region}:{account}:instance/*"]["Condition"]
+        self.assertEqual({k: d.resolve("iam", v) for k, v in on_instances["StringEquals"].items()},
+                         {"ssm:resourceTag/Name": bastion_tags["Name"]})
+        self.assertEqual(bastion_tags["Name"], "prod-s3shift-bastion")
+        # The README's command uses that document.
+        readme = (cfn.ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+        self.assertIn("--document-name AWS-StartPortForwardingSessionToRemoteHost", readme)
+
+        # Terminate and resume: only the caller's own sessions, by session ID and by Session Manager's tag.
+        end = granting("ssm:TerminateSession")
+        self.assertEqual(end, granting("ssm:ResumeSession"))
+        by_name = [st for st in end if "Condition" not in st]
+        by_tag = [st for st in end if "Condition" in st]
+        self.assertEqual(len(by_name), 1)
+        self.assertEqual(len(by_tag), 1)
+        self.assertEqual(d.resolve("iam", by_name[0]["Resource"]),
+                         f"arn:aws:ssm:{region}:{account}:session/${{aws:userid}}-*")
+        self.assertEqual(d.resolve("iam", by_tag[0]["Resource"]), f"arn:aws:ssm:{region}:{account}:session/*")
+        self.assertEqual(by_tag[0]["Condition"],
+                         {"StringLike": {"ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}"}})
+
+        # The client's data channel (no resource type: "*").
+        (channel,) = granting("ssmmessages:OpenDataChannel")
+        self.assertEqual((as_list(channel["Action"]), channel["Resource"]), (["ssmmessages:OpenDataChannel"], "*"))
 
     def test_migrate_has_no_database_role_of_its_own(self):
         role = self.roles["MigrateTaskRole"]["Properties"]
@@ -145,7 +202,8 @@ class Identities(unittest.TestCase):
                     if grants(document, "secretsmanager:GetSecretValue"):
                         readers.add(owner[:2])
         # The scan saw the roles that must not read it.
-        for role in (*JOB_TASK_ROLES, "AnalystRole", "BuildRole", "DeployRole", "PipelineRole", "CopyRole"):
+        for role in (*JOB_TASK_ROLES, "AnalystRole", "BuildRole", "DeployRole", "PipelineRole", "CopyRole",
+                     "SchedulerRole"):
             self.assertIn(("iam", role), owners)
         self.assertEqual(readers, {("iam", "MigrateTaskRole")})
 
@@ -213,12 +271,15 @@ class Identities(unittest.TestCase):
             if resource["Type"] == "AWS::Scheduler::Schedule":
                 target = resource["Properties"]["Target"]["EcsParameters"]["TaskDefinitionArn"]
                 self.assertNotEqual(target, {"Ref": logical_id})
-        scheduler = self.compute["SchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        for statement in scheduler:
-            for resource in as_list(statement["Resource"]):
-                self.assertNotEqual(resource, {"Ref": logical_id})
-                if isinstance(resource, dict) and "Fn::ImportValue" in resource:
-                    self.assertNotEqual(d.imported_resource("compute", resource), ("iam", "MigrateTaskRole"))
+        family_arn = "arn:aws:ecs:{}:{}:task-definition/prod-s3shift-migrate:1".format(
+            SAMPLE_PSEUDO["AWS::Region"], SAMPLE_PSEUDO["AWS::AccountId"])
+        migrate_role = d.resolve("iam", {"Fn::GetAtt": ["MigrateTaskRole", "Arn"]})
+        for policy in self.roles["SchedulerRole"]["Properties"]["Policies"]:
+            for statement in as_list(policy["PolicyDocument"]["Statement"]):
+                for resource in as_list(statement["Resource"]):
+                    arn = d.resolve("iam", resource)
+                    self.assertFalse(fnmatch.fnmatchcase(family_arn, arn), arn)
+                    self.assertNotEqual(arn, migrate_role)
 
     def test_the_deploy_role_may_pass_every_role_a_task_definition_names(self):
         d = self.deployment

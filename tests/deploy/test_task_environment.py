@@ -217,7 +217,7 @@ class TaskEnvironment(unittest.TestCase):
         env = self.environment(self.tasks[0][2])
         self.assertEqual(
             [d.resolve("compute", env[v]) for v in ("S3SHIFT_WORKGROUP", "S3SHIFT_DATABASE", "S3SHIFT_COPY_IAM_ROLE")],
-            ["s3shift", "analytics", "arn:aws:iam::123456789012:role/prod-s3shift-copy"],
+            ["prod-s3shift", "analytics", "arn:aws:iam::123456789012:role/prod-s3shift-copy"],
         )
 
     def test_the_pipeline_passes_every_compute_parameter(self):
