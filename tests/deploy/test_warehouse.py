@@ -1,13 +1,15 @@
 """The warehouse stack (deploy/warehouse.yaml): its template Rules refuse a base capacity above the maximum,
 every name it makes carries the environment (two environments in one account must not collide), its optional
 QuickSight slot admits a QuickSight VPC connection to the workgroup and nothing else, and no custom resource's
-function reserves concurrency.
+function reserves concurrency, and its default monthly RPU-hour limit is above what the shipped schedules cost at
+least (the usage limit would otherwise trip every month under the default deployment).
 
 Run: .venv/bin/python -m unittest discover -s tests/deploy -v   (scripts/test does)
 """
 
 import itertools
 import re
+import tomllib
 import unittest
 
 import cfn
@@ -123,6 +125,24 @@ class Warehouse(unittest.TestCase):
                     self.assertNotIn("ReservedConcurrentExecutions", resource["Properties"], f"{stack} {logical_id}")
         self.assertGreaterEqual(functions, 3)
         self.assertFalse(re.search(r"ReservedConcurrentExecutions", (cfn.DEPLOY / "warehouse.yaml").read_text()))
+
+    def test_the_default_usage_limit_is_above_the_shipped_schedules_floor(self):
+        # Each run is billed at least 60 s of base capacity (deploy/README.md, "What the cadence costs in the
+        # warehouse"; s3shift_jobs::schedule::CadenceCost). Only the minute forms the shipped jobs use are read.
+        params = self.warehouse["Parameters"]
+        base = int(params["BaseCapacityRpus"]["Default"])
+        runs_a_day = 0
+        jobs = [j for j in sorted((cfn.ROOT / "jobs").glob("*.toml")) if j.stem != "demo"]
+        self.assertEqual([j.stem for j in jobs], ["api-images", "kafka-images"])
+        for job in jobs:
+            with open(job, "rb") as f:
+                sec, minute, hour, dom, month, dow = tomllib.load(f)["schedule"]["cron"].split()
+            self.assertEqual((sec, hour, dom, month, dow), ("0", "*", "*", "*", "*"), job.name)
+            start, step = (int(x) for x in re.fullmatch(r"(\d+)/(\d+)", minute).groups())
+            runs_a_day += 24 * len(range(start, 60, step))
+        floor_a_month = runs_a_day * 60 * base / 3600 * 31
+        self.assertAlmostEqual(floor_a_month, 992.0)
+        self.assertGreater(int(params["MonthlyRpuHours"]["Default"]), floor_a_month)
 
 
 if __name__ == "__main__":

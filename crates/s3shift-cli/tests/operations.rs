@@ -29,6 +29,11 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
     assert!(text.contains("over the limits              2"), "{text}");
     assert!(text.contains("to load                      3"), "{text}");
     assert!(text.contains("most urgent"), "{text}");
+    // The test job runs every minute; the stand-in's workgroup has a base of 8 RPUs: 1440 x 60 s x 8 / 3600.
+    assert!(
+        text.contains("cadence                 1440.0  runs a day: at least 192.0 RPU-hours a day"),
+        "{text}"
+    );
     assert!(stack.store.list_prefix("stage", "").await.unwrap().is_empty());
     assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.runs").await, 0);
     // The real run honours the same limit; the next one takes the rest.

@@ -48,6 +48,84 @@ pub fn next_fires(spec: &JobSpec, after: DateTime<Utc>, n: usize) -> Vec<DateTim
     spec.schedule.after(&after).take(n).collect()
 }
 
+/// The least a job's cadence costs per day in Redshift Serverless compute.
+///
+/// "Billing for Amazon Redshift Serverless" (Amazon Redshift Management Guide): compute is billed "in RPU hours
+/// on a per-second basis" while queries run, nothing while none run; "Amazon Redshift pricing" adds a 60-second
+/// minimum charge. Every scheduled run keeps the workgroup busy for at least that minute at its base capacity, so
+/// a cadence costs at least `runs per day × 60 s × base RPUs / 3600` RPU-hours a day. It costs more when a run's
+/// statements last longer than a minute or make the workgroup scale above its base; two jobs whose statements
+/// run in the same minute share one minimum. Multiply by the Region's price per RPU-hour for money.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CadenceCost {
+    /// Runs per day, averaged over the next seven days (a weekday-only schedule counts 5/7 of its days).
+    pub runs_per_day: f64,
+    /// The workgroup's base capacity.
+    pub base_rpus: i32,
+    /// The floor: `runs_per_day × MINIMUM_BILLED_SECONDS × base_rpus / 3600`.
+    pub rpu_hours_per_day: f64,
+}
+
+/// The least time a period of Redshift Serverless activity is billed for ("Amazon Redshift pricing").
+pub const MINIMUM_BILLED_SECONDS: f64 = 60.0;
+
+/// Runs per day of `schedule`, averaged over the seven days after `from`.
+pub fn runs_per_day(schedule: &cron::Schedule, from: DateTime<Utc>) -> f64 {
+    let end = from + chrono::Duration::days(7);
+    let runs = schedule.after(&from).take_while(|t| *t <= end).count();
+    runs as f64 / 7.0
+}
+
+/// What `schedule` costs at least per day at `base_rpus` (see [`CadenceCost`]).
+pub fn cadence_cost(schedule: &cron::Schedule, from: DateTime<Utc>, base_rpus: i32) -> CadenceCost {
+    let runs_per_day = runs_per_day(schedule, from);
+    CadenceCost {
+        runs_per_day,
+        base_rpus,
+        rpu_hours_per_day: runs_per_day * MINIMUM_BILLED_SECONDS * f64::from(base_rpus) / 3600.0,
+    }
+}
+
+/// A job's cadence and what it costs, as `--dry-run` prints it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobCadence {
+    /// Runs per day (seven-day average).
+    pub runs_per_day: f64,
+    /// The floor of the cost at the workgroup's base capacity, or why it is not known (a provisioned cluster,
+    /// or GetWorkgroup refused).
+    pub cost: Result<CadenceCost, String>,
+}
+
+/// The cadence of `spec` and, for a Serverless workgroup, its cost at the base capacity GetWorkgroup reports.
+pub async fn job_cadence(
+    spec: &JobSpec,
+    serverless: &aws_sdk_redshiftserverless::Client,
+    now: DateTime<Utc>,
+) -> JobCadence {
+    let runs = runs_per_day(&spec.schedule, now);
+    let cost = match &spec.target {
+        s3shift_redshift::Target::Serverless { workgroup } => {
+            match s3shift_redshift::serverless::Serverless::new(serverless.clone())
+                .workgroup(workgroup)
+                .await
+            {
+                Ok(w) => match w.base_capacity {
+                    Some(base) => Ok(cadence_cost(&spec.schedule, now, base)),
+                    None => Err(format!("workgroup {workgroup} reports no base capacity")),
+                },
+                Err(e) => Err(format!("base capacity of workgroup {workgroup} unknown: {e}")),
+            }
+        }
+        s3shift_redshift::Target::Cluster { .. } => {
+            Err("a provisioned cluster is billed per node-hour, whatever the cadence".to_owned())
+        }
+    };
+    JobCadence {
+        runs_per_day: runs,
+        cost,
+    }
+}
+
 /// The time source of the scheduler (a fake one in tests).
 pub trait Clock: Send + Sync + 'static {
     /// Now.
@@ -212,6 +290,21 @@ mod tests {
         );
         assert!(eventbridge_expression("0 0 6 1 * MON").is_err());
         assert!(eventbridge_expression("0 0 6 1").is_err());
+    }
+
+    #[test]
+    fn a_cadence_costs_at_least_a_minute_of_base_capacity_per_run() {
+        use std::str::FromStr;
+        let from = DateTime::parse_from_rfc3339("2026-12-02T00:00:30Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let quarter = cron::Schedule::from_str("0 0/15 * * * *").unwrap_or_else(|e| panic!("{e}"));
+        let cost = cadence_cost(&quarter, from, 8);
+        assert_eq!(cost.runs_per_day, 96.0);
+        // 96 runs × 60 s × 8 RPUs = 12.8 RPU-hours.
+        assert!((cost.rpu_hours_per_day - 12.8).abs() < 1e-9, "{cost:?}");
+        let weekdays = cron::Schedule::from_str("0 30 2 * * MON-FRI").unwrap_or_else(|e| panic!("{e}"));
+        assert!((runs_per_day(&weekdays, from) - 5.0 / 7.0).abs() < 1e-9);
     }
 
     use std::sync::Mutex;

@@ -12,6 +12,8 @@ pub struct Workgroup {
     pub status: String,
     /// Its namespace.
     pub namespace: Option<String>,
+    /// Its base capacity in RPUs (what each period of activity is billed at, at least).
+    pub base_capacity: Option<i32>,
 }
 
 /// A namespace's IAM roles: those COPY may use, and the default one (`IAM_ROLE default`).
@@ -63,6 +65,7 @@ impl Serverless {
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
             namespace: w.and_then(|w| w.namespace_name()).map(str::to_owned),
+            base_capacity: w.and_then(|w| w.base_capacity()),
         })
     }
 

@@ -11,7 +11,11 @@ use s3shift_core::RunId;
 use s3shift_jobs::clients::ClientOverrides;
 use s3shift_jobs::{Backfill, JobSpec, Pipeline, RunOptions, RunOutcome, RunSummary};
 
-use super::job::{JobArgs, load_spec, pipeline, progress_mode, runtime, stop_on_signal};
+use s3shift_jobs::schedule::JobCadence;
+
+use super::job::{
+    JobArgs, load_spec, pipeline, pipeline_with_clients, progress_mode, runtime, stop_on_signal,
+};
 use crate::{EXIT_PARTIAL, UsageError};
 
 #[derive(Debug, Args)]
@@ -108,9 +112,22 @@ pub(crate) fn backfill(args: &BackfillArgs) -> Result<u8> {
         ..RunOptions::default()
     };
     runtime()?.block_on(async {
-        let p = pipeline(&spec, &ClientOverrides::default()).await?;
-        run_with(&p, &spec, &options, args.json, true).await
+        let (p, clients) = pipeline_with_clients(&spec, &ClientOverrides::default()).await?;
+        let cadence = dry_run_cadence(&spec, &clients, args.dry_run).await;
+        run_with(&p, &spec, &options, args.json, true, cadence.as_ref()).await
     })
+}
+
+/// For a dry run, the job's cadence and what it costs (see [`s3shift_jobs::schedule::CadenceCost`]).
+async fn dry_run_cadence(
+    spec: &JobSpec,
+    clients: &s3shift_jobs::clients::AwsClients,
+    dry_run: bool,
+) -> Option<JobCadence> {
+    if !dry_run {
+        return None;
+    }
+    Some(s3shift_jobs::schedule::job_cadence(spec, &clients.redshift_serverless, Utc::now()).await)
 }
 
 pub(crate) fn replay(args: &ReplayArgs) -> Result<u8> {
@@ -122,7 +139,7 @@ pub(crate) fn replay(args: &ReplayArgs) -> Result<u8> {
             .replay(&spec, &run, &RunOptions::default())
             .await
             .with_context(|| format!("replay of run {run}"))?;
-        print_outcome(outcome, args.json, true)
+        print_outcome(outcome, args.json, true, None)
     })
 }
 
@@ -145,7 +162,8 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(args: &RunArgs) -> Result<u8> {
     let spec = load_spec(&args.job)?;
     runtime()?.block_on(async {
-        let p = pipeline(&spec, &ClientOverrides::default()).await?;
+        let (p, clients) = pipeline_with_clients(&spec, &ClientOverrides::default()).await?;
+        let cadence = dry_run_cadence(&spec, &clients, args.dry_run).await;
         let options = RunOptions {
             dry_run: args.dry_run,
             stop: Some(stop_on_signal(std::time::Duration::from_secs(
@@ -154,7 +172,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
             progress: progress_mode(),
             ..RunOptions::default()
         };
-        run_with(&p, &spec, &options, args.json, true).await
+        run_with(&p, &spec, &options, args.json, true, cadence.as_ref()).await
     })
 }
 
@@ -166,7 +184,7 @@ pub(crate) async fn run_job(p: &Pipeline, spec: &JobSpec, dry_run: bool, json: b
         ..RunOptions::default()
     };
     // The demo talks to a person: no metric lines, whatever stdout is.
-    run_with(p, spec, &options, json, false).await
+    run_with(p, spec, &options, json, false, None).await
 }
 
 async fn run_with(
@@ -175,16 +193,17 @@ async fn run_with(
     options: &RunOptions,
     json: bool,
     metrics: bool,
+    cadence: Option<&JobCadence>,
 ) -> Result<u8> {
     let outcome = p
         .run(spec, options)
         .await
         .with_context(|| format!("run of job {}", spec.name()))?;
-    print_outcome(outcome, json, metrics)
+    print_outcome(outcome, json, metrics, cadence)
 }
 
 /// Prints the outcome; `metrics` adds the EMF line per run when logs are JSON lines.
-fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool) -> Result<u8> {
+fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool, cadence: Option<&JobCadence>) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match outcome {
         RunOutcome::DryRun {
@@ -201,6 +220,7 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool) -> Result<u8> {
                         "key": o.key, "last_modified": o.last_modified.to_rfc3339(),
                         "expires_at": o.expires_at.map(|e| e.to_rfc3339())})),
                     "pending_load": pending_load,
+                    "cadence": cadence.map(cadence_json),
                 });
                 writeln!(out, "{v}")?;
                 return Ok(0);
@@ -243,6 +263,9 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool) -> Result<u8> {
                 ledger_statements + if c.planned > 0 { 2 } else { 1 },
                 if c.planned > 0 { "one load batch, " } else { "" }
             )?;
+            if let Some(cadence) = cadence {
+                write_cadence(&mut out, cadence)?;
+            }
             Ok(0)
         }
         RunOutcome::Skipped { holder, expires_at } => {
@@ -361,4 +384,31 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
         "  time      {:.2} s (plan {:.2}, extract+stage {:.2}, load {:.2}, report {:.2}; slowest: {})",
         s.duration_s, t.plan, t.extract, t.load, t.report, s.slowest_stage
     )
+}
+
+/// The cadence lines of a dry run: runs per day and the least they cost in RPU-hours.
+fn write_cadence(out: &mut impl Write, cadence: &JobCadence) -> Result<()> {
+    let runs = cadence.runs_per_day;
+    match &cadence.cost {
+        Ok(c) => writeln!(
+            out,
+            "  cadence           {runs:>12.1}  runs a day: at least {:.1} RPU-hours a day \
+             ({runs:.1} runs x 60 s minimum x {} RPUs base / 3600; more when a load runs longer)",
+            c.rpu_hours_per_day, c.base_rpus
+        )?,
+        Err(why) => writeln!(
+            out,
+            "  cadence           {runs:>12.1}  runs a day ({why}; each run is billed at least 60 s of base capacity)"
+        )?,
+    }
+    Ok(())
+}
+
+fn cadence_json(cadence: &JobCadence) -> serde_json::Value {
+    match &cadence.cost {
+        Ok(c) => serde_json::json!({
+            "runs_per_day": cadence.runs_per_day, "base_rpus": c.base_rpus,
+            "min_rpu_hours_per_day": c.rpu_hours_per_day}),
+        Err(why) => serde_json::json!({"runs_per_day": cadence.runs_per_day, "unknown_cost": why}),
+    }
 }
