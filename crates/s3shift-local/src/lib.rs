@@ -10,6 +10,9 @@
 //!   asynchronous statement lifecycle, and the subset of Redshift SQL that `sql/` and the loader use, including
 //!   `COPY ... FORMAT AS PARQUET` read through the S3 server with Redshift's checks.
 //!
+//! - [`sqs`]: an SQS server (standard queues in memory, the JSON protocol, long polling, visibility timeouts and
+//!   dead-letter redrive), for event-driven ingestion.
+//!
 //! - [`identity`]: the IAM identities both accept, and the database user each becomes (the loader, analyst,
 //!   admin and no-role identities the tests and `s3shift local` use).
 //!
@@ -23,6 +26,7 @@ pub mod identity;
 mod listener;
 pub mod redshift;
 pub mod s3;
+pub mod sqs;
 pub mod stack;
 
 pub use stack::LocalStack;

@@ -1,4 +1,5 @@
-//! Both stand-ins, wired to each other: the Data API's COPY reads through the S3 server with its credentials.
+//! The stand-ins, wired to each other: the Data API's COPY reads through the S3 server with its credentials, and
+//! the S3 server's event notifications go to the SQS server's queues.
 
 use std::path::Path;
 
@@ -6,6 +7,7 @@ use crate::Result;
 use crate::identity::{Identity, Principal};
 use crate::redshift::{LocalRedshiftConfig, LocalRedshiftServer, S3Endpoint};
 use crate::s3::{LocalS3Config, LocalS3Server};
+use crate::sqs::{LocalSqsConfig, LocalSqsServer};
 
 /// A running S3 stand-in and a Data API stand-in whose COPY reads from it. Both stop when dropped.
 #[derive(Debug)]
@@ -14,6 +16,8 @@ pub struct LocalStack {
     pub s3: LocalS3Server,
     /// The Data API server.
     pub redshift: LocalRedshiftServer,
+    /// The SQS server, which the S3 server's event notifications go to.
+    pub sqs: LocalSqsServer,
     /// The administrator's access key (a database superuser), which COPY also reads S3 with.
     pub access_key: String,
     /// Its secret.
@@ -26,7 +30,19 @@ impl LocalStack {
     /// Starts S3 from `s3`, then the Data API from `redshift` with its COPY source set to the S3 server, whatever
     /// `redshift` said about it. Both accept the identities of `redshift`; S3's own key, when no identity has
     /// it, becomes an administrator of both.
-    pub async fn start(mut s3: LocalS3Config, mut redshift: LocalRedshiftConfig) -> Result<Self> {
+    pub async fn start(s3: LocalS3Config, redshift: LocalRedshiftConfig) -> Result<Self> {
+        Self::start_with_sqs(s3, redshift, LocalSqsConfig::default()).await
+    }
+
+    /// [`LocalStack::start`], with the SQS server bound as `sqs` says (its identities are the Data API's).
+    ///
+    /// # Errors
+    /// As [`LocalStack::start`], and [`crate::Error::Bind`] for the SQS address.
+    pub async fn start_with_sqs(
+        mut s3: LocalS3Config,
+        mut redshift: LocalRedshiftConfig,
+        mut sqs: LocalSqsConfig,
+    ) -> Result<Self> {
         let (access_key, secret_key) = (s3.access_key.clone(), s3.secret_key.clone());
         if !redshift.identities.iter().any(|i| i.access_key == access_key) {
             redshift.identities.push(Identity {
@@ -42,7 +58,10 @@ impl LocalStack {
             });
         }
         s3.identities = redshift.identities.clone();
+        sqs.identities = redshift.identities.clone();
         let identities = redshift.identities.clone();
+        let sqs = LocalSqsServer::start(sqs).await?;
+        s3.events = Some(sqs.queues());
         let s3 = LocalS3Server::start(s3).await?;
         redshift.s3 = Some(S3Endpoint {
             url: s3.endpoint_url(),
@@ -53,6 +72,7 @@ impl LocalStack {
         Ok(Self {
             s3,
             redshift,
+            sqs,
             access_key,
             secret_key,
             identities,
@@ -91,5 +111,6 @@ impl LocalStack {
     pub async fn stop(self) {
         self.redshift.stop().await;
         self.s3.stop().await;
+        self.sqs.stop().await;
     }
 }

@@ -105,3 +105,34 @@ async fn copy_reads_what_pyarrow_writes_in_the_documented_codecs_only() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_and_awscli_agree_with_the_sqs_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = s3shift_local::sqs::LocalSqsServer::start(s3shift_local::sqs::LocalSqsConfig::default())
+        .await
+        .unwrap();
+    conform(
+        "sqs_boto3.py",
+        vec![server.endpoint_url()],
+        dir.path().to_path_buf(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_event_notifications_reach_the_sqs_server_as_boto3_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqs = s3shift_local::sqs::LocalSqsServer::start(s3shift_local::sqs::LocalSqsConfig::default())
+        .await
+        .unwrap();
+    let mut config = LocalS3Config::new(dir.path());
+    config.events = Some(sqs.queues());
+    let s3 = LocalS3Server::start(config).await.unwrap();
+    conform(
+        "events_boto3.py",
+        vec![s3.endpoint_url(), sqs.endpoint_url()],
+        dir.path().to_path_buf(),
+    )
+    .await;
+}

@@ -23,6 +23,9 @@ pub(crate) struct LocalArgs {
     /// Port of the Redshift Data API endpoint on 127.0.0.1 (0 picks a free one).
     #[arg(long, value_name = "PORT", default_value_t = 9001)]
     redshift_port: u16,
+    /// Port of the SQS endpoint on 127.0.0.1 (0 picks a free one); S3 event notifications go to its queues.
+    #[arg(long, value_name = "PORT", default_value_t = 9002)]
+    sqs_port: u16,
     /// Fault injection: milliseconds added to each request.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     latency_ms: u64,
@@ -60,7 +63,11 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
     let warehouse = args.dir.join("warehouse.duckdb");
     let mut rs_config = LocalRedshiftConfig::new(&warehouse);
     rs_config.addr = SocketAddr::from(([127, 0, 0, 1], args.redshift_port));
-    let stack = LocalStack::start(config, rs_config)
+    let sqs_config = s3shift_local::sqs::LocalSqsConfig {
+        addr: SocketAddr::from(([127, 0, 0, 1], args.sqs_port)),
+        ..Default::default()
+    };
+    let stack = LocalStack::start_with_sqs(config, rs_config, sqs_config)
         .await
         .with_context(|| format!("starting the stand-ins over {}", args.dir.display()))?;
     let (server, redshift) = (&stack.s3, &stack.redshift);
@@ -78,6 +85,11 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         redshift.endpoint_url(),
         warehouse.display()
     )?;
+    writeln!(
+        out,
+        "s3shift local: SQS at {} (queues in memory)",
+        stack.sqs.endpoint_url()
+    )?;
     writeln!(out, "# To point the AWS CLI, boto3 or s3shift at them:")?;
     writeln!(out, "export AWS_ENDPOINT_URL_S3={}", server.endpoint_url())?;
     writeln!(
@@ -90,6 +102,7 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         "export AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS={}",
         redshift.endpoint_url()
     )?;
+    writeln!(out, "export AWS_ENDPOINT_URL_SQS={}", stack.sqs.endpoint_url())?;
     writeln!(out, "export AWS_ACCESS_KEY_ID={access_key}")?;
     writeln!(out, "export AWS_SECRET_ACCESS_KEY={secret_key}")?;
     // The other IAM identities, each with the database user and roles its Data API calls run as.

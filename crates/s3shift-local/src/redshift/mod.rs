@@ -19,7 +19,7 @@ mod engine;
 mod lex;
 mod results;
 mod serverless;
-mod sigv4;
+pub(crate) mod sigv4;
 mod translate;
 mod wording;
 mod zones;
@@ -257,52 +257,7 @@ fn authenticate<'a>(
     body: &[u8],
     target: &str,
 ) -> Result<&'a Identity, Refusal> {
-    let header = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let refused = |r: sigv4::Refusal| (403, r.kind, r.message);
-    let auth = match sigv4::parse(header) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            return Err((
-                400,
-                "MissingAuthenticationTokenException",
-                "Missing Authentication Token".into(),
-            ));
-        }
-        Err(r) => return Err(refused(r)),
-    };
-    let Some(identity) = state.identities.iter().find(|i| i.access_key == auth.access_key) else {
-        return Err((
-            403,
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.".into(),
-        ));
-    };
-    let want = signing_service(target);
-    if auth.service != want {
-        return Err((
-            403,
-            "InvalidSignatureException",
-            format!(
-                "Credential should be scoped to correct service: '{want}'. (got '{}')",
-                auth.service
-            ),
-        ));
-    }
-    let signed = sigv4::Signed {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or_default(),
-        headers: &parts.headers,
-        body,
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    sigv4::verify(&auth, &signed, &identity.secret_key, now).map_err(refused)?;
-    Ok(identity)
+    sigv4::authenticate(&state.identities, parts, body, signing_service(target))
 }
 
 async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {

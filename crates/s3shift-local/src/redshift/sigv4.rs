@@ -36,6 +36,61 @@ pub(crate) struct Authorization {
     pub(crate) signature: String,
 }
 
+/// The identity among `identities` that signed the request for `service`, or AWS's refusal as (HTTP status,
+/// error type, message): the checks every JSON-protocol stand-in (Data API, Serverless, SQS) makes first.
+pub(crate) fn authenticate<'a>(
+    identities: &'a [crate::identity::Identity],
+    parts: &http::request::Parts,
+    body: &[u8],
+    service: &str,
+) -> Result<&'a crate::identity::Identity, (u16, &'static str, String)> {
+    let header = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let refused = |r: Refusal| (403, r.kind, r.message);
+    let auth = match parse(header) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return Err((
+                400,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token".into(),
+            ));
+        }
+        Err(r) => return Err(refused(r)),
+    };
+    let Some(identity) = identities.iter().find(|i| i.access_key == auth.access_key) else {
+        return Err((
+            403,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.".into(),
+        ));
+    };
+    if auth.service != service {
+        return Err((
+            403,
+            "InvalidSignatureException",
+            format!(
+                "Credential should be scoped to correct service: '{service}'. (got '{}')",
+                auth.service
+            ),
+        ));
+    }
+    let signed = Signed {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &parts.headers,
+        body,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    verify(&auth, &signed, &identity.secret_key, now).map_err(refused)?;
+    Ok(identity)
+}
+
 /// Reads the `Authorization` header; `None` when there is none.
 pub(crate) fn parse(header: Option<&str>) -> Result<Option<Authorization>, Refusal> {
     let Some(h) = header else { return Ok(None) };

@@ -18,6 +18,7 @@ pub(crate) enum Kind {
     Lifecycle,
     Encryption,
     Policy,
+    Notification,
 }
 
 impl Kind {
@@ -26,6 +27,7 @@ impl Kind {
             Self::Lifecycle => ("lifecycle", "xml"),
             Self::Encryption => ("encryption", "xml"),
             Self::Policy => ("policy", "json"),
+            Self::Notification => ("notification", "xml"),
         };
         meta.join(dir).join(format!("{bucket}.{ext}"))
     }
@@ -72,7 +74,12 @@ pub(crate) async fn remove(meta: &Path, kind: Kind, bucket: &str) -> S3Result<()
 
 /// Removes every stored document of a deleted bucket.
 pub(crate) async fn forget(meta: &Path, bucket: &str) {
-    for kind in [Kind::Lifecycle, Kind::Encryption, Kind::Policy] {
+    for kind in [
+        Kind::Lifecycle,
+        Kind::Encryption,
+        Kind::Policy,
+        Kind::Notification,
+    ] {
         let _ = remove(meta, kind, bucket).await;
     }
 }

@@ -102,9 +102,9 @@ pub(crate) fn common_prefixes(prefixes: Vec<String>) -> Option<Vec<CommonPrefix>
     })
 }
 
-/// URL-encodes a key as S3 does for `EncodingType=url`: unreserved characters and `/` stay, a space is `+`,
-/// every other byte is `%XX` (so a form decoder, as botocore's, gives the key back).
-fn encode(s: &str) -> String {
+/// URL-encodes a key as S3 does for `EncodingType=url` and in event notifications: unreserved characters and `/`
+/// stay, a space is `+`, every other byte is `%XX` (so a form decoder, as botocore's, gives the key back).
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {

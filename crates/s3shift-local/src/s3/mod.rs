@@ -2,7 +2,8 @@
 //!
 //! [`LocalS3Server::start`] binds `127.0.0.1` (port 0 picks a free one), serves each accepted connection with
 //! HTTP/1.1 or HTTP/2, and checks SigV4 signatures against one access key. Buckets are folders under
-//! `<dir>/buckets`, objects files in them (`layout` says where: keys that are also folders work); what s3s-fs does not keep (lifecycle, default encryption and policy of each bucket) lives under
+//! `<dir>/buckets`, objects files in them (`layout` says where: keys that are also folders work); event
+//! notifications go to the SQS stand-in's queues (`notifications`); what s3s-fs does not keep (lifecycle, default encryption and policy of each bucket) lives under
 //! `<dir>/meta`. Dropping the
 //! server, or calling [`LocalS3Server::stop`], stops accepting and ends open connections.
 
@@ -14,6 +15,7 @@ mod faults;
 mod layout;
 mod listing;
 mod multipart;
+mod notifications;
 mod preconditions;
 mod store;
 
@@ -61,6 +63,9 @@ pub struct LocalS3Config {
     pub identities: Vec<crate::identity::Identity>,
     /// Injected faults (none by default).
     pub faults: FaultConfig,
+    /// The queues bucket event notifications may go to (the SQS stand-in's); none: PutBucketNotificationConfiguration
+    /// with a queue is refused, as S3 refuses a destination it cannot validate.
+    pub events: Option<crate::sqs::SharedQueues>,
 }
 
 impl LocalS3Config {
@@ -73,6 +78,7 @@ impl LocalS3Config {
             secret_key: DEFAULT_SECRET_KEY.into(),
             identities: crate::identity::standard(),
             faults: FaultConfig::default(),
+            events: None,
         }
     }
 }
@@ -100,7 +106,7 @@ impl LocalS3Server {
             path: buckets.clone(),
             message: format!("{e:?}"),
         })?;
-        let store = store::LocalStore::new(fs, buckets.clone(), meta);
+        let store = store::LocalStore::new(fs, buckets.clone(), meta, config.events.clone());
         let mut builder = S3ServiceBuilder::new(store);
         let mut auth = SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone());
         for i in config

@@ -18,6 +18,7 @@ use super::bucket_config::{self, Kind};
 use super::layout;
 use super::listing;
 use super::multipart::Uploads;
+use super::notifications;
 use super::preconditions::Conditions;
 
 pub(crate) struct LocalStore {
@@ -30,10 +31,19 @@ pub(crate) struct LocalStore {
     lifecycles: std::sync::Mutex<HashMap<String, Option<Arc<Vec<LifecycleRule>>>>>,
     /// Part ETags and completed uploads, for CompleteMultipartUpload's checks.
     uploads: Uploads,
+    /// Where event notifications go (`notifications`); none without an SQS stand-in.
+    events: Option<crate::sqs::SharedQueues>,
+    /// Each bucket's notification configuration as last read (None: the bucket has none).
+    notifying: std::sync::Mutex<HashMap<String, Option<Arc<NotificationConfiguration>>>>,
 }
 
 impl LocalStore {
-    pub(crate) fn new(fs: s3s_fs::FileSystem, buckets: PathBuf, meta: PathBuf) -> Self {
+    pub(crate) fn new(
+        fs: s3s_fs::FileSystem,
+        buckets: PathBuf,
+        meta: PathBuf,
+        events: Option<crate::sqs::SharedQueues>,
+    ) -> Self {
         Self {
             fs,
             buckets,
@@ -41,7 +51,51 @@ impl LocalStore {
             conditional: Mutex::new(()),
             lifecycles: std::sync::Mutex::new(HashMap::new()),
             uploads: Uploads::default(),
+            events,
+            notifying: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Tells the bucket's notification destinations about `event` (nothing without an SQS stand-in or a
+    /// configuration).
+    async fn tell(&self, event: notifications::ObjectEvent<'_>) {
+        let Some(queues) = &self.events else {
+            return;
+        };
+        let cached = self
+            .notifying
+            .lock()
+            .ok()
+            .and_then(|c| c.get(event.bucket).cloned());
+        let config = match cached {
+            Some(c) => c,
+            None => {
+                let loaded = match bucket_config::load(&self.meta, Kind::Notification, event.bucket).await {
+                    Ok(Some(xml)) => bucket_config::from_xml::<NotificationConfiguration>(
+                        &xml,
+                        "notification configuration",
+                        event.bucket,
+                    )
+                    .ok()
+                    .map(Arc::new),
+                    _ => None,
+                };
+                if let Ok(mut c) = self.notifying.lock() {
+                    c.insert(event.bucket.to_owned(), loaded.clone());
+                }
+                loaded
+            }
+        };
+        if let Some(config) = config {
+            notifications::notify(&config, queues, &event, "us-east-1");
+        }
+    }
+
+    /// The size of the file at path key `at` (0 when it is gone).
+    async fn size_at(&self, bucket: &str, at: &str) -> i64 {
+        tokio::fs::metadata(self.buckets.join(bucket).join(at))
+            .await
+            .map_or(0, |m| i64::try_from(m.len()).unwrap_or(i64::MAX))
     }
 
     /// Where the object of `key` lives (`layout`), as the key to give s3s-fs.
@@ -481,6 +535,15 @@ impl S3 for LocalStore {
         };
         let now = Timestamp::from(std::time::SystemTime::now());
         out.output.expiration = self.expiration(&bucket, &key, size, &now).await;
+        let etag = out.output.e_tag.as_ref().map(|e| e.value().to_owned());
+        self.tell(notifications::ObjectEvent {
+            name: "ObjectCreated:Put",
+            bucket: &bucket,
+            key: &key,
+            size,
+            etag: etag.as_deref(),
+        })
+        .await;
         Ok(out)
     }
 
@@ -489,8 +552,18 @@ impl S3 for LocalStore {
         mut req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let _not_during_a_conditional_put = self.conditional.lock().await;
-        req.input.key = self.locate(&req.input.bucket, &req.input.key);
-        self.fs.delete_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        req.input.key = self.locate(&bucket, &key);
+        let out = self.fs.delete_object(req).await?;
+        self.tell(notifications::ObjectEvent {
+            name: "ObjectRemoved:Delete",
+            bucket: &bucket,
+            key: &key,
+            size: 0,
+            etag: None,
+        })
+        .await;
+        Ok(out)
     }
 
     async fn delete_objects(
@@ -502,6 +575,7 @@ impl S3 for LocalStore {
             return Err(s3_error!(MalformedXML, "DeleteObjects takes at most 1000 keys"));
         }
         // s3s-fs deletes where each object lives and answers with those paths: the answer names the keys.
+        let bucket = req.input.bucket.clone();
         let mut keys = std::collections::HashMap::new();
         for o in &mut req.input.delete.objects {
             let at = self.locate(&req.input.bucket, &o.key);
@@ -512,6 +586,16 @@ impl S3 for LocalStore {
             if let Some(k) = d.key.as_mut().and_then(|at| keys.get(at)) {
                 d.key = Some(k.clone());
             }
+        }
+        for key in keys.values() {
+            self.tell(notifications::ObjectEvent {
+                name: "ObjectRemoved:Delete",
+                bucket: &bucket,
+                key,
+                size: 0,
+                etag: None,
+            })
+            .await;
         }
         for e in out.output.errors.iter_mut().flatten() {
             if let Some(k) = e.key.as_mut().and_then(|at| keys.get(at)) {
@@ -529,8 +613,25 @@ impl S3 for LocalStore {
         if let CopySource::Bucket { bucket, key, .. } = &mut req.input.copy_source {
             *key = self.locate(bucket, key).into();
         }
-        req.input.key = self.place(&req.input.bucket, &req.input.key).await?;
-        self.fs.copy_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        req.input.key = self.place(&bucket, &key).await?;
+        let at = req.input.key.clone();
+        let out = self.fs.copy_object(req).await?;
+        let etag = out
+            .output
+            .copy_object_result
+            .as_ref()
+            .and_then(|r| r.e_tag.as_ref())
+            .map(|e| e.value().to_owned());
+        self.tell(notifications::ObjectEvent {
+            name: "ObjectCreated:Copy",
+            bucket: &bucket,
+            key: &key,
+            size: self.size_at(&bucket, &at).await,
+            etag: etag.as_deref(),
+        })
+        .await;
+        Ok(out)
     }
 
     async fn create_multipart_upload(
@@ -615,6 +716,15 @@ impl S3 for LocalStore {
         out.output.key = Some(key.clone());
         self.uploads
             .after_complete(&self.buckets, &bucket, &at, &key, &id)?;
+        let etag = out.output.e_tag.as_ref().map(|e| e.value().to_owned());
+        self.tell(notifications::ObjectEvent {
+            name: "ObjectCreated:CompleteMultipartUpload",
+            bucket: &bucket,
+            key: &key,
+            size: self.size_at(&bucket, &at).await,
+            etag: etag.as_deref(),
+        })
+        .await;
         Ok(out)
     }
 
@@ -716,6 +826,48 @@ impl S3 for LocalStore {
         self.require_bucket(&bucket).await?;
         bucket_config::remove(&self.meta, Kind::Encryption, &bucket).await?;
         Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
+    }
+
+    async fn put_bucket_notification_configuration(
+        &self,
+        req: S3Request<PutBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
+        let bucket = req.input.bucket;
+        self.require_bucket(&bucket).await?;
+        let config = req.input.notification_configuration;
+        notifications::validate(&config, self.events.as_ref())?;
+        let xml = bucket_config::to_xml(&config, "notification configuration")?;
+        bucket_config::store(&self.meta, Kind::Notification, &bucket, &xml).await?;
+        if let Ok(mut cache) = self.notifying.lock() {
+            cache.remove(&bucket);
+        }
+        if let Some(queues) = &self.events {
+            notifications::send_test_events(&config, queues, &bucket);
+        }
+        Ok(S3Response::new(
+            PutBucketNotificationConfigurationOutput::default(),
+        ))
+    }
+
+    async fn get_bucket_notification_configuration(
+        &self,
+        req: S3Request<GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
+        let bucket = req.input.bucket;
+        self.require_bucket(&bucket).await?;
+        // A bucket without a configuration answers an empty one.
+        let config = match bucket_config::load(&self.meta, Kind::Notification, &bucket).await? {
+            Some(xml) => bucket_config::from_xml::<NotificationConfiguration>(
+                &xml,
+                "notification configuration",
+                &bucket,
+            )?,
+            None => NotificationConfiguration::default(),
+        };
+        Ok(S3Response::new(GetBucketNotificationConfigurationOutput {
+            queue_configurations: config.queue_configurations,
+            ..Default::default()
+        }))
     }
 
     async fn put_bucket_policy(
