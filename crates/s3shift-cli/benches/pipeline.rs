@@ -89,8 +89,8 @@ async fn measure(n: usize, files: &[Bytes]) -> Row {
     );
     std::fs::write(&job, text).unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_s3shift"));
-    let run = |args: Vec<String>| {
-        let mut cmd = support::command(Path::new("/usr/bin/time"), &stack);
+    let run_as = |who: &str, args: Vec<String>| {
+        let mut cmd = support::command_as(Path::new("/usr/bin/time"), &stack, who);
         cmd.arg("-f")
             .arg("S3SHIFT_BENCH_RSS_KB=%M")
             .arg(&bin)
@@ -98,7 +98,14 @@ async fn measure(n: usize, files: &[Bytes]) -> Row {
             .arg(&job);
         tokio::task::spawn_blocking(move || cmd.output().unwrap())
     };
-    let m = run(vec!["migrate".into()]).await.unwrap();
+    let run = |args: Vec<String>| run_as("loader", args);
+    // Migrations run as the migrate task's identity, through the namespace's admin secret (deploy/'s migrate task).
+    let admin = vec![
+        "migrate".into(),
+        "--admin-secret-arn".into(),
+        s3shift_local::identity::ADMIN_SECRET_ARN.into(),
+    ];
+    let m = run_as("migrator", admin).await.unwrap();
     assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
     let t = Instant::now();
     let out = run(vec!["run".into(), "--json".into()]).await.unwrap();
