@@ -7,7 +7,7 @@
 //!   returns encoded key name values"); botocore asks for it by default and decodes only when it is echoed;
 //! - `FetchOwner=true` gives each object its Owner (V2 lists none otherwise).
 
-use s3s::dto::{CommonPrefix, EncodingType, ListObjectsOutput, ListObjectsV2Output, Owner};
+use s3s::dto::{CommonPrefix, EncodingType, ListObjectsOutput, ListObjectsV2Output, Object, Owner};
 
 /// The owner every object of the stand-in has (one account).
 const OWNER_ID: &str = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
@@ -49,46 +49,59 @@ impl Shape {
     /// Shapes a V1 answer (V1 has no owner flag: S3 lists every object's owner).
     pub(crate) fn apply_v1(&self, mut out: ListObjectsOutput) -> ListObjectsOutput {
         out.delimiter.clone_from(&self.delimiter);
-        for o in out.contents.iter_mut().flatten() {
-            o.owner = Some(owner());
-        }
-        if self.url {
-            out.encoding_type = Some(EncodingType::from_static(EncodingType::URL));
-            for o in out.contents.iter_mut().flatten() {
-                o.key = o.key.as_deref().map(encode);
-            }
-            for p in out.common_prefixes.iter_mut().flatten() {
-                p.prefix = p.prefix.as_deref().map(encode);
-            }
-            out.prefix = out.prefix.as_deref().map(encode);
-            out.delimiter = out.delimiter.as_deref().map(encode);
-            out.marker = out.marker.as_deref().map(encode);
-            out.next_marker = out.next_marker.as_deref().map(encode);
-        }
+        out.encoding_type = self.shape(
+            true,
+            &mut out.contents,
+            &mut out.common_prefixes,
+            [
+                &mut out.prefix,
+                &mut out.delimiter,
+                &mut out.marker,
+                &mut out.next_marker,
+            ],
+        );
         out
     }
 
     /// Shapes a V2 answer.
     pub(crate) fn apply_v2(&self, mut out: ListObjectsV2Output) -> ListObjectsV2Output {
         out.delimiter.clone_from(&self.delimiter);
-        if self.owner {
-            for o in out.contents.iter_mut().flatten() {
+        out.encoding_type = self.shape(
+            self.owner,
+            &mut out.contents,
+            &mut out.common_prefixes,
+            [&mut out.prefix, &mut out.delimiter, &mut out.start_after],
+        );
+        out
+    }
+
+    /// What both versions share: owners when `owners`, and with `EncodingType=url` the keys, the prefixes and
+    /// the `echoed` request fields encoded; the EncodingType to answer with.
+    fn shape<const N: usize>(
+        &self,
+        owners: bool,
+        contents: &mut Option<Vec<Object>>,
+        prefixes: &mut Option<Vec<CommonPrefix>>,
+        echoed: [&mut Option<String>; N],
+    ) -> Option<EncodingType> {
+        if owners {
+            for o in contents.iter_mut().flatten() {
                 o.owner = Some(owner());
             }
         }
-        if self.url {
-            out.encoding_type = Some(EncodingType::from_static(EncodingType::URL));
-            for o in out.contents.iter_mut().flatten() {
-                o.key = o.key.as_deref().map(encode);
-            }
-            for p in out.common_prefixes.iter_mut().flatten() {
-                p.prefix = p.prefix.as_deref().map(encode);
-            }
-            out.prefix = out.prefix.as_deref().map(encode);
-            out.delimiter = out.delimiter.as_deref().map(encode);
-            out.start_after = out.start_after.as_deref().map(encode);
+        if !self.url {
+            return None;
         }
-        out
+        for o in contents.iter_mut().flatten() {
+            o.key = o.key.as_deref().map(encode);
+        }
+        for p in prefixes.iter_mut().flatten() {
+            p.prefix = p.prefix.as_deref().map(encode);
+        }
+        for field in echoed {
+            *field = field.as_deref().map(encode);
+        }
+        Some(EncodingType::from_static(EncodingType::URL))
     }
 }
 

@@ -6,7 +6,7 @@
 //! SendMessage, SendMessageBatch, ReceiveMessage (long polling up to 20 s), DeleteMessage, DeleteMessageBatch,
 //! ChangeMessageVisibility and PurgeQueue; anything else answers `UnsupportedOperation`. Requests must be signed
 //! (SigV4, service `sqs`) by one of the configured identities. Queues live in memory: they are gone when the
-//! server stops. Queue URLs are `http://<addr>/<account>/<name>`.
+//! server stops. Queue URLs are `http://<the Host the client reached>/<account>/<name>`.
 //!
 //! [`LocalSqsServer::queues`] hands out the queues themselves, for an in-process producer (the S3 stand-in's
 //! event notifications).
@@ -82,11 +82,8 @@ impl SharedQueues {
     /// Sends `body` to the queue whose ARN is `arn` (as an S3 event notification does); false when there is no
     /// such queue.
     pub fn send_to_arn(&self, arn: &str, body: &str) -> bool {
-        let name = arn.rsplit(':').next().unwrap_or_default().to_owned();
         let sent = self.with(|q| {
-            if q.arn(&name) != arn {
-                return Err(SqsError::no_queue());
-            }
+            let name = q.named_by(arn).ok_or_else(SqsError::no_queue)?;
             q.send(&name, body, Instant::now())
         });
         self.inner.1.notify_waiters();
@@ -95,9 +92,7 @@ impl SharedQueues {
 
     /// Whether a queue with this ARN exists.
     pub fn has_arn(&self, arn: &str) -> bool {
-        let name = arn.rsplit(':').next().unwrap_or_default().to_owned();
-        self.with(|q| Ok(q.exists(&name) && q.arn(&name) == arn))
-            .unwrap_or(false)
+        self.with(|q| Ok(q.named_by(arn).is_some())).unwrap_or(false)
     }
 }
 
@@ -111,7 +106,6 @@ pub struct LocalSqsServer {
 struct State {
     queues: SharedQueues,
     identities: Vec<Identity>,
-    base_url: String,
 }
 
 impl LocalSqsServer {
@@ -121,26 +115,15 @@ impl LocalSqsServer {
     /// [`crate::Error::Bind`] when the address cannot be bound or is not loopback.
     pub async fn start(config: LocalSqsConfig) -> Result<Self> {
         let queues = SharedQueues::new(&config.region);
-        let state = Arc::new(Mutex::new(None::<Arc<State>>));
-        let slot = state.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let state = slot.lock().ok().and_then(|s| s.clone());
-            async move {
-                Ok::<_, std::convert::Infallible>(match state {
-                    Some(state) => handle(&state, req).await,
-                    None => reply_error(&SqsError::invalid("the server is starting")),
-                })
-            }
-        });
-        let inner = Loopback::start(config.addr, service).await?;
-        let ready = Arc::new(State {
+        let state = Arc::new(State {
             queues: queues.clone(),
             identities: config.identities,
-            base_url: format!("http://{}", inner.addr()),
         });
-        if let Ok(mut s) = state.lock() {
-            *s = Some(ready);
-        }
+        let service = hyper::service::service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+        });
+        let inner = Loopback::start(config.addr, service).await?;
         tracing::info!(addr = %inner.addr(), "local SQS listening");
         Ok(Self { inner, queues })
     }
@@ -202,20 +185,29 @@ async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<F
         Ok(v) => v,
         Err(e) => return reply_error(&SqsError::invalid(format!("the request body is not JSON: {e}"))),
     };
-    match dispatch(state, op, &input).await {
+    // Queue URLs are made from the address the client reached, as SQS makes them from its endpoint.
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let base = format!("http://{host}");
+    match dispatch(state, &base, op, &input).await {
         Ok(v) => reply(&v),
         Err(e) => reply_error(&e),
     }
 }
 
-/// The queue name of a queue URL of this server.
-fn queue_name(state: &State, input: &Value) -> std::result::Result<String, SqsError> {
+/// The queue name of a queue URL (`<scheme>://<host>/<account>/<name>`; the host is not checked: the request
+/// reached this server).
+fn queue_name(input: &Value) -> std::result::Result<String, SqsError> {
     let url = input["QueueUrl"]
         .as_str()
         .ok_or_else(|| SqsError::invalid("The request must contain the parameter QueueUrl."))?;
-    let rest = url
-        .strip_prefix(&state.base_url)
-        .and_then(|r| r.strip_prefix(&format!("/{ACCOUNT}/")));
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = after_scheme
+        .find('/')
+        .and_then(|i| after_scheme[i..].strip_prefix(&format!("/{ACCOUNT}/")));
     match rest {
         Some(name) if !name.is_empty() && !name.contains('/') => Ok(name.to_owned()),
         _ => Err(SqsError::no_queue()),
@@ -234,8 +226,8 @@ fn attribute_map(v: &Value) -> std::result::Result<BTreeMap<String, String>, Sqs
         .collect()
 }
 
-fn url_of(state: &State, name: &str) -> String {
-    format!("{}/{ACCOUNT}/{name}", state.base_url)
+fn url_of(base: &str, name: &str) -> String {
+    format!("{base}/{ACCOUNT}/{name}")
 }
 
 fn int(input: &Value, name: &str) -> std::result::Result<Option<u64>, SqsError> {
@@ -321,7 +313,12 @@ fn failed(id: &Value, e: &SqsError) -> Value {
     json!({"Id": id, "SenderFault": true, "Code": e.query_code, "Message": e.message})
 }
 
-async fn dispatch(state: &State, op: &str, input: &Value) -> std::result::Result<Value, SqsError> {
+async fn dispatch(
+    state: &State,
+    base: &str,
+    op: &str,
+    input: &Value,
+) -> std::result::Result<Value, SqsError> {
     let queues = &state.queues;
     match op {
         "CreateQueue" => {
@@ -333,12 +330,12 @@ async fn dispatch(state: &State, op: &str, input: &Value) -> std::result::Result
                 ));
             }
             queues.with(|q| q.create(&name, attributes))?;
-            Ok(json!({"QueueUrl": url_of(state, &name)}))
+            Ok(json!({"QueueUrl": url_of(base, &name)}))
         }
         "GetQueueUrl" => {
             let name = input["QueueName"].as_str().unwrap_or_default().to_owned();
             if queues.with(|q| Ok(q.exists(&name)))? {
-                Ok(json!({"QueueUrl": url_of(state, &name)}))
+                Ok(json!({"QueueUrl": url_of(base, &name)}))
             } else {
                 Err(SqsError::no_queue())
             }
@@ -346,21 +343,21 @@ async fn dispatch(state: &State, op: &str, input: &Value) -> std::result::Result
         "ListQueues" => {
             let prefix = input["QueueNamePrefix"].as_str().unwrap_or_default().to_owned();
             let names = queues.with(|q| Ok(q.names(&prefix)))?;
-            let urls: Vec<String> = names.iter().map(|n| url_of(state, n)).collect();
+            let urls: Vec<String> = names.iter().map(|n| url_of(base, n)).collect();
             Ok(json!({"QueueUrls": urls}))
         }
         "DeleteQueue" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             queues.with(|q| q.delete(&name))?;
             Ok(json!({}))
         }
         "PurgeQueue" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             queues.with(|q| q.purge(&name))?;
             Ok(json!({}))
         }
         "GetQueueAttributes" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             let wanted: Vec<String> = input["AttributeNames"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
@@ -369,13 +366,13 @@ async fn dispatch(state: &State, op: &str, input: &Value) -> std::result::Result
             Ok(json!({"Attributes": attributes}))
         }
         "SetQueueAttributes" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             let attributes = attribute_map(&input["Attributes"])?;
             queues.with(|q| q.set_attributes(&name, attributes))?;
             Ok(json!({}))
         }
         "SendMessage" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             unmodelled_message_parts(input)?;
             let body = input["MessageBody"].as_str().unwrap_or_default().to_owned();
             let (id, md5) = queues.with(|q| q.send(&name, &body, Instant::now()))?;
@@ -383,7 +380,7 @@ async fn dispatch(state: &State, op: &str, input: &Value) -> std::result::Result
             Ok(json!({"MessageId": id, "MD5OfMessageBody": md5}))
         }
         "SendMessageBatch" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             let entries = batch_entries(input)?;
             let (mut ok, mut bad) = (Vec::new(), Vec::new());
             for e in entries {
@@ -404,13 +401,13 @@ async fn dispatch(state: &State, op: &str, input: &Value) -> std::result::Result
         }
         "ReceiveMessage" => receive(state, input).await,
         "DeleteMessage" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             let handle = input["ReceiptHandle"].as_str().unwrap_or_default().to_owned();
             queues.with(|q| q.delete_message(&name, &handle))?;
             Ok(json!({}))
         }
         "DeleteMessageBatch" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             let entries = batch_entries(input)?;
             let (mut ok, mut bad) = (Vec::new(), Vec::new());
             for e in entries {
@@ -424,7 +421,7 @@ async fn dispatch(state: &State, op: &str, input: &Value) -> std::result::Result
             Ok(json!({"Successful": ok, "Failed": bad}))
         }
         "ChangeMessageVisibility" => {
-            let name = queue_name(state, input)?;
+            let name = queue_name(input)?;
             let handle = input["ReceiptHandle"].as_str().unwrap_or_default().to_owned();
             let seconds = int(input, "VisibilityTimeout")?.unwrap_or(0);
             queues.with(|q| q.change_visibility(&name, &handle, seconds, Instant::now()))?;
@@ -440,7 +437,7 @@ async fn dispatch(state: &State, op: &str, input: &Value) -> std::result::Result
 /// ReceiveMessage, long polling: waits up to `WaitTimeSeconds` (the queue's `ReceiveMessageWaitTimeSeconds` by
 /// default) for a message, waking when one is sent or one's visibility timeout ends.
 async fn receive(state: &State, input: &Value) -> std::result::Result<Value, SqsError> {
-    let name = queue_name(state, input)?;
+    let name = queue_name(input)?;
     let max = int(input, "MaxNumberOfMessages")?.unwrap_or(1);
     if !(1..=10).contains(&max) {
         return Err(SqsError::invalid(format!(

@@ -178,6 +178,12 @@ impl Queues {
         format!("arn:aws:sqs:{}:{ACCOUNT}:{name}", self.region)
     }
 
+    /// The queue `arn` names, when it is an ARN of this stand-in's region and account and the queue exists.
+    pub(crate) fn named_by(&self, arn: &str) -> Option<String> {
+        let name = arn.rsplit(':').next()?;
+        (self.arn(name) == arn && self.queues.contains_key(name)).then(|| name.to_owned())
+    }
+
     fn queue(&mut self, name: &str) -> Result<&mut Queue, SqsError> {
         self.queues.get_mut(name).ok_or_else(SqsError::no_queue)
     }
@@ -209,8 +215,7 @@ impl Queues {
                          must be an integer from 1 to 1000.",
                     ));
                 }
-                let target = arn.rsplit(':').next().unwrap_or_default();
-                if arn != self.arn(target) || !self.queues.contains_key(target) {
+                if self.named_by(arn).is_none() {
                     return Err(SqsError::bad_attribute(format!(
                         "Value {value} for parameter RedrivePolicy is invalid. Reason: Dead letter target does \
                          not exist."
@@ -491,12 +496,7 @@ impl Queues {
         if let Some(r) = redrive
             && !dead.is_empty()
         {
-            let target = r
-                .dead_letter_arn
-                .rsplit(':')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
+            let target = self.named_by(&r.dead_letter_arn).unwrap_or_default();
             match self.queues.get_mut(&target) {
                 Some(dlq) => {
                     for mut m in dead {
@@ -506,7 +506,7 @@ impl Queues {
                         dlq.messages.push(m);
                     }
                 }
-                None => tracing::warn!(queue = %name, dead_letter = %target,
+                None => tracing::warn!(queue = %name, dead_letter = %r.dead_letter_arn,
                     "dead-letter queue gone: {} messages dropped", dead.len()),
             }
         }
