@@ -18,6 +18,8 @@ pub struct ClientOverrides {
     pub redshift_data_endpoint_url: Option<String>,
     /// Redshift Serverless endpoint.
     pub redshift_serverless_endpoint_url: Option<String>,
+    /// SQS endpoint.
+    pub sqs_endpoint_url: Option<String>,
     /// Static access key and secret.
     pub static_credentials: Option<(String, String)>,
     /// Region.
@@ -33,6 +35,8 @@ pub struct AwsClients {
     pub redshift_data: aws_sdk_redshiftdata::Client,
     /// Redshift Serverless (for `doctor`).
     pub redshift_serverless: aws_sdk_redshiftserverless::Client,
+    /// SQS (event mode).
+    pub sqs: aws_sdk_sqs::Client,
     /// The resolved shared configuration (region, credentials).
     pub shared: aws_config::SdkConfig,
 }
@@ -102,7 +106,16 @@ pub async fn build_clients(aws: &AwsConfig, overrides: &ClientOverrides) -> Resu
     {
         serverless = serverless.endpoint_url(url);
     }
+    let mut sqs = aws_sdk_sqs::config::Builder::from(&shared);
+    if let Some(url) = overrides
+        .sqs_endpoint_url
+        .clone()
+        .or_else(|| aws.sqs_endpoint_url.clone())
+    {
+        sqs = sqs.endpoint_url(url);
+    }
     Ok(AwsClients {
+        sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
         s3: aws_sdk_s3::Client::from_conf(s3.build()),
         redshift_data: aws_sdk_redshiftdata::Client::from_conf(rs.build()),
         redshift_serverless: aws_sdk_redshiftserverless::Client::from_conf(serverless.build()),

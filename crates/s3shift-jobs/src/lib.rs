@@ -11,6 +11,7 @@
 //! - [`spec`]: [`JobSpec`] and the job file format.
 //! - [`clients`]: the one factory for AWS clients.
 //! - [`doctor`]: a job's preconditions, checked one by one.
+//! - [`events`]: event mode: S3 notifications in an SQS queue, read into what a run loads.
 //! - [`plan`]: planning: the pure plan, the ledger window it reads, and the streamed listing.
 //! - [`run`]: [`Pipeline::run`], the run engine, one file per phase; `run/load.rs` holds the load's states and
 //!   the exactly-once argument.
@@ -21,6 +22,7 @@
 
 pub mod clients;
 pub mod doctor;
+pub mod events;
 pub mod lease;
 pub mod migrate;
 pub mod plan;
@@ -186,6 +188,16 @@ pub enum Error {
         /// The file.
         name: String,
         /// What.
+        problem: String,
+    },
+    /// The job's SQS queue refused or failed a call.
+    #[error("queue {queue}: {op}: {problem}")]
+    Queue {
+        /// The queue's URL.
+        queue: String,
+        /// The SQS operation.
+        op: &'static str,
+        /// SQS's answer.
         problem: String,
     },
     /// S3.

@@ -21,6 +21,35 @@ pub struct JobStatus {
     pub min_slack_hours: Option<f64>,
     /// Whether that slack is under the job's warning threshold.
     pub expiry_warning: bool,
+    /// For a job in event mode: its queue's depth and its dead-letter queue's.
+    pub queue: Option<QueueStatus>,
+}
+
+/// The depth of a job's event queue and of its dead-letter queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueStatus {
+    /// The queue.
+    pub url: String,
+    /// Messages waiting.
+    pub visible: u64,
+    /// Messages received and not yet deleted.
+    pub in_flight: u64,
+    /// The dead-letter queue, when the queue has a redrive policy.
+    pub dead_letter_url: Option<String>,
+    /// Messages in it: events whose objects could not be read after the queue's maxReceiveCount receives.
+    pub dead_letter_messages: Option<u64>,
+}
+
+/// Reads the depth of `queue` and its dead-letter queue.
+pub async fn queue_status(queue: &crate::events::EventQueue) -> Result<QueueStatus> {
+    let d = queue.depths().await?;
+    Ok(QueueStatus {
+        url: queue.url().to_owned(),
+        visible: d.queue.visible,
+        in_flight: d.queue.in_flight,
+        dead_letter_url: d.dead_letter.as_ref().map(|(u, _)| u.clone()),
+        dead_letter_messages: d.dead_letter.map(|(_, d)| d.visible),
+    })
 }
 
 /// Reads the last `limit` runs of `spec` (at most 1000).
@@ -42,6 +71,7 @@ pub async fn job_status(api: &DataApi, spec: &JobSpec, limit: u32, now: DateTime
         runs,
         lag_hours,
         min_slack_hours,
+        queue: None,
     })
 }
 

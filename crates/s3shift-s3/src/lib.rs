@@ -133,6 +133,8 @@ pub struct RangeRead {
     pub object_size: Option<u64>,
     /// `Content-Type` of the object.
     pub content_type: Option<String>,
+    /// `Last-Modified` of the object (second precision, as HTTP dates are).
+    pub last_modified: Option<DateTime<Utc>>,
 }
 
 /// How [`S3Store`] behaves beyond what the SDK client's own configuration says.
@@ -290,12 +292,16 @@ impl S3Store {
                 .and_then(|total| total.parse::<u64>().ok())
                 .or_else(|| out.content_length().and_then(|l| u64::try_from(l).ok()));
             let content_type = out.content_type().map(str::to_owned);
+            let last_modified = out
+                .last_modified()
+                .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
             match out.body.collect().await {
                 Ok(body) => {
                     return Ok(RangeRead {
                         bytes: body.into_bytes(),
                         object_size,
                         content_type,
+                        last_modified,
                     });
                 }
                 Err(e) if attempt < self.config.body_retries => {

@@ -310,6 +310,106 @@ impl Stack {
         self.query(sql).await[0][0].as_i64().unwrap()
     }
 
+    /// An SQS client on the stand-ins, as the administrator.
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url(self.local.sqs.endpoint_url())
+                .credentials_provider(Credentials::new(
+                    &self.local.access_key,
+                    &self.local.secret_key,
+                    None,
+                    None,
+                    "t",
+                ))
+                .build(),
+        )
+    }
+
+    /// Puts the job in event mode, as deploy/ does on AWS: a queue `uploads-events` whose dead-letter queue
+    /// `uploads-events-dlq` takes a message after `max_receives` receives, the `uploads` bucket notifying the
+    /// queue of every `s3:ObjectCreated:*`, and a `[source.events]` table with `events_extra` lines in the job
+    /// file. Returns the queue's URL.
+    pub async fn enable_events(&self, max_receives: u32, events_extra: &str) -> String {
+        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let sqs = self.sqs();
+        let dlq = sqs
+            .create_queue()
+            .queue_name("uploads-events-dlq")
+            .send()
+            .await
+            .unwrap();
+        let dlq_arn = sqs
+            .get_queue_attributes()
+            .queue_url(dlq.queue_url().unwrap())
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()[&QueueAttributeName::QueueArn]
+            .clone();
+        let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receives}"}}"#);
+        let queue = sqs
+            .create_queue()
+            .queue_name("uploads-events")
+            .attributes(QueueAttributeName::RedrivePolicy, redrive)
+            .send()
+            .await
+            .unwrap();
+        let url = queue.queue_url().unwrap().to_owned();
+        let arn = dlq_arn.replace("uploads-events-dlq", "uploads-events");
+        self.local
+            .s3_client()
+            .put_bucket_notification_configuration()
+            .bucket("uploads")
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .queue_configurations(
+                        QueueConfiguration::builder()
+                            .id("s3shift")
+                            .queue_arn(arn)
+                            .events(Event::from("s3:ObjectCreated:*"))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let mut text = std::fs::read_to_string(&self.job).unwrap();
+        text.push_str(&format!(
+            "sqs_endpoint_url = \"{}\"\n[source.events]\nqueue_url = \"{url}\"\nreconcile_cron = \"0 30 * * * *\"\n{events_extra}\n",
+            self.local.sqs.endpoint_url()
+        ));
+        std::fs::write(&self.job, text).unwrap();
+        url
+    }
+
+    /// Messages (visible, in flight) in the queue at `url`.
+    pub async fn queue_depth(&self, url: &str) -> (u64, u64) {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes().unwrap();
+        let n = |a: A| attrs.get(&a).map_or(0, |v| v.parse().unwrap());
+        (
+            n(A::ApproximateNumberOfMessages),
+            n(A::ApproximateNumberOfMessagesNotVisible),
+        )
+    }
+
     /// Every object of the source has exactly one row in images and in the ledger, `expected` in all.
     pub async fn assert_exactly_once(&self, expected: i64) {
         assert_eq!(self.count("SELECT COUNT(*) FROM s3shift.images").await, expected);

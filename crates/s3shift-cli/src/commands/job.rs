@@ -29,6 +29,7 @@ const STAGING_BUCKET_VAR: &str = "S3SHIFT_STAGING_BUCKET";
 const WORKGROUP_VAR: &str = "S3SHIFT_WORKGROUP";
 const DATABASE_VAR: &str = "S3SHIFT_DATABASE";
 const COPY_IAM_ROLE_VAR: &str = "S3SHIFT_COPY_IAM_ROLE";
+const QUEUE_URL_VAR: &str = "S3SHIFT_QUEUE_URL";
 
 /// The job file's deployment-specific fields, for an account whose names differ from the file's: the ECS task
 /// definitions (deploy/compute.yaml) set them from the stacks' outputs. Validated like the fields they replace.
@@ -50,6 +51,9 @@ pub(crate) struct DeployArgs {
     /// The role COPY reads the staging bucket with: `default` or an ARN (warehouse.copy_iam_role).
     #[arg(long, value_name = "ARN", env = COPY_IAM_ROLE_VAR)]
     copy_iam_role: Option<String>,
+    /// The event queue's URL (source.events.queue_url; the job file must have [source.events]).
+    #[arg(long, value_name = "URL", env = QUEUE_URL_VAR)]
+    queue_url: Option<String>,
 }
 
 impl DeployArgs {
@@ -67,6 +71,7 @@ impl DeployArgs {
             workgroup: given(&self.workgroup, "workgroup", WORKGROUP_VAR),
             database: given(&self.database, "database", DATABASE_VAR),
             copy_iam_role: given(&self.copy_iam_role, "copy-iam-role", COPY_IAM_ROLE_VAR),
+            queue_url: given(&self.queue_url, "queue-url", QUEUE_URL_VAR),
         }
     }
 }
@@ -101,6 +106,12 @@ pub(crate) async fn pipeline_with_clients(
             spec.config.warehouse.database.clone(),
             PollConfig::default(),
         ),
+        events: spec
+            .config
+            .source
+            .events
+            .as_ref()
+            .map(|e| s3shift_jobs::events::EventQueue::new(clients.sqs.clone(), e.queue_url.clone())),
     };
     Ok((p, clients))
 }

@@ -59,6 +59,7 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         slowdown_per_mille: args.slowdown_per_mille,
         drop_body_per_mille: args.drop_body_per_mille,
         seed: args.fault_seed,
+        denied_keys: Vec::new(),
     };
     let warehouse = args.dir.join("warehouse.duckdb");
     let mut rs_config = LocalRedshiftConfig::new(&warehouse);

@@ -157,10 +157,26 @@ pub(crate) struct RunArgs {
     /// the next run finishes any pending load) if that takes longer than this. ECS waits 30 s by default.
     #[arg(long, value_name = "SECONDS", default_value_t = 25)]
     stop_timeout_seconds: u64,
+    /// For a job with [source.events]: plan from a listing (the reconciliation scan), loading what no event
+    /// brought; objects younger than `reconcile_grace_seconds` are left to their events.
+    #[arg(long, conflicts_with = "follow")]
+    scan: bool,
+    /// For a job with [source.events]: keep receiving and load whenever the oldest waiting object has waited
+    /// `max_latency_seconds` or `max_batch` objects wait, until SIGTERM or Ctrl-C (what an ECS service runs).
+    #[arg(long, conflicts_with = "dry_run")]
+    follow: bool,
 }
 
 pub(crate) fn run(args: &RunArgs) -> Result<u8> {
     let spec = load_spec(&args.job)?;
+    if (args.scan || args.follow) && spec.config.source.events.is_none() {
+        let flag = if args.scan { "--scan" } else { "--follow" };
+        return Err(UsageError(format!(
+            "{flag} is for a job in event mode, and {} has no [source.events] table",
+            spec.file.display()
+        ))
+        .into());
+    }
     runtime()?.block_on(async {
         let (p, clients) = pipeline_with_clients(&spec, &ClientOverrides::default()).await?;
         let cadence = dry_run_cadence(&spec, &clients, args.dry_run).await;
@@ -170,10 +186,35 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
                 args.stop_timeout_seconds,
             ))?),
             progress: progress_mode(),
+            scan: args.scan,
             ..RunOptions::default()
         };
+        if args.follow {
+            return follow(&p, &spec, &options, args.json).await;
+        }
         run_with(&p, &spec, &options, args.json, true, cadence.as_ref()).await
     })
+}
+
+/// `run --follow`: prints each run as it ends; the exit code is 3 when any run quarantined objects or left
+/// some unreadable.
+async fn follow(p: &Pipeline, spec: &JobSpec, options: &RunOptions, json: bool) -> Result<u8> {
+    let mut code = 0;
+    let mut failed = None;
+    p.follow(spec, options, |s| {
+        if let Err(e) = print_outcome(RunOutcome::Ran(vec![s.clone()]), json, true, None) {
+            failed.get_or_insert(e);
+        }
+        if s.objects_quarantined + s.objects_failed > 0 {
+            code = EXIT_PARTIAL;
+        }
+    })
+    .await
+    .with_context(|| format!("following the event queue of job {}", spec.name()))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(code)
 }
 
 /// Runs the job and prints the outcome; the exit code is 3 when objects were quarantined or left unreadable.
@@ -211,6 +252,7 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool, cadence: Option
             plan,
             pending_load,
             ledger_statements,
+            queue,
         } => {
             let c = &plan.counts;
             if json {
@@ -221,6 +263,10 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool, cadence: Option
                         "expires_at": o.expires_at.map(|e| e.to_rfc3339())})),
                     "pending_load": pending_load,
                     "cadence": cadence.map(cadence_json),
+                    "queue": queue.as_ref().map(|q| serde_json::json!({
+                        "visible": q.queue.visible, "in_flight": q.queue.in_flight,
+                        "dead_letter": q.dead_letter.as_ref().map(|(url, d)| serde_json::json!({
+                            "url": url, "visible": d.visible}))})),
                 });
                 writeln!(out, "{v}")?;
                 return Ok(0);
@@ -263,6 +309,17 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool, cadence: Option
                 ledger_statements + if c.planned > 0 { 2 } else { 1 },
                 if c.planned > 0 { "one load batch, " } else { "" }
             )?;
+            if let Some(q) = &queue {
+                writeln!(
+                    out,
+                    "  event queue       {:>12}  messages waiting, {} in flight (a run receives them; this plan is \
+                     the reconciliation scan's)",
+                    q.queue.visible, q.queue.in_flight
+                )?;
+                if let Some((url, d)) = &q.dead_letter {
+                    writeln!(out, "  dead-letter queue {:>12}  messages ({url})", d.visible)?;
+                }
+            }
             if let Some(cadence) = cadence {
                 write_cadence(&mut out, cadence)?;
             }
@@ -330,6 +387,17 @@ pub(crate) fn run_metrics(s: &RunSummary) -> s3shift_telemetry::emf::MetricSet {
         ("s3shift_run_duration_seconds".into(), Unit::Seconds, s.duration_s),
         count("expiry_warnings", u64::from(s.expiry_warning)),
     ];
+    if s.mode == "reconcile" {
+        metrics.push(count("event_misses", s.event_misses));
+    }
+    if let Some(e) = &s.events {
+        metrics.extend([
+            count("event_messages", e.messages),
+            count("event_duplicates", e.duplicates + e.already_loaded),
+            count("event_malformed", e.malformed),
+            count("event_messages_left", e.left),
+        ]);
+    }
     if let Some(h) = s.min_slack_hours {
         metrics.push(("s3shift_min_slack_to_expiry_hours".into(), Unit::None, h));
     }
@@ -355,7 +423,12 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
     } else {
         ""
     };
-    writeln!(out, "run {}: {}{resumed}", s.run_id, status_text(s))?;
+    let mode = if s.mode.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", s.mode)
+    };
+    writeln!(out, "run {}: {}{mode}{resumed}", s.run_id, status_text(s))?;
     writeln!(
         out,
         "  objects   listed {}, loaded {}, already loaded {}, too young {}, deferred {}",
@@ -371,6 +444,30 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
         "  requests  {} GETs ({} bytes read), {} LISTs, {} Data API statements, {} COPY",
         s.get_requests, s.bytes_read, s.list_requests, s.data_api_statements, s.copy_statements
     )?;
+    if let Some(e) = &s.events {
+        writeln!(
+            out,
+            "  events    {} messages: {} created, {} duplicate, {} already loaded, {} ignored, {} foreign, {} \
+             malformed; {} deleted, {} released, {} left for retry",
+            e.messages,
+            e.created,
+            e.duplicates,
+            e.already_loaded,
+            e.ignored,
+            e.foreign,
+            e.malformed,
+            e.deleted,
+            e.released,
+            e.left
+        )?;
+    }
+    if s.mode == "reconcile" {
+        writeln!(
+            out,
+            "  reconcile {} objects no event had brought (late or lost events)",
+            s.event_misses
+        )?;
+    }
     let slack = s.min_slack_hours.map_or("n/a".into(), |h| format!("{h:.1} h"));
     let warn = if s.expiry_warning {
         "  WARNING: under the job's threshold"

@@ -32,9 +32,16 @@ pub(crate) fn run(args: &StatusArgs) -> Result<u8> {
         let mut out = std::io::stdout().lock();
         for spec in &specs {
             let p = pipeline(spec, &ClientOverrides::default()).await?;
-            let st = job_status(&p.api, spec, args.limit, chrono::Utc::now())
+            let mut st = job_status(&p.api, spec, args.limit, chrono::Utc::now())
                 .await
                 .with_context(|| format!("reading the runs of job {}", spec.name()))?;
+            if let Some(queue) = &p.events {
+                st.queue = Some(
+                    s3shift_jobs::status::queue_status(queue)
+                        .await
+                        .with_context(|| format!("reading the event queue of job {}", spec.name()))?,
+                );
+            }
             if args.json {
                 writeln!(out, "{}", serde_json::to_string(&st)?)?;
                 continue;
@@ -52,6 +59,29 @@ pub(crate) fn run(args: &StatusArgs) -> Result<u8> {
                     ""
                 }
             )?;
+            if let Some(q) = &st.queue {
+                writeln!(
+                    out,
+                    "  event queue: {} waiting, {} in flight ({})",
+                    q.visible, q.in_flight, q.url
+                )?;
+                match (&q.dead_letter_url, q.dead_letter_messages) {
+                    (Some(url), Some(n)) => writeln!(
+                        out,
+                        "  dead-letter queue: {n} messages{} ({url})",
+                        if n > 0 {
+                            "  WARNING: events whose objects could not be read; see the runs' logs"
+                        } else {
+                            ""
+                        }
+                    )?,
+                    _ => writeln!(
+                        out,
+                        "  dead-letter queue: none (the queue has no redrive policy: a poison message is \
+                         received forever)"
+                    )?,
+                }
+            }
             writeln!(
                 out,
                 "  {:<40} {:<9} {:>9} {:>9} {:>11} {:>10} {:>8}",

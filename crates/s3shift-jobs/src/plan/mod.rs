@@ -9,6 +9,7 @@
 //! most urgent, and [`LoadedSet`] holds the ledger as 16-byte hashes. What a run holds for its plan no longer
 //! grows with the listing, only with the ledger window (see [`ledger::ledger_window_start`]).
 
+pub mod events;
 pub mod ledger;
 pub mod scan;
 

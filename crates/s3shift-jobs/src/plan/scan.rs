@@ -28,17 +28,7 @@ impl Pipeline {
         summary: &mut RunSummary,
     ) -> Result<Plan> {
         let src = &spec.config.source;
-        let lifecycle = match self.s3.lifecycle(&src.bucket).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(bucket = %src.bucket, error = %e, "cannot read the lifecycle configuration");
-                Lifecycle::default()
-            }
-        };
-        if lifecycle.is_empty() {
-            tracing::warn!(bucket = %src.bucket, assume_days = src.assume_lifecycle_days,
-                "no expiration rule found on the source bucket");
-        }
+        let lifecycle = self.source_lifecycle(spec).await;
         let prefixes = match backfill {
             Some(b) if !b.prefixes.is_empty() => b.prefixes.clone(),
             _ => src.prefixes.clone(),
@@ -53,7 +43,13 @@ impl Pipeline {
             summary.data_api_statements += statements;
             loaded
         };
-        let settle = chrono::Duration::seconds(i64::try_from(src.settle_seconds).unwrap_or(i64::MAX / 1000));
+        // A reconciliation scan of an event-mode job leaves young objects to their events: what it loads, events
+        // missed (or were later than the grace allows).
+        let settle_seconds = match &src.events {
+            Some(e) if backfill.is_none() => src.settle_seconds.max(e.reconcile_grace_seconds),
+            _ => src.settle_seconds,
+        };
+        let settle = chrono::Duration::seconds(i64::try_from(settle_seconds).unwrap_or(i64::MAX / 1000));
         let mut builder = PlanBuilder::new(&loaded, now, settle, &spec.config.limits);
         // Prefixes are listed in parallel; their pages meet in a short queue, so a slow planner holds the
         // listings back instead of buffering them.
@@ -89,11 +85,7 @@ impl Pipeline {
                         found.insert(o.key.clone());
                     }
                 }
-                o.expires_at = lifecycle.expiry(&o.key, o.size, o.last_modified).or_else(|| {
-                    (src.assume_lifecycle_days > 0)
-                        .then(|| s3shift_core::expiry_of(o.last_modified, src.assume_lifecycle_days))
-                        .flatten()
-                });
+                o.expires_at = self.expiry(spec, &lifecycle, &o);
                 if backfill.is_none() && window_start.is_some_and(|w| o.last_modified < w) {
                     before_window += 1;
                 }
@@ -119,5 +111,37 @@ impl Pipeline {
             summary.objects_not_found = missing.len() as u64;
         }
         Ok(builder.finish())
+    }
+
+    /// The source bucket's lifecycle rules (none, with a warning, when they cannot be read or there are none).
+    pub(crate) async fn source_lifecycle(&self, spec: &JobSpec) -> Lifecycle {
+        let src = &spec.config.source;
+        let lifecycle = match self.s3.lifecycle(&src.bucket).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(bucket = %src.bucket, error = %e, "cannot read the lifecycle configuration");
+                Lifecycle::default()
+            }
+        };
+        if lifecycle.is_empty() {
+            tracing::warn!(bucket = %src.bucket, assume_days = src.assume_lifecycle_days,
+                "no expiration rule found on the source bucket");
+        }
+        lifecycle
+    }
+
+    /// When `o` expires: by the bucket's rules, else by the job's `assume_lifecycle_days`.
+    pub(crate) fn expiry(
+        &self,
+        spec: &JobSpec,
+        lifecycle: &Lifecycle,
+        o: &ObjectRef,
+    ) -> Option<DateTime<Utc>> {
+        let days = spec.config.source.assume_lifecycle_days;
+        lifecycle.expiry(&o.key, o.size, o.last_modified).or_else(|| {
+            (days > 0)
+                .then(|| s3shift_core::expiry_of(o.last_modified, days))
+                .flatten()
+        })
     }
 }

@@ -7,6 +7,7 @@
 //! `corrupt` row, an object deleted or replaced since the listing becomes a `vanished` row, and one still
 //! unreadable after the SDK's retries is left for the next run.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -121,6 +122,10 @@ enum Outcome {
 pub(super) struct Staged {
     pub(super) rows: u64,
     pub(super) manifest: CopyManifest,
+    /// Identities of the planned objects that have no row: unreadable after retries, or not read before a drain.
+    pub(super) not_loaded: HashSet<String>,
+    /// Of those, the ones that were read and failed.
+    pub(super) failed: HashSet<String>,
 }
 
 /// Totals the stager keeps.
@@ -130,6 +135,7 @@ struct StageTotals {
     quarantined: u64,
     vanished: u64,
     failed: u64,
+    failed_ids: HashSet<String>,
 }
 
 fn vanished(object: ObjectRef, error: &s3shift_s3::Error, bytes_read: u64) -> Outcome {
@@ -174,7 +180,7 @@ fn guarded(step: impl FnOnce() -> Step) -> Step {
 }
 
 /// Reads what the extractor asks for, one ranged GET at a time, until it has a record.
-async fn read_one(s3: &S3Store, object: ObjectRef, cfg: &ExtractConfig, counters: &Counters) -> Outcome {
+async fn read_one(s3: &S3Store, mut object: ObjectRef, cfg: &ExtractConfig, counters: &Counters) -> Outcome {
     let Some(first) = first_range(object.size, cfg) else {
         let record = match extract_prefix(&[], 0, cfg) {
             Step::Done(r) => r,
@@ -197,6 +203,20 @@ async fn read_one(s3: &S3Store, object: ObjectRef, cfg: &ExtractConfig, counters
             };
         }
     };
+    if let Some(lm) = read.last_modified {
+        // An event gives the time S3 finished the request, not LastModified (a multipart upload's is earlier):
+        // the row takes the object's own, and its expiry moves with it. A listed LastModified agrees with the
+        // GET's to the second (HTTP dates have no fractions), so a scanned object keeps its listed value.
+        let shift = lm - object.last_modified;
+        if shift.abs() >= chrono::Duration::seconds(1) {
+            // The rule's days are the whole days between LastModified and the expiry (rounded up to midnight).
+            object.expires_at = object.expires_at.and_then(|e| {
+                let days = u32::try_from((e - object.last_modified).num_days()).ok()?;
+                s3shift_core::expiry_of(lm, days)
+            });
+            object.last_modified = lm;
+        }
+    }
     let mut total = read.bytes.len() as u64;
     counters.bytes_read.fetch_add(total, Ordering::Relaxed);
     let content_type = read.content_type.clone();
@@ -263,6 +283,7 @@ fn stage_outcomes(
                 tracing::warn!(bucket = %object.bucket, key = %object.key, %error,
                     "object unreadable after retries; left for the next run");
                 totals.failed += 1;
+                totals.failed_ids.insert(object.identity());
                 continue;
             }
         };
@@ -423,7 +444,11 @@ impl Pipeline {
         while tasks.join_next().await.is_some() {}
         let _ = progress_done.send(true);
         let _ = progress.await;
-        let unread = queue.lock().map_or(0, |q| q.len()) as u64;
+        let unread_ids: HashSet<String> = queue
+            .lock()
+            .map(|mut q| (&mut *q).map(|o| o.identity()).collect())
+            .unwrap_or_default();
+        let unread = unread_ids.len() as u64;
         if unread > 0 {
             tracing::warn!(
                 unread,
@@ -445,9 +470,13 @@ impl Pipeline {
         summary.objects_failed = totals.failed;
         summary.bytes_read = counters.bytes_read.load(Ordering::Relaxed);
         summary.get_requests = counters.get_requests.load(Ordering::Relaxed);
+        let mut not_loaded = unread_ids;
+        not_loaded.extend(totals.failed_ids.iter().cloned());
         Ok(Staged {
             rows: totals.rows,
             manifest,
+            not_loaded,
+            failed: totals.failed_ids,
         })
     }
 }

@@ -12,6 +12,7 @@
 
 mod crash;
 mod extract;
+mod follow;
 mod load;
 mod summary;
 
@@ -24,10 +25,13 @@ use s3shift_redshift::DataApi;
 use s3shift_s3::S3Store;
 use s3shift_stage::CopyManifest;
 
+use crate::events::EventQueue;
+
 pub use crash::{CrashPoint, FAILPOINT_RELEASE_VAR, FAILPOINT_VAR};
 pub use extract::Progress;
 pub use summary::{RunSummary, StageSeconds};
 
+use crate::events::{EventBatch, QueueDepths};
 use crate::lease::Lease;
 use crate::plan::Plan;
 use crate::spec::JobSpec;
@@ -41,6 +45,8 @@ pub struct Pipeline {
     pub s3: S3Store,
     /// The warehouse.
     pub api: DataApi,
+    /// The job's event queue, for a job with `[source.events]`.
+    pub events: Option<EventQueue>,
 }
 
 /// How to run.
@@ -59,6 +65,9 @@ pub struct RunOptions {
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
     /// Progress reporting while objects are read.
     pub progress: Progress,
+    /// Plan from a listing even when the job has an event queue: the reconciliation scan, which leaves objects
+    /// younger than `reconcile_grace_seconds` to their events and counts what it loads as event misses.
+    pub scan: bool,
 }
 
 impl Default for RunOptions {
@@ -70,6 +79,7 @@ impl Default for RunOptions {
             backfill: None,
             stop: None,
             progress: Progress::Off,
+            scan: false,
         }
     }
 }
@@ -102,6 +112,10 @@ pub enum RunOutcome {
         pending_load: Option<String>,
         /// Data API statements the plan took to read the ledger (sizing its window, then its slices).
         ledger_statements: u64,
+        /// For a job in event mode: the depth of its queue and dead-letter queue (a dry run receives nothing,
+        /// since receiving hides messages and counts toward the dead-letter queue; its plan is the
+        /// reconciliation scan's).
+        queue: Option<QueueDepths>,
     },
     /// The runs that happened: a resumed load first, if one was pending, then this invocation's own run.
     Ran(Vec<RunSummary>),
@@ -131,11 +145,16 @@ impl Pipeline {
             let plan = self
                 .plan(spec, now, options.backfill.as_ref(), &mut summary)
                 .await?;
+            let queue = match &self.events {
+                Some(q) if spec.config.source.events.is_some() => Some(q.depths().await?),
+                _ => None,
+            };
             return Ok(RunOutcome::DryRun {
                 run_id,
                 plan: Box::new(plan),
                 pending_load: pending,
                 ledger_statements: summary.data_api_statements,
+                queue,
             });
         }
         self.preflight(spec).await?;
@@ -190,8 +209,53 @@ impl Pipeline {
             tracing::warn!("stop requested: not starting a new run");
             return Ok(RunOutcome::Ran(done));
         }
-        done.push(self.run_new(spec, now, options, lease).await?);
+        let batch = if self.event_mode(spec, options) {
+            let (received, calls) = self.receive_run(spec, options.stop.as_ref()).await?;
+            let src = &spec.config.source;
+            let mut batch = EventBatch::sort(received, &src.bucket, &src.prefixes);
+            batch.counts.receive_requests = calls;
+            Some(batch)
+        } else {
+            None
+        };
+        done.push(self.run_new(spec, now, options, lease, batch).await?);
         Ok(RunOutcome::Ran(done))
+    }
+
+    /// Whether a run of `spec` plans from its event queue: it has one, and neither `--scan` nor a backfill
+    /// asks for a listing.
+    fn event_mode(&self, spec: &JobSpec, options: &RunOptions) -> bool {
+        spec.config.source.events.is_some() && !options.scan && options.backfill.is_none()
+    }
+
+    /// One `--follow` cycle: takes the lease (`None` when another run holds it: the batch waits), finishes a
+    /// pending load, and loads `batch`.
+    pub(crate) async fn run_batch(
+        &self,
+        spec: &JobSpec,
+        options: &RunOptions,
+        batch: EventBatch,
+    ) -> Result<std::result::Result<Vec<RunSummary>, EventBatch>> {
+        let now = Utc::now();
+        let run_id = new_run_id(spec, now)?;
+        let lease = match self.take_lease(spec, &run_id, options).await? {
+            Ok(lease) => lease,
+            Err(_) => return Ok(Err(batch)),
+        };
+        let outcome = async {
+            let mut done = Vec::new();
+            if let Some(pending) = self.pending_load(spec).await? {
+                tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
+                done.push(self.finish_load(spec, Staged::resumed(pending), &lease).await?);
+            }
+            done.push(self.run_new(spec, now, options, &lease, Some(batch)).await?);
+            Ok::<_, Error>(done)
+        }
+        .await;
+        let released = lease.release().await;
+        let done = outcome.map_err(|e| e.explain(spec))?;
+        released?;
+        Ok(Ok(done))
     }
 
     /// Loads again, from the staged files of an earlier run, what that run staged (works after the source
@@ -287,13 +351,15 @@ impl Pipeline {
         Ok(RunOutcome::Ran(vec![summary]))
     }
 
-    /// A new run: plan, read and stage, then take the load through its states (see [`load`]).
+    /// A new run: plan (from `batch` when given, else from a listing), read and stage, then take the load
+    /// through its states (see [`load`]); for an event run, settle its messages once the load committed.
     async fn run_new(
         &self,
         spec: &JobSpec,
         now: DateTime<Utc>,
         options: &RunOptions,
         lease: &Lease,
+        mut batch: Option<EventBatch>,
     ) -> Result<RunSummary> {
         let started = Instant::now();
         let run_id = new_run_id(spec, now)?;
@@ -305,33 +371,72 @@ impl Pipeline {
             ..RunSummary::default()
         };
         let t = Instant::now();
-        let plan = self
-            .plan(spec, now, options.backfill.as_ref(), &mut summary)
-            .await?;
+        let plan = match batch.as_mut() {
+            Some(b) => {
+                summary.mode = "events".into();
+                self.plan_events(spec, now, b, &mut summary).await?
+            }
+            None => {
+                let plan = self
+                    .plan(spec, now, options.backfill.as_ref(), &mut summary)
+                    .await?;
+                if options.backfill.is_some() {
+                    summary.mode = "backfill".into();
+                } else if spec.config.source.events.is_some() {
+                    summary.mode = "reconcile".into();
+                    summary.event_misses = plan.counts.planned + plan.counts.deferred;
+                    if summary.event_misses > 0 {
+                        tracing::warn!(run_id = %run_id, objects = summary.event_misses,
+                            "the reconciliation scan found objects no event brought in time");
+                    }
+                } else {
+                    summary.mode = "scan".into();
+                }
+                plan
+            }
+        };
         summary.stage_seconds.plan = t.elapsed().as_secs_f64();
         self.note_plan(spec, &run_id, &plan, &mut summary);
         CrashPoint::AfterPlan.check();
-        if plan.objects.is_empty() {
+        let (mut summary, planned, not_loaded, failed) = if plan.objects.is_empty() {
             let t = Instant::now();
-            self.finish_unloaded(spec, summary, RunStatus::Empty, started, Some(t))
-                .await
+            let summary = self
+                .finish_unloaded(spec, summary, RunStatus::Empty, started, Some(t))
+                .await?;
+            (summary, Vec::new(), HashSet::new(), HashSet::new())
         } else {
+            let planned = if batch.is_some() {
+                plan.objects.clone()
+            } else {
+                Vec::new()
+            };
             let t = Instant::now();
             let staged = self
                 .extract_and_stage(spec, &run_id, now, plan.objects, options, &mut summary)
                 .await?;
             summary.stage_seconds.extract = t.elapsed().as_secs_f64();
             CrashPoint::AfterStage.check();
-            if staged.rows == 0 {
-                return self
-                    .finish_unloaded(spec, summary, RunStatus::Partial, started, None)
-                    .await;
-            }
-            let staged = self
-                .stage_load(spec, &run_id, staged, summary, now, started)
+            let (not_loaded, failed) = (staged.not_loaded.clone(), staged.failed.clone());
+            let summary = if staged.rows == 0 {
+                self.finish_unloaded(spec, summary, RunStatus::Partial, started, None)
+                    .await?
+            } else {
+                let staged = self
+                    .stage_load(spec, &run_id, staged, summary, now, started)
+                    .await?;
+                self.finish_load(spec, staged, lease).await?
+            };
+            (summary, planned, not_loaded, failed)
+        };
+        if let Some(batch) = batch {
+            self.settle_events(spec, batch, &planned, &not_loaded, &failed, &mut summary)
                 .await?;
-            self.finish_load(spec, staged, lease).await
+            if let Some(c) = &summary.events {
+                tracing::info!(run_id = %summary.run_id, messages = c.messages, deleted = c.deleted,
+                    released = c.released, left = c.left, "event messages settled");
+            }
         }
+        Ok(summary)
     }
 
     /// Takes the plan's counts and slack into the summary, warning when objects close to expiry are unloaded.

@@ -66,6 +66,16 @@ pub struct RunSummary {
     pub resumed: bool,
     /// Set when a stop request drained the run early (the objects not read are counted in `objects_deferred`).
     pub drained: bool,
+    /// What the run planned from: `scan` (a listing), `events` (the job's queue), `reconcile` (the scan of a
+    /// job in event mode), `backfill`; empty for a resumed load.
+    #[serde(default)]
+    pub mode: String,
+    /// A reconciliation scan: objects older than the grace that no event had loaded (late or lost events).
+    #[serde(default)]
+    pub event_misses: u64,
+    /// An event run: what its messages held and what became of them.
+    #[serde(default)]
+    pub events: Option<crate::events::EventCounts>,
 }
 
 /// Pointers written before the status was typed hold `""` for a run that has not ended.
@@ -173,6 +183,9 @@ impl RunSummary {
             slowest_stage = %self.slowest_stage,
             duration_s = self.duration_s,
             resumed = self.resumed,
+            mode = %self.mode,
+            event_misses = self.event_misses,
+            event_messages = self.events.map_or(0, |e| e.messages),
             "run finished"
         );
     }

@@ -50,6 +50,61 @@ pub struct SourceConfig {
     /// Lifecycle days to assume when the bucket's lifecycle configuration cannot be read (0: none).
     #[serde(default)]
     pub assume_lifecycle_days: u32,
+    /// Event mode: plan from the bucket's `ObjectCreated` notifications in an SQS queue instead of a listing.
+    #[serde(default)]
+    pub events: Option<EventsConfig>,
+}
+
+/// `[source.events]`: the queue that receives the source bucket's `ObjectCreated` notifications (sent by S3
+/// directly), and how a run reads it. See `s3shift_jobs::events`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// The queue's URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`).
+    pub queue_url: String,
+    /// When the reconciliation scan runs (`s3shift run <job> --scan`): a cron expression with seconds, UTC. It
+    /// loads what no event brought before it expires.
+    pub reconcile_cron: String,
+    /// The reconciliation scan leaves objects younger than this to their events (late events are normal: S3
+    /// says an event "can sometimes take a minute or longer"); what it loads older than this, events missed.
+    #[serde(default = "default_reconcile_grace_seconds")]
+    pub reconcile_grace_seconds: u64,
+    /// Most messages one scheduled event run receives (it stops earlier when the queue is empty).
+    #[serde(default = "default_max_messages_per_run")]
+    pub max_messages_per_run: u64,
+    /// How long received messages stay hidden from other receivers: longer than a run (or a `--follow` batch
+    /// plus its load) takes, or they are delivered again while loading (harmless, but wasted); more than
+    /// `max_latency_seconds`. A run killed before it deleted its messages leaves them hidden this long.
+    #[serde(default = "default_visibility_timeout_seconds")]
+    pub visibility_timeout_seconds: u32,
+    /// Receives in flight at once in a scheduled event run.
+    #[serde(default = "default_receivers")]
+    pub receivers: u32,
+    /// `--follow`: load when the oldest waiting object is this old.
+    #[serde(default = "default_max_latency_seconds")]
+    pub max_latency_seconds: u64,
+    /// `--follow`: load when this many objects wait.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: u64,
+}
+
+const fn default_reconcile_grace_seconds() -> u64 {
+    3600
+}
+const fn default_max_messages_per_run() -> u64 {
+    100_000
+}
+const fn default_visibility_timeout_seconds() -> u32 {
+    1800
+}
+const fn default_receivers() -> u32 {
+    8
+}
+const fn default_max_latency_seconds() -> u64 {
+    60
+}
+const fn default_max_batch() -> u64 {
+    5000
 }
 
 fn default_prefixes() -> Vec<String> {
@@ -215,6 +270,9 @@ pub struct AwsConfig {
     /// Redshift Data API endpoint (otherwise `AWS_ENDPOINT_URL_REDSHIFT_DATA` / the SDK's default).
     #[serde(default)]
     pub redshift_data_endpoint_url: Option<String>,
+    /// SQS endpoint, for event mode (otherwise `AWS_ENDPOINT_URL_SQS` / the SDK's default).
+    #[serde(default)]
+    pub sqs_endpoint_url: Option<String>,
     /// Redshift Serverless endpoint, for `doctor` (otherwise `AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS`).
     #[serde(default)]
     pub redshift_serverless_endpoint_url: Option<String>,

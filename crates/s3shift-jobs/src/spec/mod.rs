@@ -36,6 +36,8 @@ pub struct JobSpec {
     pub iam_role: IamRole,
     /// The parsed schedule.
     pub schedule: cron::Schedule,
+    /// The reconciliation scan's schedule, for a job in event mode.
+    pub reconcile: Option<cron::Schedule>,
     /// The Redshift target.
     pub target: s3shift_redshift::Target,
 }
@@ -129,6 +131,16 @@ pub fn parse_job_with(path: &Path, text: &str, overrides: &Overrides) -> Result<
             .unwrap_or_else(|| "(file)".into()),
         problem: e.message().to_owned(),
     })?;
+    if let (Some(o), None) = (&overrides.queue_url, &config.source.events) {
+        return Err(bad(
+            path,
+            "source.events",
+            format!(
+                "{} names a queue, but the job file has no [source.events] table (add one to run it in event mode)",
+                o.from
+            ),
+        ));
+    }
     overrides.apply(&mut config);
     let mut spec = validate(path, config).map_err(|e| overrides.name_origin(e))?;
     spec.overrides = overrides.clone();
@@ -341,8 +353,13 @@ pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
             format!("{g:?} is not a log group name (1-512 of [A-Za-z0-9_-/.#])"),
         ));
     }
+    let reconcile = match &config.source.events {
+        Some(events) => Some(validate_events(path, events)?),
+        None => None,
+    };
     for (field, url) in [
         ("aws.s3_endpoint_url", &config.aws.s3_endpoint_url),
+        ("aws.sqs_endpoint_url", &config.aws.sqs_endpoint_url),
         (
             "aws.redshift_data_endpoint_url",
             &config.aws.redshift_data_endpoint_url,
@@ -361,8 +378,76 @@ pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
         table,
         iam_role,
         schedule,
+        reconcile,
         target,
     })
+}
+
+/// Checks `[source.events]` and returns the reconciliation schedule. Limits are SQS's (see
+/// [`crate::events::queue`]).
+fn validate_events(path: &Path, e: &EventsConfig) -> Result<cron::Schedule> {
+    let url_ok = (e.queue_url.starts_with("https://") || e.queue_url.starts_with("http://"))
+        && e.queue_url
+            .rsplit('/')
+            .next()
+            .is_some_and(|name| !name.is_empty() && !name.ends_with(".fifo"));
+    if !url_ok {
+        return Err(bad(
+            path,
+            "source.events.queue_url",
+            format!(
+                "{:?} is not a standard queue's URL (https://sqs.<region>.amazonaws.com/<account>/<name>;                  S3 cannot notify a FIFO queue)",
+                e.queue_url
+            ),
+        ));
+    }
+    let reconcile = cron::Schedule::from_str(&e.reconcile_cron).map_err(|err| {
+        bad(
+            path,
+            "source.events.reconcile_cron",
+            format!(
+                "{:?} is not a cron expression with seconds (sec min hour day month weekday [year]): {err}",
+                e.reconcile_cron
+            ),
+        )
+    })?;
+    if e.visibility_timeout_seconds > crate::events::queue::SQS_MAX_VISIBILITY_SECONDS {
+        return Err(bad(
+            path,
+            "source.events.visibility_timeout_seconds",
+            "at most 43200 (12 hours, SQS's limit)",
+        ));
+    }
+    if u64::from(e.visibility_timeout_seconds) <= e.max_latency_seconds {
+        return Err(bad(
+            path,
+            "source.events.visibility_timeout_seconds",
+            format!(
+                "{} s is too short: `--follow` holds messages up to max_latency_seconds ({}) before loading, and \
+                 they must stay hidden until the load ends (give max_latency_seconds plus the longest load)",
+                e.visibility_timeout_seconds, e.max_latency_seconds
+            ),
+        ));
+    }
+    if e.max_latency_seconds == 0 || e.max_latency_seconds > 3600 {
+        return Err(bad(
+            path,
+            "source.events.max_latency_seconds",
+            "between 1 and 3600",
+        ));
+    }
+    if e.max_batch == 0 || e.max_messages_per_run == 0 {
+        let field = if e.max_batch == 0 {
+            "source.events.max_batch"
+        } else {
+            "source.events.max_messages_per_run"
+        };
+        return Err(bad(path, field, "at least 1"));
+    }
+    if !(1..=64).contains(&e.receivers) {
+        return Err(bad(path, "source.events.receivers", "between 1 and 64"));
+    }
+    Ok(reconcile)
 }
 
 #[cfg(test)]
@@ -399,6 +484,65 @@ cron = "0 */15 * * * *"
         assert_eq!(spec.config.limits.concurrency.get(), 64);
         assert_eq!(spec.staging_root(), "s3shift/api-images");
         assert_eq!(spec.table.to_string(), "s3shift.images");
+        Ok(())
+    }
+
+    #[test]
+    fn an_events_table_validates_and_its_queue_url_can_be_replaced() -> Result<()> {
+        let with = |extra: &str| {
+            let text = format!(
+                "{GOOD}\n[source.events]\nqueue_url = \"https://sqs.eu-west-1.amazonaws.com/123456789012/api\"\n\
+                 reconcile_cron = \"0 20 * * * *\"\n{extra}"
+            );
+            parse_job(Path::new("jobs/x.toml"), &text)
+        };
+        let spec = with("")?;
+        let events = spec
+            .config
+            .source
+            .events
+            .clone()
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!(events.max_latency_seconds, 60);
+        assert!(spec.reconcile.is_some());
+        let err = |extra: &str| with(extra).map(|_| ()).map_err(|e| e.to_string());
+        assert!(
+            err("max_latency_seconds = 0").is_err_and(|e| e.contains("source.events.max_latency_seconds"))
+        );
+        assert!(err("visibility_timeout_seconds = 30").is_err_and(|e| {
+            e.contains("source.events.visibility_timeout_seconds") && e.contains("too short")
+        }));
+        let fifo = parse_job(
+            Path::new("jobs/x.toml"),
+            &format!(
+                "{GOOD}\n[source.events]\nqueue_url = \"https://sqs.eu-west-1.amazonaws.com/1/q.fifo\"\n\
+                 reconcile_cron = \"0 20 * * * *\"\n"
+            ),
+        );
+        assert!(fifo.is_err_and(|e| e.to_string().contains("FIFO")));
+        let replaced = parse_job_with(
+            Path::new("jobs/x.toml"),
+            &format!(
+                "{GOOD}\n[source.events]\nqueue_url = \"https://sqs.eu-west-1.amazonaws.com/1/api\"\n\
+                 reconcile_cron = \"0 20 * * * *\"\n"
+            ),
+            &Overrides {
+                queue_url: from(
+                    "https://sqs.eu-west-1.amazonaws.com/1/prod-api",
+                    "S3SHIFT_QUEUE_URL",
+                ),
+                ..Overrides::default()
+            },
+        )?;
+        assert_eq!(
+            replaced
+                .config
+                .source
+                .events
+                .map(|e| e.queue_url)
+                .unwrap_or_default(),
+            "https://sqs.eu-west-1.amazonaws.com/1/prod-api"
+        );
         Ok(())
     }
 
@@ -508,6 +652,7 @@ cron = "0 */15 * * * *"
                 "arn:aws:iam::123456789012:role/prod-s3shift-copy",
                 "S3SHIFT_COPY_IAM_ROLE",
             ),
+            queue_url: None,
         };
         let spec = parse_job_with(Path::new("jobs/api-images.toml"), GOOD, &overrides)?;
         assert_eq!(

@@ -28,6 +28,8 @@ pub struct Overrides {
     pub database: Option<Override>,
     /// `warehouse.copy_iam_role`.
     pub copy_iam_role: Option<Override>,
+    /// `source.events.queue_url` (only for a job with `[source.events]`).
+    pub queue_url: Option<Override>,
 }
 
 impl Overrides {
@@ -39,6 +41,7 @@ impl Overrides {
             ("warehouse.workgroup", &self.workgroup),
             ("warehouse.database", &self.database),
             ("warehouse.copy_iam_role", &self.copy_iam_role),
+            ("source.events.queue_url", &self.queue_url),
         ]
         .into_iter()
         .filter_map(|(field, o)| o.as_ref().map(|o| (field, o)))
@@ -54,6 +57,9 @@ impl Overrides {
         set(&mut config.staging.bucket, &self.staging_bucket);
         set(&mut config.warehouse.database, &self.database);
         set(&mut config.warehouse.copy_iam_role, &self.copy_iam_role);
+        if let (Some(o), Some(events)) = (&self.queue_url, config.source.events.as_mut()) {
+            events.queue_url.clone_from(&o.value);
+        }
         if let Some(o) = &self.workgroup {
             config.warehouse.workgroup = Some(o.value.clone());
         }

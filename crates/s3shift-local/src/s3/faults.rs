@@ -28,11 +28,26 @@ pub struct FaultConfig {
     pub drop_body_per_mille: u16,
     /// Seed of the draw.
     pub seed: u64,
+    /// GETs of objects whose key contains one of these are answered `403 AccessDenied`, as S3 answers a reader
+    /// that may not use the object's KMS key: an object no retry reads (a poison message in event mode).
+    pub denied_keys: Vec<String>,
 }
 
 impl FaultConfig {
     fn is_off(&self) -> bool {
-        self.latency.is_zero() && self.slowdown_per_mille == 0 && self.drop_body_per_mille == 0
+        self.latency.is_zero()
+            && self.slowdown_per_mille == 0
+            && self.drop_body_per_mille == 0
+            && self.denied_keys.is_empty()
+    }
+
+    fn denies(&self, req: &http::Request<Body>) -> bool {
+        req.method() == http::Method::GET
+            && !self.denied_keys.is_empty()
+            && self
+                .denied_keys
+                .iter()
+                .any(|k| req.uri().path().contains(k.as_str()))
     }
 }
 
@@ -68,9 +83,13 @@ impl FaultyService {
 }
 
 fn slowdown() -> HttpResponse {
-    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code></Error>";
-    let mut resp = HttpResponse::new(Body::from(body.to_owned()));
-    *resp.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    error_answer(http::StatusCode::SERVICE_UNAVAILABLE, "SlowDown")
+}
+
+fn error_answer(status: http::StatusCode, code: &str) -> HttpResponse {
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code></Error>");
+    let mut resp = HttpResponse::new(Body::from(body));
+    *resp.status_mut() = status;
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/xml"),
@@ -108,6 +127,9 @@ impl FaultyService {
         }
         if slow {
             return Ok(slowdown());
+        }
+        if self.faults.denies(&req) {
+            return Ok(error_answer(http::StatusCode::FORBIDDEN, "AccessDenied"));
         }
         let resp = self.inner.call(req).await?;
         let length = resp

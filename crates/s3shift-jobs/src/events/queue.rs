@@ -1,0 +1,254 @@
+//! The job's SQS queue, through aws-sdk-sqs: receive, delete after the load commits, let go of what a run will
+//! not load, and the depth of the queue and of its dead-letter queue.
+//!
+//! Limits from the Amazon SQS API Reference: "ReceiveMessage" returns 1 to 10 messages a call, waits at most 20
+//! s (long polling), and a visibility timeout is at most 43,200 s (12 hours); "DeleteMessageBatch" and
+//! "ChangeMessageVisibilityBatch" take at most 10 entries, and each entry can fail on its own (the call then
+//! succeeds with the entry under `Failed`). "Amazon SQS short and long polling": a receive that does not wait
+//! samples only some servers and can answer empty while messages exist, so every receive here waits at least
+//! one second. "Amazon SQS dead-letter queues": a message received more than `maxReceiveCount` times without
+//! being deleted moves to the queue the `RedrivePolicy` names.
+//!
+//! The task role needs sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility and
+//! sqs:GetQueueAttributes on the queue, and sqs:GetQueueUrl and sqs:GetQueueAttributes on its dead-letter
+//! queue (the batch calls are authorized as their single forms: "Amazon SQS API permissions: Actions and
+//! resource reference").
+
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, MessageSystemAttributeName,
+    QueueAttributeName,
+};
+
+use crate::{Error, Result};
+
+/// SQS's most entries in one batch call, and most messages one receive returns.
+pub const SQS_BATCH: usize = 10;
+/// SQS's longest long poll, seconds.
+pub const SQS_MAX_WAIT_SECONDS: u32 = 20;
+/// SQS's longest visibility timeout, seconds.
+pub const SQS_MAX_VISIBILITY_SECONDS: u32 = 43_200;
+
+/// A job's event queue.
+#[derive(Debug, Clone)]
+pub struct EventQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+/// One message as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// SQS's message id (for logs).
+    pub message_id: String,
+    /// The handle that deletes it or changes its visibility (valid for this receive only).
+    pub receipt: String,
+    /// The body.
+    pub body: String,
+    /// How many times SQS has handed it out, this time included.
+    pub receive_count: u32,
+}
+
+/// How many messages a queue holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depth {
+    /// Waiting to be received (approximate).
+    pub visible: u64,
+    /// Received and not yet deleted nor visible again (approximate).
+    pub in_flight: u64,
+}
+
+/// The queue's and its dead-letter queue's depth.
+#[derive(Debug, Clone, Default)]
+pub struct QueueDepths {
+    /// The queue.
+    pub queue: Depth,
+    /// The dead-letter queue's URL and depth, when the queue has a redrive policy.
+    pub dead_letter: Option<(String, Depth)>,
+}
+
+impl EventQueue {
+    /// The queue at `url`.
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// The queue's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn fail(&self, op: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+        Error::Queue {
+            queue: self.url.clone(),
+            op,
+            problem: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+        }
+    }
+
+    /// Receives up to `max` (at most 10) messages, waiting up to `wait_s` seconds for the first, and hides
+    /// them from other receivers for `visibility_s` seconds.
+    pub async fn receive(&self, max: usize, wait_s: u32, visibility_s: u32) -> Result<Vec<Received>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(i32::try_from(max.clamp(1, SQS_BATCH)).unwrap_or(10))
+            .wait_time_seconds(i32::try_from(wait_s.clamp(1, SQS_MAX_WAIT_SECONDS)).unwrap_or(1))
+            .visibility_timeout(i32::try_from(visibility_s.min(SQS_MAX_VISIBILITY_SECONDS)).unwrap_or(900))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| self.fail("ReceiveMessage", e))?;
+        Ok(out
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                let receipt = m.receipt_handle()?.to_owned();
+                let receive_count = m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1);
+                Some(Received {
+                    message_id: m.message_id().unwrap_or_default().to_owned(),
+                    receipt,
+                    body: m.body().unwrap_or_default().to_owned(),
+                    receive_count,
+                })
+            })
+            .collect())
+    }
+
+    /// Deletes the messages of `receipts`, ten a call. Returns how many were deleted; an entry SQS refuses
+    /// (an expired receipt handle: the message was received again elsewhere) is logged and left, since the
+    /// ledger makes its next delivery a no-op.
+    pub async fn delete(&self, receipts: &[&str]) -> Result<u64> {
+        let mut deleted = 0u64;
+        for chunk in receipts.chunks(SQS_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(*r)
+                        .build()
+                        .map_err(|e| self.fail("DeleteMessageBatch", e))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| self.fail("DeleteMessageBatch", e))?;
+            deleted += out.successful().len() as u64;
+            for f in out.failed() {
+                tracing::warn!(queue = %self.url, code = f.code(), message = f.message().unwrap_or_default(),
+                    "a message could not be deleted; it will be delivered again and found loaded");
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Makes the messages of `receipts` visible again now (a run that will not load them: over its limits, or
+    /// draining), ten a call. Failures are logged: the message then comes back when its timeout ends.
+    pub async fn release(&self, receipts: &[&str]) -> Result<()> {
+        for chunk in receipts.chunks(SQS_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(*r)
+                        .visibility_timeout(0)
+                        .build()
+                        .map_err(|e| self.fail("ChangeMessageVisibilityBatch", e))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| self.fail("ChangeMessageVisibilityBatch", e))?;
+            for f in out.failed() {
+                tracing::warn!(queue = %self.url, code = f.code(), message = f.message().unwrap_or_default(),
+                    "a message could not be made visible again; it comes back when its visibility timeout ends");
+            }
+        }
+        Ok(())
+    }
+
+    async fn depth_of(&self, url: &str) -> Result<(Depth, Option<String>)> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetQueueAttributes", e))?;
+        let attrs = out.attributes();
+        let number = |name: QueueAttributeName| {
+            attrs
+                .and_then(|a| a.get(&name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let depth = Depth {
+            visible: number(QueueAttributeName::ApproximateNumberOfMessages),
+            in_flight: number(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        };
+        let dlq_arn = attrs
+            .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+            .and_then(|p| p.get("deadLetterTargetArn")?.as_str().map(str::to_owned));
+        Ok((depth, dlq_arn))
+    }
+
+    /// The depth of the queue and, when its redrive policy names one, of its dead-letter queue (found by name
+    /// and account from the policy's ARN).
+    pub async fn depths(&self) -> Result<QueueDepths> {
+        let (queue, dlq_arn) = self.depth_of(&self.url).await?;
+        let Some(arn) = dlq_arn else {
+            return Ok(QueueDepths {
+                queue,
+                dead_letter: None,
+            });
+        };
+        // arn:aws:sqs:<region>:<account>:<name>
+        let parts: Vec<&str> = arn.split(':').collect();
+        let (Some(account), Some(name)) = (parts.get(4), parts.get(5)) else {
+            return Err(Error::Queue {
+                queue: self.url.clone(),
+                op: "GetQueueAttributes",
+                problem: format!("the redrive policy names {arn:?}, not a queue ARN"),
+            });
+        };
+        let found = self
+            .client
+            .get_queue_url()
+            .queue_name(*name)
+            .queue_owner_aws_account_id(*account)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetQueueUrl", e))?;
+        let url = found.queue_url().unwrap_or_default().to_owned();
+        let (depth, _) = self.depth_of(&url).await?;
+        Ok(QueueDepths {
+            queue,
+            dead_letter: Some((url, depth)),
+        })
+    }
+}
