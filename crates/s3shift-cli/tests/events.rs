@@ -66,6 +66,21 @@ async fn events_alone_load_new_objects_once_without_listing_the_bucket() {
         "{s}"
     );
     assert_eq!(s["data_api_statements"], 1, "{s}");
+    // doctor sees the bucket's notification to the queue, and the dead-letter queue.
+    let out = stack.s3shift(&["doctor"], &[]).await;
+    let text = stdout(&out);
+    assert!(text.contains("s3:ObjectCreated:* sent to"), "{text}");
+    assert!(
+        text.contains("dead-letter queue") && text.contains("empty"),
+        "{text}"
+    );
+    // schedule --print shows the reconciliation scan beside the job's own schedule.
+    let out = stack.s3shift(&["schedule", "--print", "eventbridge"], &[]).await;
+    assert!(
+        stdout(&out).contains("e2e-reconcile\tcron(30 * * * ? *)"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

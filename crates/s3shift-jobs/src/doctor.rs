@@ -268,6 +268,100 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
             ),
         });
     }
+    if spec.config.source.events.is_some() {
+        out.extend(event_checks(spec, clients).await);
+    }
+    out
+}
+
+/// Event mode: the source bucket notifies the job's queue of `ObjectCreated` events, and the queue has a
+/// dead-letter queue ("Amazon S3 Event Notifications"; "Amazon SQS dead-letter queues").
+async fn event_checks(spec: &JobSpec, clients: &AwsClients) -> Vec<Check> {
+    let mut out = Vec::new();
+    let Some(events) = &spec.config.source.events else {
+        return out;
+    };
+    let bucket = &spec.config.source.bucket;
+    let queue_name = events.queue_url.rsplit('/').next().unwrap_or_default();
+    let name = format!("notifications of s3://{bucket}");
+    out.push(
+        match clients
+            .s3
+            .get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(n) => {
+                let ours = n.queue_configurations().iter().find(|q| {
+                    q.queue_arn().rsplit(':').next() == Some(queue_name)
+                        && q.events().iter().any(|e| e.as_str().starts_with("s3:ObjectCreated:"))
+                });
+                match ours {
+                    Some(q) => check(
+                        name,
+                        Verdict::Pass,
+                        format!(
+                            "{} sent to {}",
+                            q.events().iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
+                            q.queue_arn()
+                        ),
+                        "",
+                    ),
+                    None => check(
+                        name,
+                        Verdict::Fail,
+                        format!("no s3:ObjectCreated:* notification to a queue named {queue_name}"),
+                        "deploy/ with EventIngestion=on configures it; uploads are otherwise only found by the \
+                         reconciliation scan (`s3shift run <job> --scan`)",
+                    ),
+                }
+            }
+            Err(e) => check(
+                name,
+                Verdict::Warn,
+                aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                "allow s3:GetBucketNotification on the source bucket to check it",
+            ),
+        },
+    );
+    let queue = crate::events::EventQueue::new(clients.sqs.clone(), events.queue_url.clone());
+    let name = format!("event queue {}", events.queue_url);
+    out.push(match queue.depths().await {
+        Ok(d) => match d.dead_letter {
+            Some((url, dlq)) if dlq.visible > 0 => check(
+                name,
+                Verdict::Warn,
+                format!(
+                    "{} waiting; {} messages in its dead-letter queue {url}",
+                    d.queue.visible, dlq.visible
+                ),
+                "their objects could not be read: see the runs' warnings, fix the cause, then redrive the \
+                 dead-letter queue to the queue",
+            ),
+            Some((url, _)) => check(
+                name,
+                Verdict::Pass,
+                format!(
+                    "{} waiting, {} in flight; dead-letter queue {url} empty",
+                    d.queue.visible, d.queue.in_flight
+                ),
+                "",
+            ),
+            None => check(
+                name,
+                Verdict::Warn,
+                "no redrive policy: a message whose object cannot be read is received forever",
+                "give the queue a dead-letter queue (deploy/ does, maxReceiveCount 5)",
+            ),
+        },
+        Err(e) => check(
+            name,
+            Verdict::Fail,
+            e.to_string(),
+            "check the queue URL and the task role's sqs:GetQueueAttributes and sqs:GetQueueUrl",
+        ),
+    });
     out
 }
 

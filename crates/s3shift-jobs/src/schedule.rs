@@ -43,9 +43,9 @@ pub fn eventbridge_expression(cron_with_seconds: &str) -> Result<String, String>
     Ok(format!("cron({min} {hour} {dom} {month} {dow} {year})"))
 }
 
-/// The next `n` times the job's schedule fires after `after`.
-pub fn next_fires(spec: &JobSpec, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
-    spec.schedule.after(&after).take(n).collect()
+/// The next `n` times `schedule` (a job's, or its reconciliation scan's) fires after `after`.
+pub fn next_fires(schedule: &cron::Schedule, after: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+    schedule.after(&after).take(n).collect()
 }
 
 /// The least a job's cadence costs per day in Redshift Serverless compute.

@@ -203,8 +203,112 @@ async fn demo_with(stack: &LocalStack, samples: &[(String, PathBuf)], copies: u3
     run_job(&p, &spec, false, false).await?;
     println!("\n$ s3shift run demo   # again: nothing is loaded twice");
     run_job(&p, &spec, false, false).await?;
+    events_demo(stack, &p, samples, &overrides_as("loader")?).await?;
     print_landed(&p.api).await?;
     Ok(0)
+}
+
+/// The same job in event mode: the upload bucket notifies a queue (with a dead-letter queue) of every
+/// `ObjectCreated`, a few more images are uploaded, and an event run loads them from the queue, no listing.
+async fn events_demo(
+    stack: &LocalStack,
+    scan: &s3shift_jobs::Pipeline,
+    samples: &[(String, PathBuf)],
+    loader: &ClientOverrides,
+) -> Result<()> {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let clients = s3shift_jobs::clients::build_clients(
+        &s3shift_jobs::spec::AwsConfig::default(),
+        &ClientOverrides {
+            sqs_endpoint_url: Some(stack.sqs.endpoint_url()),
+            ..loader.clone()
+        },
+    )
+    .await?;
+    let sqs = &clients.sqs;
+    let queue_arn = |url: &str| {
+        let url = url.to_owned();
+        async move {
+            let out = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .with_context(|| format!("reading the ARN of {url}"))?;
+            out.attributes()
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+                .with_context(|| format!("{url} has no QueueArn"))
+        }
+    };
+    let dlq = sqs
+        .create_queue()
+        .queue_name("demo-uploads-events-dlq")
+        .send()
+        .await
+        .context("creating the dead-letter queue")?;
+    let dlq_arn = queue_arn(dlq.queue_url().unwrap_or_default()).await?;
+    let queue = sqs
+        .create_queue()
+        .queue_name("demo-uploads-events")
+        .send()
+        .await
+        .context("creating the event queue")?;
+    let url = queue.queue_url().unwrap_or_default().to_owned();
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}).to_string(),
+        )
+        .send()
+        .await
+        .context("giving the event queue its dead-letter queue")?;
+    let arn = queue_arn(&url).await?;
+    let spec = parse_job(
+        Path::new("jobs/demo.toml"),
+        &format!("{DEMO_JOB}\n[source.events]\nqueue_url = {url:?}\nreconcile_cron = \"0 30 * * * *\"\n"),
+    )?;
+    let bucket = &spec.config.source.bucket;
+    scan.s3
+        .client()
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(
+                    QueueConfiguration::builder()
+                        .id("s3shift-demo")
+                        .queue_arn(&arn)
+                        .events(Event::from("s3:ObjectCreated:*"))
+                        .build()?,
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .with_context(|| format!("making {bucket} notify {arn}"))?;
+    let mut uploaded = 0;
+    for (rel, path) in samples.iter().take(5) {
+        let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let key = format!("api/2026/12/02/event-{rel}");
+        scan.s3
+            .put(bucket, &key, Bytes::from(body), "application/octet-stream")
+            .await?;
+        uploaded += 1;
+    }
+    println!(
+        "\nEvent mode: s3://{bucket} now notifies {url} of every upload (dead-letter queue after 5 receives);\n\
+         {uploaded} more images were uploaded."
+    );
+    let p = s3shift_jobs::Pipeline {
+        events: Some(s3shift_jobs::events::EventQueue::new(clients.sqs.clone(), url)),
+        ..scan.clone()
+    };
+    println!("\n$ s3shift run demo   # with [source.events]: plans from the queue, lists nothing");
+    run_job(&p, &spec, false, false).await?;
+    Ok(())
 }
 
 async fn seven_day_lifecycle(client: &aws_sdk_s3::Client, bucket: &str) -> Result<()> {

@@ -46,29 +46,45 @@ pub(crate) fn run(args: &ScheduleArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     let mut json = serde_json::Map::new();
     for spec in load_specs(&names, &args.jobs_dir)? {
-        let cron = &spec.config.schedule.cron;
-        match format {
-            PrintFormat::Eventbridge => {
-                let expr = eventbridge_expression(cron)
-                    .map_err(|e| UsageError(format!("{}: schedule.cron: {e}", spec.file.display())))?;
-                if args.json {
-                    json.insert(spec.name().to_owned(), serde_json::Value::String(expr));
-                } else {
-                    writeln!(out, "{}\t{expr}", spec.name())?;
+        // A job in event mode also has its reconciliation scan (`run <job> --scan`), on its own cron.
+        let mut entries = vec![(
+            spec.name().to_owned(),
+            spec.config.schedule.cron.clone(),
+            "schedule.cron",
+        )];
+        if let Some(e) = &spec.config.source.events {
+            entries.push((
+                format!("{}-reconcile", spec.name()),
+                e.reconcile_cron.clone(),
+                "source.events.reconcile_cron",
+            ));
+        }
+        for (name, cron, field) in entries {
+            match format {
+                PrintFormat::Eventbridge => {
+                    let expr = eventbridge_expression(&cron)
+                        .map_err(|e| UsageError(format!("{}: {field}: {e}", spec.file.display())))?;
+                    if args.json {
+                        json.insert(name, serde_json::Value::String(expr));
+                    } else {
+                        writeln!(out, "{name}\t{expr}")?;
+                    }
                 }
-            }
-            PrintFormat::Cron => {
-                let next: Vec<String> = next_fires(&spec, chrono::Utc::now(), 3)
-                    .iter()
-                    .map(|t| t.to_rfc3339())
-                    .collect();
-                if args.json {
-                    json.insert(
-                        spec.name().to_owned(),
-                        serde_json::json!({"cron": cron, "next": next}),
-                    );
-                } else {
-                    writeln!(out, "{}\t{cron}\tnext: {}", spec.name(), next.join(", "))?;
+                PrintFormat::Cron => {
+                    let schedule = if field == "schedule.cron" {
+                        &spec.schedule
+                    } else {
+                        spec.reconcile.as_ref().unwrap_or(&spec.schedule)
+                    };
+                    let next: Vec<String> = next_fires(schedule, chrono::Utc::now(), 3)
+                        .iter()
+                        .map(|t| t.to_rfc3339())
+                        .collect();
+                    if args.json {
+                        json.insert(name, serde_json::json!({"cron": cron, "next": next}));
+                    } else {
+                        writeln!(out, "{name}\t{cron}\tnext: {}", next.join(", "))?;
+                    }
                 }
             }
         }
@@ -96,16 +112,25 @@ fn serve_schedule(args: &ScheduleArgs, names: &[String]) -> Result<u8> {
                 name: spec.name().to_owned(),
                 schedule: spec.schedule.clone(),
             });
-            jobs.insert(spec.name().to_owned(), (spec, p));
+            if let Some(reconcile) = &spec.reconcile {
+                let name = format!("{}-reconcile", spec.name());
+                scheduled.push(Scheduled {
+                    name: name.clone(),
+                    schedule: reconcile.clone(),
+                });
+                jobs.insert(name, (spec.clone(), p.clone(), true));
+            }
+            jobs.insert(spec.name().to_owned(), (spec, p, false));
         }
         let jobs = Arc::new(jobs);
         let run_stop = stop.clone();
         let runner: Runner = Arc::new(move |name, tick| {
             let (jobs, stop) = (jobs.clone(), run_stop.clone());
             Box::pin(async move {
-                let Some((spec, p)) = jobs.get(&name) else { return };
+                let Some((spec, p, scan)) = jobs.get(&name) else { return };
                 let options = s3shift_jobs::RunOptions {
                     stop: Some(stop),
+                    scan: *scan,
                     ..s3shift_jobs::RunOptions::default()
                 };
                 match p.run(spec, &options).await {
