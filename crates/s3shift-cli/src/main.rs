@@ -233,7 +233,10 @@ mod tests {
             s3shift_jobs::load_job(&path).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         }
         let seen = runs;
-        assert_eq!(seen, 2, "one task per shipped job");
+        assert_eq!(
+            seen, 6,
+            "per shipped job: the scheduled run, and the --follow and --scan tasks of EventIngestion=on"
+        );
     }
 
     /// Every `Name`/`Value` pair under a container's `Environment:` in deploy/compute.yaml, with the command
@@ -324,15 +327,29 @@ mod tests {
             "S3SHIFT_DATABASE",
             "S3SHIFT_COPY_IAM_ROLE",
         ] {
+            // Each job has three run tasks: the scheduled run, and with EventIngestion=on the `--follow` service
+            // and the `--scan` reconciliation.
             assert_eq!(
                 pairs
                     .iter()
                     .filter(|(task, n, _)| n == var && task.starts_with("run "))
                     .count(),
-                2,
-                "each job's task sets {var}: {pairs:?}"
+                6,
+                "each job's run tasks set {var}: {pairs:?}"
             );
         }
+        let queue_tasks: Vec<&String> = pairs
+            .iter()
+            .filter(|(_, n, _)| n == "S3SHIFT_QUEUE_URL")
+            .map(|(task, _, _)| task)
+            .collect();
+        assert_eq!(queue_tasks.len(), 4, "{pairs:?}");
+        assert!(
+            queue_tasks
+                .iter()
+                .all(|t| t.contains(" --follow") || t.contains(" --scan")),
+            "only the event tasks name the queue: {queue_tasks:?}"
+        );
         for (job, name, value) in &pairs {
             accepts(job, name, value)
                 .unwrap_or_else(|e| panic!("deploy/compute.yaml, task of {job}: {name}={value}: {e}"));
@@ -348,6 +365,18 @@ mod tests {
 
     #[test]
     fn schedules_match_the_job_files() {
+        // The job's schedule, and with EventIngestion=on its reconciliation scan's (a parameter's default).
+        let default_of = |parameter: &str| {
+            let mut lines = COMPUTE
+                .lines()
+                .map(str::trim)
+                .skip_while(|l| *l != format!("{parameter}:"));
+            lines
+                .find_map(|l| l.strip_prefix("Default: "))
+                .unwrap_or_else(|| panic!("no default for {parameter}"))
+                .trim_matches('"')
+                .to_owned()
+        };
         let mut name = None;
         let mut seen = 0;
         for line in COMPUTE.lines().map(str::trim) {
@@ -357,19 +386,40 @@ mod tests {
             let Some(expr) = line.strip_prefix("ScheduleExpression: ") else {
                 continue;
             };
-            let job = name.clone().unwrap_or_else(|| panic!("no Name before {line}"));
-            let spec = s3shift_jobs::load_job(&jobs_dir().join(format!("{job}.toml")))
+            let schedule = name.clone().unwrap_or_else(|| panic!("no Name before {line}"));
+            let (job, reconcile) = match schedule.strip_suffix("-reconcile") {
+                Some(job) => (job.to_owned(), true),
+                None => (schedule.clone(), false),
+            };
+            // The deployment names the queue, which turns the job's [source.events] settings on.
+            let queue = s3shift_jobs::Overrides {
+                queue_url: Some(s3shift_jobs::Override {
+                    value: "https://sqs.eu-west-1.amazonaws.com/123456789012/q".into(),
+                    from: "S3SHIFT_QUEUE_URL".into(),
+                }),
+                ..s3shift_jobs::Overrides::default()
+            };
+            let spec = s3shift_jobs::load_job_with(&jobs_dir().join(format!("{job}.toml")), &queue)
                 .unwrap_or_else(|e| panic!("{job}: {e}"));
-            let want = s3shift_jobs::schedule::eventbridge_expression(&spec.config.schedule.cron)
+            let cron = if reconcile {
+                spec.config.source.events.map(|e| e.reconcile_cron)
+            } else {
+                Some(spec.config.schedule.cron)
+            };
+            let cron = cron.unwrap_or_else(|| panic!("{job} has no [source.events] reconcile_cron"));
+            let want = s3shift_jobs::schedule::eventbridge_expression(&cron)
                 .unwrap_or_else(|e| panic!("{job}: {e}"));
-            assert_eq!(
-                expr.trim_matches('"'),
-                want,
-                "deploy/compute.yaml schedule of {job}"
-            );
+            let got = match expr.strip_prefix("!Ref ") {
+                Some(parameter) => default_of(parameter),
+                None => expr.trim_matches('"').to_owned(),
+            };
+            assert_eq!(got, want, "deploy/compute.yaml schedule {schedule}");
             seen += 1;
         }
-        assert_eq!(seen, 2, "one schedule per shipped job");
+        assert_eq!(
+            seen, 4,
+            "per shipped job: its schedule and its reconciliation scan's"
+        );
     }
 
     /// deploy/monitoring.yaml alarms on metrics that runs emit: the same namespace, dimension and names.
@@ -383,12 +433,23 @@ mod tests {
         let emitted = commands::run::run_metrics(&summary);
         let names: Vec<&str> = emitted.metrics.iter().map(|(n, _, _)| n.as_str()).collect();
         assert_eq!(emitted.dimensions, [("job".to_owned(), "api-images".to_owned())]);
-        let mut alarms = 0;
+        let (mut alarms, mut queue_alarms) = (0, 0);
+        let mut namespace = "";
         for line in MONITORING.lines().map(str::trim) {
-            if let Some(namespace) = line.strip_prefix("Namespace: ") {
-                assert_eq!(namespace, emitted.namespace, "deploy/monitoring.yaml: {line}");
+            if let Some(n) = line.strip_prefix("Namespace: ") {
+                namespace = n;
+                // Besides the runs' metrics, only SQS's own depth of the event dead-letter queues.
+                assert!(
+                    n == emitted.namespace || n == "AWS/SQS",
+                    "deploy/monitoring.yaml: {line}"
+                );
             }
             if let Some(metric) = line.strip_prefix("MetricName: ") {
+                if namespace == "AWS/SQS" {
+                    assert_eq!(metric, "ApproximateNumberOfMessagesVisible");
+                    queue_alarms += 1;
+                    continue;
+                }
                 assert!(
                     names.contains(&metric),
                     "runs emit no {metric}; they emit {names:?}"
@@ -397,6 +458,7 @@ mod tests {
             }
         }
         assert_eq!(alarms, 4, "two alarms per shipped job");
+        assert!(queue_alarms <= 2, "at most one dead-letter alarm per shipped job");
         assert_eq!(MONITORING.matches("- Name: job\n").count(), alarms);
     }
 }

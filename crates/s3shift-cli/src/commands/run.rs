@@ -192,9 +192,28 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8> {
         if args.follow {
             return follow(&p, &spec, &options, args.json).await;
         }
+        if args.scan && !args.dry_run {
+            // The reconciliation scan shares the job's lease with a `--follow` service, which holds it only while
+            // it loads a batch: wait for it rather than skip a whole reconciliation period.
+            for _ in 0..LEASE_WAITS {
+                match p.run(&spec, &options).await {
+                    Ok(RunOutcome::Skipped { holder, .. }) => {
+                        tracing::info!(%holder, "the job's lease is held; the scan waits for it");
+                        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                    }
+                    other => {
+                        let outcome = other.with_context(|| format!("run of job {}", spec.name()))?;
+                        return print_outcome(outcome, args.json, true, None);
+                    }
+                }
+            }
+        }
         run_with(&p, &spec, &options, args.json, true, cadence.as_ref()).await
     })
 }
+
+/// How many times `run --scan` tries for a held lease, 10 s apart, before its last try.
+const LEASE_WAITS: u32 = 30;
 
 /// `run --follow`: prints each run as it ends; the exit code is 3 when any run quarantined objects or left
 /// some unreadable.

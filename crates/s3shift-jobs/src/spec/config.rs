@@ -60,7 +60,10 @@ pub struct SourceConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsConfig {
-    /// The queue's URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`).
+    /// The queue's URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`). Without one (the shipped job
+    /// files leave it to the deployment: `S3SHIFT_QUEUE_URL` or `--queue-url`), the table's settings wait and the
+    /// job runs in scan mode.
+    #[serde(default)]
     pub queue_url: String,
     /// When the reconciliation scan runs (`s3shift run <job> --scan`): a cron expression with seconds, UTC. It
     /// loads what no event brought before it expires.

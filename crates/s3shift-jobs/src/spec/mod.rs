@@ -202,7 +202,7 @@ fn valid_staging_prefix(p: &str) -> bool {
 }
 
 /// Checks every field without IO.
-pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
+pub fn validate(path: &Path, mut config: JobConfig) -> Result<JobSpec> {
     let name_rule = "1 to 48 of [a-z0-9-], starting with a letter";
     if !is_valid_name(&config.name) {
         return Err(bad(
@@ -352,6 +352,15 @@ pub fn validate(path: &Path, config: JobConfig) -> Result<JobSpec> {
             "aws.log_group",
             format!("{g:?} is not a log group name (1-512 of [A-Za-z0-9_-/.#])"),
         ));
+    }
+    if config
+        .source
+        .events
+        .as_ref()
+        .is_some_and(|e| e.queue_url.is_empty())
+    {
+        // Event settings without a queue: scan mode until a deployment names the queue.
+        config.source.events = None;
     }
     let reconcile = match &config.source.events {
         Some(events) => Some(validate_events(path, events)?),
@@ -520,12 +529,15 @@ cron = "0 */15 * * * *"
             ),
         );
         assert!(fifo.is_err_and(|e| e.to_string().contains("FIFO")));
+        // Settings without a queue wait for one: scan mode.
+        let waiting = parse_job(
+            Path::new("jobs/x.toml"),
+            &format!("{GOOD}\n[source.events]\nreconcile_cron = \"0 20 * * * *\"\n"),
+        )?;
+        assert!(waiting.config.source.events.is_none() && waiting.reconcile.is_none());
         let replaced = parse_job_with(
             Path::new("jobs/x.toml"),
-            &format!(
-                "{GOOD}\n[source.events]\nqueue_url = \"https://sqs.eu-west-1.amazonaws.com/1/api\"\n\
-                 reconcile_cron = \"0 20 * * * *\"\n"
-            ),
+            &format!("{GOOD}\n[source.events]\nreconcile_cron = \"0 20 * * * *\"\n"),
             &Overrides {
                 queue_url: from(
                     "https://sqs.eu-west-1.amazonaws.com/1/prod-api",
