@@ -123,6 +123,11 @@ class Deployment:
                 return self.resolve(stack, resource["Properties"]["WorkgroupName"])
             if resource["Type"] == "AWS::RedshiftServerless::Namespace":
                 return self.resolve(stack, resource["Properties"]["NamespaceName"])
+            # Ref of a queue is its URL ("AWS::SQS::Queue", Return values).
+            if resource["Type"] == "AWS::SQS::Queue":
+                name = self.resolve(stack, resource["Properties"]["QueueName"])
+                region, account = SAMPLE_PSEUDO["AWS::Region"], SAMPLE_PSEUDO["AWS::AccountId"]
+                return f"https://sqs.{region}.amazonaws.com/{account}/{name}"
         if kind == "Fn::GetAtt":
             resource_name, attribute = arg
             resource = self.stacks[stack]["Resources"][resource_name]
@@ -131,6 +136,14 @@ class Deployment:
                 return f"arn:aws:iam::{SAMPLE_PSEUDO['AWS::AccountId']}:role/{role}"
             if resource["Type"] == "AWS::S3::Bucket" and attribute == "Arn":
                 return "arn:aws:s3:::" + self.resolve(stack, resource["Properties"]["BucketName"])
+            if resource["Type"] == "AWS::SQS::Queue" and attribute == "Arn":
+                name = self.resolve(stack, resource["Properties"]["QueueName"])
+                return f"arn:aws:sqs:{SAMPLE_PSEUDO['AWS::Region']}:{SAMPLE_PSEUDO['AWS::AccountId']}:{name}"
+            if resource["Type"] == "AWS::SQS::Queue" and attribute == "QueueName":
+                return self.resolve(stack, resource["Properties"]["QueueName"])
+        if kind == "Fn::Select":
+            index, items = arg
+            return self.resolve(stack, items[int(index)])
         raise AssertionError(f"{stack}: cannot resolve {value!r}")
 
     def imported_resource(self, stack, value):
@@ -144,20 +157,36 @@ class Deployment:
         raise AssertionError(f"not an import: {value!r}")
 
 
-def rule_failures(template, values):
-    """The AssertDescription of every template Rules assertion that refuses `values` ({parameter: value as
-    given to CloudFormation, a list parameter as its comma-separated text}), as CloudFormation checks them before
-    it makes anything. Parameters left out take their defaults. Only the functions a Rules section may use
-    ("Template Rules syntax") are known; anything else raises.
-    """
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def _equals(arg, evaluate):
+    left, right = (evaluate(a) for a in arg)
+    return left == right
+
+
+def _not(arg, evaluate):
+    (inner,) = arg
+    return not evaluate(inner)
+
+
+# The functions Conditions and Rules share ("Condition functions"; "Template Rules syntax"): {name: (arguments,
+# evaluate) -> bool}.
+LOGIC = {
+    "Fn::Equals": _equals,
+    "Fn::Not": _not,
+    "Fn::And": lambda arg, evaluate: all(evaluate(a) for a in arg),
+    "Fn::Or": lambda arg, evaluate: any(evaluate(a) for a in arg),
+}
+
+
+def evaluator(template, values, more, empty_list=()):
+    """An evaluator of condition and rule expressions over the template's parameters (`values`, the others at
+    their defaults): literals as text, lists, Ref (a list parameter as its items; an empty one as `empty_list`,
+    since Rules see `[""]` where a Condition's Fn::Join sees nothing), the LOGIC functions, and
+    `more(kind, arg, evaluate)` for the rest."""
     parameters = template.get("Parameters", {})
     given = {**defaults(template), **values}
-
-    def value(name):
-        text = given[name]
-        if parameters[name]["Type"] == "CommaDelimitedList" or parameters[name]["Type"].startswith("List<"):
-            return [part.strip() for part in text.split(",")]
-        return text
 
     def evaluate(node):
         if isinstance(node, (str, int, float)):
@@ -166,17 +195,79 @@ def rule_failures(template, values):
             return [evaluate(n) for n in node]
         (kind, arg), = node.items()
         if kind == "Ref":
-            return value(arg)
-        if kind == "Fn::Equals":
-            left, right = (evaluate(a) for a in arg)
-            return left == right
-        if kind == "Fn::Not":
-            (inner,) = arg
-            return not evaluate(inner)
-        if kind == "Fn::And":
-            return all(evaluate(a) for a in arg)
-        if kind == "Fn::Or":
-            return any(evaluate(a) for a in arg)
+            kind_of = parameters[arg]["Type"]
+            if kind_of == "CommaDelimitedList" or kind_of.startswith("List<"):
+                return [part.strip() for part in given[arg].split(",")] if given[arg] else list(empty_list)
+            return given[arg]
+        if kind in LOGIC:
+            return LOGIC[kind](arg, evaluate)
+        return more(kind, arg, evaluate)
+
+    return evaluate
+
+
+def condition_values(template, values=None):
+    """{condition name: bool} of the template's Conditions for the parameters `values` (the others at their
+    defaults), as CloudFormation evaluates them. Only the condition functions ("Condition functions",
+    CloudFormation Template Reference) over parameters, and Fn::Join, are known; anything else raises."""
+    conditions = template.get("Conditions", {})
+    done = {}
+
+    def more(kind, arg, evaluate):
+        if kind == "Fn::Join":
+            delimiter, items = arg
+            return delimiter.join(evaluate(items))
+        if kind == "Condition":
+            return condition(arg)
+        raise AssertionError(f"not a condition function: {kind}")
+
+    evaluate = evaluator(template, values or {}, more)
+
+    def condition(name):
+        if name not in done:
+            done[name] = evaluate(conditions[name])
+        return done[name]
+
+    return {name: condition(name) for name in conditions}
+
+
+def chosen(node, conditions):
+    """`node` with every Fn::If replaced by its chosen branch for `conditions` ({name: bool}), and AWS::NoValue
+    dropped where CloudFormation drops it (a property, a list item)."""
+    if isinstance(node, list):
+        items = [chosen(n, conditions) for n in node]
+        return [i for i in items if i != NO_VALUE]
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, when_true, when_false = node["Fn::If"]
+            return chosen(when_true if conditions[name] else when_false, conditions)
+        out = {}
+        for key, value in node.items():
+            value = chosen(value, conditions)
+            if value != NO_VALUE:
+                out[key] = value
+        return out
+    return node
+
+
+def deployed(template, values=None):
+    """The resources CloudFormation makes of `template` for the parameters `values` (the others at their
+    defaults): {logical id: resource} of those whose Condition holds, with their Fn::If branches chosen."""
+    conditions = condition_values(template, values)
+    return {
+        logical_id: chosen(resource, conditions)
+        for logical_id, resource in template.get("Resources", {}).items()
+        if conditions.get(resource.get("Condition"), True)
+    }
+
+
+def rule_failures(template, values):
+    """The AssertDescription of every template Rules assertion that refuses `values` ({parameter: value as
+    given to CloudFormation, a list parameter as its comma-separated text}), as CloudFormation checks them before
+    it makes anything. Parameters left out take their defaults. Only the functions a Rules section may use
+    ("Template Rules syntax") are known; anything else raises.
+    """
+    def more(kind, arg, evaluate):
         if kind == "Fn::Contains":
             haystack, needle = (evaluate(a) for a in arg)
             return needle in haystack
@@ -187,6 +278,8 @@ def rule_failures(template, values):
             members, allowed = (evaluate(a) for a in arg)
             return all(m in allowed for m in members)
         raise AssertionError(f"not a Rules function: {kind}")
+
+    evaluate = evaluator(template, values, more, empty_list=[""])
 
     failures = []
     for rule in template.get("Rules", {}).values():

@@ -79,11 +79,11 @@ class Dashboard(unittest.TestCase):
         cls.body = json.loads(cls.deployment.sub("monitoring", body))
         cls.widgets = cls.body["widgets"]
         compute = cls.deployment.stacks["compute"]["Resources"]
-        cls.jobs = sorted(
+        cls.jobs = sorted({
             r["Properties"]["ContainerDefinitions"][0]["Command"][1]
             for r in compute.values()
             if r["Type"] == "AWS::ECS::TaskDefinition" and r["Properties"]["ContainerDefinitions"][0]["Command"][0] == "run"
-        )
+        })
         cls.task_log_group = cls.deployment.resolve("compute", compute["TaskLogGroup"]["Properties"]["LogGroupName"])
 
     def metric_widgets(self):

@@ -85,9 +85,10 @@ class Identities(unittest.TestCase):
         for role in JOB_TASK_ROLES:
             with self.subTest(role=role):
                 self.assertEqual(tags(self.roles[role]).get(TAG), "s3shift_loader")
-        # And these are the roles the scheduled tasks run with.
+        # And these are the roles the jobs' tasks run with (scheduled, and with event-driven ingestion the
+        # --follow services and the reconciliation scans).
         runs = self.task_definitions("run")
-        self.assertEqual(len(runs), 2)
+        self.assertEqual(len({container["Command"][1] for _, container in runs}), 2)
         for logical_id, _ in runs:
             stack, role = self.deployment.imported_resource(
                 "compute", self.compute[logical_id]["Properties"]["TaskRoleArn"])

@@ -82,6 +82,20 @@ HANDLERS = {
             "delete": ["logs:DescribeLogGroups", "logs:DeleteLogGroup", "logs:DeleteDataProtectionPolicy"],
         },
     ),
+    # The --follow services of event-driven ingestion (compute.yaml, EventIngestion=on).
+    "AWS::ECS::Service": (
+        "the registry schema's handlers as the Cloud Control docs generated from it list them (stackql-provider-awscc,"
+        " website/docs/services/ecs/services/index.md, Permissions); not in cfn-lint's copy",
+        {
+            "create": ["ecs:CreateService", "ecs:DescribeServiceDeployments", "ecs:DescribeServices",
+                       "ecs:ListServiceDeployments", "iam:PassRole", "ecs:TagResource"],
+            "read": ["ecs:DescribeServices"],
+            "update": ["ecs:DescribeServiceDeployments", "ecs:DescribeServices", "ecs:ListServiceDeployments",
+                       "ecs:ListTagsForResource", "ecs:StopServiceDeployment", "ecs:TagResource",
+                       "ecs:UntagResource", "ecs:UpdateService"],
+            "delete": ["ecs:DeleteService", "ecs:DescribeServices"],
+        },
+    ),
     "AWS::Scheduler::Schedule": (
         UNVERIFIED.format(type="AWS::Scheduler::Schedule"),
         {
@@ -272,7 +286,8 @@ class SchedulerRole(unittest.TestCase):
         return found
 
     def test_every_schedule_runs_as_the_iam_stacks_scheduler_role(self):
-        self.assertEqual(len(self.schedules), 2)
+        # A schedule per job, and with EventIngestion=on its reconciliation scan's instead.
+        self.assertEqual(len(self.schedules), 4)
         for schedule in self.schedules:
             self.assertEqual(self.deployment.imported_resource("compute", schedule["Target"]["RoleArn"]),
                              ("iam", "SchedulerRole"))

@@ -77,6 +77,24 @@ WITH_RESOURCE_TYPES = {
     "s3:GetBucketLocation": ("bucket", "Actions, resources, and condition keys for Amazon S3"),
     "codebuild:StartBuild": ("project", "Actions, resources, and condition keys for AWS CodeBuild"),
     "codebuild:BatchGetBuilds": ("project", "Actions, resources, and condition keys for AWS CodeBuild"),
+    # Event-driven ingestion: the task roles on their own queues (iam.yaml ApiTaskRole, KafkaTaskRole), the deploy
+    # role on the --follow services (DeployRole).
+    "sqs:ReceiveMessage": ("queue", "Actions, resources, and condition keys for Amazon SQS"),
+    "sqs:DeleteMessage": ("queue", "Actions, resources, and condition keys for Amazon SQS"),
+    "sqs:ChangeMessageVisibility": ("queue", "Actions, resources, and condition keys for Amazon SQS"),
+    "sqs:GetQueueAttributes": ("queue", "Actions, resources, and condition keys for Amazon SQS"),
+    "sqs:GetQueueUrl": ("queue", "Actions, resources, and condition keys for Amazon SQS"),
+    "s3:GetBucketNotification": ("bucket", "Actions, resources, and condition keys for Amazon S3"),
+    "ecs:CreateService": ("service", "Actions, resources, and condition keys for Amazon Elastic Container Service"),
+    "ecs:DescribeServices": ("service", "Actions, resources, and condition keys for Amazon Elastic Container Service"),
+    "ecs:UpdateService": ("service", "Actions, resources, and condition keys for Amazon Elastic Container Service"),
+    "ecs:DeleteService": ("service", "Actions, resources, and condition keys for Amazon Elastic Container Service"),
+    "ecs:ListServiceDeployments": ("service",
+                                   "Actions, resources, and condition keys for Amazon Elastic Container Service"),
+    "ecs:DescribeServiceDeployments": ("service, service-deployment",
+                                       "Actions, resources, and condition keys for Amazon Elastic Container Service"),
+    "ecs:StopServiceDeployment": ("service, service-deployment",
+                                  "Actions, resources, and condition keys for Amazon Elastic Container Service"),
 }
 
 # The one kind of statement on "*" for actions that have resource types: the data key of the storage stack,

@@ -26,6 +26,8 @@ ENDPOINTS = {
     "logs": ("Interface", "aws-sdk-cloudwatchlogs (--log-to-cloudwatch); the tasks' awslogs log driver"),
     "ecr.api": ("Interface", "the image pull (the ECR API)"),
     "ecr.dkr": ("Interface", "the image pull (the Docker registry API)"),
+    # Only with EventIngestion=on (test_the_sqs_endpoint_exists_only_for_event_ingestion).
+    "sqs": ("Interface", "aws-sdk-sqs (event-driven ingestion: the --follow services and the scans)"),
 }
 # The binary's SDK crates (tests/deploy/test_task_policy.py finds their calls) -> the endpoint each one uses.
 SDK_ENDPOINTS = {
@@ -33,6 +35,7 @@ SDK_ENDPOINTS = {
     "aws-sdk-redshiftdata": "redshift-data",
     "aws-sdk-redshiftserverless": "redshift-serverless",
     "aws-sdk-cloudwatchlogs": "logs",
+    "aws-sdk-sqs": "sqs",
 }
 SERVICE_NAME = re.compile(r"^com\.amazonaws\.\$\{AWS::Region\}\.(?P<service>[a-z0-9.-]+)$")
 
@@ -135,6 +138,21 @@ class Network(unittest.TestCase):
 
     # --- the endpoints ---
 
+    def test_the_sqs_endpoint_exists_only_for_event_ingestion(self):
+        parameter = self.network["Parameters"]["EventIngestion"]
+        self.assertEqual((parameter["Default"], parameter["AllowedValues"]), ("off", ["off", "on"]))
+        self.assertEqual(self.network["Conditions"]["EventsOn"], {"Fn::Equals": [{"Ref": "EventIngestion"}, "on"]})
+        for logical_id, endpoint in self.of_type("AWS::EC2::VPCEndpoint").items():
+            with self.subTest(endpoint=logical_id):
+                self.assertEqual(endpoint.get("Condition"), "EventsOn" if service_of(endpoint) == "sqs" else None)
+        services = {
+            ingestion: {service_of(r) for r in cfn.deployed(self.network, {"EventIngestion": ingestion}).values()
+                        if r["Type"] == "AWS::EC2::VPCEndpoint"}
+            for ingestion in ("off", "on")
+        }
+        self.assertEqual(services["on"] - services["off"], {"sqs"})
+        self.assertNotIn("sqs", services["off"])
+
     def test_every_endpoint_serves_something_the_tasks_call_and_every_call_has_one(self):
         found = {service_of(e): e["Properties"]["VpcEndpointType"] for e in self.of_type("AWS::EC2::VPCEndpoint").values()}
         self.assertEqual(found, {service: kind for service, (kind, _) in ENDPOINTS.items()})
@@ -194,8 +212,12 @@ class Network(unittest.TestCase):
         # with enhanced VPC routing). Their groups and subnets, as the compute and warehouse stacks give them.
         owners = []
         for resource in d.stacks["compute"]["Resources"].values():
+            network = None
             if resource["Type"] == "AWS::Scheduler::Schedule":
                 network = resource["Properties"]["Target"]["EcsParameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+            elif resource["Type"] == "AWS::ECS::Service":  # the --follow services of event-driven ingestion
+                network = resource["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+            if network:
                 for group in network["SecurityGroups"]:
                     owners.append((d.imported_resource("compute", group), subnets("compute", network["Subnets"])))
         (workgroup,) = [r["Properties"] for r in d.stacks["warehouse"]["Resources"].values()

@@ -2,9 +2,9 @@
 missing (a run would fail in AWS with AccessDenied, where no test here can see it), and nothing is allowed that
 it never calls (least privilege).
 
-What the binary calls is read from its source: every operation of the four AWS SDK crates it uses (the
-operation folders of aws-sdk-s3, aws-sdk-redshiftdata, aws-sdk-redshiftserverless and aws-sdk-cloudwatchlogs,
-found through `cargo metadata`) that a non-test source file of a crate in the image invokes as `.operation()`.
+What the binary calls is read from its source: every operation of the five AWS SDK crates it uses (the
+operation folders of aws-sdk-s3, aws-sdk-redshiftdata, aws-sdk-redshiftserverless, aws-sdk-cloudwatchlogs and
+aws-sdk-sqs, found through `cargo metadata`) that a non-test source file of a crate in the image invokes as `.operation()`.
 The stand-ins (crates/s3shift-local) and the test kit (crates/s3shift-testkit) are not in the image and are not
 read. Each operation becomes its IAM action (S3 names a few differently); the few actions AWS checks on our
 behalf, and the few calls only `s3shift demo` makes against the embedded stand-ins, are listed below with their reasons, and each listed entry
@@ -30,6 +30,7 @@ SERVICES = {
     "aws-sdk-redshiftdata": "redshift-data",
     "aws-sdk-redshiftserverless": "redshift-serverless",
     "aws-sdk-cloudwatchlogs": "logs",
+    "aws-sdk-sqs": "sqs",
 }
 
 # Operations whose IAM action is not the operation's own name.
@@ -41,6 +42,15 @@ RENAMED = {
     # PutBucketEncryption (Amazon S3 API Reference): "you must have permission to perform the
     # s3:PutEncryptionConfiguration action".
     "put_bucket_encryption": "s3:PutEncryptionConfiguration",
+    # The batch forms are authorized by the single actions ("Amazon SQS API permissions: Actions and resource
+    # reference": DeleteMessageBatch needs sqs:DeleteMessage, ChangeMessageVisibilityBatch
+    # sqs:ChangeMessageVisibility).
+    "delete_message_batch": "sqs:DeleteMessage",
+    "change_message_visibility_batch": "sqs:ChangeMessageVisibility",
+    # GetBucketNotificationConfiguration and PutBucketNotificationConfiguration (Amazon S3 API Reference): "the
+    # s3:GetBucketNotification permission", "the required s3:PutBucketNotification permission".
+    "get_bucket_notification_configuration": "s3:GetBucketNotification",
+    "put_bucket_notification_configuration": "s3:PutBucketNotification",
 }
 
 # Calls only `s3shift demo` makes, against the embedded stand-ins it starts; the task roles must not allow them.
@@ -62,13 +72,28 @@ DEMO_ONLY = {
         {"crates/s3shift-cli/src/commands/demo.rs"},
         "`s3shift demo` gives its local buckets the TLS-only policy deploy/storage.yaml gives",
     ),
+    # Event-driven ingestion: the storage stack makes the queues and the bucket notifications in AWS; the demo
+    # makes its own against the embedded stand-ins.
+    "sqs:CreateQueue": (
+        {"crates/s3shift-cli/src/commands/demo.rs"},
+        "`s3shift demo` creates its local event queue and dead-letter queue",
+    ),
+    "sqs:SetQueueAttributes": (
+        {"crates/s3shift-cli/src/commands/demo.rs"},
+        "`s3shift demo` sets its local queue's redrive policy, as deploy/storage.yaml does",
+    ),
+    "s3:PutBucketNotification": (
+        {"crates/s3shift-cli/src/commands/demo.rs"},
+        "`s3shift demo` points its local upload bucket's ObjectCreated events at its local queue",
+    ),
 }
 
 # Actions AWS evaluates against the caller's identity on the binary's behalf, with no call of ours to see.
 IMPLIED = {
     "redshift-serverless:GetCredentials": "the Data API asks it for database credentials when a statement names"
     " a workgroup and no secret (temporary credentials from the task's IAM identity)",
-    "kms:Decrypt": "S3 calls it for GetObject on SSE-KMS buckets (the data key)",
+    "kms:Decrypt": "S3 calls it for GetObject on SSE-KMS buckets (the data key), and SQS for ReceiveMessage on"
+    " the KMS-encrypted event queues",
     "kms:GenerateDataKey": "S3 calls it for PutObject on SSE-KMS buckets (the data key)",
 }
 
@@ -173,7 +198,7 @@ class TaskPolicy(unittest.TestCase):
     def test_the_source_scan_sees_the_calls_it_must(self):
         # A scan that found nothing would make the comparison below vacuous.
         for action in ("s3:ListBucket", "s3:GetObject", "s3:PutObject", "redshift-data:ExecuteStatement",
-                       "logs:PutLogEvents"):
+                       "logs:PutLogEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage"):
             self.assertIn(action, self.calls, f"the scan of crates/*/src no longer finds a call needing {action}")
 
     def test_the_listed_exceptions_are_still_true(self):
@@ -206,7 +231,7 @@ class TaskPolicy(unittest.TestCase):
                 self.assertIn(action, self.calls, f"MIGRATE lists {action}, which no source calls any more")
         # With a secret the Data API needs no temporary credentials for the caller's own database user.
         self.assertNotIn("redshift-serverless:GetCredentials", allowed)
-        self.assertEqual(sorted(a for a in allowed if a.split(":")[0] in ("s3", "logs", "kms")), [])
+        self.assertEqual(sorted(a for a in allowed if a.split(":")[0] in ("s3", "logs", "kms", "sqs")), [])
 
     def test_the_uploaders_only_put(self):
         for role in ("ApiUploaderRole", "KafkaUploaderRole"):

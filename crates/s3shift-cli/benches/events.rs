@@ -240,7 +240,11 @@ async fn follow(uploads: usize, seconds: u64) -> (usize, f64, f64, f64, f64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // cargo bench passes `--bench`: only `--follow` is ours among the flags.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a == "--follow" || !a.starts_with("--"))
+        .collect();
     let follow_at = args.iter().position(|a| a == "--follow");
     let sizes: Vec<usize> = args[..follow_at.unwrap_or(args.len())]
         .iter()

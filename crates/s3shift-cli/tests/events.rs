@@ -273,6 +273,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_status_shows_it() {
     stack.assert_exactly_once(4).await;
     let dlq = queue.replace("uploads-events", "uploads-events-dlq");
     assert_eq!(stack.queue_depth(&dlq).await.0, 1, "in the dead-letter queue");
+    assert_eq!(s["dead_letter_messages"], 1, "the run reports it: {s}");
     let out = stack.s3shift(&["status"], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("dead-letter queue"), "{}", stdout(&out));

@@ -409,6 +409,9 @@ pub(crate) fn run_metrics(s: &RunSummary) -> s3shift_telemetry::emf::MetricSet {
     if s.mode == "reconcile" {
         metrics.push(count("event_misses", s.event_misses));
     }
+    if let Some(n) = s.dead_letter_messages {
+        metrics.push(count("dead_letter_messages", n));
+    }
     if let Some(e) = &s.events {
         metrics.extend([
             count("event_messages", e.messages),
@@ -486,6 +489,9 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
             "  reconcile {} objects no event had brought (late or lost events)",
             s.event_misses
         )?;
+    }
+    if let Some(n) = s.dead_letter_messages {
+        writeln!(out, "  dead-letter queue holds {n} messages")?;
     }
     let slack = s.min_slack_hours.map_or("n/a".into(), |h| format!("{h:.1} h"));
     let warn = if s.expiry_warning {

@@ -428,6 +428,7 @@ impl Pipeline {
             };
             (summary, planned, not_loaded, failed)
         };
+        let event_run = batch.is_some();
         if let Some(batch) = batch {
             self.settle_events(spec, batch, &planned, &not_loaded, &failed, &mut summary)
                 .await?;
@@ -436,7 +437,33 @@ impl Pipeline {
                     released = c.released, left = c.left, "event messages settled");
             }
         }
+        if event_run || summary.mode == "reconcile" {
+            self.note_dead_letters(spec, &mut summary).await;
+        }
         Ok(summary)
+    }
+
+    /// Reads the depth of the job's dead-letter queue into the summary (and its metric), warning when it holds
+    /// events; a queue that cannot be read is a warning, never a failed run (the load has committed).
+    async fn note_dead_letters(&self, spec: &JobSpec, summary: &mut RunSummary) {
+        let Some(queue) = self.events.as_ref() else {
+            return;
+        };
+        match queue.depths().await {
+            Ok(d) => {
+                if let Some((url, dlq)) = &d.dead_letter {
+                    if dlq.visible > 0 {
+                        tracing::warn!(job = %spec.name(), dead_letter_queue = %url, messages = dlq.visible,
+                            "the dead-letter queue holds events whose objects could not be read");
+                    }
+                    summary.dead_letter_messages = Some(dlq.visible);
+                } else {
+                    tracing::warn!(queue = %queue.url(),
+                        "the event queue has no dead-letter queue: a message whose object cannot be read comes back forever");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the depth of the event queues"),
+        }
     }
 
     /// Takes the plan's counts and slack into the summary, warning when objects close to expiry are unloaded.

@@ -76,6 +76,10 @@ pub struct RunSummary {
     /// An event run: what its messages held and what became of them.
     #[serde(default)]
     pub events: Option<crate::events::EventCounts>,
+    /// An event run or reconciliation scan: messages in the queue's dead-letter queue after the run (events
+    /// whose objects could not be read after the queue's maxReceiveCount receives).
+    #[serde(default)]
+    pub dead_letter_messages: Option<u64>,
 }
 
 /// Pointers written before the status was typed hold `""` for a run that has not ended.
