@@ -90,6 +90,111 @@ fn collect(
     Ok(())
 }
 
+/// What a folder holds, as [`collect_ordered`] walks it: each entry with the string its keys sort by (a file's key
+/// segment; a folder's segment and `/`, since all its keys start with that; a folder's own object, `%self`, by
+/// the folder's segment alone, a key that sorts before its children and after any sibling it is a prefix of).
+enum Entry {
+    File { seg: String, name: String },
+    Folder { seg: String, name: String },
+    SelfOf { seg: String, name: String },
+}
+
+impl Entry {
+    fn order(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Self::File { seg, .. } | Self::SelfOf { seg, .. } => seg.into(),
+            Self::Folder { seg, .. } => format!("{seg}/").into(),
+        }
+    }
+}
+
+/// [`collect`] in key order, stopping once `out` holds `limit` keys, and skipping whole folders whose keys all
+/// sort before `after`: a page costs what it returns plus the folders on its way, not the whole listing.
+/// Without a delimiter only (a common prefix would count once for many keys).
+fn collect_ordered(
+    dir: &Path,
+    folder: &str,
+    rel: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+    out: &mut Vec<(String, String)>,
+) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut listed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == layout::SELF {
+            // Listed by the parent, in its place among the parent's entries.
+            continue;
+        }
+        let Some(seg) = layout::unescape_segment(name).map(|s| s.into_owned()) else {
+            continue;
+        };
+        if entry.file_type()?.is_dir() {
+            if entry.path().join(layout::SELF).is_file() {
+                listed.push(Entry::SelfOf {
+                    seg: seg.clone(),
+                    name: name.to_owned(),
+                });
+            }
+            listed.push(Entry::Folder {
+                seg,
+                name: name.to_owned(),
+            });
+        } else {
+            listed.push(Entry::File {
+                seg,
+                name: name.to_owned(),
+            });
+        }
+    }
+    listed.sort_by(|a, b| a.order().cmp(&b.order()));
+    for item in listed {
+        if out.len() >= limit {
+            return Ok(());
+        }
+        match item {
+            Entry::File { seg, name } => {
+                let key = format!("{folder}{seg}");
+                if key.starts_with(prefix) && after.is_none_or(|a| key.as_str() > a) {
+                    out.push((key, format!("{rel}{name}")));
+                }
+            }
+            Entry::SelfOf { seg, name } => {
+                let key = format!("{folder}{seg}");
+                if key.starts_with(prefix) && after.is_none_or(|a| key.as_str() > a) {
+                    out.push((key, format!("{rel}{name}/{}", layout::SELF)));
+                }
+            }
+            Entry::Folder { seg, name } => {
+                let sub = format!("{folder}{seg}/");
+                let matches = sub.starts_with(prefix) || prefix.starts_with(&sub);
+                // Every key under `sub` sorts before `after` when `sub` does and is not a prefix of it.
+                let passed = after.is_some_and(|a| sub.as_str() < a && !a.starts_with(&sub));
+                if matches && !passed {
+                    collect_ordered(
+                        &dir.join(&name),
+                        &sub,
+                        &format!("{rel}{name}/"),
+                        prefix,
+                        after,
+                        limit,
+                        out,
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One page of the bucket's listing under `root` (the buckets folder).
 pub(crate) fn list(root: &Path, req: &Request<'_>) -> S3Result<Page> {
     let bucket_root = root.join(req.bucket);
@@ -110,8 +215,20 @@ pub(crate) fn list(root: &Path, req: &Request<'_>) -> S3Result<Page> {
         None => (bucket_root.clone(), String::new(), String::new()),
     };
     let mut keys = Vec::new();
-    collect(&start, &folder, &rel, prefix, req.after, &mut keys)
-        .map_err(|e| s3_error!(InternalError, "listing {}: {e}", req.bucket))?;
+    let walked = match req.delimiter {
+        // One more than a page, to know whether it is the last.
+        None => collect_ordered(
+            &start,
+            &folder,
+            &rel,
+            prefix,
+            req.after,
+            req.max_keys.saturating_add(1),
+            &mut keys,
+        ),
+        Some(_) => collect(&start, &folder, &rel, prefix, req.after, &mut keys),
+    };
+    walked.map_err(|e| s3_error!(InternalError, "listing {}: {e}", req.bucket))?;
     keys.sort_unstable();
 
     // Keys and common prefixes in order, up to max_keys of them together.
@@ -261,6 +378,56 @@ mod tests {
         .unwrap();
         assert_eq!(keys(&level), ["foo/bar"]);
         assert_eq!(level.prefixes, ["foo/bar/"]);
+    }
+
+    #[test]
+    fn pages_without_a_delimiter_list_every_key_once_in_order_whatever_the_page_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // Keys that are folders of others, siblings that sort between a folder's own key and its children
+        // (`a` < `a-b` < `a/x`), escaped segments, and plenty of folders to skip.
+        let mut stored: Vec<String> = [
+            "a", "a-b", "a/x", "a/x/y", "a/", "a0", "%pct", ".", "b/./c", "b/c", "z/",
+        ]
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+        for i in 0..300 {
+            stored.push(format!("d/{:02}/{i:04}.jpg", i % 17));
+        }
+        for key in &stored {
+            let path = root.join("b").join(layout::place(root, "b", key).unwrap());
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, key).unwrap();
+        }
+        stored.sort();
+        for prefix in ["", "a", "a/", "d/0", "d/05/"] {
+            let want: Vec<&String> = stored.iter().filter(|k| k.starts_with(prefix)).collect();
+            for max_keys in [1, 2, 7, 1000] {
+                let (mut after, mut seen) = (None::<String>, Vec::new());
+                loop {
+                    let page = list(
+                        root,
+                        &Request {
+                            bucket: "b",
+                            prefix,
+                            delimiter: None,
+                            after: after.as_deref(),
+                            max_keys,
+                        },
+                    )
+                    .unwrap();
+                    assert!(page.objects.len() <= max_keys);
+                    seen.extend(keys(&page).into_iter().map(str::to_owned));
+                    if !page.truncated {
+                        break;
+                    }
+                    after = page.next;
+                }
+                let seen: Vec<&String> = seen.iter().collect();
+                assert_eq!(seen, want, "prefix {prefix:?}, {max_keys} a page");
+            }
+        }
     }
 
     #[test]
