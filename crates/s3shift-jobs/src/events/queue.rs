@@ -125,7 +125,7 @@ impl EventQueue {
     /// Deletes the messages of `receipts`, ten a call. Returns how many were deleted; an entry SQS refuses
     /// (an expired receipt handle: the message was received again elsewhere) is logged and left, since the
     /// ledger makes its next delivery a no-op.
-    pub async fn delete(&self, receipts: &[&str]) -> Result<u64> {
+    pub async fn delete(&self, receipts: &[String]) -> Result<u64> {
         let mut deleted = 0u64;
         for chunk in receipts.chunks(SQS_BATCH) {
             let entries = chunk
@@ -134,7 +134,7 @@ impl EventQueue {
                 .map(|(i, r)| {
                     DeleteMessageBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .receipt_handle(*r)
+                        .receipt_handle(r)
                         .build()
                         .map_err(|e| self.fail("DeleteMessageBatch", e))
                 })
@@ -158,7 +158,7 @@ impl EventQueue {
 
     /// Makes the messages of `receipts` visible again now (a run that will not load them: over its limits, or
     /// draining), ten a call. Failures are logged: the message then comes back when its timeout ends.
-    pub async fn release(&self, receipts: &[&str]) -> Result<()> {
+    pub async fn release(&self, receipts: &[String]) -> Result<()> {
         for chunk in receipts.chunks(SQS_BATCH) {
             let entries = chunk
                 .iter()
@@ -166,7 +166,7 @@ impl EventQueue {
                 .map(|(i, r)| {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .receipt_handle(*r)
+                        .receipt_handle(r)
                         .visibility_timeout(0)
                         .build()
                         .map_err(|e| self.fail("ChangeMessageVisibilityBatch", e))

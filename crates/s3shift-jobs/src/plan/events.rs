@@ -1,13 +1,13 @@
 //! Planning from the job's event queue: receive, sort ([`EventBatch`]), look the named keys up in the ledger,
 //! delete what needs nothing, and plan the rest within the run's limits. The work follows the messages, never
-//! the bucket: no listing, and one ledger statement per [`KEYS_PER_LOOKUP`] keys.
+//! the bucket: no listing, and one ledger statement per
+//! [`KEYS_PER_LOOKUP`](s3shift_redshift::warehouse::ledger::KEYS_PER_LOOKUP) keys.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use s3shift_core::ObjectRef;
 use s3shift_redshift::warehouse::LedgerTable;
-use s3shift_redshift::warehouse::ledger::KEYS_PER_LOOKUP;
 
 use super::{LoadedSet, Plan, PlanBuilder};
 use crate::events::{EventBatch, EventQueue, Received};
@@ -103,25 +103,18 @@ impl Pipeline {
             k
         };
         let mut loaded = HashSet::new();
-        if !keys.is_empty() {
-            summary.data_api_statements += ledger
-                .lookup_keys(&self.api, &src.bucket, &keys, |key, etag, version| {
-                    // Rows a scan wrote carry no version id, nor do event identities (see `identity_of`).
-                    let _ = version;
-                    loaded.insert(s3shift_core::object::identity(&src.bucket, key, etag, None));
-                })
-                .await?;
-        }
-        tracing::debug!(
-            keys = keys.len(),
-            statements = keys.len().div_ceil(KEYS_PER_LOOKUP),
-            "ledger lookup"
-        );
+        // Rows a scan wrote carry no version id, nor do event identities (see `identity_of`).
+        let statements = ledger
+            .lookup_keys(&self.api, &src.bucket, &keys, |key, etag, _version| {
+                loaded.insert(s3shift_core::object::identity(&src.bucket, key, etag, None));
+            })
+            .await?;
+        summary.data_api_statements += statements;
+        tracing::debug!(keys = keys.len(), statements, "ledger lookup");
         batch.mark_loaded(&loaded);
         let done = batch.take_done();
         if !done.is_empty() {
-            let refs: Vec<&str> = done.iter().map(String::as_str).collect();
-            batch.counts.deleted += self.event_queue(spec)?.delete(&refs).await?;
+            batch.counts.deleted += self.event_queue(spec)?.delete(&done).await?;
         }
         let lifecycle = self.source_lifecycle(spec).await;
         let nothing_loaded = LoadedSet::default();
@@ -171,10 +164,8 @@ impl Pipeline {
             .collect();
         let mut counts = batch.counts;
         let (delete, release, leave) = batch.settle(&loaded, failed);
-        let refs: Vec<&str> = delete.iter().map(String::as_str).collect();
-        counts.deleted += queue.delete(&refs).await?;
-        let refs: Vec<&str> = release.iter().map(String::as_str).collect();
-        queue.release(&refs).await?;
+        counts.deleted += queue.delete(&delete).await?;
+        queue.release(&release).await?;
         counts.released += release.len() as u64;
         for m in &leave {
             tracing::warn!(message_id = %m.message_id, receive_count = m.receive_count,

@@ -49,20 +49,15 @@ impl Pipeline {
             if stopped(&stop) {
                 // What was received and not loaded goes back to the queue for the next task, now rather than
                 // after its visibility timeout; a cycle under way when the signal came drained as a run does.
-                let done = batch.take_done();
-                let refs: Vec<&str> = done.iter().map(String::as_str).collect();
-                queue.delete(&refs).await?;
+                queue.delete(&batch.take_done()).await?;
                 let rest = batch.receipts();
-                let refs: Vec<&str> = rest.iter().map(String::as_str).collect();
-                queue.release(&refs).await?;
+                queue.release(&rest).await?;
                 tracing::info!(released = rest.len(), "stop requested: stopped following");
                 return Ok(());
             }
             if batch.pending_objects() == 0 && batch.messages() > 0 {
                 // Test events, deletes, foreign or malformed bodies: nothing to load, no run to record.
-                let done = batch.take_done();
-                let refs: Vec<&str> = done.iter().map(String::as_str).collect();
-                queue.delete(&refs).await?;
+                queue.delete(&batch.take_done()).await?;
             }
             let waited = batch
                 .oldest_event()

@@ -163,10 +163,7 @@ impl Pipeline {
             Err(skipped) => return Ok(skipped),
         };
         let outcome = self.run_leased(spec, now, options, &lease).await;
-        let released = lease.release().await;
-        let outcome = outcome?;
-        released?;
-        Ok(outcome)
+        released_after(lease, outcome).await
     }
 
     /// Takes the job's lease for `run_id`, or answers the [`RunOutcome::Skipped`] to return when another live
@@ -200,11 +197,7 @@ impl Pipeline {
         options: &RunOptions,
         lease: &Lease,
     ) -> Result<RunOutcome> {
-        let mut done = Vec::new();
-        if let Some(pending) = self.pending_load(spec).await? {
-            tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
-            done.push(self.finish_load(spec, Staged::resumed(pending), lease).await?);
-        }
+        let mut done = self.finish_pending(spec, lease).await?;
         if options.stop.as_ref().is_some_and(|s| *s.borrow()) {
             tracing::warn!("stop requested: not starting a new run");
             return Ok(RunOutcome::Ran(done));
@@ -243,19 +236,25 @@ impl Pipeline {
             Err(_) => return Ok(Err(batch)),
         };
         let outcome = async {
-            let mut done = Vec::new();
-            if let Some(pending) = self.pending_load(spec).await? {
-                tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
-                done.push(self.finish_load(spec, Staged::resumed(pending), &lease).await?);
-            }
+            let mut done = self.finish_pending(spec, &lease).await?;
             done.push(self.run_new(spec, now, options, &lease, Some(batch)).await?);
-            Ok::<_, Error>(done)
+            Ok(done)
         }
         .await;
-        let released = lease.release().await;
-        let done = outcome.map_err(|e| e.explain(spec))?;
-        released?;
-        Ok(Ok(done))
+        Ok(Ok(released_after(lease, outcome)
+            .await
+            .map_err(|e| e.explain(spec))?))
+    }
+
+    /// Finishes the load an interrupted run left pending, if any: its summary, or nothing.
+    async fn finish_pending(&self, spec: &JobSpec, lease: &Lease) -> Result<Vec<RunSummary>> {
+        let Some(pending) = self.pending_load(spec).await? else {
+            return Ok(Vec::new());
+        };
+        tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
+        Ok(vec![
+            self.finish_load(spec, Staged::resumed(pending), lease).await?,
+        ])
     }
 
     /// Loads again, from the staged files of an earlier run, what that run staged (works after the source
@@ -345,9 +344,7 @@ impl Pipeline {
             self.finish_load(spec, staged, &lease).await
         }
         .await;
-        let released = lease.release().await;
-        let summary = outcome?;
-        released?;
+        let summary = released_after(lease, outcome).await?;
         Ok(RunOutcome::Ran(vec![summary]))
     }
 
@@ -503,6 +500,14 @@ impl Pipeline {
         summary.log();
         Ok(summary)
     }
+}
+
+/// Releases `lease` whatever `outcome` was; the outcome's error comes first, then the release's.
+async fn released_after<T>(lease: Lease, outcome: Result<T>) -> Result<T> {
+    let released = lease.release().await;
+    let value = outcome?;
+    released?;
+    Ok(value)
 }
 
 /// The run id of `spec`'s run started at `now`.

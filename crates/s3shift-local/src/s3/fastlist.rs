@@ -41,6 +41,15 @@ pub(crate) struct Request<'a> {
     pub(crate) max_keys: usize,
 }
 
+/// The entries of the folder `dir`; `None` when it does not exist (a prefix naming no folder lists nothing).
+fn read_folder(dir: &Path) -> std::io::Result<Option<std::fs::ReadDir>> {
+    match std::fs::read_dir(dir) {
+        Ok(e) => Ok(Some(e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Every key under the folder `dir` (whose keys start with `folder`) that starts with `prefix` and sorts after
 /// `after`, with its path relative to the bucket.
 fn collect(
@@ -51,10 +60,8 @@ fn collect(
     after: Option<&str>,
     out: &mut Vec<(String, String)>,
 ) -> std::io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(entries) = read_folder(dir)? else {
+        return Ok(());
     };
     for entry in entries {
         let entry = entry?;
@@ -120,10 +127,8 @@ fn collect_ordered(
     limit: usize,
     out: &mut Vec<(String, String)>,
 ) -> std::io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(entries) = read_folder(dir)? else {
+        return Ok(());
     };
     let mut listed = Vec::new();
     for entry in entries {
