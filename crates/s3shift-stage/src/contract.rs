@@ -110,9 +110,10 @@ fn logical_of(column: &ColumnDescPtr) -> Option<Logical> {
     match column.logical_type_ref() {
         None => Some(Logical::None),
         Some(LogicalType::String) => Some(Logical::String),
-        Some(LogicalType::Timestamp(t)) if !t.is_adjusted_to_u_t_c && t.unit == TimeUnit::MICROS => {
-            Some(Logical::TimestampMicrosLocal)
-        }
+        Some(LogicalType::Timestamp {
+            is_adjusted_to_u_t_c,
+            unit,
+        }) if !is_adjusted_to_u_t_c && *unit == TimeUnit::MICROS => Some(Logical::TimestampMicrosLocal),
         Some(_) => None,
     }
 }

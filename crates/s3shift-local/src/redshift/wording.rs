@@ -43,7 +43,7 @@ pub(crate) fn redshift_error(duck: &str) -> String {
         |(kind, rest)| if kind.ends_with("Error") { rest } else { first },
     );
     if let Some(rest) = body.strip_prefix("Table with name ") {
-        // DuckDB 2 quotes the name (`Table with name "runs" does not exist!`); Redshift's text quotes it once.
+        // DuckDB quotes the name (`Table with name "runs" does not exist!`); Redshift's text quotes it once.
         let name = rest
             .split(" does not exist")
             .next()

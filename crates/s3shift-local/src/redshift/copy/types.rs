@@ -42,7 +42,7 @@ pub(crate) fn accepts(column: &ColumnDescriptor, duck: &str) -> bool {
     let logical = column.logical_type_ref();
     let int = |bits: i8| match logical {
         None => true,
-        Some(LogicalType::Integer(i)) => i.is_signed && i.bit_width == bits,
+        Some(LogicalType::Integer { bit_width, is_signed }) => *is_signed && *bit_width == bits,
         Some(_) => false,
     };
     let t = duck.to_ascii_uppercase();
@@ -56,8 +56,8 @@ pub(crate) fn accepts(column: &ColumnDescriptor, duck: &str) -> bool {
         "DATE" => physical == PhysicalType::INT32 && matches!(logical, Some(LogicalType::Date)),
         "TIMESTAMP" => {
             physical == PhysicalType::INT64
-                && matches!(logical, Some(LogicalType::Timestamp(ts))
-                    if !ts.is_adjusted_to_u_t_c && ts.unit == TimeUnit::MICROS)
+                && matches!(logical, Some(LogicalType::Timestamp { is_adjusted_to_u_t_c, unit })
+                    if !is_adjusted_to_u_t_c && *unit == TimeUnit::MICROS)
         }
         _ if t.starts_with("DECIMAL(") => {
             let inner = t.trim_start_matches("DECIMAL(").trim_end_matches(')');
@@ -70,7 +70,7 @@ pub(crate) fn accepts(column: &ColumnDescriptor, duck: &str) -> bool {
             matches!(
                 physical,
                 PhysicalType::INT32 | PhysicalType::INT64 | PhysicalType::FIXED_LEN_BYTE_ARRAY
-            ) && matches!(logical, Some(LogicalType::Decimal(d)) if d.precision == p && d.scale == s)
+            ) && matches!(logical, Some(LogicalType::Decimal { precision, scale }) if *precision == p && *scale == s)
         }
         _ => false,
     }
@@ -118,9 +118,12 @@ fn logical_name(l: &LogicalType) -> String {
     match l {
         LogicalType::String => "STRING".into(),
         LogicalType::Date => "DATE".into(),
-        LogicalType::Integer(i) => format!("INTEGER({},{})", i.bit_width, i.is_signed),
-        LogicalType::Decimal(d) => format!("DECIMAL({},{})", d.precision, d.scale),
-        LogicalType::Timestamp(t) => format!("TIMESTAMP({:?},{})", t.unit, t.is_adjusted_to_u_t_c),
+        LogicalType::Integer { bit_width, is_signed } => format!("INTEGER({bit_width},{is_signed})"),
+        LogicalType::Decimal { precision, scale } => format!("DECIMAL({precision},{scale})"),
+        LogicalType::Timestamp {
+            unit,
+            is_adjusted_to_u_t_c,
+        } => format!("TIMESTAMP({unit:?},{is_adjusted_to_u_t_c})"),
         other => format!("{other:?}").to_ascii_uppercase(),
     }
 }
