@@ -13,7 +13,8 @@
 //! - `--features bundled-duckdb`: DuckDB is compiled from source by `libduckdb-sys`; nothing is fetched.
 //! - `DUCKDB_LIB_DIR` set: `libduckdb-sys` links the library found there; nothing is fetched.
 //! - otherwise the pinned npm package, from `S3SHIFT_NPM_REGISTRY` (default `https://registry.npmjs.org`, for a
-//!   mirror) into `<target>/duckdb/<version>-<platform>/`, or `S3SHIFT_DUCKDB_CACHE` when set.
+//!   mirror) into `<target>/duckdb/<version>-<platform>/`, or under `S3SHIFT_DUCKDB_CACHE` (an absolute path)
+//!   when set.
 //!
 //! It needs `curl` and `tar`, and fails with a message that names the three ways out.
 
@@ -137,10 +138,22 @@ fn fetch(prebuilt: &Prebuilt, folder: &Path) -> Result<(), String> {
         "{}/@duckdb/{package}/-/{package}-{NPM_VERSION}.tgz",
         registry.trim_end_matches('/')
     );
-    // Staged inside the folder, so that the moves below are renames on one file system.
+    // Staged inside the folder, so that the moves below are renames on one file system; removed whatever happens.
     let staging = folder.join(format!(".download-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging).map_err(|e| format!("creating {}: {e}", staging.display()))?;
+    let result = fetch_into(prebuilt, &url, &package, &staging, folder);
+    let _ = fs::remove_dir_all(&staging);
+    result
+}
+
+fn fetch_into(
+    prebuilt: &Prebuilt,
+    url: &str,
+    package: &str,
+    staging: &Path,
+    folder: &Path,
+) -> Result<(), String> {
     let tarball = staging.join(format!("{package}-{NPM_VERSION}.tgz"));
 
     let status = Command::new("curl")
@@ -156,7 +169,7 @@ fn fetch(prebuilt: &Prebuilt, folder: &Path) -> Result<(), String> {
         ])
         .arg("--output")
         .arg(&tarball)
-        .arg(&url)
+        .arg(url)
         .status()
         .map_err(|e| format!("running curl to fetch {url}: {e}"))?;
     if !status.success() {
@@ -176,7 +189,7 @@ fn fetch(prebuilt: &Prebuilt, folder: &Path) -> Result<(), String> {
         .arg("-xzf")
         .arg(&tarball)
         .arg("-C")
-        .arg(&staging)
+        .arg(staging)
         .args([library.as_str(), "package/LICENSE"])
         .status()
         .map_err(|e| format!("running tar on {}: {e}", tarball.display()))?;
@@ -197,7 +210,6 @@ fn fetch(prebuilt: &Prebuilt, folder: &Path) -> Result<(), String> {
         let to = folder.join(to);
         fs::rename(&from, &to).map_err(|e| format!("moving {} to {}: {e}", from.display(), to.display()))?;
     }
-    let _ = fs::remove_dir_all(&staging);
     Ok(())
 }
 

@@ -19,6 +19,10 @@
 //! - [`stack`]: both, wired to each other ([`LocalStack`]): what `s3shift local`, `s3shift demo`, the end-to-end
 //!   tests and the pipeline benchmark start.
 //!
+//! The DuckDB engine is DuckDB 1.5.6's release library, fetched from the npm registry and checked against a
+//! pinned SHA-512 by this crate's `build.rs` (compiling DuckDB from source was most of a cold build); the
+//! `bundled-duckdb` feature compiles it from source instead, for machines without the registry.
+//!
 //! It must never be needed in production: the `s3shift` binary links it only behind its `local` feature, and
 //! nothing in the pipeline branches on it. Servers bind loopback only and stop when dropped.
 
