@@ -63,6 +63,14 @@ pub enum Error {
         /// What s3s-fs said.
         message: String,
     },
+    /// The Data API stand-in could not open its DuckDB file.
+    #[error("opening the warehouse {path}: {message}")]
+    Warehouse {
+        /// The DuckDB file.
+        path: std::path::PathBuf,
+        /// What DuckDB said, with the next step when there is one.
+        message: String,
+    },
 }
 
 /// Result with the stand-ins' [`Error`].

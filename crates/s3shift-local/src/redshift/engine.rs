@@ -159,6 +159,12 @@ pub(crate) fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// The next step for a file DuckDB 1.5.6 cannot read: a DuckDB reads the files of its own and older storage
+/// versions only (the page DuckDB's error names, https://duckdb.org/internals/storage).
+const NEWER_FILE: &str = "\nThis s3shift runs DuckDB 1.5.6; s3shift builds before 2026-12-02 ran DuckDB 2.0, whose \
+    files 1.5.6 cannot read. Start over in another folder, or copy the tables across: `EXPORT DATABASE 'dir'` in \
+    DuckDB 2.0's client, then `IMPORT DATABASE 'dir'` in 1.5.6's.";
+
 impl Engine {
     pub(crate) fn open(
         path: &std::path::Path,
@@ -168,10 +174,16 @@ impl Engine {
         faults: super::RedshiftFaults,
         roles: copy::NamespaceRoles,
     ) -> Result<Self, String> {
-        let conn = Connection::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+        let conn = Connection::open(path).map_err(|e| {
+            let mut message = e.to_string();
+            if message.contains("newer version of DuckDB") {
+                message.push_str(NEWER_FILE);
+            }
+            message
+        })?;
         conn.execute_batch(super::catalog::SETUP)
             .and_then(|()| conn.execute_batch(access::SETUP))
-            .map_err(|e| format!("preparing {}: {e}", path.display()))?;
+            .map_err(|e| format!("preparing it: {e}"))?;
         super::zones::register(&conn)?;
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -119,7 +119,7 @@ impl LocalRedshiftServer {
     /// Opens the database and starts serving; returns once it accepts connections.
     ///
     /// # Errors
-    /// [`Error::Store`] when DuckDB cannot open the file, [`Error::Bind`] when the address cannot be bound or is
+    /// [`Error::Warehouse`] when DuckDB cannot open the file, [`Error::Bind`] when the address cannot be bound or is
     /// not loopback.
     pub async fn start(config: LocalRedshiftConfig) -> Result<Self> {
         if let Some(dir) = config
@@ -147,11 +147,11 @@ impl LocalRedshiftServer {
             engine::Engine::open(&path, s3, step, max_result_bytes, faults, roles)
         })
         .await
-        .map_err(|e| Error::Store {
+        .map_err(|e| Error::Warehouse {
             path: config.database_file.clone(),
             message: e.to_string(),
         })?
-        .map_err(|message| Error::Store {
+        .map_err(|message| Error::Warehouse {
             path: config.database_file.clone(),
             message,
         })?;
@@ -310,5 +310,37 @@ async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<F
         Ok(Ok(v)) => reply(200, &v),
         Ok(Err(e)) => reply(e.status, &e.body()),
         Err(e) => error(500, "InternalServerException", format!("the request failed: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LocalRedshiftConfig, LocalRedshiftServer};
+
+    /// A warehouse file DuckDB 2.0 wrote (its three header blocks, taken from one): what an `s3shift local --dir`
+    /// folder from before the engine became DuckDB 1.5.6 holds.
+    const DUCKDB_2_HEADERS: &[u8] = include_bytes!("../../tests/fixtures/duckdb-2.0-headers.duckdb");
+
+    #[tokio::test]
+    async fn a_warehouse_from_a_newer_duckdb_is_named_with_the_way_out() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("warehouse.duckdb");
+        std::fs::write(&file, DUCKDB_2_HEADERS).expect("write the fixture");
+        let message = match LocalRedshiftServer::start(LocalRedshiftConfig::new(&file)).await {
+            Ok(_) => panic!("DuckDB 1.5.6 opened a DuckDB 2.0 file"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            message.starts_with(&format!("opening the warehouse {}", file.display())),
+            "{message}"
+        );
+        assert!(
+            message.contains("created with a newer version of DuckDB"),
+            "{message}"
+        );
+        assert!(
+            message.contains("EXPORT DATABASE") && message.contains("IMPORT DATABASE"),
+            "{message}"
+        );
     }
 }
