@@ -2,7 +2,7 @@
 //! thread over their own DuckDB connection (a session's statements share the session's connection, so its
 //! temporary tables live as long as the session, as in Redshift).
 //!
-//! It is one file of some 760 lines because a statement's lifecycle, its batch's transaction and cancellation
+//! It is one file of some 830 lines because a statement's lifecycle, its batch's transaction and cancellation
 //! are one state machine over the same slots. What a statement does lives elsewhere: translation in
 //! `translate`, COPY in `copy`, catalog lookups in `catalog`, privileges in `access`, and the wording of errors
 //! in `wording`; what stays here of privileges is the cached catalog snapshot and sign-ins, since their
