@@ -72,7 +72,8 @@ const PREBUILT: &[Prebuilt] = &[
 
 const WAYS_OUT: &str = "Ways out: let this machine reach the npm registry (or name a mirror in \
     S3SHIFT_NPM_REGISTRY); or set DUCKDB_LIB_DIR to a folder holding DuckDB 1.5.6's libduckdb; or build with \
-    `--features bundled-duckdb` to compile DuckDB from source (about half an hour on two cores).";
+    `--features s3shift-cli/bundled-duckdb` (this crate's `bundled-duckdb`) to compile DuckDB from source (about \
+    half an hour on two cores).";
 
 fn main() {
     if let Err(message) = run() {
