@@ -3,6 +3,8 @@
 //! Amazon S3 API Reference: "REST error responses" list Code, Message, RequestId and HostId; its "List of error
 //! codes" gives the messages below). Without them botocore reports the message as "Unknown" and users have no
 //! id to quote.
+//!
+//! An error answer to a request that carries a body also closes the connection ([`finish`]).
 
 use bytes::Bytes;
 use s3s::{Body, HttpResponse};
@@ -103,7 +105,15 @@ pub(crate) fn request_id(n: u64) -> String {
 }
 
 /// The response with S3's request-id headers and, for an XML error, the missing message and ids in the body.
-pub(crate) fn finish(mut resp: HttpResponse, id: &str) -> HttpResponse {
+///
+/// An error to a request with a body ([`sends_body`]) also carries `Connection: close`, and hyper closes
+/// after it. An error is often answered before the body is read (a conditional PUT's 404, a 412, an injected
+/// 503); with `Expect: 100-continue` the client may send the body anyway, and on a kept connection hyper
+/// sometimes read that body as the start of the client's next request, which then failed with
+/// SignatureDoesNotMatch or a bare 404 (seen with boto3). RFC 9110, "Expect": a server that answers before
+/// reading the content should say whether it closes the connection; the S3 pages do not say what S3 does, so
+/// the stand-in closes.
+pub(crate) fn finish(mut resp: HttpResponse, id: &str, sends_body: bool) -> HttpResponse {
     let host_id = format!("s3shift-local/{id}");
     for (name, value) in [("x-amz-request-id", id), ("x-amz-id-2", host_id.as_str())] {
         if let Ok(v) = http::HeaderValue::from_str(value) {
@@ -112,6 +122,10 @@ pub(crate) fn finish(mut resp: HttpResponse, id: &str) -> HttpResponse {
     }
     if resp.status().as_u16() < 400 {
         return resp;
+    }
+    if sends_body {
+        resp.headers_mut()
+            .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
     let Some(body) = resp.body().bytes() else {
         return resp;
@@ -124,6 +138,16 @@ pub(crate) fn finish(mut resp: HttpResponse, id: &str) -> HttpResponse {
     }
     *resp.body_mut() = Body::from(Bytes::from(fixed));
     resp
+}
+
+/// Whether a request with these headers carries a body (a length other than 0, chunked, or `Expect`).
+pub(crate) fn sends_body(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers.contains_key(http::header::EXPECT)
+        || headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
 }
 
 /// The error body with a Message in S3's words where it has none (or s3s's own), and RequestId and HostId;
@@ -209,5 +233,37 @@ mod tests {
         assert!(out.is_some_and(|o| o.contains("<Message>Bad Request</Message>")));
         assert!(completed_error(b"not xml", "1", "h", http::StatusCode::BAD_REQUEST).is_none());
         assert_eq!(request_id(255), "00000000000000FF");
+    }
+
+    /// A PUT answered before its body is read (here: unsigned, so 403 before s3s reads anything) is answered with
+    /// `Connection: close`, and the server closes: the body byte the client sent anyway can never be read as the
+    /// start of its next request.
+    #[tokio::test]
+    async fn an_error_before_the_body_is_read_closes_the_connection() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = crate::s3::LocalS3Server::start(crate::s3::LocalS3Config::new(dir.path()))
+            .await
+            .expect("server");
+        let mut socket = tokio::net::TcpStream::connect(server.addr())
+            .await
+            .expect("connect");
+        tokio::io::AsyncWriteExt::write_all(
+                &mut socket,
+                b"PUT /some-bucket/k HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n2",
+            )
+            .await
+            .expect("send");
+        let mut answer = Vec::new();
+        // The server closes after its answer, so reading to the end finishes.
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read_to_end(&mut socket, &mut answer),
+        )
+        .await
+        .expect("the server closed the connection")
+        .expect("read");
+        let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 403"), "{answer}");
+        assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
     }
 }
