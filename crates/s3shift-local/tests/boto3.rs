@@ -1,5 +1,5 @@
-//! Both stand-ins driven by outside clients: boto3 and the AWS CLI, s3fs with pyarrow datasets, and Parquet
-//! files written by pyarrow (`tests/conformance/*.py`).
+//! Both stand-ins driven by outside clients: boto3 and the AWS CLI, s3fs with pyarrow datasets, Parquet files
+//! written by pyarrow, and boto3 from two sessions at once (locks, isolation levels) (`tests/conformance/*.py`).
 //!
 //! Needs the Python environment that `./scripts/test` makes (`.venv` at the repo root with
 //! `scripts/requirements-test.txt`), or `S3SHIFT_PYTHON` naming an interpreter with boto3, awscli, pyarrow and s3fs.
@@ -89,6 +89,20 @@ async fn boto3_and_awscli_agree_with_the_data_api_server() {
         .unwrap();
     conform(
         "redshift_boto3.py",
+        vec![server.endpoint_url()],
+        dir.path().to_path_buf(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_from_two_sessions_sees_redshifts_locks_and_isolation_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalRedshiftServer::start(LocalRedshiftConfig::new(dir.path().join("w.duckdb")))
+        .await
+        .unwrap();
+    conform(
+        "redshift_concurrency.py",
         vec![server.endpoint_url()],
         dir.path().to_path_buf(),
     )

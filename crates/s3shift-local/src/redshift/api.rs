@@ -401,6 +401,21 @@ fn part_json(p: &Part, rec: &Record) -> Value {
 fn describe(engine: &Arc<Engine>, input: IdInput) -> Result<Value, ApiError> {
     let id = check_id(input.id)?;
     let r = engine.get(&id).ok_or_else(|| ApiError::not_found(&id))?;
+    let loads = r.parts.iter().any(|p| {
+        p.sql
+            .trim_start()
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("copy"))
+    });
+    if r.batch && loads && engine.fail_describe() {
+        // The Data API's own rate limit: a client's standard retry backs off and tries again.
+        return Err(ApiError {
+            status: 400,
+            kind: "ThrottlingException",
+            message: "Rate exceeded".into(),
+            extra: None,
+        });
+    }
     let mut v = if let Some(n) = id.split(':').nth(1).and_then(|n| n.parse::<usize>().ok()) {
         let p = r
             .parts

@@ -17,11 +17,12 @@ use duckdb::Connection;
 
 use super::access::{self, DbUser};
 use super::catalog::create_like;
+use super::concurrency::{Concurrency, Isolation, Refusal};
 use super::copy;
 use super::lex::lex;
 use super::results::{QueryResult, from_batches};
 use super::translate::{Kind, Plan, plan, public_is_main, render_with_params};
-use super::wording::{qualify_relation, redshift_error};
+use super::wording::{SERIALIZATION_CONFLICT, qualify_relation, redshift_error};
 
 /// Most statements not yet finished at once (the Data API's quota).
 pub(crate) const MAX_ACTIVE: usize = 500;
@@ -147,6 +148,42 @@ pub(crate) struct Engine {
     roles: copy::NamespaceRoles,
     conflicts_injected: AtomicUsize,
     copy_failures_injected: AtomicUsize,
+    /// Table locks, the isolation level and what the serializable check needs of each transaction.
+    concurrency: Concurrency,
+}
+
+/// A statement that makes DuckDB's transaction take its snapshot of the main database at once (DuckDB takes it
+/// lazily, at a transaction's first read of the database): a batch's snapshot is then taken where Redshift
+/// takes it, at its first statement that is not a LOCK.
+const TAKE_SNAPSHOT: &str = "SELECT 1 FROM s3shift_acl.roles LIMIT 0";
+
+/// Whether a statement is a LOCK, which takes no snapshot ("Isolation levels in Amazon Redshift" lists the
+/// statements that do).
+fn is_lock(sql: &str) -> bool {
+    let t = sql.trim_start();
+    t.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("lock"))
+        && t[4..].chars().next().is_none_or(char::is_whitespace)
+}
+
+/// Ends an owner's transaction record and releases its locks when dropped: whatever way a batch ends.
+struct EndOnDrop<'a> {
+    concurrency: &'a Concurrency,
+    owner: &'a str,
+}
+
+impl Drop for EndOnDrop<'_> {
+    fn drop(&mut self) {
+        self.concurrency.end(self.owner);
+    }
+}
+
+/// A refused lock or commit in Redshift's words.
+fn refusal_text(r: Refusal) -> String {
+    match r {
+        Refusal::Cancelled => "ERROR: Query cancelled on user's request".into(),
+        Refusal::Conflict { .. } => SERIALIZATION_CONFLICT.into(),
+        Refusal::Failed(e) => e,
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -166,6 +203,7 @@ const NEWER_FILE: &str = "\nThis s3shift runs DuckDB 1.5.6; s3shift builds befor
     DuckDB 2.0's client, then `IMPORT DATABASE 'dir'` in 1.5.6's.";
 
 impl Engine {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn open(
         path: &std::path::Path,
         s3: Option<S3Source>,
@@ -173,6 +211,7 @@ impl Engine {
         max_result_bytes: u64,
         faults: super::RedshiftFaults,
         roles: copy::NamespaceRoles,
+        isolation: Isolation,
     ) -> Result<Self, String> {
         let conn = Connection::open(path).map_err(|e| {
             let mut message = e.to_string();
@@ -207,7 +246,13 @@ impl Engine {
             roles,
             conflicts_injected: AtomicUsize::new(0),
             copy_failures_injected: AtomicUsize::new(0),
+            concurrency: Concurrency::new(isolation),
         })
+    }
+
+    /// Whether the next DescribeStatement is to fail (an injected fault).
+    pub(crate) fn fail_describe(&self) -> bool {
+        self.faults.describe_failures.take()
     }
 
     fn connection(&self) -> Result<Connection, String> {
@@ -286,7 +331,18 @@ impl Engine {
                 "Active statements exceeded the allowed quota ({MAX_ACTIVE})."
             ));
         }
+        // A client token is looked up and recorded under one lock: two requests with the same token, even at
+        // the same moment, run one statement ("ClientToken: A unique, case-sensitive identifier that you provide
+        // to ensure the idempotency of the request", BatchExecuteStatement).
+        let mut tokens = lock(&self.tokens);
+        if let Some(id) = token.as_ref().and_then(|t| tokens.get(t)) {
+            return Ok(id.clone());
+        }
         let id = record.id.clone();
+        if let Some(t) = token {
+            tokens.insert(t, id.clone());
+        }
+        drop(tokens);
         let created = now();
         record.created = created;
         record.updated = created;
@@ -308,9 +364,6 @@ impl Engine {
         lock(&self.slots).insert(id.clone(), slot.clone());
         self.forget_oldest();
         lock(&self.order).push(id.clone());
-        if let Some(t) = token {
-            lock(&self.tokens).insert(t, id.clone());
-        }
         self.active.fetch_add(1, Ordering::Relaxed);
         let engine = Arc::clone(self);
         std::thread::Builder::new()
@@ -392,7 +445,7 @@ impl Engine {
             return self.finish_aborted(slot, 0);
         }
         Self::set_status(slot, Status::Picked);
-        let (session_id, parts, params, batch, database, user) = {
+        let (session_id, parts, params, batch, database, user, id) = {
             let r = lock(&slot.record);
             (
                 r.session_id.clone(),
@@ -401,8 +454,11 @@ impl Engine {
                 r.batch,
                 r.database.clone(),
                 r.user.clone(),
+                r.id.clone(),
             )
         };
+        // Who holds the locks and the transaction: the session, for statements in one, else the statement.
+        let owner = session_id.clone().unwrap_or(id);
         let session = session_id
             .as_ref()
             .and_then(|s| lock(&self.sessions).get(s).cloned());
@@ -437,23 +493,50 @@ impl Engine {
             user: &user,
             own_catalog: session.is_some(),
             changed: &changed,
+            owner: &owner,
         };
         if batch {
-            let _ = conn.execute_batch("BEGIN TRANSACTION");
+            // A batch is one transaction, begun at its first statement that takes a snapshot: the LOCKs before
+            // it wait for their tables first, so its snapshot holds what their holders committed.
+            let _end = EndOnDrop {
+                concurrency: &self.concurrency,
+                owner: &owner,
+            };
+            self.concurrency.begin(&owner);
+            let mut begun = false;
             for (n, part) in parts.iter().enumerate() {
                 if slot.cancel.load(Ordering::SeqCst) {
-                    let _ = conn.execute_batch("ROLLBACK");
+                    if begun {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
                     return self.finish_aborted(slot, n);
+                }
+                if !begun && !is_lock(&part.sql) {
+                    let snapshot = self.concurrency.snapshot(&owner, || {
+                        conn.execute_batch("BEGIN TRANSACTION")
+                            .and_then(|()| conn.execute_batch(TAKE_SNAPSHOT))
+                    });
+                    if let Err(e) = snapshot {
+                        self.record_part(slot, n, Err(redshift_error(&e.to_string())), Duration::ZERO);
+                        return self.finish_batch(slot, n, started.elapsed(), false);
+                    }
+                    begun = true;
                 }
                 let t0 = Instant::now();
                 let outcome = self.run_one(conn, &part.sql, &params, &cx, slot, true);
                 let failed = outcome.is_err();
                 self.record_part(slot, n, outcome, t0.elapsed());
                 if failed {
-                    let _ = conn.execute_batch("ROLLBACK");
+                    if begun {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
                     let aborted = slot.cancel.load(Ordering::SeqCst);
                     return self.finish_batch(slot, n, started.elapsed(), aborted);
                 }
+            }
+            if !begun {
+                // Only LOCKs: nothing to commit; the locks go with the batch.
+                return self.finish_batch(slot, parts.len(), started.elapsed(), false);
             }
             let copies = parts.iter().any(|p| {
                 p.sql
@@ -465,14 +548,24 @@ impl Engine {
                 let _ = conn.execute_batch("ROLLBACK");
                 let mut r = lock(&slot.record);
                 r.status = Status::Failed;
-                r.error = Some(super::wording::SERIALIZATION_CONFLICT.to_owned());
+                r.error = Some(SERIALIZATION_CONFLICT.to_owned());
                 r.updated = now();
                 return;
             }
-            if let Err(e) = conn.execute_batch("COMMIT") {
+            if copies && !self.faults.copy_commit_delay.is_zero() {
+                std::thread::sleep(self.faults.copy_commit_delay);
+            }
+            let committed = self.concurrency.commit(&owner, || {
+                conn.execute_batch("COMMIT")
+                    .map_err(|e| redshift_error(&e.to_string()))
+            });
+            if let Err(refusal) = committed {
+                if matches!(refusal, Refusal::Conflict { .. }) {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
                 let mut r = lock(&slot.record);
                 r.status = Status::Failed;
-                r.error = Some(redshift_error(&e.to_string()));
+                r.error = Some(refusal_text(refusal));
                 r.updated = now();
                 return;
             }
@@ -480,6 +573,11 @@ impl Engine {
         } else {
             let Some(part) = parts.first() else { return };
             let outcome = self.run_one(conn, &part.sql, &params, &cx, slot, false);
+            // A lock taken outside a transaction block ends with its statement ("This command is only meaningful
+            // when it is run inside a transaction block", LOCK).
+            if session.is_none() || !self.concurrency.in_transaction(&owner) {
+                self.concurrency.end(&owner);
+            }
             self.record_part(slot, 0, outcome, started.elapsed());
             let aborted = slot.cancel.load(Ordering::SeqCst);
             let mut r = lock(&slot.record);
@@ -579,7 +677,9 @@ impl Engine {
             cx.changed.set(true);
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
-        let own = cx.own_catalog || cx.changed.get();
+        // A LOCK is checked against the committed catalog: reading the session's own would take the snapshot
+        // of its transaction before the lock is granted.
+        let own = (cx.own_catalog || cx.changed.get()) && !is_lock(sql);
         let toks = access::answer_privilege_functions(|| self.catalog(conn, own), cx.user, toks)?;
         let planned = plan(&render_with_params(&toks))?;
         if let Plan::Acl(statement) = &planned {
@@ -591,16 +691,93 @@ impl Engine {
                 query_id,
             });
         }
+        if let Plan::SetIsolation(level) = &planned {
+            if !cx.user.superuser {
+                return Err(format!("ERROR: must be owner of database {}", cx.database));
+            }
+            self.concurrency.set_isolation(*level);
+            return Ok(Outcome {
+                rows: 0,
+                result: None,
+                query_id,
+            });
+        }
         let effects = if temporary_drop {
             Vec::new()
         } else {
             access::authorize(|| self.catalog(conn, own), cx.user, &toks, cx.database)?
         };
+        match &planned {
+            Plan::Lock(names) => {
+                self.lock_tables(conn, names, cx.owner, slot)?;
+                return Ok(Outcome {
+                    rows: 0,
+                    result: None,
+                    query_id,
+                });
+            }
+            Plan::Begin if !in_batch => self.concurrency.begin(cx.owner),
+            Plan::Commit if !in_batch => {
+                let committed = self.concurrency.commit(cx.owner, || {
+                    conn.execute_batch("COMMIT")
+                        .map_err(|e| redshift_error(&e.to_string()))
+                });
+                self.concurrency.end(cx.owner);
+                if let Err(refusal) = committed {
+                    if matches!(refusal, Refusal::Conflict { .. }) {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    return Err(refusal_text(refusal));
+                }
+                return Ok(Outcome {
+                    rows: 0,
+                    result: None,
+                    query_id,
+                });
+            }
+            Plan::Sql { .. } | Plan::Copy(_) | Plan::CreateLike { .. }
+                if self.concurrency.isolation() == Isolation::Serializable =>
+            {
+                let catalog = self.catalog(conn, own)?;
+                let (reads, writes) = access::touched(&catalog, &toks)?;
+                self.concurrency.touch(cx.owner, reads, writes);
+            }
+            _ => {}
+        }
+        let rollback = matches!(planned, Plan::Rollback) && !in_batch;
         let outcome = self
             .run_planned(conn, planned, params, cx.database, slot, in_batch, query_id)
             .map_err(|e| qualify_relation(sql, e))?;
+        if rollback {
+            self.concurrency.end(cx.owner);
+        }
         access::record(conn, cx.user, &effects)?;
         Ok(outcome)
+    }
+
+    /// Takes the tables of a LOCK for `owner`, waiting for their holders (see `concurrency`). Temporary tables
+    /// are the session's own: nothing to wait for.
+    fn lock_tables(
+        &self,
+        conn: &Connection,
+        names: &[Vec<String>],
+        owner: &str,
+        slot: &Slot,
+    ) -> Result<(), String> {
+        let catalog = self.catalog(conn, false)?;
+        let mut tables = Vec::new();
+        for name in names {
+            match catalog.resolve(name) {
+                Some((schema, _)) if schema.is_empty() => {}
+                Some((schema, table)) => tables.push(format!("{schema}.{table}")),
+                None => {
+                    return Err(format!("ERROR: relation \"{}\" does not exist", name.join(".")));
+                }
+            }
+        }
+        self.concurrency
+            .lock(owner, &tables, &slot.cancel)
+            .map_err(refusal_text)
     }
 
     /// Records a user's sign-in (see [`access::sign_in`]); sign-ins are serialised on the root connection.
@@ -679,8 +856,8 @@ impl Engine {
                 .map_err(|e| redshift_error(&e.to_string()))
                 .and(done(0, None)),
             Plan::NoOp => done(0, None),
-            // `run_one` runs privilege statements itself, with the user they need.
-            Plan::Acl(_) => done(0, None),
+            // `run_one` runs privilege statements, locks and the isolation level itself.
+            Plan::Acl(_) | Plan::Lock(_) | Plan::SetIsolation(_) => done(0, None),
             Plan::CreateLike {
                 temp,
                 if_not_exists,
@@ -803,6 +980,8 @@ struct Context<'a> {
     own_catalog: bool,
     /// Set once a statement of the run (the batch, or the single statement) may have changed the catalog.
     changed: &'a std::cell::Cell<bool>,
+    /// The owner of the statement's locks and transaction: its session, or itself.
+    owner: &'a str,
 }
 
 /// What one statement produced.

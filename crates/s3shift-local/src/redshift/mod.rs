@@ -14,6 +14,7 @@
 mod access;
 mod api;
 mod catalog;
+mod concurrency;
 mod copy;
 mod engine;
 mod lex;
@@ -24,6 +25,7 @@ mod translate;
 mod wording;
 mod zones;
 
+pub use concurrency::Isolation;
 pub use serverless::ServerlessConfig;
 
 use std::net::SocketAddr;
@@ -79,6 +81,9 @@ pub struct LocalRedshiftConfig {
     pub serverless: ServerlessConfig,
     /// Failures injected into loads (none by default).
     pub faults: RedshiftFaults,
+    /// The database's isolation level at start (Serverless's default, SNAPSHOT, unless set); `ALTER DATABASE
+    /// ... ISOLATION LEVEL` changes it while the server runs.
+    pub isolation: Isolation,
 }
 
 /// Failures injected into loads, deterministically, for the tests of what a client does about them.
@@ -89,6 +94,35 @@ pub struct RedshiftFaults {
     pub load_conflicts: usize,
     /// The first this many COPY statements fail as if S3 had answered 503 SlowDown reading their manifest.
     pub copy_read_failures: usize,
+    /// The next this many DescribeStatement calls on a load batch (a batch holding a COPY; armed while the server
+    /// runs) fail with a ThrottlingException, as the Data API's own rate limit answers; the batch runs on.
+    pub describe_failures: Armed,
+    /// A batch holding a COPY waits this long before it commits: a slow load, for tests of what overlaps it.
+    pub copy_commit_delay: Duration,
+}
+
+/// A count of failures still to inject, shared between a running server and the test that arms it.
+#[derive(Debug, Clone, Default)]
+pub struct Armed(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Armed {
+    /// Makes the next `n` calls fail.
+    pub fn arm(&self, n: usize) {
+        self.0.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether this call is to fail (counting it).
+    pub(crate) fn take(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Failures still armed.
+    pub fn remaining(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl LocalRedshiftConfig {
@@ -105,6 +139,7 @@ impl LocalRedshiftConfig {
             max_result_bytes: DATA_API_MAX_RESULT_BYTES,
             serverless: ServerlessConfig::default(),
             faults: RedshiftFaults::default(),
+            isolation: Isolation::default(),
         }
     }
 }
@@ -138,13 +173,13 @@ impl LocalRedshiftServer {
         });
         let path = config.database_file.clone();
         let (step, max_result_bytes) = (config.step_delay, config.max_result_bytes);
-        let faults = config.faults.clone();
+        let (faults, isolation) = (config.faults.clone(), config.isolation);
         let roles = copy::NamespaceRoles {
             default: Some(config.serverless.default_iam_role.clone()).filter(|r| !r.is_empty()),
             associated: config.serverless.iam_roles.clone(),
         };
         let engine = tokio::task::spawn_blocking(move || {
-            engine::Engine::open(&path, s3, step, max_result_bytes, faults, roles)
+            engine::Engine::open(&path, s3, step, max_result_bytes, faults, roles, isolation)
         })
         .await
         .map_err(|e| Error::Warehouse {

@@ -36,6 +36,10 @@ pub(crate) enum Plan {
     NoOp,
     /// GRANT, REVOKE, CREATE/DROP ROLE, ALTER DEFAULT PRIVILEGES: run on the privilege catalog (see `access`).
     Acl(super::access::AclStatement),
+    /// `LOCK [TABLE] name [, ...]`: the tables as written (see `concurrency`).
+    Lock(Vec<Vec<String>>),
+    /// `ALTER DATABASE name ISOLATION LEVEL { SERIALIZABLE | SNAPSHOT }`.
+    SetIsolation(super::concurrency::Isolation),
 }
 
 /// What a statement returns.
@@ -116,16 +120,66 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
         "vacuum" | "analyze" => Ok(Plan::NoOp),
         "copy" => super::copy::parse(&s).map(Plan::Copy).map_err(err),
         "create" => plan_create(&toks, &params),
+        "lock" => plan_lock(&s),
+        "alter" if word(1).as_deref() == Some("database") => plan_isolation(&s),
         "drop" | "truncate" | "alter" | "comment" => simple(Kind::Nothing),
-        "unload" | "call" | "set" | "reset" | "lock" | "prepare" | "execute" | "declare" | "fetch"
-        | "close" => Err(err(format!(
-            "s3shift-local does not support {}",
-            w0.to_uppercase()
-        ))),
+        "unload" | "call" | "set" | "reset" | "prepare" | "execute" | "declare" | "fetch" | "close" => Err(
+            err(format!("s3shift-local does not support {}", w0.to_uppercase())),
+        ),
         _ => match first {
             Tok::Punct(p) if p == "(" => simple(Kind::Rows),
             _ => Err(err(format!("syntax error at or near \"{}\"", first.text()))),
         },
+    }
+}
+
+/// `LOCK [TABLE] name [, name ...]` ("LOCK": "You can't lock views").
+fn plan_lock(s: &[&Tok]) -> Result<Plan, String> {
+    let mut i = 1;
+    if s.get(i).is_some_and(|t| t.is("table")) {
+        i += 1;
+    }
+    let mut tables = Vec::new();
+    loop {
+        let mut name = vec![
+            s.get(i)
+                .and_then(|t| t.ident())
+                .ok_or_else(|| err("syntax error in LOCK: a table name is expected"))?,
+        ];
+        i += 1;
+        while s.get(i).is_some_and(|t| t.is_punct(".")) {
+            name.push(
+                s.get(i + 1)
+                    .and_then(|t| t.ident())
+                    .ok_or_else(|| err("syntax error in LOCK: a table name is expected"))?,
+            );
+            i += 2;
+        }
+        tables.push(name);
+        match s.get(i) {
+            None => return Ok(Plan::Lock(tables)),
+            Some(t) if t.is_punct(",") => i += 1,
+            Some(t) => return Err(err(format!("syntax error at or near \"{}\"", t.text()))),
+        }
+    }
+}
+
+/// `ALTER DATABASE name ISOLATION LEVEL { SERIALIZABLE | SNAPSHOT [ISOLATION] }` (What's New, May 2022: the
+/// level "can be changed using the Amazon Redshift CREATE or ALTER DATABASE ISOLATION LEVEL SQL commands").
+fn plan_isolation(s: &[&Tok]) -> Result<Plan, String> {
+    use super::concurrency::Isolation;
+    let is = |i: usize, w: &str| s.get(i).is_some_and(|t| t.is(w));
+    if !(is(3, "isolation") && is(4, "level")) {
+        return Err(err(
+            "s3shift-local supports ALTER DATABASE only for ISOLATION LEVEL",
+        ));
+    }
+    match s.get(5) {
+        Some(t) if t.is("serializable") && s.len() == 6 => Ok(Plan::SetIsolation(Isolation::Serializable)),
+        Some(t) if t.is("snapshot") && (s.len() == 6 || (s.len() == 7 && is(6, "isolation"))) => {
+            Ok(Plan::SetIsolation(Isolation::Snapshot))
+        }
+        _ => Err(err("ISOLATION LEVEL must be SERIALIZABLE or SNAPSHOT")),
     }
 }
 

@@ -361,6 +361,21 @@ pub(crate) fn authorize(
     Ok(plan.effects)
 }
 
+/// The tables (`schema.table`, temporary ones left out) a statement reads and those it writes, for the
+/// serializable check (see `concurrency`).
+pub(crate) fn touched(catalog: &Catalog, toks: &[Tok]) -> Result<(Vec<String>, Vec<String>), String> {
+    let (reads, writes) = needs::analyse(toks)?.tables();
+    let resolve = |names: Vec<Vec<String>>| {
+        names
+            .iter()
+            .filter_map(|n| catalog.resolve(n))
+            .filter(|(schema, _)| !schema.is_empty())
+            .map(|(schema, table)| format!("{schema}.{table}"))
+            .collect::<Vec<_>>()
+    };
+    Ok((resolve(reads), resolve(writes)))
+}
+
 /// Records what a successful statement changed: the owner of what it created (with the default privileges of
 /// its creator), and the grants of what it dropped.
 pub(crate) fn record(conn: &Connection, user: &DbUser, effects: &[needs::Effect]) -> Result<(), String> {

@@ -46,6 +46,23 @@ pub(crate) struct Analysis {
     pub(crate) effects: Vec<Effect>,
 }
 
+impl Analysis {
+    /// The relations the statement reads and those it writes, as written.
+    pub(crate) fn tables(&self) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+        let (mut reads, mut writes) = (Vec::new(), Vec::new());
+        for n in &self.needs {
+            if let Target::Relation(name) = &n.target {
+                match n.privilege {
+                    "select" => reads.push(name.clone()),
+                    "insert" | "update" | "delete" | "truncate" => writes.push(name.clone()),
+                    _ => {}
+                }
+            }
+        }
+        (reads, writes)
+    }
+}
+
 impl Need {
     /// Refuses with Redshift's words unless `user` holds this.
     pub(crate) fn check(&self, catalog: &Catalog, user: &DbUser, database: &str) -> Result<(), String> {
@@ -120,7 +137,7 @@ fn name_at(s: &[&Tok], i: usize) -> Option<(Vec<String>, usize)> {
 
 /// Words after which a relation is named.
 const INTRODUCERS: &[&str] = &[
-    "from", "join", "into", "update", "using", "table", "truncate", "like", "copy",
+    "from", "join", "into", "update", "using", "table", "truncate", "like", "copy", "lock",
 ];
 
 /// Words that end a FROM list item's alias position (never an alias themselves).
@@ -175,10 +192,15 @@ fn relations(s: &[&Tok]) -> Vec<(usize, Vec<String>)> {
     let mut i = 0;
     while i < s.len() {
         let w = word(s.get(i));
-        let in_from_list = w == "from" || w == "join" || w == "using";
-        if INTRODUCERS.contains(&w.as_str()) {
+        let in_from_list = w == "from" || w == "join" || w == "using" || w == "lock";
+        // `LOCK TABLE t`: the names were read at LOCK.
+        let after_lock = w == "table" && i > 0 && word(s.get(i - 1)) == "lock";
+        if INTRODUCERS.contains(&w.as_str()) && !after_lock {
             let mut j = i + 1;
-            if word(s.get(j)) == "only" || word(s.get(j)) == "lateral" {
+            if word(s.get(j)) == "only"
+                || word(s.get(j)) == "lateral"
+                || (w == "lock" && word(s.get(j)) == "table")
+            {
                 j += 1;
             }
             while let Some((parts, after)) = name_at(s, j) {
@@ -287,6 +309,13 @@ pub(crate) fn analyse(toks: &[Tok]) -> Result<Analysis, String> {
         "truncate" => {
             if let Some((_, r)) = &first_rel {
                 a.needs.push(relation("truncate", r));
+            }
+        }
+        // LOCK's page names no privilege. Conservatively, as PostgreSQL asks for ACCESS EXCLUSIVE (UPDATE,
+        // DELETE or TRUNCATE): DELETE on each table, which every s3shift writer of a table holds.
+        "lock" => {
+            for (_, r) in &rels {
+                a.needs.push(relation("delete", r));
             }
         }
         "create" => analyse_create(&s, &rels, &mut a),
@@ -444,6 +473,8 @@ mod tests {
         );
         assert_eq!(rel_names("SELECT * FROM read_parquet('x')"), Vec::<String>::new());
         assert_eq!(rel_names("SELECT 1 FROM a AS x, b y WHERE 1 = 1"), ["a", "b"]);
+        assert_eq!(rel_names("LOCK s.fences, s.images"), ["s.fences", "s.images"]);
+        assert_eq!(rel_names("LOCK TABLE s.fences"), ["s.fences"]);
     }
 
     #[test]
@@ -468,6 +499,7 @@ mod tests {
             ["Relation([\"st\"]) insert"]
         );
         assert_eq!(needs("CREATE SCHEMA IF NOT EXISTS s3shift"), ["Database create"]);
+        assert_eq!(needs("LOCK s.f"), ["Relation([\"s\", \"f\"]) delete"]);
         assert_eq!(needs("DROP TABLE s.t"), ["OwnerOf([\"s\", \"t\"]) "]);
         assert_eq!(
             needs("CREATE OR REPLACE VIEW s.v AS SELECT * FROM s.t WITH NO SCHEMA BINDING"),
