@@ -66,7 +66,7 @@ async fn the_shipped_jobs_load_as_their_own_loader_identities_and_a_no_role_iden
     let ok = stack.run_as("loader", &["doctor", "api-images"], &api_env).await;
     let text = stdout(&ok);
     assert!(
-        text.contains("database user IAMR:s3shift-local-api-images-task holds the 11 privileges a run needs"),
+        text.contains("database user IAMR:s3shift-local-api-images-task holds the 14 privileges a run needs"),
         "{text}{}",
         stderr(&ok)
     );

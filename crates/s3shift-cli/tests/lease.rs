@@ -32,12 +32,16 @@ async fn a_run_while_another_holds_the_lease_is_skipped_and_loads_nothing() {
     let first = paused.child.await.unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     stack.assert_exactly_once(5).await;
+    // Released, and kept: the next taking reads its generation from it.
     let lease = stack
         .store
         .get("stage", "staged/e2e/_state/lease.json")
         .await
-        .unwrap();
-    assert!(lease.is_none(), "the lease is released");
+        .unwrap()
+        .expect("the released lease is kept");
+    let lease: serde_json::Value = serde_json::from_slice(&lease).unwrap();
+    assert_eq!(lease["released"], true, "the lease is released: {lease}");
+    assert!(lease["generation"].as_u64().unwrap() > 0, "{lease}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

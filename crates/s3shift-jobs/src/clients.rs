@@ -45,7 +45,8 @@ pub struct AwsClients {
 /// `overrides`, in increasing precedence.
 ///
 /// Throttling and transport errors are retried by the SDK's standard strategy (up to 8 attempts, exponential
-/// backoff with jitter); nothing above retries the same call again. S3 uses path-style addressing whenever its
+/// backoff with jitter); nothing above retries the same call again, except where an unknown outcome must be
+/// looked up again rather than acted on (a resumed load's DescribeStatement, `run/load.rs`). S3 uses path-style addressing whenever its
 /// endpoint is overridden, since a custom endpoint (a loopback stand-in, a VPC endpoint URL) rarely resolves
 /// bucket subdomains.
 pub async fn build_clients(aws: &AwsConfig, overrides: &ClientOverrides) -> Result<AwsClients> {

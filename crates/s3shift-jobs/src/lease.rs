@@ -1,10 +1,23 @@
-//! One run per job at a time: a lease object in the staging bucket.
+//! One run per job at a time: a lease object in the staging bucket, with a fencing token.
 //!
 //! The lease is `<staging>/<prefix>/<job>/_state/lease.json`, created with `If-None-Match: *`. Its holder renews
 //! it with `If-Match` on the ETag it last wrote, so only the holder can extend it. A lease whose expiry has passed
 //! (its holder died without releasing it) is taken over with `If-Match` on the stale ETag: of two runs that find
 //! the same stale lease, exactly one wins. Every step is one conditional S3 write, so no clock needs to agree
 //! except on the TTL, which is many times longer than a renewal period.
+//!
+//! # Fencing
+//! The lease makes runs efficient (one at a time), not correct: a holder that stalls past its TTL (a paused
+//! task, a long GC, a network partition) may wake up and submit its load after another run took the lease over
+//! (Kleppmann's fencing tokens). So every taking of the lease gets a larger **generation**, and the load
+//! transaction checks and advances it in the warehouse (`s3shift.load_fences`, see `run/load.rs`): a batch
+//! whose generation is older than the last one committed for its lease fails and commits nothing.
+//!
+//! A generation is the previous holder's plus one, read from the lease object that the conditional write
+//! replaces, so it grows with every taking whatever the clocks say. Released leases are therefore kept, marked
+//! `released`, instead of deleted. Where no lease object is left (never taken, or removed by the staging
+//! bucket's lifecycle after a long pause), the generation starts from the current time in microseconds, which is
+//! larger than any generation taken earlier as long as clocks are within the lifecycle's days of each other.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +41,25 @@ pub struct LeaseBody {
     pub acquired_at: String,
     /// When it lapses unless renewed, RFC 3339.
     pub expires_at: String,
+    /// The fencing token of this taking of the lease: larger than every earlier one (absent, 0, in leases an
+    /// older s3shift wrote).
+    #[serde(default)]
+    pub generation: u64,
+    /// Its holder released it: the next run takes it at once. (An older s3shift reads a released lease as
+    /// expired, since its `expires_at` is the release time.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub released: bool,
+}
+
+impl LeaseBody {
+    /// Whether a new run may take the lease now: released, expired, or held by a process of this host that
+    /// no longer runs.
+    fn free_at(&self, now: DateTime<Utc>) -> bool {
+        let expired = DateTime::parse_from_rfc3339(&self.expires_at)
+            .map(|t| t.with_timezone(&Utc) < now)
+            .unwrap_or(true);
+        self.released || expired || holder_is_gone(&self.holder)
+    }
 }
 
 /// The outcome of trying to take the lease.
@@ -50,21 +82,42 @@ pub struct Lease {
     lost: Arc<AtomicBool>,
     stop: watch::Sender<bool>,
     renewer: tokio::task::JoinHandle<Option<String>>,
+    generation: u64,
+    acquired: DateTime<Utc>,
     /// Set when this lease was taken over from a holder whose lease had expired.
     pub took_over: Option<LeaseBody>,
 }
 
-fn body(holder: &str, acquired: DateTime<Utc>, ttl: Duration) -> Result<Bytes> {
+/// What one write of the lease says.
+#[derive(Debug, Clone, Copy)]
+struct Terms<'a> {
+    holder: &'a str,
+    acquired: DateTime<Utc>,
+    generation: u64,
+}
+
+fn body(terms: Terms<'_>, ttl: Duration) -> Result<Bytes> {
     let expires = chrono::Duration::from_std(ttl)
         .ok()
         .and_then(|d| Utc::now().checked_add_signed(d))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let b = LeaseBody {
-        holder: holder.to_owned(),
-        acquired_at: acquired.to_rfc3339(),
+    encode(&LeaseBody {
+        holder: terms.holder.to_owned(),
+        acquired_at: terms.acquired.to_rfc3339(),
         expires_at: expires.to_rfc3339(),
-    };
-    serde_json::to_vec(&b)
+        generation: terms.generation,
+        released: false,
+    })
+}
+
+/// The generation of a taking of the lease that replaces `previous` (none: no lease object left).
+fn next_generation(previous: Option<&LeaseBody>, now: DateTime<Utc>) -> u64 {
+    let clock = u64::try_from(now.timestamp_micros()).unwrap_or(0);
+    previous.map_or(clock, |p| p.generation.saturating_add(1).max(clock))
+}
+
+fn encode(b: &LeaseBody) -> Result<Bytes> {
+    serde_json::to_vec(b)
         .map(Bytes::from)
         .map_err(|source| Error::Encode {
             what: "the lease",
@@ -106,83 +159,103 @@ fn holder_is_gone(holder: &str) -> bool {
     host == this_host && pid != std::process::id() && proc.is_dir() && !proc.join(pid.to_string()).exists()
 }
 
-/// Tries once to take the job's lease for `ttl`; renews it every `ttl / 3` while held.
+/// Tries once to take the job's lease for `ttl`; renews it every `ttl / 3` while held. A lease that was
+/// released, has expired, or whose holder is gone is taken, with the next generation.
 pub async fn acquire(s3: &S3Store, spec: &JobSpec, holder: &str, ttl: Duration) -> Result<Acquired> {
     let bucket = spec.config.staging.bucket.clone();
     let key = lease_key(spec);
+    let location = || format!("s3://{bucket}/{key}");
     let now = Utc::now();
-    let mut took_over = None;
-    let etag = match s3.put_if_absent(&bucket, &key, body(holder, now, ttl)?).await? {
-        Some(etag) => etag,
-        None => {
-            let Some((bytes, stale_etag)) = s3.get_with_etag(&bucket, &key).await? else {
-                // Released between our two calls: try again from the start once.
-                return match s3.put_if_absent(&bucket, &key, body(holder, now, ttl)?).await? {
-                    Some(etag) => Ok(Acquired::Held(start(
-                        s3, bucket, key, holder, etag, ttl, now, None,
-                    ))),
-                    None => Err(Error::LeaseContended {
-                        location: format!("s3://{bucket}/{key}"),
-                    }),
-                };
-            };
-            let current: LeaseBody = serde_json::from_slice(&bytes).map_err(|source| Error::BadState {
-                location: format!("s3://{bucket}/{key}"),
-                hint: "it is a lease s3shift cannot read: delete it if no run of this job is active",
-                source,
-            })?;
-            let expired = DateTime::parse_from_rfc3339(&current.expires_at)
-                .map(|t| t.with_timezone(&Utc) < now)
-                .unwrap_or(true);
-            if !expired && !holder_is_gone(&current.holder) {
-                return Ok(Acquired::Busy(current));
-            }
-            match s3
-                .put_if_match(&bucket, &key, body(holder, now, ttl)?, &stale_etag)
-                .await?
-            {
-                Some(etag) => {
-                    tracing::warn!(stale_holder = %current.holder, stale_expiry = %current.expires_at,
-                        "took over a stale lease (its holder stopped without releasing it)");
-                    took_over = Some(current);
-                    etag
-                }
-                None => {
-                    // Another run took it over first.
-                    let now_held = s3
-                        .get(&bucket, &key)
-                        .await?
-                        .and_then(|b| serde_json::from_slice::<LeaseBody>(&b).ok())
-                        .unwrap_or(current);
-                    return Ok(Acquired::Busy(now_held));
-                }
-            }
-        }
+    let terms = |generation| Terms {
+        holder,
+        acquired: now,
+        generation,
+    };
+    let fresh = next_generation(None, now);
+    if let Some(etag) = s3.put_if_absent(&bucket, &key, body(terms(fresh), ttl)?).await? {
+        return Ok(Acquired::Held(start(
+            s3,
+            bucket,
+            key,
+            terms(fresh),
+            etag,
+            ttl,
+            None,
+        )));
+    }
+    let Some((bytes, current_etag)) = s3.get_with_etag(&bucket, &key).await? else {
+        // Removed between our two calls (by an older s3shift's release): try again from the start once.
+        return match s3.put_if_absent(&bucket, &key, body(terms(fresh), ttl)?).await? {
+            Some(etag) => Ok(Acquired::Held(start(
+                s3,
+                bucket,
+                key,
+                terms(fresh),
+                etag,
+                ttl,
+                None,
+            ))),
+            None => Err(Error::LeaseContended { location: location() }),
+        };
+    };
+    let current: LeaseBody = serde_json::from_slice(&bytes).map_err(|source| Error::BadState {
+        location: location(),
+        hint: "it is a lease s3shift cannot read: delete it if no run of this job is active",
+        source,
+    })?;
+    if !current.free_at(now) {
+        return Ok(Acquired::Busy(current));
+    }
+    let generation = next_generation(Some(&current), now);
+    let Some(etag) = s3
+        .put_if_match(&bucket, &key, body(terms(generation), ttl)?, &current_etag)
+        .await?
+    else {
+        // Another run took it first.
+        let now_held = s3
+            .get(&bucket, &key)
+            .await?
+            .and_then(|b| serde_json::from_slice::<LeaseBody>(&b).ok())
+            .unwrap_or(current);
+        return Ok(Acquired::Busy(now_held));
+    };
+    let took_over = if current.released {
+        None
+    } else {
+        tracing::warn!(stale_holder = %current.holder, stale_expiry = %current.expires_at,
+            stale_generation = current.generation, generation,
+            "took over a stale lease (its holder stopped without releasing it); a load it still submits is fenced off");
+        Some(current)
     };
     Ok(Acquired::Held(start(
-        s3, bucket, key, holder, etag, ttl, now, took_over,
+        s3,
+        bucket,
+        key,
+        terms(generation),
+        etag,
+        ttl,
+        took_over,
     )))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn start(
     s3: &S3Store,
     bucket: String,
     key: String,
-    holder: &str,
+    terms: Terms<'_>,
     etag: String,
     ttl: Duration,
-    acquired: DateTime<Utc>,
     took_over: Option<LeaseBody>,
 ) -> Lease {
     let lost = Arc::new(AtomicBool::new(false));
     let (stop, mut stopped) = watch::channel(false);
+    let (holder, acquired, generation) = (terms.holder.to_owned(), terms.acquired, terms.generation);
     let renewer = {
         let (s3, bucket, key, holder, lost) = (
             s3.clone(),
             bucket.clone(),
             key.clone(),
-            holder.to_owned(),
+            holder.clone(),
             lost.clone(),
         );
         tokio::spawn(async move {
@@ -193,7 +266,12 @@ fn start(
                     _ = tokio::time::sleep(period) => {}
                     _ = stopped.changed() => return Some(etag),
                 }
-                let Ok(next) = body(&holder, acquired, ttl) else {
+                let terms = Terms {
+                    holder: &holder,
+                    acquired,
+                    generation,
+                };
+                let Ok(next) = body(terms, ttl) else {
                     continue;
                 };
                 match s3.put_if_match(&bucket, &key, next, &etag).await {
@@ -212,10 +290,12 @@ fn start(
         s3: s3.clone(),
         bucket,
         key,
-        holder: holder.to_owned(),
+        holder,
         lost,
         stop,
         renewer,
+        generation,
+        acquired,
         took_over,
     }
 }
@@ -226,19 +306,75 @@ impl Lease {
         self.lost.load(Ordering::SeqCst)
     }
 
-    /// Stops renewing and deletes the lease if this run still holds it.
+    /// This taking's fencing token: the load transaction commits only while no later one has committed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// `s3://bucket/key` of the lease object: the name its fence has in the warehouse.
+    pub fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    /// Stops renewing and marks the lease released if this run still holds it (kept, not deleted: the next
+    /// taking reads its generation from it).
     pub async fn release(self) -> Result<()> {
         let _ = self.stop.send(true);
-        let etag = self.renewer.await.ok().flatten();
-        if etag.is_none() {
+        let Some(etag) = self.renewer.await.ok().flatten() else {
             return Ok(());
-        }
-        // Delete only our own lease: a takeover after a long stall must not be undone.
-        if let Some(bytes) = self.s3.get(&self.bucket, &self.key).await?
-            && serde_json::from_slice::<LeaseBody>(&bytes).is_ok_and(|b| b.holder == self.holder)
-        {
-            self.s3.delete(&self.bucket, &self.key).await?;
-        }
+        };
+        let now = Utc::now().to_rfc3339();
+        let released = encode(&LeaseBody {
+            holder: self.holder.clone(),
+            acquired_at: self.acquired.to_rfc3339(),
+            expires_at: now,
+            generation: self.generation,
+            released: true,
+        })?;
+        // Conditional on our last write: a takeover after a long stall must not be undone.
+        self.s3
+            .put_if_match(&self.bucket, &self.key, released, &etag)
+            .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(generation: u64, released: bool, expires_at: &str) -> LeaseBody {
+        LeaseBody {
+            holder: "elsewhere:1:run".into(),
+            acquired_at: "2026-01-01T00:00:00+00:00".into(),
+            expires_at: expires_at.into(),
+            generation,
+            released,
+        }
+    }
+
+    #[test]
+    fn generations_only_grow_whatever_the_clock_says() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let clock = u64::try_from(now.timestamp_micros()).unwrap_or(0);
+        assert_eq!(next_generation(None, now), clock);
+        // A previous holder whose clock ran ahead: one more than its generation, not the (smaller) time.
+        let ahead = lease(clock + 1_000_000, true, "2026-01-01T00:00:00+00:00");
+        assert_eq!(next_generation(Some(&ahead), now), clock + 1_000_001);
+        // A lease an older s3shift wrote (no generation): the time.
+        assert_eq!(next_generation(Some(&lease(0, false, "x")), now), clock);
+    }
+
+    #[test]
+    fn a_released_or_expired_lease_is_free_and_a_live_one_is_not() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let later = (now + chrono::Duration::minutes(5)).to_rfc3339();
+        assert!(!lease(1, false, &later).free_at(now));
+        assert!(lease(1, true, &later).free_at(now));
+        assert!(lease(1, false, "2026-01-01T00:00:00+00:00").free_at(now));
+        // What an older s3shift reads: no `released`, an expiry in the past.
+        let text = r#"{"holder":"h:1:r","acquired_at":"2026-01-01T00:00:00+00:00","expires_at":"2026-01-01T00:15:00+00:00"}"#;
+        let old: LeaseBody = serde_json::from_str(text).unwrap_or_else(|_| lease(0, false, ""));
+        assert_eq!((old.generation, old.released), (0, false));
     }
 }

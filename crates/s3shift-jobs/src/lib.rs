@@ -128,12 +128,12 @@ pub enum Error {
         what: &'static str,
     },
     /// The load transaction failed; nothing of it was committed.
-    #[error("load of run {run_id} failed, nothing was committed{}", detail_lines(detail))]
+    #[error("load of run {run_id} failed, nothing was committed{failure}")]
     LoadFailed {
         /// The run.
         run_id: String,
-        /// Rows of `sys_load_error_detail`, mapped to object keys.
-        detail: Vec<String>,
+        /// Which part of the load failed, with what it found.
+        failure: LoadFailure,
         /// Redshift's error.
         #[source]
         source: Box<s3shift_redshift::Error>,
@@ -256,8 +256,80 @@ impl Error {
     }
 }
 
-fn detail_lines(detail: &[String]) -> String {
-    detail.iter().map(|d| format!("\n  load error: {d}")).collect()
+/// Which part of a load transaction failed (see `s3shift_redshift::sql::LoadSql`), with what it found. Printed
+/// as the lines that follow the load's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoadFailure {
+    /// COPY failed on the staged files: the rows of `sys_load_error_detail` for them, each mapped to the object
+    /// key of the failing row (empty for a COPY that may pass when submitted again).
+    Copy {
+        /// One line per error row.
+        detail: Vec<String>,
+    },
+    /// COPY loaded another number of rows than were staged.
+    RowCount {
+        /// Rows staged.
+        staged: u64,
+        /// Rows COPY loaded, where Redshift reports it.
+        loaded: Option<i64>,
+    },
+    /// A later holder of the run's lease committed a load first: this run stalled past its lease's TTL and was
+    /// fenced off.
+    Fenced {
+        /// `s3://bucket/key` of the lease.
+        lease: String,
+        /// This run's generation.
+        generation: u64,
+        /// The generation and run recorded for the lease now, where they could be read.
+        current: Option<(u64, String)>,
+    },
+    /// Another statement of the batch (the lock, the merge, the run's row): Redshift's error says it all.
+    Other,
+}
+
+impl std::fmt::Display for LoadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Copy { detail } => {
+                for d in detail {
+                    write!(f, "\n  load error: {d}")?;
+                }
+                Ok(())
+            }
+            Self::RowCount {
+                staged,
+                loaded: Some(n),
+            } => write!(
+                f,
+                "\n  load error: row count check failed: staged {staged} rows, COPY loaded {n}"
+            ),
+            Self::RowCount { staged, loaded: None } => write!(
+                f,
+                "\n  load error: row count check failed: staged {staged} rows, COPY loaded another number \
+                 (Redshift did not report it)"
+            ),
+            Self::Fenced {
+                lease,
+                generation,
+                current,
+            } => {
+                write!(
+                    f,
+                    "\n  fenced: this run held generation {generation} of the lease {lease}, which another run \
+                     took over"
+                )?;
+                if let Some((g, run)) = current {
+                    write!(f, " (run {run} committed a load under generation {g})")?;
+                }
+                write!(
+                    f,
+                    "; the next run of the job loads what this one staged (or `s3shift replay` it)"
+                )
+            }
+            Self::Other => Ok(()),
+        }
+    }
 }
 
 /// Result with the jobs [`Error`].

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_roles.sql",
         sql: include_str!("../../../sql/0003_roles.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_load_fences.sql",
+        sql: include_str!("../../../sql/0004_load_fences.sql"),
+    },
 ];
 
 const BOOTSTRAP: &[&str] = &[

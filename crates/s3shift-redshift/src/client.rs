@@ -36,6 +36,10 @@ pub struct PollConfig {
     pub timeout: Duration,
 }
 
+/// DescribeStatement failures in a row after which [`DataApi::wait`] gives up (the statement's outcome then
+/// stays unknown: the caller must look it up again, never submit it again).
+pub const DESCRIBE_FAILURES: u32 = 8;
+
 impl Default for PollConfig {
     fn default() -> Self {
         Self {
@@ -54,9 +58,34 @@ pub enum StatementState {
     /// Done.
     Finished(Finished),
     /// Failed with Redshift's error.
-    Failed(String),
+    Failed(Failure),
     /// Cancelled.
     Aborted,
+}
+
+/// A failed statement: Redshift's error and, for a batch, which of its statements failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Redshift's error text, as DescribeStatement's `Error` gives it.
+    pub message: String,
+    /// The failing statement of a batch; `None` for a single statement (or when Redshift does not say).
+    pub sub_statement: Option<SubStatement>,
+}
+
+/// One statement of a batch, by position: a fact callers match on (`index == COPY_STATEMENT`), never a text
+/// they parse back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubStatement {
+    /// Position in the batch, 0-based.
+    pub index: usize,
+    /// Statements in the batch.
+    pub count: usize,
+}
+
+impl std::fmt::Display for SubStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "sub-statement {} of {}", self.index + 1, self.count)
+    }
 }
 
 /// A finished statement.
@@ -252,18 +281,29 @@ impl DataApi {
 
     /// Submits statements that run in order as one transaction; returns the batch's id at once.
     pub async fn submit_batch(&self, sqls: &[String]) -> Result<String> {
-        self.submit_batch_named(sqls, None).await
+        self.submit_batch_named(sqls, None, None).await
     }
 
     /// [`submit_batch`](Self::submit_batch) with a statement name, by which [`find_named`](Self::find_named)
-    /// finds the batch again after a crash (even if its id was never recorded).
-    pub async fn submit_batch_named(&self, sqls: &[String], name: Option<&str>) -> Result<String> {
+    /// finds the batch again after a crash (even if its id was never recorded), and a client token: submitted
+    /// again with the same token, the Data API answers the first submission's id instead of running the batch
+    /// twice ("BatchExecuteStatement": ClientToken, "A unique, case-sensitive identifier that you provide to
+    /// ensure the idempotency of the request"). The page gives the token no lifetime; callers never rely on it
+    /// for longer than the Data API lists the statement (24 hours, "Considerations when calling the Amazon
+    /// Redshift Data API").
+    pub async fn submit_batch_named(
+        &self,
+        sqls: &[String],
+        name: Option<&str>,
+        client_token: Option<&str>,
+    ) -> Result<String> {
         let b = targeted!(
             self,
             self.client
                 .batch_execute_statement()
                 .set_sqls(Some(sqls.to_vec()))
                 .set_statement_name(name.map(str::to_owned))
+                .set_client_token(client_token.map(str::to_owned))
         );
         let out = b
             .send()
@@ -324,7 +364,7 @@ impl DataApi {
         Ok(d.sub_statements().iter().map(|s| s.result_rows()).collect())
     }
 
-    /// Where statement `id` is now. For a failed batch, the message names the failing sub-statement.
+    /// Where statement `id` is now. For a failed batch, the failure names the failing sub-statement.
     pub async fn describe(&self, id: &str) -> Result<StatementState> {
         let d = self.describe_raw(id).await?;
         let subs = d.sub_statements();
@@ -339,13 +379,18 @@ impl DataApi {
                 has_result_set: d.has_result_set().unwrap_or(false),
             }),
             Some(StatusString::Failed) => {
-                let error = d.error().unwrap_or("(no error text)").to_owned();
-                let failed = subs.iter().position(|s| s.error().is_some_and(|e| !e.is_empty()));
-                StatementState::Failed(match failed {
-                    Some(n) if subs.len() > 1 => {
-                        format!("sub-statement {} of {}: {error}", n + 1, subs.len())
-                    }
-                    _ => error,
+                let message = d.error().unwrap_or("(no error text)").to_owned();
+                let sub_statement = subs
+                    .iter()
+                    .position(|s| s.error().is_some_and(|e| !e.is_empty()))
+                    .filter(|_| subs.len() > 1)
+                    .map(|index| SubStatement {
+                        index,
+                        count: subs.len(),
+                    });
+                StatementState::Failed(Failure {
+                    message,
+                    sub_statement,
                 })
             }
             Some(StatusString::Aborted) => StatementState::Aborted,
@@ -353,20 +398,43 @@ impl DataApi {
         })
     }
 
-    /// Polls `id` with growing waits until it is done.
+    /// Polls `id` with growing waits until it is done. A DescribeStatement call that fails (after the SDK's
+    /// own retries: a throttle, a 5xx, a dropped connection) says nothing about the statement, which runs on:
+    /// polling goes on, up to [`DESCRIBE_FAILURES`] failures in a row.
     ///
     /// # Errors
-    /// [`Error::StatementFailed`], [`Error::Aborted`], or [`Error::Timeout`] after [`PollConfig::timeout`].
+    /// [`Error::StatementFailed`], [`Error::Aborted`], [`Error::Timeout`] after [`PollConfig::timeout`], or the
+    /// last DescribeStatement error.
     pub async fn wait(&self, id: &str) -> Result<Finished> {
         let started = Instant::now();
         let mut pause = self.poll.first;
+        let mut failures = 0;
         loop {
-            match self.describe(id).await? {
+            let state = match self.describe(id).await {
+                Ok(state) => {
+                    failures = 0;
+                    state
+                }
+                Err(e) if failures + 1 < DESCRIBE_FAILURES && started.elapsed() < self.poll.timeout => {
+                    failures += 1;
+                    tracing::warn!(statement_id = %id, failures, error = %e,
+                        "DescribeStatement failed; the statement runs on, polling again");
+                    tokio::time::sleep(pause.max(Duration::from_millis(100))).await;
+                    pause = (pause * 2).min(self.poll.max);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match state {
                 StatementState::Finished(f) => return Ok(f),
-                StatementState::Failed(message) => {
+                StatementState::Failed(Failure {
+                    message,
+                    sub_statement,
+                }) => {
                     return Err(Error::StatementFailed {
                         id: id.to_owned(),
                         message,
+                        sub_statement,
                     });
                 }
                 StatementState::Aborted => return Err(Error::Aborted { id: id.to_owned() }),

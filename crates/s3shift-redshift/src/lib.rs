@@ -26,7 +26,7 @@ pub mod serverless;
 pub mod sql;
 pub mod warehouse;
 
-pub use client::{DataApi, Finished, PollConfig, Rows, StatementState, Target, Value};
+pub use client::{DataApi, Failure, Finished, PollConfig, Rows, StatementState, SubStatement, Target, Value};
 
 /// What went wrong talking to Redshift.
 #[derive(Debug, thiserror::Error)]
@@ -55,12 +55,14 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// The statement ran and failed; `message` is Redshift's error.
-    #[error("statement {id} failed: {message}")]
+    #[error("statement {id} failed: {}{message}", sub_statement.map(|s| format!("{s}: ")).unwrap_or_default())]
     StatementFailed {
         /// Statement id.
         id: String,
-        /// Redshift's error, prefixed by the failing sub-statement of a batch.
+        /// Redshift's error.
         message: String,
+        /// Which statement of a batch failed (`None` for a single statement).
+        sub_statement: Option<SubStatement>,
     },
     /// The statement was cancelled.
     #[error("statement {id} was aborted")]
@@ -113,6 +115,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// Which statement of a failed batch failed.
+    pub fn sub_statement(&self) -> Option<SubStatement> {
+        match self {
+            Self::StatementFailed { sub_statement, .. } => *sub_statement,
+            _ => None,
+        }
+    }
+
     /// Whether the failed statement may succeed when submitted again unchanged (see [`Retry`]).
     ///
     /// Redshift Serverless runs under snapshot isolation by default, and no AWS page found gives the text of its
@@ -199,8 +209,9 @@ mod tests {
         let failed = |message: &str| Error::StatementFailed {
             id: "x".into(),
             message: message.into(),
+            sub_statement: None,
         };
-        let conflict = "sub-statement 5 of 11: ERROR: 1023 DETAIL: Serializable isolation violation on table - \
+        let conflict = "ERROR: 1023 DETAIL: Serializable isolation violation on table - \
                         12345, transactions forming the cycle are: 1, 2 (pid:3)";
         assert_eq!(failed(conflict).retry(), Retry::Conflict);
         assert_eq!(
@@ -228,6 +239,7 @@ mod tests {
         let failed = |message: &str| Error::StatementFailed {
             id: "x".into(),
             message: message.into(),
+            sub_statement: None,
         };
         assert_eq!(
             failed("ERROR: relation \"s3shift.runs\" does not exist").missing_relation(),

@@ -156,9 +156,20 @@ pub struct RunRow {
     pub files_staged: u64,
 }
 
-/// The load transaction of one run: COPY the staged files into a temporary table, check the row count, replace
-/// matching rows of the curated table and the ledger, record the run. Running it twice leaves the same tables as
-/// running it once.
+/// The lease a load's run holds, as the load transaction checks it: its fencing token must be at least the last
+/// one committed for the same lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// `s3://bucket/key` of the lease object: one fence per lease.
+    pub lease: String,
+    /// The holder's generation.
+    pub generation: u64,
+}
+
+/// The load transaction of one run: take the load lock, check the run's fence, COPY the staged files into a
+/// temporary table, check the row count, replace matching rows of the curated table and the ledger, record the
+/// run. Running it twice leaves the same tables as running it once, and so does running it while other loads
+/// of the same objects run (see [`LoadSql::statements`]).
 #[derive(Debug, Clone)]
 pub struct LoadSql {
     /// The curated table (its schema also holds `loaded_objects` and `runs`).
@@ -171,18 +182,28 @@ pub struct LoadSql {
     pub expected_rows: u64,
     /// The ledger row of the run.
     pub run: RunRow,
+    /// The run's lease and generation.
+    pub fence: Fence,
 }
 
 /// Name of the temporary table the load copies into.
 pub const STAGE_TABLE: &str = "s3shift_stage";
 
+/// The table every load locks first and whose row per lease holds the last generation committed: it sits in
+/// the curated table's schema.
+pub const FENCE_TABLE: &str = "load_fences";
+
+/// Position of the fence check in [`LoadSql::statements`] (0-based). Like the row-count check, its failure is a
+/// cast error whose text Redshift cuts short, so a caller reads the fence's row to say who holds the lease now.
+pub const FENCE_CHECK: usize = 1;
+
 /// Position of the COPY in [`LoadSql::statements`] (0-based).
-pub const COPY_STATEMENT: usize = 1;
+pub const COPY_STATEMENT: usize = 5;
 
 /// Position of the row-count check in [`LoadSql::statements`] (0-based). Its failure is a cast error whose text
 /// Redshift cuts to one character ("Invalid digit, Value 'r', Pos 0"), so a caller reports the counts from the
 /// batch's sub-statement rows: the COPY's ResultRows is what it loaded.
-pub const ROW_COUNT_CHECK: usize = 2;
+pub const ROW_COUNT_CHECK: usize = 6;
 
 /// The columns that identify an object version, compared with `COALESCE` on the nullable version id.
 fn identity_match(left: &str, right: &str) -> String {
@@ -237,9 +258,41 @@ pub const LEDGER_COLUMNS: &[&str] = &[
 
 impl LoadSql {
     /// The statements, in order, for one `BatchExecuteStatement`.
+    ///
+    /// # Exactly once beside other loads
+    /// Redshift Serverless runs under SNAPSHOT isolation by default ("Isolation levels in Amazon Redshift":
+    /// "SNAPSHOT isolation is the default isolation level when you create provisioned clusters and serverless
+    /// workgroups"), where "concurrent modifications to different rows in the same table would complete
+    /// successfully" (What's New, May 2022: "Amazon Redshift launches new Snapshot Isolation level support for
+    /// concurrent transactions"). Two loads of the same objects that overlap would each delete what their
+    /// snapshot holds (nothing of the other's), then each insert: two rows per object, and no error to retry.
+    ///
+    /// So the batch first takes `LOCK <schema>.load_fences` ("LOCK": "obtains a table-level lock in ACCESS
+    /// EXCLUSIVE mode, waiting if necessary for any conflicting locks to be released"; "The lock is released when
+    /// the transaction that contains the LOCK command completes"). LOCK is none of the statements that create a
+    /// transaction's snapshot ("A database snapshot is created within a transaction on the first occurrence of
+    /// most SELECT statements, DML commands such as COPY, DELETE, INSERT, UPDATE, and TRUNCATE, and the following
+    /// DDL commands: ... CREATE TABLE", Isolation levels in Amazon Redshift), so the snapshot of a load that
+    /// waited is taken after the load it waited for committed: its deletes see that load's rows, and every
+    /// object keeps one row. This is the knowledge-center fix for error 1023, "Force serialization by locking
+    /// all tables in each session" ("How do I resolve the 'ERROR: 1023 DETAIL: Serializable isolation violation
+    /// on table in Redshift' error?"), narrowed to one table: every s3shift writer of the schema's tables takes
+    /// this lock first, so they run one after another, while analysts' reads of the curated tables never wait
+    /// (a lock on the curated table itself would make them wait: "Explicitly locking a table in this way causes
+    /// reads and writes on the table to wait"). Under SERIALIZABLE the same order leaves no cycle to refuse.
+    ///
+    /// The cost: loads into one schema queue behind each other for the whole of a load transaction (COPY
+    /// included); a load waits at most the sum of the loads ahead of it.
+    ///
+    /// Then the fence: the batch fails unless its generation is at least the last one committed for its lease
+    /// (a stale lease holder commits nothing), and records its own.
     pub fn statements(&self) -> Result<Vec<String>> {
         let target = &self.target;
         let ledger = target.sibling("loaded_objects")?;
+        let fences = target.sibling(FENCE_TABLE)?;
+        let lease = safe_literal("lease location", &self.fence.lease)?;
+        let generation = self.fence.generation;
+        let run_id = safe_literal("run id", &self.run.run_id)?;
         let runs = crate::warehouse::RunsTable::beside(target)?;
         if !self.manifest_url.starts_with("s3://") {
             return Err(Error::Invalid {
@@ -279,6 +332,18 @@ impl LoadSql {
             .join(", ");
         let [delete_run, insert_run] = runs.load_statements(&self.run, n)?;
         Ok(vec![
+            format!("LOCK {fences}"),
+            // Fails the transaction (a cast error) when a later holder of the lease has committed a load.
+            format!(
+                "SELECT CAST(CASE WHEN COALESCE(MAX(generation), 0) <= {generation} THEN '0' ELSE 'fenced: a \
+                 later holder of the lease committed' END AS INTEGER) AS fence_check FROM {fences} WHERE lease = \
+                 {lease}"
+            ),
+            format!("DELETE FROM {fences} WHERE lease = {lease}"),
+            format!(
+                "INSERT INTO {fences} (lease, generation, run_id, committed_at) VALUES ({lease}, {generation}, \
+                 {run_id}, CAST(GETDATE() AS TIMESTAMPTZ))"
+            ),
             format!("CREATE TEMP TABLE {stage} ({})", stage_columns()),
             format!("COPY {stage} FROM {manifest} IAM_ROLE {role} FORMAT AS PARQUET MANIFEST"),
             // Fails the transaction (a cast error naming both counts) unless COPY loaded exactly what was staged.
@@ -418,6 +483,63 @@ mod tests {
         assert!(got[2].ends_with("SELECT 1"));
     }
 
+    /// The load transaction a reviewer reads in `tests/golden/load.sql`: every change to what a load sends to
+    /// Redshift shows there as a diff. `S3SHIFT_BLESS=1` rewrites the file.
+    #[test]
+    fn the_load_transaction_matches_its_golden_file() -> Result<()> {
+        let load = LoadSql {
+            target: TableName::parse("s3shift.images")?,
+            manifest_url: "s3://staging-bucket/staged/api-images/api-images-20261128T041627Z-1/manifest.json"
+                .into(),
+            iam_role: IamRole::parse("arn:aws:iam::123456789012:role/s3shift-copy")?,
+            expected_rows: 1200,
+            run: RunRow {
+                run_id: "api-images-20261128T041627Z-1".into(),
+                job: "api-images".into(),
+                source: "api".into(),
+                started_at: DateTime::<Utc>::from_timestamp(1_795_840_587, 0).unwrap_or_default(),
+                objects_staged: 1200,
+                files_staged: 2,
+            },
+            fence: Fence {
+                lease: "s3://staging-bucket/staged/api-images/_state/lease.json".into(),
+                generation: 1_795_840_587_000_001,
+            },
+        };
+        let names = |n: usize| match n {
+            0 => "the load lock: taken before any statement takes the snapshot",
+            FENCE_CHECK => "the fence check: fails when a later holder of the lease committed",
+            COPY_STATEMENT => "COPY of the staged files",
+            ROW_COUNT_CHECK => "the row-count check",
+            _ => "",
+        };
+        let mut text = String::from(
+            "-- The load transaction of one run: one BatchExecuteStatement, as s3shift_redshift::sql::LoadSql \
+             builds it.\n-- Generated by the test the_load_transaction_matches_its_golden_file; S3SHIFT_BLESS=1 \
+             rewrites it.\n",
+        );
+        for (n, sql) in load.statements()?.iter().enumerate() {
+            let name = names(n);
+            let sep = if name.is_empty() { "" } else { ": " };
+            text.push_str(&format!("\n-- sub-statement {}{sep}{name}\n{sql};\n", n + 1));
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/load.sql");
+        if std::env::var_os("S3SHIFT_BLESS").is_some() {
+            std::fs::write(&path, &text).map_err(|e| Error::Table {
+                table: path.display().to_string(),
+                problem: e.to_string(),
+            })?;
+            return Ok(());
+        }
+        let golden = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            golden == text,
+            "{} differs from the load SQL (S3SHIFT_BLESS=1 rewrites it; review the diff):\n{text}",
+            path.display()
+        );
+        Ok(())
+    }
+
     #[test]
     fn load_statements_hold_no_untrusted_text() -> Result<()> {
         let load = LoadSql {
@@ -433,11 +555,17 @@ mod tests {
                 objects_staged: 12,
                 files_staged: 1,
             },
+            fence: Fence {
+                lease: "s3://staging/api-images/_state/lease.json".into(),
+                generation: 7,
+            },
         };
         let sql = load.statements()?;
-        assert_eq!(sql.len(), 10);
-        assert!(sql[1].starts_with("COPY s3shift_stage FROM 's3://staging/"));
-        assert!(sql[2].contains("COUNT(*) = 12"));
+        assert_eq!(sql.len(), 14);
+        assert!(sql[0].starts_with("LOCK s3shift.load_fences"));
+        assert!(sql[FENCE_CHECK].contains("<= 7"));
+        assert!(sql[COPY_STATEMENT].starts_with("COPY s3shift_stage FROM 's3://staging/"));
+        assert!(sql[ROW_COUNT_CHECK].contains("COUNT(*) = 12"));
         let bad = LoadSql {
             manifest_url: "s3://x/'; drop table y; --".into(),
             ..load

@@ -28,14 +28,40 @@ impl Paused {
     pub fn release(&self) {
         std::fs::write(&self.release, "go").unwrap();
     }
+
+    /// Sends the run `signal` (`STOP` freezes it as a stalled task would be: no lease renewal, nothing;
+    /// `CONT` wakes it).
+    pub fn signal(&self, signal: &str) {
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), self.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} {}", self.pid);
+    }
 }
 
 /// Starts `s3shift run <extra...> <job>` paused at `point`; returns once it is there (60 s at most).
 pub async fn run_paused_at(stack: &Stack, point: CrashPoint, extra: &[&str]) -> Paused {
-    let release = stack.dir.path().join(format!("release-{point}"));
+    run_job_paused_at(stack, &stack.job, point, extra).await
+}
+
+/// [`run_paused_at`] for the job file `job` (another job over the stack's stand-ins, see
+/// [`Stack::write_job`]); several may be paused at once.
+pub async fn run_job_paused_at(
+    stack: &Stack,
+    job: &std::path::Path,
+    point: CrashPoint,
+    extra: &[&str],
+) -> Paused {
+    let stem = job
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let release = stack.dir.path().join(format!("release-{stem}-{point}"));
     let mut args = vec!["run"];
     args.extend_from_slice(extra);
-    let mut cmd = stack.command(&args);
+    let mut cmd = stack.bare_command(&args);
+    cmd.arg(job);
     cmd.env(FAILPOINT_VAR, point.name())
         .env(FAILPOINT_RELEASE_VAR, &release)
         .stdout(std::process::Stdio::piped())

@@ -201,6 +201,18 @@ impl Stack {
         }
     }
 
+    /// Writes another job `name` over the stack's stand-ins (source `uploads` under `prefixes`, staging `stage`,
+    /// `limits` under `[limits]`) to `<dir>/<name>.toml`; returns its path.
+    pub fn write_job(&self, name: &str, prefixes: &[&str], limits: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            job_toml(&self.local, name, "uploads", "stage", prefixes, limits),
+        )
+        .unwrap();
+        path
+    }
+
     /// The binary with a clean environment, running `args` on the job file (appended), in the stack's folder.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = command(&self.bin, &self.local);

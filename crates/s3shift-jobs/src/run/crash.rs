@@ -23,6 +23,9 @@ pub enum CrashPoint {
     AfterStage,
     /// Manifest and pointer written (`Staged`); the load not submitted.
     AfterPointer,
+    /// The lease checked and the batch built; not yet submitted (a holder that stalls here submits after its
+    /// lease may have been taken over: the fence's case).
+    BeforeSubmit,
     /// The load batch submitted; its id not yet recorded in the pointer.
     AfterSubmit,
     /// The id recorded (`Submitted`); the outcome not yet waited for.
@@ -35,11 +38,12 @@ pub enum CrashPoint {
 
 impl CrashPoint {
     /// Every point, in run order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::AfterPlan,
         Self::MidExtract,
         Self::AfterStage,
         Self::AfterPointer,
+        Self::BeforeSubmit,
         Self::AfterSubmit,
         Self::BeforeWait,
         Self::AfterLoad,
@@ -53,6 +57,7 @@ impl CrashPoint {
             Self::MidExtract => "mid-extract",
             Self::AfterStage => "after-stage",
             Self::AfterPointer => "after-pointer",
+            Self::BeforeSubmit => "before-submit",
             Self::AfterSubmit => "after-submit",
             Self::BeforeWait => "before-wait",
             Self::AfterLoad => "after-load",

@@ -28,9 +28,20 @@
 //!      safe whether or not the first one committed.
 //! 4. **The ledger commits with the data** (same transaction), so the next plan never reads an object whose rows
 //!    are committed, and never skips one whose rows are not.
-//! 5. **Only the lease holder submits.** One run per job holds the lease ([`crate::lease`]); a run that lost it
-//!    refuses to submit (its files stay for `replay`), so two runs never load the same pointer concurrently.
-//! 6. The report completes the run's row (idempotent); the pointer is removed last. A crash between the two
+//! 5. **Loads that overlap stay exactly once.** Under Redshift Serverless's default SNAPSHOT isolation, and under
+//!    SERIALIZABLE: every load batch first locks `load_fences` before any statement that takes its snapshot, so
+//!    loads of any jobs into the schema commit one after another and each one's delete sees the rows of those
+//!    before it ([`LoadSql::statements`] cites the pages). This holds whatever overlaps: two job files over one
+//!    prefix, a backfill beside a scheduled run, several consumers of one queue, a batch resubmitted while the
+//!    first still runs, a stale lease holder; `tests/concurrency.rs` runs each of them at the same moment.
+//! 6. **Only the current lease holder commits.** One run per job slot holds the lease ([`crate::lease`]); a run
+//!    that knows it lost it refuses to submit. One that does not know (it stalled past the TTL) is fenced: its
+//!    batch carries its lease's generation and fails, committing nothing, once a later holder has committed.
+//! 7. **A batch is submitted again only when it is known to have failed or been aborted, or never ran.** Each
+//!    submission carries a client token derived from the run and its attempt number (kept in the pointer), so a
+//!    submission repeated after a lost answer is the same request; a failed DescribeStatement is retried, never
+//!    answered by submitting.
+//! 8. The report completes the run's row (idempotent); the pointer is removed last. A crash between the two
 //!    makes the next run re-attach to the finished batch and write the same report again.
 
 use std::time::Instant;
@@ -38,7 +49,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use s3shift_core::{RunId, RunStatus};
-use s3shift_redshift::sql::{self, LoadSql, RunRow};
+use s3shift_redshift::sql::{self, Fence, LoadSql, RunRow};
 use s3shift_redshift::warehouse::RunsTable;
 use s3shift_redshift::{Retry, StatementState};
 use serde::{Deserialize, Serialize};
@@ -46,7 +57,7 @@ use serde::{Deserialize, Serialize};
 use super::{CrashPoint, Pipeline, RunSummary};
 use crate::lease::Lease;
 use crate::spec::JobSpec;
-use crate::{Error, Result};
+use crate::{Error, LoadFailure, Result};
 
 /// What the pending-load pointer holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,14 +66,50 @@ pub(super) struct PendingLoad {
     pub(super) manifest_url: String,
     pub(super) expected_rows: u64,
     pub(super) statement_id: Option<String>,
+    /// The submission the load is at (1 for the first; 0 in pointers of s3shift versions before client tokens,
+    /// read as 1): with the run id, it makes the submission's client token.
+    #[serde(default)]
+    pub(super) attempt: u32,
     pub(super) summary: RunSummary,
 }
+
+impl PendingLoad {
+    /// The client token of this load's current submission by the holder of lease generation `generation`:
+    /// the same for a submission repeated after a lost answer, another for the next attempt or another holder
+    /// (whose batch must run, to be fenced or to commit). At most 64 printable ASCII characters, whatever the
+    /// run id's length.
+    fn client_token(&self, generation: u64) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.run_id.as_str().bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("s3shift-{h:016x}-{generation:x}-{}", self.attempt.max(1))
+    }
+}
+
+/// What a resumed load finds of its batch.
+enum Found {
+    /// Running or finished: wait for it.
+    Attach(String),
+    /// Known failed or aborted: submit the next attempt.
+    Failed,
+    /// No batch found (the Data API lists none by the run's name, and none was recorded): submit the current
+    /// attempt again, with its token, which is the same request if it did run.
+    Nothing,
+}
+
+/// DescribeStatement or ListStatements calls a resumed load makes before it gives up on finding its batch
+/// (the run then fails and leaves the pointer for the next one: it never submits blind).
+const LOOKUPS: u32 = 6;
 
 /// A load whose files, manifest and pointer are written. Nothing of it is committed, or a submission's outcome
 /// is unknown (`pending.summary.resumed`).
 #[derive(Debug)]
 pub(super) struct Staged {
     pending: PendingLoad,
+    /// The ETag of the pointer as this run last wrote or read it: the pointer is only rewritten while it is
+    /// still that version, so a run whose load another run took over never brings the pointer back.
+    pointer_etag: Option<String>,
     /// The run's start (the `runs` row's `started_at`).
     started_at: DateTime<Utc>,
     /// Started when this invocation took up the run: the summary's duration runs from here.
@@ -73,6 +120,10 @@ pub(super) struct Staged {
 #[derive(Debug)]
 pub(super) struct Submitted {
     pending: PendingLoad,
+    /// The pointer's ETag after it recorded the batch.
+    pointer_etag: Option<String>,
+    /// The pointer changed hands before it could record the batch: another run took this load over.
+    taken_over: bool,
     statement: String,
     clock: Instant,
     load_clock: Instant,
@@ -116,36 +167,57 @@ impl Staged {
     fn again(&self) -> Staged {
         let mut pending = self.pending.clone();
         pending.statement_id = None;
+        pending.attempt = pending.attempt.max(1) + 1;
         pending.summary.data_api_statements += 1;
         pending.summary.copy_statements += 1;
         Staged {
             pending,
+            pointer_etag: self.pointer_etag.clone(),
             started_at: self.started_at,
             clock: self.clock,
         }
     }
 
-    /// A load this invocation staged (or, for a replay, found staged) and whose pointer it wrote.
-    pub(super) fn new(pending: PendingLoad, started_at: DateTime<Utc>, clock: Instant) -> Self {
+    /// A load this invocation staged (or, for a replay, found staged) and whose pointer it wrote (`pointer_etag`
+    /// its ETag, where known).
+    pub(super) fn new(
+        pending: PendingLoad,
+        pointer_etag: Option<String>,
+        started_at: DateTime<Utc>,
+        clock: Instant,
+    ) -> Self {
         Self {
             pending,
+            pointer_etag,
             started_at,
             clock,
         }
     }
 
-    /// A load an earlier, interrupted invocation left behind in its pointer.
-    pub(super) fn resumed(mut pending: PendingLoad) -> Self {
+    /// A load an earlier, interrupted invocation left behind in its pointer (read at `pointer_etag`).
+    pub(super) fn resumed(mut pending: PendingLoad, pointer_etag: String) -> Self {
         let started_at = DateTime::parse_from_rfc3339(&pending.summary.started_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|_| Utc::now());
         pending.summary.resumed = true;
         Self {
             pending,
+            pointer_etag: Some(pointer_etag),
             started_at,
             clock: Instant::now(),
         }
     }
+}
+
+/// How a pointer write is conditioned.
+#[derive(Debug, Clone, Copy)]
+enum Write<'a> {
+    /// Unconditional (a replay, which owns no earlier version of the pointer).
+    Any,
+    /// Only where no pointer is (a new run's load).
+    New,
+    /// Only over this version (a load this run staged or resumed).
+    Over(&'a str),
 }
 
 /// The pointer's key in the staging bucket.
@@ -154,15 +226,15 @@ pub(super) fn pointer_key(spec: &JobSpec) -> String {
 }
 
 impl Pipeline {
-    /// The load an interrupted run left pending, if any.
-    pub(super) async fn pending_load(&self, spec: &JobSpec) -> Result<Option<PendingLoad>> {
+    /// The load an interrupted run left pending, if any, with the pointer's ETag.
+    pub(super) async fn pending_load(&self, spec: &JobSpec) -> Result<Option<(PendingLoad, String)>> {
         let bucket = &spec.config.staging.bucket;
         let key = pointer_key(spec);
-        let Some(bytes) = self.s3.get(bucket, &key).await? else {
+        let Some((bytes, etag)) = self.s3.get_with_etag(bucket, &key).await? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)
-            .map(Some)
+            .map(|p| Some((p, etag)))
             .map_err(|source| Error::BadState {
                 location: format!("s3://{bucket}/{key}"),
                 hint: "delete it only after checking s3shift.runs for its run",
@@ -170,20 +242,27 @@ impl Pipeline {
             })
     }
 
-    async fn write_pointer(&self, spec: &JobSpec, p: &PendingLoad) -> Result<()> {
+    /// Writes the pointer: unconditionally without `etag`, else only over that version of it. Returns the new
+    /// ETag, or `None` (for a conditional write) when the pointer had changed hands.
+    async fn write_pointer(
+        &self,
+        spec: &JobSpec,
+        p: &PendingLoad,
+        etag: Write<'_>,
+    ) -> Result<Option<String>> {
         let body = serde_json::to_vec_pretty(p).map_err(|source| Error::Encode {
             what: "the pending-load pointer",
             source,
         })?;
-        self.s3
-            .put(
-                &spec.config.staging.bucket,
-                &pointer_key(spec),
-                Bytes::from(body),
-                "application/json",
-            )
-            .await?;
-        Ok(())
+        let (bucket, key, body) = (&spec.config.staging.bucket, pointer_key(spec), Bytes::from(body));
+        Ok(match etag {
+            Write::Any => {
+                self.s3.put(bucket, &key, body, "application/json").await?;
+                None
+            }
+            Write::New => self.s3.put_if_absent(bucket, &key, body).await?,
+            Write::Over(etag) => self.s3.put_if_match(bucket, &key, body, etag).await?,
+        })
     }
 
     /// Writes the manifest of a run's staged files, then the pointer that makes the load durable.
@@ -211,11 +290,18 @@ impl Pipeline {
             manifest_url: format!("s3://{bucket}/{manifest_key}"),
             expected_rows: staged.rows,
             statement_id: None,
+            attempt: 1,
             summary,
         };
-        self.write_pointer(spec, &pending).await?;
+        // The job's pending load was finished before this run planned: a pointer there now is another run's,
+        // written after this run lost the lease.
+        let Some(etag) = self.write_pointer(spec, &pending, Write::New).await? else {
+            return Err(Error::LeaseLost {
+                run_id: run_id.to_string(),
+            });
+        };
         CrashPoint::AfterPointer.check();
-        Ok(Staged::new(pending, started_at, clock))
+        Ok(Staged::new(pending, Some(etag), started_at, clock))
     }
 
     /// Writes the pointer of a load whose files are already staged (a replay), making it durable.
@@ -225,8 +311,8 @@ impl Pipeline {
         pending: PendingLoad,
         started_at: DateTime<Utc>,
     ) -> Result<Staged> {
-        self.write_pointer(spec, &pending).await?;
-        Ok(Staged::new(pending, started_at, Instant::now()))
+        self.write_pointer(spec, &pending, Write::Any).await?;
+        Ok(Staged::new(pending, None, started_at, Instant::now()))
     }
 
     /// Takes a staged load through every state to the end: submitted, loaded, reported, pointer removed.
@@ -238,15 +324,19 @@ impl Pipeline {
     ) -> Result<RunSummary> {
         let mut staged = staged;
         let mut attempt = 1;
-        let loaded = loop {
+        let (loaded, owned) = loop {
             // What to submit again if this attempt fails for a reason that passes: the same files.
-            let again = staged.again();
+            let mut again = staged.again();
             let submitted = self.submit_load(spec, staged, lease).await?;
+            again.pointer_etag.clone_from(&submitted.pointer_etag);
+            // Whether the pointer is still this run's: a load another run took over is that run's to retry
+            // and to clear.
+            let owned = !submitted.taken_over;
             CrashPoint::BeforeWait.check();
-            match self.await_load(spec, submitted).await {
-                Ok(loaded) => break loaded,
+            match self.await_load(spec, submitted, lease).await {
+                Ok(loaded) => break (loaded, owned),
                 Err(Error::LoadFailed { source, run_id, .. })
-                    if attempt < LOAD_ATTEMPTS && source.retry() != Retry::No =>
+                    if owned && attempt < LOAD_ATTEMPTS && source.retry() != Retry::No =>
                 {
                     let pause = backoff(&run_id, attempt);
                     tracing::warn!(
@@ -267,9 +357,11 @@ impl Pipeline {
         CrashPoint::AfterLoad.check();
         let reported = self.report_load(spec, loaded).await?;
         CrashPoint::AfterReport.check();
-        self.s3
-            .delete(&spec.config.staging.bucket, &pointer_key(spec))
-            .await?;
+        if owned {
+            self.s3
+                .delete(&spec.config.staging.bucket, &pointer_key(spec))
+                .await?;
+        }
         reported.summary.log();
         Ok(reported.summary)
     }
@@ -279,21 +371,31 @@ impl Pipeline {
     async fn submit_load(&self, spec: &JobSpec, staged: Staged, lease: &Lease) -> Result<Submitted> {
         let Staged {
             mut pending,
+            pointer_etag,
             started_at,
             clock,
         } = staged;
         let load_clock = Instant::now();
-        if pending.summary.resumed
-            && let Some(statement) = self.find_running_or_finished(&pending).await
-        {
-            tracing::info!(run_id = %pending.run_id, statement_id = %statement, "re-attaching to the load");
-            pending.statement_id = Some(statement.clone());
-            return Ok(Submitted {
-                pending,
-                statement,
-                clock,
-                load_clock,
-            });
+        if pending.summary.resumed {
+            match self.find_running_or_finished(&pending).await? {
+                Found::Attach(statement) => {
+                    tracing::info!(run_id = %pending.run_id, statement_id = %statement, "re-attaching to the load");
+                    pending.statement_id = Some(statement.clone());
+                    return Ok(Submitted {
+                        pending,
+                        pointer_etag,
+                        taken_over: false,
+                        statement,
+                        clock,
+                        load_clock,
+                    });
+                }
+                Found::Failed => {
+                    pending.attempt = pending.attempt.max(1) + 1;
+                    pending.statement_id = None;
+                }
+                Found::Nothing => {}
+            }
         }
         if lease.lost() {
             return Err(Error::LeaseLost {
@@ -313,75 +415,131 @@ impl Pipeline {
                 objects_staged: pending.expected_rows,
                 files_staged: pending.summary.files_staged,
             },
+            fence: Fence {
+                lease: lease.location(),
+                generation: lease.generation(),
+            },
         };
+        let token = pending.client_token(lease.generation());
+        let sqls = load.statements()?;
+        CrashPoint::BeforeSubmit.check();
         let statement = self
             .api
-            .submit_batch_named(&load.statements()?, Some(pending.run_id.as_str()))
+            .submit_batch_named(&sqls, Some(pending.run_id.as_str()), Some(&token))
             .await?;
         pending.summary.data_api_statements += 1;
         pending.summary.copy_statements += 1;
         CrashPoint::AfterSubmit.check();
         pending.statement_id = Some(statement.clone());
-        self.write_pointer(spec, &pending).await?;
+        let write = pointer_etag.as_deref().map_or(Write::Any, Write::Over);
+        let written = self.write_pointer(spec, &pending, write).await?;
+        let taken_over = written.is_none() && pointer_etag.is_some();
+        if taken_over {
+            // Another run took this load over (it finished or replaced the pointer): it is that run's to finish.
+            // This batch still runs; the fence lets it commit only if no later holder of the lease has.
+            tracing::warn!(run_id = %pending.run_id, statement_id = %statement,
+                "the pending-load pointer changed hands: another run took this load over; not recording the batch");
+        }
         Ok(Submitted {
             pending,
+            pointer_etag: written,
+            taken_over,
             statement,
             clock,
             load_clock,
         })
     }
 
-    /// The batch of an interrupted load that is still running or has finished: found by its name, since a crash
-    /// may have come before its id was recorded, else the recorded id. `None` when it must be submitted again.
-    async fn find_running_or_finished(&self, pending: &PendingLoad) -> Option<String> {
-        let found = match self.api.find_named(pending.run_id.as_str()).await {
+    /// What became of the batch of an interrupted load: found by its name, since a crash may have come before
+    /// its id was recorded, else the recorded id. A lookup that fails is retried with backoff; one that keeps
+    /// failing fails the run (the pointer stays): an unknown outcome is never answered by submitting again.
+    async fn find_running_or_finished(&self, pending: &PendingLoad) -> Result<Found> {
+        let run_id = pending.run_id.as_str();
+        let named = self
+            .patiently(run_id, "ListStatements", || self.api.find_named(run_id))
+            .await;
+        let found = match named {
             Ok(Some(id)) => Some(id),
             Ok(None) => pending.statement_id.clone(),
             Err(e) => {
-                tracing::warn!(run_id = %pending.run_id, error = %e, "cannot list statements; using the recorded id");
+                // The token covers the gap: submitting the recorded attempt again is the same request.
+                tracing::warn!(%run_id, error = %e, "cannot list statements; using the recorded id");
                 pending.statement_id.clone()
             }
-        }?;
-        match self.api.describe(&found).await {
-            Ok(StatementState::Running | StatementState::Finished(_)) => Some(found),
-            Ok(StatementState::Failed(message)) => {
-                tracing::warn!(run_id = %pending.run_id, statement_id = %found, %message,
+        };
+        let Some(found) = found else {
+            return Ok(Found::Nothing);
+        };
+        let state = self
+            .patiently(run_id, "DescribeStatement", || self.api.describe(&found))
+            .await?;
+        Ok(match state {
+            StatementState::Running | StatementState::Finished(_) => Found::Attach(found),
+            StatementState::Failed(failure) => {
+                tracing::warn!(%run_id, statement_id = %found, message = %failure.message,
                     "the interrupted load had failed; submitting it again");
-                None
+                Found::Failed
             }
-            Ok(StatementState::Aborted) | Err(_) => {
-                tracing::warn!(run_id = %pending.run_id, statement_id = %found,
-                    "the interrupted load's outcome is unknown; submitting it again");
-                None
+            StatementState::Aborted => {
+                tracing::warn!(%run_id, statement_id = %found,
+                    "the interrupted load was aborted; submitting it again");
+                Found::Failed
+            }
+        })
+    }
+
+    /// `call`, tried up to [`LOOKUPS`] times with [`backoff`] between failures (the SDK has retried each once
+    /// already: these are failures it gave up on, a long throttle or an outage).
+    async fn patiently<T, F, Fut>(&self, run_id: &str, op: &'static str, call: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = s3shift_redshift::Result<T>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < LOOKUPS => {
+                    let pause = backoff(run_id, attempt);
+                    tracing::warn!(%run_id, op, attempt, error = %e,
+                        pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                        "looking up the interrupted load failed; trying again");
+                    tokio::time::sleep(pause).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
             }
         }
     }
 
     /// Submitted → Loaded: waits for the batch. A failed batch committed nothing; its error comes back with the
     /// rows of `sys_load_error_detail`, each mapped to its object key.
-    async fn await_load(&self, spec: &JobSpec, submitted: Submitted) -> Result<Loaded> {
+    async fn await_load(&self, spec: &JobSpec, submitted: Submitted, lease: &Lease) -> Result<Loaded> {
         let Submitted {
             pending,
             statement,
             clock,
             load_clock,
+            ..
         } = submitted;
         if let Err(source) = self.api.wait(&statement).await {
-            // Only a failed COPY may have rows in sys_load_error_detail: a text COPY says so ("Check
-            // 'sys_load_error_detail'"), a Parquet COPY fails with a Spectrum Scan Error and logs "some errors"
-            // (COPY from columnar data formats). A failed merge is all in its error.
-            let message = source.to_string();
-            let detail =
-                if message.contains("sys_load_error_detail") || message.contains("Spectrum Scan Error") {
-                    self.load_error_detail(spec, &pending).await
-                } else if message.contains(&format!("sub-statement {} of", sql::ROW_COUNT_CHECK + 1)) {
-                    vec![self.row_count_report(&statement, pending.expected_rows).await]
-                } else {
-                    Vec::new()
-                };
+            // Which statement of the batch failed is a fact of the error, not a text to search: a failed COPY
+            // may have rows in sys_load_error_detail (a Parquet COPY fails with a Spectrum Scan Error and logs
+            // "some errors", COPY from columnar data formats), the two checks say what they found.
+            let failure = match source.sub_statement().map(|s| s.index) {
+                Some(sql::COPY_STATEMENT) if source.retry() == Retry::No => LoadFailure::Copy {
+                    detail: self.load_error_detail(spec, &pending).await,
+                },
+                Some(sql::ROW_COUNT_CHECK) => LoadFailure::RowCount {
+                    staged: pending.expected_rows,
+                    loaded: self.copied_rows(&statement).await,
+                },
+                Some(sql::FENCE_CHECK) => self.fence_failure(spec, lease).await,
+                _ => LoadFailure::Other,
+            };
             return Err(Error::LoadFailed {
                 run_id: pending.run_id.to_string(),
-                detail,
+                failure,
                 source: Box::new(source),
             });
         }
@@ -406,21 +564,40 @@ impl Pipeline {
         Ok(Reported { summary })
     }
 
-    /// What the failed row-count check of batch `statement` means, with both counts.
-    async fn row_count_report(&self, statement: &str, expected: u64) -> String {
-        let loaded = self
-            .api
+    /// The rows the COPY of batch `statement` loaded, where Redshift reports it.
+    async fn copied_rows(&self, statement: &str) -> Option<i64> {
+        self.api
             .sub_statement_rows(statement)
             .await
             .ok()
             .and_then(|rows| rows.get(sql::COPY_STATEMENT).copied())
-            .filter(|n| *n >= 0);
-        match loaded {
-            Some(n) => format!("row count check failed: staged {expected} rows, COPY loaded {n}"),
-            None => format!(
-                "row count check failed: staged {expected} rows, COPY loaded another number (Redshift did not \
-                 report it)"
-            ),
+            .filter(|n| *n >= 0)
+    }
+
+    /// A fenced load: who committed under the lease since (its fence row), where it can be read.
+    async fn fence_failure(&self, spec: &JobSpec, lease: &Lease) -> LoadFailure {
+        let location = lease.location();
+        let current = match spec.table.sibling(sql::FENCE_TABLE) {
+            Ok(fences) => self
+                .api
+                .query(
+                    &format!("SELECT generation, run_id FROM {fences} WHERE lease = :lease"),
+                    &[("lease", location.clone())],
+                )
+                .await
+                .ok()
+                .and_then(|r| r.rows.into_iter().next())
+                .and_then(|row| {
+                    let generation = row.first().and_then(s3shift_redshift::Value::as_i64)?;
+                    let run = row.get(1).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                    Some((u64::try_from(generation).ok()?, run))
+                }),
+            Err(_) => None,
+        };
+        LoadFailure::Fenced {
+            lease: location,
+            generation: lease.generation(),
+            current,
         }
     }
 

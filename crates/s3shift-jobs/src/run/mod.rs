@@ -56,8 +56,6 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// The clock (tests set it; `None` is now).
     pub now: Option<DateTime<Utc>>,
-    /// How long the job's lease lasts without renewal (renewed every third of it).
-    pub lease_ttl: std::time::Duration,
     /// Reprocess a window or named keys instead of what the ledger lacks.
     pub backfill: Option<Backfill>,
     /// Turns `true` when the run should drain (SIGTERM): no new object is read, what was read is staged and
@@ -75,7 +73,6 @@ impl Default for RunOptions {
         Self {
             dry_run: false,
             now: None,
-            lease_ttl: std::time::Duration::from_secs(900),
             backfill: None,
             stop: None,
             progress: Progress::Off,
@@ -140,7 +137,7 @@ impl Pipeline {
         let run_id = new_run_id(spec, now)?;
         if options.dry_run {
             self.preflight(spec).await?;
-            let pending = self.pending_load(spec).await?.map(|p| p.run_id.to_string());
+            let pending = self.pending_load(spec).await?.map(|(p, _)| p.run_id.to_string());
             let mut summary = RunSummary::default();
             let plan = self
                 .plan(spec, now, options.backfill.as_ref(), &mut summary)
@@ -158,7 +155,7 @@ impl Pipeline {
             });
         }
         self.preflight(spec).await?;
-        let lease = match self.take_lease(spec, &run_id, options).await? {
+        let lease = match self.take_lease(spec, &run_id).await? {
             Ok(lease) => lease,
             Err(skipped) => return Ok(skipped),
         };
@@ -172,22 +169,20 @@ impl Pipeline {
         &self,
         spec: &JobSpec,
         run_id: &RunId,
-        options: &RunOptions,
     ) -> Result<std::result::Result<Lease, RunOutcome>> {
         let holder = crate::lease::holder_name(run_id.as_str());
-        Ok(
-            match crate::lease::acquire(&self.s3, spec, &holder, options.lease_ttl).await? {
-                crate::lease::Acquired::Held(lease) => Ok(lease),
-                crate::lease::Acquired::Busy(b) => {
-                    tracing::warn!(holder = %b.holder, expires_at = %b.expires_at,
+        let ttl = std::time::Duration::from_secs(spec.config.limits.lease_ttl_seconds);
+        Ok(match crate::lease::acquire(&self.s3, spec, &holder, ttl).await? {
+            crate::lease::Acquired::Held(lease) => Ok(lease),
+            crate::lease::Acquired::Busy(b) => {
+                tracing::warn!(holder = %b.holder, expires_at = %b.expires_at,
                     "another run of this job holds the lease; nothing to do");
-                    Err(RunOutcome::Skipped {
-                        holder: b.holder,
-                        expires_at: b.expires_at,
-                    })
-                }
-            },
-        )
+                Err(RunOutcome::Skipped {
+                    holder: b.holder,
+                    expires_at: b.expires_at,
+                })
+            }
+        })
     }
 
     async fn run_leased(
@@ -231,7 +226,7 @@ impl Pipeline {
     ) -> Result<std::result::Result<Vec<RunSummary>, EventBatch>> {
         let now = Utc::now();
         let run_id = new_run_id(spec, now)?;
-        let lease = match self.take_lease(spec, &run_id, options).await? {
+        let lease = match self.take_lease(spec, &run_id).await? {
             Ok(lease) => lease,
             Err(_) => return Ok(Err(batch)),
         };
@@ -248,12 +243,13 @@ impl Pipeline {
 
     /// Finishes the load an interrupted run left pending, if any: its summary, or nothing.
     async fn finish_pending(&self, spec: &JobSpec, lease: &Lease) -> Result<Vec<RunSummary>> {
-        let Some(pending) = self.pending_load(spec).await? else {
+        let Some((pending, pointer_etag)) = self.pending_load(spec).await? else {
             return Ok(Vec::new());
         };
         tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
         Ok(vec![
-            self.finish_load(spec, Staged::resumed(pending), lease).await?,
+            self.finish_load(spec, Staged::resumed(pending, pointer_etag), lease)
+                .await?,
         ])
     }
 
@@ -319,7 +315,7 @@ impl Pipeline {
                 problem: "not a readable Parquet file".into(),
             })? as u64;
         }
-        let lease = match self.take_lease(spec, run, options).await? {
+        let lease = match self.take_lease(spec, run).await? {
             Ok(lease) => lease,
             Err(skipped) => return Ok(skipped),
         };
@@ -329,6 +325,7 @@ impl Pipeline {
             manifest_url: format!("s3://{bucket}/{manifest_key}"),
             expected_rows: rows,
             statement_id: None,
+            attempt: 1,
             summary: RunSummary {
                 run_id: run.to_string(),
                 job: spec.name().to_owned(),

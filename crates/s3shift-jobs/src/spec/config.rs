@@ -197,6 +197,11 @@ pub struct LimitsConfig {
     /// time slices of at most this much.
     #[serde(default = "default_ledger_read_bytes")]
     pub ledger_read_bytes: u64,
+    /// How long the job's lease lasts without renewal (its holder renews it every third of this). A run that
+    /// dies holding it blocks the job's next runs for at most this long; a holder that stalls longer loses it
+    /// and its load is fenced off (see `lease`).
+    #[serde(default = "default_lease_ttl_seconds")]
+    pub lease_ttl_seconds: u64,
 }
 
 const fn default_concurrency() -> NonZeroUsize {
@@ -223,6 +228,9 @@ const fn default_parquet_file_bytes() -> u64 {
 const fn default_ledger_read_bytes() -> u64 {
     64 * 1024 * 1024
 }
+const fn default_lease_ttl_seconds() -> u64 {
+    900
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -235,6 +243,7 @@ impl Default for LimitsConfig {
             max_bytes_per_run: default_max_bytes(),
             parquet_file_bytes: default_parquet_file_bytes(),
             ledger_read_bytes: default_ledger_read_bytes(),
+            lease_ttl_seconds: default_lease_ttl_seconds(),
         }
     }
 }

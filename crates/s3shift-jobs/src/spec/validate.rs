@@ -179,6 +179,13 @@ pub fn validate(path: &Path, mut config: JobConfig) -> Result<JobSpec> {
             "between 1 KiB and 256 MiB (the Data API fails a result set over 500 MB)",
         ));
     }
+    if !(3..=86_400).contains(&l.lease_ttl_seconds) {
+        return Err(bad(
+            path,
+            "limits.lease_ttl_seconds",
+            "between 3 and 86400 (the holder renews it every third of it)",
+        ));
+    }
     if let Some(g) = &config.aws.log_group
         && (g.is_empty()
             || g.len() > 512

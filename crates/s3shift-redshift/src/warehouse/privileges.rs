@@ -4,7 +4,8 @@
 //! USAGE on the schema; SELECT, INSERT, DELETE on the curated table and on the ledger (the load batch deletes
 //! the rows it replaces; DELETE and UPDATE also need SELECT, "The SELECT privilege is also required to reference
 //! existing column values for UPDATE or DELETE operations", GRANT); SELECT, INSERT, UPDATE, DELETE on the runs
-//! table. The stage table is temporary: TEMP is PUBLIC's by default, and the user owns it.
+//! table; SELECT, INSERT, DELETE on the load fences (which every load also locks: see `sql::LoadSql`). The stage
+//! table is temporary: TEMP is PUBLIC's by default, and the user owns it.
 //!
 //! They are asked with HAS_SCHEMA_PRIVILEGE and HAS_TABLE_PRIVILEGE (`([user,] object, privilege)`, "HAS_TABLE_
 //! PRIVILEGE" and "HAS_SCHEMA_PRIVILEGE"), in one statement, with the database user (`current_user`) named in the
@@ -58,10 +59,12 @@ pub fn run_needs(table: &TableName) -> Result<Vec<Privilege>> {
     }];
     let ledger = table.sibling("loaded_objects")?;
     let runs = table.sibling("runs")?;
+    let fences = table.sibling(crate::sql::FENCE_TABLE)?;
     for (t, privileges) in [
         (table, &["SELECT", "INSERT", "DELETE"][..]),
         (&ledger, &["SELECT", "INSERT", "DELETE"][..]),
         (&runs, &["SELECT", "INSERT", "UPDATE", "DELETE"][..]),
+        (&fences, &["SELECT", "INSERT", "DELETE"][..]),
     ] {
         for p in privileges {
             out.push(Privilege {
@@ -143,8 +146,13 @@ mod tests {
             !text.iter().any(|t| t.contains("CREATE")),
             "a run creates nothing: {text:?}"
         );
-        // Every one of them is granted to the loader role by the migration.
-        let roles = include_str!("../../../../sql/0003_roles.sql").to_ascii_uppercase();
+        // Every one of them is granted to the loader role by the migrations.
+        let roles = [
+            include_str!("../../../../sql/0003_roles.sql"),
+            include_str!("../../../../sql/0004_load_fences.sql"),
+        ]
+        .concat()
+        .to_ascii_uppercase();
         for n in &needs {
             let table = n.object.to_ascii_uppercase();
             let granted = roles.lines().any(|l| {
@@ -153,7 +161,7 @@ mod tests {
                     && l.contains(&format!(" {table} "))
                     && l.ends_with("TO ROLE S3SHIFT_LOADER;")
             });
-            assert!(granted, "sql/0003_roles.sql does not grant {n} to s3shift_loader");
+            assert!(granted, "no migration grants {n} to s3shift_loader");
         }
     }
 }

@@ -1,0 +1,156 @@
+//! End to end, loads that overlap: exactly once under Redshift Serverless's default SNAPSHOT isolation and under
+//! SERIALIZABLE, with the overlaps run at the same moment, not one after the other:
+//! - two job files over one prefix, both planned before either loads (each paused after its plan);
+//! - a load whose DescribeStatement keeps failing while its batch still runs (the Data API stand-in throttles
+//!   it): re-attached to, never submitted again;
+//! - a lease holder that stalls past its TTL (SIGSTOP) while the next run takes its lease and finishes its load:
+//!   woken, its batch is fenced and commits nothing.
+//!
+//! Each test starts its own embedded S3 and Data API servers ([`s3shift_testkit::Stack`]) and drives the real
+//! `s3shift` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::time::Duration;
+
+use s3shift_jobs::CrashPoint;
+use s3shift_local::redshift::{Armed, Isolation};
+use s3shift_local::s3::FaultConfig;
+use s3shift_testkit::crash;
+use s3shift_testkit::repo;
+use s3shift_testkit::{Stack, stderr, stdout};
+
+const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
+
+async fn put_images(stack: &Stack, n: usize) {
+    let jpeg = repo::a_jpeg();
+    for i in 0..n {
+        let mut body = jpeg.clone();
+        body.extend_from_slice(format!("{i}").as_bytes());
+        stack.put(&format!("a/img-{i:03}.jpg"), body).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_jobs_over_one_prefix_at_the_same_moment_load_each_object_once() {
+    for isolation in [Isolation::Snapshot, Isolation::Serializable] {
+        // Each load holds its transaction open a while before committing, so the second one's batch is
+        // submitted while the first one's still runs.
+        let stack = Stack::start_with(BIN, "", FaultConfig::default(), |rs| {
+            rs.isolation = isolation;
+            rs.faults.copy_commit_delay = Duration::from_millis(700);
+        })
+        .await;
+        put_images(&stack, 20).await;
+        stack.migrate().await;
+        let twin = stack.write_job("twin", &["a/"], "concurrency = 8");
+        // Both plan all 20 objects before either loads anything.
+        let first = crash::run_job_paused_at(&stack, &stack.job, CrashPoint::AfterPlan, &[]).await;
+        let second = crash::run_job_paused_at(&stack, &twin, CrashPoint::AfterPlan, &[]).await;
+        first.release();
+        second.release();
+        for (name, run) in [("e2e", first), ("twin", second)] {
+            let out = run.child.await.unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{isolation:?} {name}: {}",
+                stderr(&out)
+            );
+            assert!(
+                stdout(&out).contains("loaded 20"),
+                "{isolation:?} {name} loaded every object it planned: {}",
+                stdout(&out)
+            );
+        }
+        // Two loads of the same 20 objects committed, one after the other; each object has one row.
+        assert_eq!(stack.count("SELECT COUNT(*) FROM sys_load_history").await, 2);
+        stack.assert_exactly_once(20).await;
+        let runs = stack
+            .count("SELECT COUNT(*) FROM s3shift.runs WHERE status = 'finished'")
+            .await;
+        assert_eq!(runs, 2, "{isolation:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_whose_describe_fails_is_waited_for_never_submitted_again() {
+    let describe = Armed::default();
+    let stack = Stack::start_with(BIN, "", FaultConfig::default(), |rs| {
+        rs.faults.describe_failures = describe.clone();
+        rs.faults.copy_commit_delay = Duration::from_secs(2);
+    })
+    .await;
+    put_images(&stack, 10).await;
+    stack.migrate().await;
+    // The first run dies right after submitting its load, before recording the batch's id: the batch runs on.
+    let killed = stack
+        .s3shift(&["run"], &crash::abort_at(CrashPoint::AfterSubmit))
+        .await;
+    assert_eq!(killed.status.code(), None, "killed; {}", stderr(&killed));
+    // The next run finds the batch by name, but DescribeStatement is throttled: the SDK tries each call eight
+    // times (`clients`), so two lookups fail before one answers.
+    describe.arm(16);
+    let rerun = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    assert_eq!(describe.remaining(), 0, "every injected failure was met");
+    assert!(
+        stderr(&rerun).contains("looking up the interrupted load failed; trying again"),
+        "{}",
+        stderr(&rerun)
+    );
+    // One COPY ran: the running batch was re-attached to, not submitted beside itself.
+    assert_eq!(stack.count("SELECT COUNT(*) FROM sys_load_history").await, 1);
+    stack.assert_exactly_once(10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_lease_holder_is_fenced_and_commits_nothing() {
+    let stack = Stack::start(BIN, "lease_ttl_seconds = 3").await;
+    put_images(&stack, 6).await;
+    stack.migrate().await;
+    // The holder has staged its load and checked its lease, then stalls (a frozen task renews nothing).
+    let stale = crash::run_paused_at(&stack, CrashPoint::BeforeSubmit, &[]).await;
+    stale.signal("STOP");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Its lease has expired: the next run takes it over and finishes the stalled run's load.
+    let next = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
+    assert!(
+        stderr(&next).contains("took over a stale lease"),
+        "{}",
+        stderr(&next)
+    );
+    stack.assert_exactly_once(6).await;
+    let fence = stack
+        .query("SELECT generation, run_id FROM s3shift.load_fences")
+        .await;
+    assert_eq!(fence.len(), 1, "one fence per lease");
+    let taken_over_at = fence[0][0].as_i64().unwrap();
+    // The stalled holder wakes up and submits under its old generation: fenced, nothing committed.
+    stale.release();
+    stale.signal("CONT");
+    let woken = stale.child.await.unwrap();
+    assert_eq!(woken.status.code(), Some(1), "{}", stderr(&woken));
+    assert!(
+        stderr(&woken).contains("fenced: this run held generation"),
+        "{}",
+        stderr(&woken)
+    );
+    stack.assert_exactly_once(6).await;
+    let after = stack
+        .count("SELECT MAX(generation) FROM s3shift.load_fences")
+        .await;
+    assert_eq!(after, taken_over_at, "the fenced batch recorded nothing");
+    // It did not bring back the pointer the next run had cleared: a further run has nothing pending.
+    let pointer = stack
+        .store
+        .get("stage", "staged/e2e/_state/pending-load.json")
+        .await
+        .unwrap();
+    assert!(pointer.is_none(), "no pointer left behind");
+    let again = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stdout(&again).contains("already loaded 6"), "{}", stdout(&again));
+    stack.assert_exactly_once(6).await;
+}
