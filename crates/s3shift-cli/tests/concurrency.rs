@@ -62,7 +62,19 @@ async fn two_jobs_over_one_prefix_at_the_same_moment_load_each_object_once() {
                 "{isolation:?} {name} loaded every object it planned: {}",
                 stdout(&out)
             );
+            assert!(
+                stderr(&out).contains("both read s3://uploads/a/"),
+                "{isolation:?} {name} warns of the overlap: {}",
+                stderr(&out)
+            );
         }
+        // Both runs named the overlap; so does doctor.
+        let doctor = stack.s3shift(&["doctor"], &[]).await;
+        assert!(
+            stdout(&doctor).contains("WARN  overlapping jobs: jobs e2e and twin"),
+            "{}",
+            stdout(&doctor)
+        );
         // Two loads of the same 20 objects committed, one after the other; each object has one row.
         assert_eq!(stack.count("SELECT COUNT(*) FROM sys_load_history").await, 2);
         stack.assert_exactly_once(20).await;

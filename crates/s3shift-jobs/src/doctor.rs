@@ -82,6 +82,23 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
         ),
     });
 
+    // Other jobs of the job's folder that read the same objects.
+    let overlaps = spec
+        .file
+        .parent()
+        .map(|dir| crate::spec::overlapping_jobs(spec, dir))
+        .unwrap_or_default();
+    out.push(if overlaps.is_empty() {
+        check("overlapping jobs", Verdict::Pass, "no other job of its folder reads its prefixes", "")
+    } else {
+        check(
+            "overlapping jobs",
+            Verdict::Warn,
+            overlaps.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            "give each job prefixes of its own (loads stay exactly once, but every object is read and loaded twice)",
+        )
+    });
+
     // The source: readable under every prefix, and its lifecycle.
     let src = &spec.config.source;
     for prefix in &src.prefixes {

@@ -84,7 +84,18 @@ pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
     for (field, o) in spec.overrides.fields() {
         tracing::info!(job = %spec.name(), field, value = %o.value, from = %o.from, "job file field replaced");
     }
+    for overlap in overlaps(&spec) {
+        tracing::warn!(job = %spec.name(), other = %overlap.other, "{overlap}");
+    }
     Ok(spec)
+}
+
+/// The other jobs of `spec`'s folder that read some of its objects.
+pub(crate) fn overlaps(spec: &JobSpec) -> Vec<s3shift_jobs::spec::Overlap> {
+    spec.file
+        .parent()
+        .map(|dir| s3shift_jobs::spec::overlapping_jobs(spec, dir))
+        .unwrap_or_default()
 }
 
 /// The pipeline's clients for `spec`.

@@ -9,10 +9,12 @@
 //! - this module: [`JobSpec`] and loading.
 
 pub mod config;
+pub mod overlap;
 pub mod overrides;
 mod validate;
 
 pub use config::*;
+pub use overlap::{Overlap, overlapping_jobs};
 pub use overrides::{Override, Overrides};
 pub use validate::validate;
 
