@@ -12,6 +12,7 @@ mod bucket_config;
 mod fastget;
 mod fastlist;
 mod faults;
+mod key_locks;
 mod layout;
 mod listing;
 mod multipart;

@@ -30,6 +30,8 @@ pub(crate) struct LocalStore {
     buckets: PathBuf,
     meta: PathBuf,
     conditional: Mutex<()>,
+    /// Writes of a key exclude its reads and other writes (`key_locks`).
+    keys: super::key_locks::KeyLocks,
     /// Each bucket's lifecycle rules as last read (None: the bucket has none), for `x-amz-expiration` on
     /// every GET without a file read; forgotten when the configuration changes.
     lifecycles: std::sync::Mutex<HashMap<String, Option<Arc<Vec<LifecycleRule>>>>>,
@@ -53,6 +55,7 @@ impl LocalStore {
             buckets,
             meta,
             conditional: Mutex::new(()),
+            keys: super::key_locks::KeyLocks::default(),
             lifecycles: std::sync::Mutex::new(HashMap::new()),
             uploads: Uploads::default(),
             events,
@@ -480,6 +483,7 @@ impl S3 for LocalStore {
             &mut i.if_unmodified_since,
         );
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let _read = self.keys.read(&bucket, &key).await;
         req.input.key = self.locate(&bucket, &key);
         if conditions.any() {
             self.check_conditions(&req, &bucket, &req.input.key, &conditions)
@@ -505,6 +509,7 @@ impl S3 for LocalStore {
             &mut i.if_unmodified_since,
         );
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let _read = self.keys.read(&bucket, &key).await;
         req.input.key = self.locate(&bucket, &key);
         let mut out = self.fs.head_object(req).await?;
         conditions.check(out.output.e_tag.as_ref(), out.output.last_modified.as_ref())?;
@@ -519,6 +524,7 @@ impl S3 for LocalStore {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         // S3 never creates a bucket on a write: a wrong bucket name is NoSuchBucket.
         self.require_bucket(&bucket).await?;
+        let _write = self.keys.write(&bucket, &key).await;
         req.input.key = self.place(&bucket, &key).await?;
         let size = req.input.content_length.unwrap_or(0);
         let mut out = if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
@@ -555,8 +561,9 @@ impl S3 for LocalStore {
         &self,
         mut req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        let _not_during_a_conditional_put = self.conditional.lock().await;
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let _write = self.keys.write(&bucket, &key).await;
+        let _not_during_a_conditional_put = self.conditional.lock().await;
         req.input.key = self.locate(&bucket, &key);
         let out = self.fs.delete_object(req).await?;
         self.tell(notifications::ObjectEvent {
@@ -574,6 +581,8 @@ impl S3 for LocalStore {
         &self,
         mut req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let named: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
+        let _writes = self.keys.write_all(&req.input.bucket, &named).await;
         let _not_during_a_conditional_put = self.conditional.lock().await;
         if req.input.delete.objects.len() > 1000 {
             return Err(s3_error!(MalformedXML, "DeleteObjects takes at most 1000 keys"));
@@ -618,6 +627,7 @@ impl S3 for LocalStore {
             *key = self.locate(bucket, key).into();
         }
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let _write = self.keys.write(&bucket, &key).await;
         req.input.key = self.place(&bucket, &key).await?;
         let at = req.input.key.clone();
         let out = self.fs.copy_object(req).await?;
@@ -693,6 +703,7 @@ impl S3 for LocalStore {
             req.input.key.clone(),
             req.input.upload_id.clone(),
         );
+        let _write = self.keys.write(&bucket, &key).await;
         let at = self.place(&bucket, &key).await?;
         let escaped = layout::escape(&key);
         if at != escaped {
