@@ -166,3 +166,131 @@ async fn a_stale_lease_holder_is_fenced_and_commits_nothing() {
     assert!(stdout(&again).contains("already loaded 6"), "{}", stdout(&again));
     stack.assert_exactly_once(6).await;
 }
+
+/// A follower of the job's queue, its log in `<dir>/<name>.log`.
+fn follower(stack: &Stack, name: &str) -> std::process::Child {
+    let log = std::fs::File::create(stack.dir.path().join(format!("{name}.log"))).unwrap();
+    let mut cmd = stack.command(&["run", "--follow"]);
+    cmd.stdout(std::process::Stdio::null()).stderr(log);
+    cmd.spawn().unwrap()
+}
+
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_followers_on_one_queue_load_every_upload_once_through_kills() {
+    const UPLOADS: usize = 3_000;
+    let stack = Stack::start(BIN, "").await;
+    let queue = stack
+        .enable_events(
+            1_000,
+            "visibility_timeout_seconds = 5\nmax_latency_seconds = 1\nmax_batch = 500\nconsumers = 3",
+        )
+        .await;
+    stack.migrate().await;
+    let clock = std::time::Instant::now();
+    let mut followers: Vec<std::process::Child> =
+        (0..3).map(|i| follower(&stack, &format!("f{i}"))).collect();
+    // Uploads arrive 16 at a time; after each quarter one follower is killed (SIGKILL: no drain, no release)
+    // and a new one started in its place, as ECS replaces a task. Which one: a fixed order, so the test is
+    // the same every time.
+    let kill_order = [1usize, 0, 2];
+    let jpeg = bytes::Bytes::from(repo::a_jpeg());
+    let mut started = 0;
+    for quarter in 0..4 {
+        let keys: Vec<String> = (quarter * UPLOADS / 4..(quarter + 1) * UPLOADS / 4)
+            .map(|i| format!("a/up-{i:05}.jpg"))
+            .collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for chunk in keys.chunks(keys.len().div_ceil(16)) {
+            let (store, chunk, jpeg) = (stack.store.clone(), chunk.to_vec(), jpeg.clone());
+            tasks.spawn(async move {
+                for key in chunk {
+                    let mut body = jpeg.to_vec();
+                    body.extend_from_slice(key.as_bytes());
+                    store
+                        .put("uploads", &key, bytes::Bytes::from(body), "image/jpeg")
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+        tasks.join_all().await;
+        eprintln!("quarter {quarter} uploaded at {:?}", clock.elapsed());
+        if let Some(&k) = kill_order.get(quarter) {
+            followers[k].kill().unwrap();
+            followers[k].wait().unwrap();
+            started += 1;
+            followers[k] = follower(&stack, &format!("f{k}-{started}"));
+        }
+    }
+    // Every upload loaded, and every message settled (a killed follower's come back after 5 s).
+    let mut state = (0, (u64::MAX, u64::MAX));
+    for _ in 0..600 {
+        state = (
+            stack.count("SELECT COUNT(*) FROM s3shift.loaded_objects").await,
+            stack.queue_depth(&queue).await,
+        );
+        if state == (UPLOADS as i64, (0, 0)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(state, (UPLOADS as i64, (0, 0)), "loaded, and the queue empty");
+    eprintln!("all loaded at {:?}", clock.elapsed());
+    for f in &followers {
+        crash_signal(f.id(), "TERM");
+    }
+    let logs = || {
+        let mut text = String::new();
+        for e in std::fs::read_dir(stack.dir.path()).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "log") {
+                text.push_str(&format!("--- {}\n", e.path().display()));
+                text.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        text
+    };
+    for f in &mut followers {
+        let status = f.wait().unwrap();
+        assert!(
+            status.success(),
+            "a follower drains on SIGTERM: {status}\n{}",
+            logs()
+        );
+    }
+    eprintln!("followers stopped at {:?}", clock.elapsed());
+    stack.assert_exactly_once(UPLOADS as i64).await;
+    // No slot left stuck: no pending load in any, every lease released or held by a process that is gone.
+    let state_objects = stack
+        .store
+        .list_prefix("stage", "staged/e2e/_state/")
+        .await
+        .unwrap();
+    let pending: Vec<&str> = state_objects
+        .iter()
+        .map(|o| o.key.as_str())
+        .filter(|k| k.contains("pending-load"))
+        .collect();
+    assert!(pending.is_empty(), "pending loads left: {pending:?}");
+    for o in state_objects.iter().filter(|o| o.key.contains("lease")) {
+        let body = stack.store.get("stage", &o.key).await.unwrap().unwrap();
+        let lease: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let pid: u32 = lease["holder"]
+            .as_str()
+            .and_then(|h| h.split(':').nth(1))
+            .and_then(|p| p.parse().ok())
+            .unwrap();
+        assert!(lease["released"] == true || !alive(pid), "{}: {lease}", o.key);
+    }
+}
+
+fn crash_signal(pid: u32, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}

@@ -84,6 +84,7 @@ pub struct Lease {
     renewer: tokio::task::JoinHandle<Option<String>>,
     generation: u64,
     acquired: DateTime<Utc>,
+    slot: Slot,
     /// Set when this lease was taken over from a holder whose lease had expired.
     pub took_over: Option<LeaseBody>,
 }
@@ -125,9 +126,40 @@ fn encode(b: &LeaseBody) -> Result<Bytes> {
         })
 }
 
-/// The lease key of a job.
-pub fn lease_key(spec: &JobSpec) -> String {
-    format!("{}/_state/lease.json", spec.staging_root())
+/// One of a job's leases. Slot 0, `lease.json`, is the job's lease for scans, backfills and replays (and its only
+/// one unless `[source.events] consumers` asks for more); event consumers also take slots 1.. (`lease-<n>.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot(pub u32);
+
+impl Slot {
+    /// The job's first slot.
+    pub const FIRST: Self = Self(0);
+
+    /// The slots an event run tries, in order: 1.. first when there are several, so that slot 0 stays free for
+    /// the reconciliation scan as long as one of them is; slot 0 alone otherwise.
+    pub fn for_events(spec: &JobSpec) -> Vec<Self> {
+        let n = spec
+            .config
+            .source
+            .events
+            .as_ref()
+            .map_or(1, |e| e.consumers.max(1));
+        (1..n).chain([0]).map(Self).collect()
+    }
+
+    /// `name.json` for slot 0, `name-<n>.json` for slot n.
+    pub fn file(self, name: &str) -> String {
+        if self.0 == 0 {
+            format!("{name}.json")
+        } else {
+            format!("{name}-{}.json", self.0)
+        }
+    }
+}
+
+/// The key of a job's lease in `slot`.
+pub fn lease_key(spec: &JobSpec, slot: Slot) -> String {
+    format!("{}/_state/{}", spec.staging_root(), slot.file("lease"))
 }
 
 /// Who this process is, for the lease's `holder`.
@@ -159,11 +191,17 @@ fn holder_is_gone(holder: &str) -> bool {
     host == this_host && pid != std::process::id() && proc.is_dir() && !proc.join(pid.to_string()).exists()
 }
 
-/// Tries once to take the job's lease for `ttl`; renews it every `ttl / 3` while held. A lease that was
-/// released, has expired, or whose holder is gone is taken, with the next generation.
-pub async fn acquire(s3: &S3Store, spec: &JobSpec, holder: &str, ttl: Duration) -> Result<Acquired> {
+/// Tries once to take the job's lease in `slot` for `ttl`; renews it every `ttl / 3` while held. A lease that
+/// was released, has expired, or whose holder is gone is taken, with the next generation.
+pub async fn acquire(
+    s3: &S3Store,
+    spec: &JobSpec,
+    slot: Slot,
+    holder: &str,
+    ttl: Duration,
+) -> Result<Acquired> {
     let bucket = spec.config.staging.bucket.clone();
-    let key = lease_key(spec);
+    let key = lease_key(spec, slot);
     let location = || format!("s3://{bucket}/{key}");
     let now = Utc::now();
     let terms = |generation| Terms {
@@ -175,8 +213,7 @@ pub async fn acquire(s3: &S3Store, spec: &JobSpec, holder: &str, ttl: Duration) 
     if let Some(etag) = s3.put_if_absent(&bucket, &key, body(terms(fresh), ttl)?).await? {
         return Ok(Acquired::Held(start(
             s3,
-            bucket,
-            key,
+            (bucket.clone(), key.clone(), slot),
             terms(fresh),
             etag,
             ttl,
@@ -188,8 +225,7 @@ pub async fn acquire(s3: &S3Store, spec: &JobSpec, holder: &str, ttl: Duration) 
         return match s3.put_if_absent(&bucket, &key, body(terms(fresh), ttl)?).await? {
             Some(etag) => Ok(Acquired::Held(start(
                 s3,
-                bucket,
-                key,
+                (bucket.clone(), key.clone(), slot),
                 terms(fresh),
                 etag,
                 ttl,
@@ -229,8 +265,7 @@ pub async fn acquire(s3: &S3Store, spec: &JobSpec, holder: &str, ttl: Duration) 
     };
     Ok(Acquired::Held(start(
         s3,
-        bucket,
-        key,
+        (bucket.clone(), key.clone(), slot),
         terms(generation),
         etag,
         ttl,
@@ -240,8 +275,7 @@ pub async fn acquire(s3: &S3Store, spec: &JobSpec, holder: &str, ttl: Duration) 
 
 fn start(
     s3: &S3Store,
-    bucket: String,
-    key: String,
+    (bucket, key, slot): (String, String, Slot),
     terms: Terms<'_>,
     etag: String,
     ttl: Duration,
@@ -296,6 +330,7 @@ fn start(
         renewer,
         generation,
         acquired,
+        slot,
         took_over,
     }
 }
@@ -304,6 +339,11 @@ impl Lease {
     /// Whether another run took the lease over (this run must then not load).
     pub fn lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
+    }
+
+    /// The slot held.
+    pub fn slot(&self) -> Slot {
+        self.slot
     }
 
     /// This taking's fencing token: the load transaction commits only while no later one has committed.

@@ -2,10 +2,12 @@
 //! object has waited `max_latency_seconds`, or `max_batch` objects wait; until the stop signal, then load what
 //! was received and return.
 //!
-//! Each load is an ordinary event run ([`Pipeline::run_batch`]): it takes the job's lease for its own length
-//! only, so the reconciliation scan and manual runs of the job still get their turn, and a cycle that finds
-//! the lease taken keeps its messages (hidden, since `visibility_timeout_seconds` is longer than a batch
-//! waits) and tries again a few seconds later.
+//! Each load is an ordinary event run ([`Pipeline::run_batch`]): it takes one of the job's event lease slots
+//! (`[source.events] consumers`) for its own length only, so the reconciliation scan and manual runs of the job
+//! still get their turn, and a cycle that finds every slot taken keeps its messages (hidden, since
+//! `visibility_timeout_seconds` is longer than a batch waits) and tries again a few seconds later. Several
+//! followers of one queue (an ECS service of N tasks) each receive their own messages and load concurrently,
+//! exactly once (see `run/load.rs`); a follower that starts first finishes what dead followers left pending.
 
 use std::time::Duration;
 
@@ -44,7 +46,10 @@ impl Pipeline {
         let mut batch = EventBatch::default();
         let mut retry_at: Option<tokio::time::Instant> = None;
         tracing::info!(queue = %queue.url(), max_latency_s = cfg.max_latency_seconds, max_batch = cfg.max_batch,
-            "following the event queue");
+            consumers = cfg.consumers, "following the event queue");
+        for s in self.finish_abandoned(spec).await.map_err(|e| e.explain(spec))? {
+            on_run(&s);
+        }
         loop {
             if stopped(&stop) {
                 // What was received and not loaded goes back to the queue for the next task, now rather than

@@ -55,7 +55,7 @@ use s3shift_redshift::{Retry, StatementState};
 use serde::{Deserialize, Serialize};
 
 use super::{CrashPoint, Pipeline, RunSummary};
-use crate::lease::Lease;
+use crate::lease::{Lease, Slot};
 use crate::spec::JobSpec;
 use crate::{Error, LoadFailure, Result};
 
@@ -220,16 +220,20 @@ enum Write<'a> {
     Over(&'a str),
 }
 
-/// The pointer's key in the staging bucket.
-pub(super) fn pointer_key(spec: &JobSpec) -> String {
-    format!("{}/_state/pending-load.json", spec.staging_root())
+/// The key of the pointer of the lease slot `slot` in the staging bucket.
+pub(super) fn pointer_key(spec: &JobSpec, slot: Slot) -> String {
+    format!("{}/_state/{}", spec.staging_root(), slot.file("pending-load"))
 }
 
 impl Pipeline {
-    /// The load an interrupted run left pending, if any, with the pointer's ETag.
-    pub(super) async fn pending_load(&self, spec: &JobSpec) -> Result<Option<(PendingLoad, String)>> {
+    /// The load an interrupted run left pending in `slot`, if any, with the pointer's ETag.
+    pub(super) async fn pending_load(
+        &self,
+        spec: &JobSpec,
+        slot: Slot,
+    ) -> Result<Option<(PendingLoad, String)>> {
         let bucket = &spec.config.staging.bucket;
-        let key = pointer_key(spec);
+        let key = pointer_key(spec, slot);
         let Some((bytes, etag)) = self.s3.get_with_etag(bucket, &key).await? else {
             return Ok(None);
         };
@@ -247,6 +251,7 @@ impl Pipeline {
     async fn write_pointer(
         &self,
         spec: &JobSpec,
+        slot: Slot,
         p: &PendingLoad,
         etag: Write<'_>,
     ) -> Result<Option<String>> {
@@ -254,7 +259,11 @@ impl Pipeline {
             what: "the pending-load pointer",
             source,
         })?;
-        let (bucket, key, body) = (&spec.config.staging.bucket, pointer_key(spec), Bytes::from(body));
+        let (bucket, key, body) = (
+            &spec.config.staging.bucket,
+            pointer_key(spec, slot),
+            Bytes::from(body),
+        );
         Ok(match etag {
             Write::Any => {
                 self.s3.put(bucket, &key, body, "application/json").await?;
@@ -265,10 +274,13 @@ impl Pipeline {
         })
     }
 
-    /// Writes the manifest of a run's staged files, then the pointer that makes the load durable.
+    /// Writes the manifest of a run's staged files, then the pointer (of the run's lease `slot`) that makes the
+    /// load durable.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn stage_load(
         &self,
         spec: &JobSpec,
+        slot: Slot,
         run_id: &RunId,
         staged: super::extract::Staged,
         summary: RunSummary,
@@ -295,7 +307,7 @@ impl Pipeline {
         };
         // The job's pending load was finished before this run planned: a pointer there now is another run's,
         // written after this run lost the lease.
-        let Some(etag) = self.write_pointer(spec, &pending, Write::New).await? else {
+        let Some(etag) = self.write_pointer(spec, slot, &pending, Write::New).await? else {
             return Err(Error::LeaseLost {
                 run_id: run_id.to_string(),
             });
@@ -308,10 +320,11 @@ impl Pipeline {
     pub(super) async fn stage_replay(
         &self,
         spec: &JobSpec,
+        slot: Slot,
         pending: PendingLoad,
         started_at: DateTime<Utc>,
     ) -> Result<Staged> {
-        self.write_pointer(spec, &pending, Write::Any).await?;
+        self.write_pointer(spec, slot, &pending, Write::Any).await?;
         Ok(Staged::new(pending, None, started_at, Instant::now()))
     }
 
@@ -359,7 +372,7 @@ impl Pipeline {
         CrashPoint::AfterReport.check();
         if owned {
             self.s3
-                .delete(&spec.config.staging.bucket, &pointer_key(spec))
+                .delete(&spec.config.staging.bucket, &pointer_key(spec, lease.slot()))
                 .await?;
         }
         reported.summary.log();
@@ -432,7 +445,7 @@ impl Pipeline {
         CrashPoint::AfterSubmit.check();
         pending.statement_id = Some(statement.clone());
         let write = pointer_etag.as_deref().map_or(Write::Any, Write::Over);
-        let written = self.write_pointer(spec, &pending, write).await?;
+        let written = self.write_pointer(spec, lease.slot(), &pending, write).await?;
         let taken_over = written.is_none() && pointer_etag.is_some();
         if taken_over {
             // Another run took this load over (it finished or replaced the pointer): it is that run's to finish.

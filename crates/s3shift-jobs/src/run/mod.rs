@@ -32,7 +32,7 @@ pub use extract::Progress;
 pub use summary::{RunSummary, StageSeconds};
 
 use crate::events::{EventBatch, QueueDepths};
-use crate::lease::Lease;
+use crate::lease::{Lease, Slot};
 use crate::plan::Plan;
 use crate::spec::JobSpec;
 use crate::{Error, Result};
@@ -134,10 +134,13 @@ impl Pipeline {
 
     async fn run_once(&self, spec: &JobSpec, options: &RunOptions) -> Result<RunOutcome> {
         let now = options.now.unwrap_or_else(Utc::now);
-        let run_id = new_run_id(spec, now)?;
+        let run_id = new_run_id(spec, now, Slot::FIRST)?;
         if options.dry_run {
             self.preflight(spec).await?;
-            let pending = self.pending_load(spec).await?.map(|(p, _)| p.run_id.to_string());
+            let pending = self
+                .pending_load(spec, Slot::FIRST)
+                .await?
+                .map(|(p, _)| p.run_id.to_string());
             let mut summary = RunSummary::default();
             let plan = self
                 .plan(spec, now, options.backfill.as_ref(), &mut summary)
@@ -155,7 +158,12 @@ impl Pipeline {
             });
         }
         self.preflight(spec).await?;
-        let lease = match self.take_lease(spec, &run_id).await? {
+        let slots = if self.event_mode(spec, options) {
+            Slot::for_events(spec)
+        } else {
+            vec![Slot::FIRST]
+        };
+        let lease = match self.take_lease(spec, &run_id, &slots).await? {
             Ok(lease) => lease,
             Err(skipped) => return Ok(skipped),
         };
@@ -163,26 +171,29 @@ impl Pipeline {
         released_after(lease, outcome).await
     }
 
-    /// Takes the job's lease for `run_id`, or answers the [`RunOutcome::Skipped`] to return when another live
-    /// run holds it.
+    /// Takes the first free lease of `slots` for `run_id`, or answers the [`RunOutcome::Skipped`] to return when
+    /// other live runs hold them all.
     async fn take_lease(
         &self,
         spec: &JobSpec,
         run_id: &RunId,
+        slots: &[Slot],
     ) -> Result<std::result::Result<Lease, RunOutcome>> {
         let holder = crate::lease::holder_name(run_id.as_str());
         let ttl = std::time::Duration::from_secs(spec.config.limits.lease_ttl_seconds);
-        Ok(match crate::lease::acquire(&self.s3, spec, &holder, ttl).await? {
-            crate::lease::Acquired::Held(lease) => Ok(lease),
-            crate::lease::Acquired::Busy(b) => {
-                tracing::warn!(holder = %b.holder, expires_at = %b.expires_at,
-                    "another run of this job holds the lease; nothing to do");
-                Err(RunOutcome::Skipped {
-                    holder: b.holder,
-                    expires_at: b.expires_at,
-                })
+        let mut busy = None;
+        for slot in slots {
+            match crate::lease::acquire(&self.s3, spec, *slot, &holder, ttl).await? {
+                crate::lease::Acquired::Held(lease) => return Ok(Ok(lease)),
+                crate::lease::Acquired::Busy(b) => {
+                    busy.get_or_insert(b);
+                }
             }
-        })
+        }
+        let (holder, expires_at) = busy.map(|b| (b.holder, b.expires_at)).unwrap_or_default();
+        tracing::warn!(%holder, %expires_at, slots = slots.len(),
+            "another run of this job holds the lease; nothing to do");
+        Ok(Err(RunOutcome::Skipped { holder, expires_at }))
     }
 
     async fn run_leased(
@@ -225,8 +236,8 @@ impl Pipeline {
         batch: EventBatch,
     ) -> Result<std::result::Result<Vec<RunSummary>, EventBatch>> {
         let now = Utc::now();
-        let run_id = new_run_id(spec, now)?;
-        let lease = match self.take_lease(spec, &run_id).await? {
+        let run_id = new_run_id(spec, now, Slot::FIRST)?;
+        let lease = match self.take_lease(spec, &run_id, &Slot::for_events(spec)).await? {
             Ok(lease) => lease,
             Err(_) => return Ok(Err(batch)),
         };
@@ -241,9 +252,33 @@ impl Pipeline {
             .map_err(|e| e.explain(spec))?))
     }
 
+    /// Finishes the loads that consumers which died (a killed task, a crashed process) left pending in the job's
+    /// event slots, where their leases are free: what a consumer does when it starts, so that a replaced task
+    /// never leaves its predecessor's load waiting for the slot to be taken again. Slots whose lease another
+    /// live run holds are left to it.
+    pub(crate) async fn finish_abandoned(&self, spec: &JobSpec) -> Result<Vec<RunSummary>> {
+        let mut done = Vec::new();
+        for slot in Slot::for_events(spec) {
+            if self.pending_load(spec, slot).await?.is_none() {
+                continue;
+            }
+            let run_id = new_run_id(spec, Utc::now(), slot)?;
+            let holder = crate::lease::holder_name(run_id.as_str());
+            let ttl = std::time::Duration::from_secs(spec.config.limits.lease_ttl_seconds);
+            let crate::lease::Acquired::Held(lease) =
+                crate::lease::acquire(&self.s3, spec, slot, &holder, ttl).await?
+            else {
+                continue;
+            };
+            let outcome = self.finish_pending(spec, &lease).await;
+            done.extend(released_after(lease, outcome).await?);
+        }
+        Ok(done)
+    }
+
     /// Finishes the load an interrupted run left pending, if any: its summary, or nothing.
     async fn finish_pending(&self, spec: &JobSpec, lease: &Lease) -> Result<Vec<RunSummary>> {
-        let Some((pending, pointer_etag)) = self.pending_load(spec).await? else {
+        let Some((pending, pointer_etag)) = self.pending_load(spec, lease.slot()).await? else {
             return Ok(Vec::new());
         };
         tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
@@ -315,7 +350,7 @@ impl Pipeline {
                 problem: "not a readable Parquet file".into(),
             })? as u64;
         }
-        let lease = match self.take_lease(spec, run).await? {
+        let lease = match self.take_lease(spec, run, &[Slot::FIRST]).await? {
             Ok(lease) => lease,
             Err(skipped) => return Ok(skipped),
         };
@@ -337,7 +372,7 @@ impl Pipeline {
             },
         };
         let outcome = async {
-            let staged = self.stage_replay(spec, pending, now).await?;
+            let staged = self.stage_replay(spec, lease.slot(), pending, now).await?;
             self.finish_load(spec, staged, &lease).await
         }
         .await;
@@ -356,7 +391,7 @@ impl Pipeline {
         mut batch: Option<EventBatch>,
     ) -> Result<RunSummary> {
         let started = Instant::now();
-        let run_id = new_run_id(spec, now)?;
+        let run_id = new_run_id(spec, now, lease.slot())?;
         let mut summary = RunSummary {
             run_id: run_id.to_string(),
             job: spec.name().to_owned(),
@@ -416,7 +451,7 @@ impl Pipeline {
                     .await?
             } else {
                 let staged = self
-                    .stage_load(spec, &run_id, staged, summary, now, started)
+                    .stage_load(spec, lease.slot(), &run_id, staged, summary, now, started)
                     .await?;
                 self.finish_load(spec, staged, lease).await?
             };
@@ -507,9 +542,10 @@ async fn released_after<T>(lease: Lease, outcome: Result<T>) -> Result<T> {
     Ok(value)
 }
 
-/// The run id of `spec`'s run started at `now`.
-fn new_run_id(spec: &JobSpec, now: DateTime<Utc>) -> Result<RunId> {
-    RunId::new(spec.name(), now, 1).map_err(|problem| Error::RunId {
+/// The id of a run of `spec` started `now` under the lease of `slot`: its last number is the slot plus one, so
+/// consumers that start in the same millisecond stage under different prefixes.
+fn new_run_id(spec: &JobSpec, now: DateTime<Utc>, slot: Slot) -> Result<RunId> {
+    RunId::new(spec.name(), now, slot.0.saturating_add(1)).map_err(|problem| Error::RunId {
         job: spec.name().to_owned(),
         problem,
     })

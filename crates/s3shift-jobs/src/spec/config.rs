@@ -89,6 +89,13 @@ pub struct EventsConfig {
     /// `--follow`: load when this many objects wait.
     #[serde(default = "default_max_batch")]
     pub max_batch: u64,
+    /// Event consumers of the job that may load at once (`--follow` tasks of one service, scheduled event runs):
+    /// each takes a lease slot of its own, with its own pending load, so a crashed consumer's load is finished
+    /// by whichever consumer takes its slot next. Their loads stay exactly once (see `run/load.rs`). With more
+    /// than one, consumers take slots 1.. first and slot 0 last, leaving slot 0 to the reconciliation scan,
+    /// backfills and replays, which always use it.
+    #[serde(default = "default_consumers")]
+    pub consumers: u32,
 }
 
 const fn default_reconcile_grace_seconds() -> u64 {
@@ -108,6 +115,9 @@ const fn default_max_latency_seconds() -> u64 {
 }
 const fn default_max_batch() -> u64 {
     5000
+}
+const fn default_consumers() -> u32 {
+    1
 }
 
 fn default_prefixes() -> Vec<String> {

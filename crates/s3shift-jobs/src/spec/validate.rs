@@ -299,6 +299,9 @@ fn validate_events(path: &Path, e: &EventsConfig) -> Result<cron::Schedule> {
         };
         return Err(bad(path, field, "at least 1"));
     }
+    if !(1..=64).contains(&e.consumers) {
+        return Err(bad(path, "source.events.consumers", "between 1 and 64"));
+    }
     if !(1..=64).contains(&e.receivers) {
         return Err(bad(path, "source.events.receivers", "between 1 and 64"));
     }

@@ -1,0 +1,161 @@
+//! Event consumers side by side: objects per second with 1, 2 and 4 `run --follow` followers of one queue, over
+//! the S3 stand-in with 50 ms added to every request, so that the work waits on I/O as it does on AWS rather
+//! than on this machine's two cores.
+//!
+//! `cargo bench -p s3shift-cli --bench followers -- [OBJECTS] [FOLLOWERS...]` (defaults: 4000, then 1 2 4), or
+//! `scripts/bench-followers ...`.
+//!
+//! For each follower count N, on fresh stand-ins: OBJECTS images are uploaded (the bucket notifies the job's
+//! queue of each), then N followers of the job (`[source.events] consumers = N`, `[limits] concurrency = 8`
+//! reads in flight each) start at once, each the release `s3shift` binary under `/usr/bin/time`. The clock runs
+//! from their start to the first poll (every 100 ms) that finds every object in the ledger; then they get
+//! SIGTERM. Prints one Markdown table: wall time, objects per second, speed-up against one follower, and the
+//! largest peak RSS of one follower.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use s3shift_local::s3::FaultConfig;
+use s3shift_testkit::stack as support;
+use s3shift_testkit::{Stack, repo};
+
+const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
+const LATENCY: Duration = Duration::from_millis(50);
+
+async fn upload(stack: &Stack, n: usize) {
+    let jpeg = repo::a_jpeg();
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let permit = sem.clone().acquire_owned().await.unwrap();
+        let store = stack.store.clone();
+        let mut body = jpeg.clone();
+        body.extend_from_slice(format!("{i}").as_bytes());
+        let key = format!("a/up/{i:06}.jpg");
+        tasks.spawn(async move {
+            store
+                .put("uploads", &key, bytes::Bytes::from(body), "image/jpeg")
+                .await
+                .unwrap();
+            drop(permit);
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+fn follower(stack: &Stack, rss: &Path) -> Child {
+    let mut cmd = support::command_as(Path::new("/usr/bin/time"), &stack.local, "loader");
+    cmd.arg("-o")
+        .arg(rss)
+        .arg("-f")
+        .arg("%M")
+        .arg(BIN)
+        .args(["run", "--follow"])
+        .arg(&stack.job)
+        .current_dir(stack.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd.spawn().unwrap()
+}
+
+struct Row {
+    followers: usize,
+    objects: usize,
+    seconds: f64,
+    rss_mib: f64,
+}
+
+async fn measure(objects: usize, n: usize) -> Row {
+    let faults = FaultConfig {
+        latency: LATENCY,
+        ..FaultConfig::default()
+    };
+    let stack = Stack::start_with_faults(BIN, "concurrency = 8", faults).await;
+    stack
+        .enable_events(
+            100,
+            &format!(
+                "visibility_timeout_seconds = 300\nmax_latency_seconds = 1\nmax_batch = 1000\nconsumers = {n}"
+            ),
+        )
+        .await;
+    stack.migrate().await;
+    let t = Instant::now();
+    upload(&stack, objects).await;
+    eprintln!(
+        "{n} followers: {objects} uploaded in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let rss: Vec<_> = (0..n)
+        .map(|i| stack.dir.path().join(format!("rss-{i}")))
+        .collect();
+    let t = Instant::now();
+    let mut children: Vec<Child> = rss.iter().map(|r| follower(&stack, r)).collect();
+    loop {
+        let loaded = stack.count("SELECT COUNT(*) FROM s3shift.loaded_objects").await;
+        if loaded >= objects as i64 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(1800),
+            "{loaded} of {objects} loaded after 30 min"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    for c in &children {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+    }
+    for c in &mut children {
+        let _ = c.wait();
+    }
+    stack.assert_exactly_once(objects as i64).await;
+    let rss_mib = rss
+        .iter()
+        .filter_map(|r| std::fs::read_to_string(r).ok())
+        .filter_map(|t| t.lines().last().and_then(|l| l.trim().parse::<f64>().ok()))
+        .fold(0.0, f64::max)
+        / 1024.0;
+    Row {
+        followers: n,
+        objects,
+        seconds,
+        rss_mib,
+    }
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let objects = args.first().copied().unwrap_or(4000);
+    let counts: Vec<usize> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        vec![1, 2, 4]
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows: Vec<Row> = counts.iter().map(|&n| rt.block_on(measure(objects, n))).collect();
+    let base = rows.first().map_or(1.0, |r| r.objects as f64 / r.seconds);
+    println!("| followers | objects | wall s | objects/s | speed-up | peak RSS per follower (MiB) |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let rate = r.objects as f64 / r.seconds;
+        println!(
+            "| {} | {} | {:.1} | {:.0} | {:.2}x | {:.0} |",
+            r.followers,
+            r.objects,
+            r.seconds,
+            rate,
+            rate / base,
+            r.rss_mib
+        );
+    }
+}
