@@ -96,6 +96,33 @@ HANDLERS = {
             "delete": ["ecs:DeleteService", "ecs:DescribeServices"],
         },
     ),
+    # The follower services' scaling (compute.yaml, EventIngestion=on).
+    "AWS::ApplicationAutoScaling::ScalableTarget": (
+        UNVERIFIED.format(type="AWS::ApplicationAutoScaling::ScalableTarget"),
+        {
+            "create": ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:RegisterScalableTarget",
+                       "application-autoscaling:DescribeScheduledActions", "application-autoscaling:PutScheduledAction",
+                       "iam:PassRole", "iam:CreateServiceLinkedRole", "cloudwatch:PutMetricAlarm",
+                       "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "lambda:GetProvisionedConcurrencyConfig",
+                       "lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
+            "read": ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScheduledActions"],
+            "update": ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DescribeScalableTargets",
+                       "application-autoscaling:DescribeScheduledActions", "application-autoscaling:DeleteScheduledAction",
+                       "application-autoscaling:PutScheduledAction", "cloudwatch:PutMetricAlarm",
+                       "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "lambda:GetProvisionedConcurrencyConfig",
+                       "lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
+            "delete": ["application-autoscaling:DeregisterScalableTarget"],
+        },
+    ),
+    "AWS::ApplicationAutoScaling::ScalingPolicy": (
+        UNVERIFIED.format(type="AWS::ApplicationAutoScaling::ScalingPolicy"),
+        {
+            "create": ["application-autoscaling:DescribeScalingPolicies", "application-autoscaling:PutScalingPolicy"],
+            "read": ["application-autoscaling:DescribeScalingPolicies"],
+            "update": ["application-autoscaling:DescribeScalingPolicies", "application-autoscaling:PutScalingPolicy"],
+            "delete": ["application-autoscaling:DescribeScalingPolicies", "application-autoscaling:DeleteScalingPolicy"],
+        },
+    ),
     "AWS::Scheduler::Schedule": (
         UNVERIFIED.format(type="AWS::Scheduler::Schedule"),
         {
@@ -125,6 +152,25 @@ NOT_GRANTED = {
         " UpdateClusterSettings); a deploy that needed it fails with AccessDenied rather than change the account",
         None),
     ("AWS::ECS::Cluster", "ecs:PutAccountSettingDefault"): ("account-wide ECS settings, as above", None),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "iam:PassRole"): (
+        "a role of the target's own: the targets use Application Auto Scaling's service-linked role", "RoleARN"),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "application-autoscaling:PutScheduledAction"): (
+        "scheduled scaling", "ScheduledActions"),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "application-autoscaling:DeleteScheduledAction"): (
+        "scheduled scaling", "ScheduledActions"),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "application-autoscaling:DescribeScheduledActions"): (
+        "scheduled scaling", "ScheduledActions"),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "lambda:GetProvisionedConcurrencyConfig"): (
+        "Lambda provisioned concurrency targets; these are ECS services", None),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "lambda:PutProvisionedConcurrencyConfig"): (
+        "Lambda provisioned concurrency targets, as above", None),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "lambda:DeleteProvisionedConcurrencyConfig"): (
+        "Lambda provisioned concurrency targets, as above", None),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "cloudwatch:PutMetricAlarm"): (
+        "target tracking's alarms are made by Application Auto Scaling's service-linked role for ECS "
+        "(AWSApplicationAutoscalingECSServicePolicy), not by the caller", None),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "cloudwatch:DeleteAlarms"): ("the alarms, as above", None),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "cloudwatch:DescribeAlarms"): ("the alarms, as above", None),
 }
 
 # Granted though no handler lists it, with why.

@@ -1,8 +1,10 @@
 """Event-driven ingestion (EventIngestion=on in the network, storage, compute, delivery and monitoring stacks): each
 ingestion bucket sends its s3:ObjectCreated:* events straight to its job's SQS queue, which has a dead-letter queue; both
 are encrypted with a customer key S3 may use and refuse requests without TLS; only the bucket may send, and only
-the job's own task role may receive. Each job then runs as a one-task ECS service, `s3shift run <job> --follow`,
-with the scheduled task's environment and its queue's URL, and a reconciliation scan (`--scan`) replaces its
+the job's own task role may receive. Each job then runs as an ECS service of FollowerMinTasks to FollowerMaxTasks
+followers, `s3shift run <job> --follow`, scaled on its queue's backlog per task (at most the job file's
+`consumers`, the followers that may load at once), with the scheduled task's environment and its queue's URL,
+and a reconciliation scan (`--scan`) replaces its
 schedule, and the monitoring stack alarms on each dead-letter queue's depth (tests/deploy/test_monitoring.py). With
 the option off (the default) none of it exists and the stacks are as before.
 
@@ -94,7 +96,9 @@ class EventIngestion(unittest.TestCase):
         ]))
         self.assertEqual(added["compute"], sorted([
             "ApiImagesFollowTask", "ApiImagesScanTask", "ApiImagesService", "ApiImagesReconcileSchedule",
+            "ApiImagesScalableTarget", "ApiImagesBacklogScaling",
             "KafkaImagesFollowTask", "KafkaImagesScanTask", "KafkaImagesService", "KafkaImagesReconcileSchedule",
+            "KafkaImagesScalableTarget", "KafkaImagesBacklogScaling",
         ]))
         self.assertEqual(added["monitoring"], ["ApiImagesEventsDeadLetterAlarm", "KafkaImagesEventsDeadLetterAlarm"])
         for stack in ("iam", "warehouse", "bastion", "delivery"):
@@ -309,17 +313,60 @@ class EventIngestion(unittest.TestCase):
     def environment(self, container):
         return {pair["Name"]: pair["Value"] for pair in container["Environment"]}
 
-    def test_each_job_runs_as_one_follower_with_the_scheduled_environment_and_its_queue(self):
+    def test_each_followers_service_scales_on_its_own_queues_backlog_per_task(self):
+        # "Create a target tracking scaling policy for Application Auto Scaling using metric math", example "Amazon
+        # SQS queue backlog per task": visible messages / the service's RunningTaskCount (Container Insights).
+        prefix = {"api-images": "ApiImages", "kafka-images": "KafkaImages"}
+        params = self.templates["compute"]["Parameters"]
+        cluster = self.templates["compute"]["Resources"]["Cluster"]["Properties"]
+        self.assertIn({"Name": "containerInsights", "Value": "enabled"}, cluster["ClusterSettings"])
+        for job, (_, queue, _, _) in JOBS.items():
+            with self.subTest(job=job):
+                target = self.compute_on[prefix[job] + "ScalableTarget"]["Properties"]
+                self.assertEqual((target["ServiceNamespace"], target["ScalableDimension"]),
+                                 ("ecs", "ecs:service:DesiredCount"))
+                self.assertEqual(target["ResourceId"],
+                                 {"Fn::Sub": "service/${Cluster}/${" + prefix[job] + "Service.Name}"})
+                self.assertEqual((target["MinCapacity"], target["MaxCapacity"]),
+                                 ({"Ref": "FollowerMinTasks"}, {"Ref": "FollowerMaxTasks"}))
+                self.assertNotIn("RoleARN", target, "Application Auto Scaling's service-linked role")
+                policy = self.compute_on[prefix[job] + "BacklogScaling"]["Properties"]
+                self.assertEqual(policy["PolicyType"], "TargetTrackingScaling")
+                self.assertEqual(policy["ScalingTargetId"], {"Ref": prefix[job] + "ScalableTarget"})
+                tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+                self.assertEqual(tracking["TargetValue"], {"Ref": "FollowerBacklogPerTask"})
+                metrics = {m["Id"]: m for m in tracking["CustomizedMetricSpecification"]["Metrics"]}
+                self.assertEqual(metrics["backlog_per_task"]["Expression"], "messages / tasks")
+                self.assertEqual([m["Id"] for m in metrics.values() if m["ReturnData"]], ["backlog_per_task"])
+                visible = metrics["messages"]["MetricStat"]["Metric"]
+                self.assertEqual((visible["Namespace"], visible["MetricName"]),
+                                 ("AWS/SQS", "ApproximateNumberOfMessagesVisible"))
+                (dimension,) = visible["Dimensions"]
+                queue_name = self.templates["storage"]["Resources"][queue]["Properties"]["QueueName"]
+                self.assertEqual(self.d.resolve("compute", dimension["Value"]), self.d.resolve("storage", queue_name))
+                tasks = metrics["tasks"]["MetricStat"]["Metric"]
+                self.assertEqual((tasks["Namespace"], tasks["MetricName"]),
+                                 ("ECS/ContainerInsights", "RunningTaskCount"))
+                self.assertEqual({d["Name"]: d["Value"] for d in tasks["Dimensions"]},
+                                 {"ClusterName": {"Ref": "Cluster"},
+                                  "ServiceName": {"Fn::GetAtt": [prefix[job] + "Service", "Name"]}})
+                # No more followers than may load at once: the job file's consumers.
+                text = open(f"jobs/{job}.toml", encoding="utf-8").read()
+                consumers = int(re.search(r"^consumers = (\d+)", text, re.M).group(1))
+                self.assertLessEqual(params["FollowerMaxTasks"]["MaxValue"], consumers)
+                self.assertLessEqual(params["FollowerMinTasks"]["MaxValue"], params["FollowerMaxTasks"]["MaxValue"])
+
+    def test_each_job_runs_as_followers_with_the_scheduled_environment_and_its_queue(self):
         prefix = {"api-images": "ApiImages", "kafka-images": "KafkaImages"}
         for job, (bucket, queue, _, _) in JOBS.items():
             with self.subTest(job=job):
                 service = self.compute_on[prefix[job] + "Service"]["Properties"]
-                self.assertEqual(service["DesiredCount"], 1)
+                self.assertEqual(service["DesiredCount"], {"Ref": "FollowerMinTasks"})
                 self.assertEqual(service["LaunchType"], "FARGATE")
                 self.assertEqual(service["Cluster"], {"Ref": "Cluster"})
                 self.assertEqual(service["TaskDefinition"], {"Ref": prefix[job] + "FollowTask"})
                 deployment = service["DeploymentConfiguration"]
-                # One follower at a time: the old task drains before the new one starts.
+                # A deploy drains the old followers before new ones start.
                 self.assertEqual((deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]), (0, 100))
                 self.assertEqual(deployment["DeploymentCircuitBreaker"], {"Enable": True, "Rollback": True})
                 self.assertEqual(service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"], "DISABLED")

@@ -38,6 +38,11 @@ NO_RESOURCE_TYPES = {
     "ecr:GetAuthorizationToken": "Actions, resources, and condition keys for Amazon Elastic Container Registry",
     "ecs:DeregisterTaskDefinition": "Actions, resources, and condition keys for Amazon Elastic Container Service",
     "ecs:DescribeTaskDefinition": "Actions, resources, and condition keys for Amazon Elastic Container Service",
+    # The follower services' scaling (iam.yaml DeployRole).
+    "application-autoscaling:DescribeScalableTargets": "Actions, resources, and condition keys for AWS Application "
+                                                       "Auto Scaling",
+    "application-autoscaling:DescribeScalingPolicies": "Actions, resources, and condition keys for AWS Application "
+                                                       "Auto Scaling",
 }
 
 # Actions with a resource type: the Resource names this deployment's resources, never a bare "*".
@@ -59,6 +64,16 @@ WITH_RESOURCE_TYPES = {
     # RegisterTaskDefinition take the cluster and task definition they create (resource types cluster* and
     # task-definition*), though older copies of the page listed none.
     "ecs:CreateCluster": ("cluster", "Actions, resources, and condition keys for Amazon Elastic Container Service"),
+    # The follower services' scaling: a scalable-target (its id made at registration, so scalable-target/*), as
+    # recalled from that page (the stored copies found show its title, not its table).
+    "application-autoscaling:RegisterScalableTarget": (
+        "scalable-target", "Actions, resources, and condition keys for AWS Application Auto Scaling"),
+    "application-autoscaling:DeregisterScalableTarget": (
+        "scalable-target", "Actions, resources, and condition keys for AWS Application Auto Scaling"),
+    "application-autoscaling:PutScalingPolicy": (
+        "scalable-target", "Actions, resources, and condition keys for AWS Application Auto Scaling"),
+    "application-autoscaling:DeleteScalingPolicy": (
+        "scalable-target", "Actions, resources, and condition keys for AWS Application Auto Scaling"),
     "ecs:RegisterTaskDefinition": ("task-definition",
                                    "Actions, resources, and condition keys for Amazon Elastic Container Service"),
     "ecs:RunTask": ("task-definition", "Actions, resources, and condition keys for Amazon Elastic Container Service"),
