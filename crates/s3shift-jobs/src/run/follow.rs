@@ -45,6 +45,8 @@ impl Pipeline {
             |s: &Option<tokio::sync::watch::Receiver<bool>>| s.as_ref().is_some_and(|s| *s.borrow());
         let mut batch = EventBatch::default();
         let mut retry_at: Option<tokio::time::Instant> = None;
+        // Whether the last receive was full: the queue holds more right now.
+        let mut queue_had_more = false;
         tracing::info!(queue = %queue.url(), max_latency_s = cfg.max_latency_seconds, max_batch = cfg.max_batch,
             consumers = cfg.consumers, "following the event queue");
         for s in self.finish_abandoned(spec).await.map_err(|e| e.explain(spec))? {
@@ -68,8 +70,12 @@ impl Pipeline {
                 .oldest_event()
                 .map(|t| (Utc::now() - t).to_std().unwrap_or_default());
             let latency = Duration::from_secs(cfg.max_latency_seconds);
+            // A follower catching up on a backlog (a restart, a burst, a scale-out) finds every waiting event
+            // already older than max_latency_seconds: it keeps receiving while the queue hands over full
+            // receives, and loads max_batch at a time, not the few of one receive each cycle.
             let due = batch.pending_objects() > 0
-                && (batch.pending_objects() as u64 >= cfg.max_batch || waited.is_some_and(|w| w >= latency))
+                && (batch.pending_objects() as u64 >= cfg.max_batch
+                    || (waited.is_some_and(|w| w >= latency) && !queue_had_more))
                 && retry_at.is_none_or(|t| tokio::time::Instant::now() >= t);
             if due {
                 let outcome = self.run_batch(spec, options, std::mem::take(&mut batch)).await?;
@@ -109,6 +115,7 @@ impl Pipeline {
                 }
             };
             batch.counts.receive_requests += 1;
+            queue_had_more = received.len() >= want;
             batch.add(received, &src.bucket, &src.prefixes);
         }
     }
