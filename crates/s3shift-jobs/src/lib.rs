@@ -120,6 +120,16 @@ pub enum Error {
         #[source]
         source: tokio::task::JoinError,
     },
+    /// A reading worker panicked while it held `key`: the object is neither loaded nor left unread, so the run
+    /// stops before its load (nothing of its batch is committed or acknowledged; the next run reads it again).
+    #[error("reading {key:?} failed inside s3shift (a bug; please report it); the run stops before its load")]
+    Worker {
+        /// The object the worker held.
+        key: String,
+        /// The panic.
+        #[source]
+        source: tokio::task::JoinError,
+    },
     /// A stage of the run stopped taking work before the run ended (its own error is reported instead, when it
     /// has one).
     #[error("{what} stopped")]

@@ -7,7 +7,7 @@
 //! `corrupt` row, an object deleted or replaced since the listing becomes a `vanished` row, and one still
 //! unreadable after the SDK's retries is left for the next run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -370,6 +370,9 @@ impl Pipeline {
         let (out_tx, out_rx) = mpsc::channel::<Outcome>(workers * 4);
         let (file_tx, mut file_rx) = mpsc::channel::<StagedFile>(2);
         let mut tasks = JoinSet::new();
+        // The key each worker reads now: a worker that panics is named by the object it held, which is then
+        // neither loaded nor left unread, so the run must fail rather than account for it as either.
+        let mut holding: HashMap<tokio::task::Id, Arc<std::sync::Mutex<Option<String>>>> = HashMap::new();
         for _ in 0..workers {
             let (queue, out_tx, s3, counters, stop) = (
                 queue.clone(),
@@ -378,7 +381,9 @@ impl Pipeline {
                 counters.clone(),
                 stop.clone(),
             );
-            tasks.spawn(async move {
+            let held = Arc::new(std::sync::Mutex::new(None::<String>));
+            let holds = held.clone();
+            let handle = tasks.spawn(async move {
                 loop {
                     if stop.as_ref().is_some_and(|s| *s.borrow()) {
                         break;
@@ -388,13 +393,20 @@ impl Pipeline {
                         Err(_) => None,
                     };
                     let Some(object) = next else { break };
+                    if let Ok(mut h) = holds.lock() {
+                        *h = Some(object.key.clone());
+                    }
                     let outcome = read_one(&s3, object, &cfg, &counters).await;
                     counters.objects_read.fetch_add(1, Ordering::Relaxed);
                     if out_tx.send(outcome).await.is_err() {
                         break;
                     }
+                    if let Ok(mut h) = holds.lock() {
+                        *h = None;
+                    }
                 }
             });
+            holding.insert(handle.id(), held);
         }
         drop(out_tx);
         let (progress_done, progress_rx) = tokio::sync::watch::channel(false);
@@ -441,7 +453,18 @@ impl Pipeline {
             summary.files_staged += 1;
         }
         drop(file_rx);
-        while tasks.join_next().await.is_some() {}
+        let mut panicked = None;
+        while let Some(joined) = tasks.join_next_with_id().await {
+            if let Err(e) = joined
+                && panicked.is_none()
+            {
+                let key = holding
+                    .get(&e.id())
+                    .and_then(|h| h.lock().ok().and_then(|k| k.clone()))
+                    .unwrap_or_else(|| "(no object)".into());
+                panicked = Some((key, e));
+            }
+        }
         let _ = progress_done.send(true);
         let _ = progress.await;
         let unread_ids: HashSet<String> = queue
@@ -461,6 +484,9 @@ impl Pipeline {
             what: "the stager thread",
             source,
         })??;
+        if let Some((key, source)) = panicked {
+            return Err(Error::Worker { key, source });
+        }
         if let Some(e) = upload_error {
             return Err(e.into());
         }
