@@ -197,6 +197,36 @@ async fn objects_deleted_or_replaced_between_list_and_read_are_recorded_not_lost
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loaded_object_gone_before_a_backfill_reads_it_keeps_its_ok_row() {
+    let stack = Stack::start(BIN, "").await;
+    for i in 0..4 {
+        stack.put(&format!("a/img-{i}.jpg"), repo::a_jpeg()).await;
+    }
+    stack.migrate().await;
+    let first = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    // A backfill lists the object, then S3 removes it (its lifecycle, or a delete) before the GET: a 404.
+    let backfill = ["backfill", "--since", "2000-01-01"];
+    let paused = crash::command_paused_at(&stack, &backfill, &stack.job, CrashPoint::AfterPlan).await;
+    stack.store.delete("uploads", "a/img-2.jpg").await.unwrap();
+    paused.release();
+    let out = paused.child.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("vanished 1"), "{}", stdout(&out));
+    // The worse reading does not replace the better one of the same object version, in the table or the ledger.
+    for table in ["s3shift.images", "s3shift.loaded_objects"] {
+        let rows = stack
+            .query(&format!(
+                "SELECT status FROM {table} WHERE object_key = 'a/img-2.jpg'"
+            ))
+            .await;
+        assert_eq!(rows.len(), 1, "{table}");
+        assert_eq!(rows[0][0].as_str(), Some("ok"), "{table}");
+    }
+    stack.assert_exactly_once(4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_load_commits_nothing_and_a_rerun_recovers() {
     let stack = Stack::start(BIN, "").await;
     let jpeg = repo::a_jpeg();

@@ -189,6 +189,9 @@ pub struct LoadSql {
 /// Name of the temporary table the load copies into.
 pub const STAGE_TABLE: &str = "s3shift_stage";
 
+/// The status of a reading of an object that was gone when it was read.
+const VANISHED: &str = s3shift_core::ExtractStatus::Vanished.as_str();
+
 /// The table every load locks first and whose row per lease holds the last generation committed: it sits in
 /// the curated table's schema.
 pub const FENCE_TABLE: &str = "load_fences";
@@ -351,21 +354,28 @@ impl LoadSql {
                 "SELECT CAST(CASE WHEN COUNT(*) = {n} THEN '0' ELSE 'row count check failed: staged {n} rows, \
                  COPY loaded ' || CAST(COUNT(*) AS VARCHAR) END AS INTEGER) AS row_count_check FROM {stage}"
             ),
+            // A `vanished` reading (the object 404ed before its GET: expired, or deleted during a backfill)
+            // never replaces a row of the same object version, which was read when the object was there; it is
+            // inserted only where the version has no row.
             format!(
-                "DELETE FROM {target} USING {stage} WHERE {}",
+                "DELETE FROM {target} USING {stage} WHERE {} AND {stage}.status <> '{VANISHED}'",
                 identity_match(&target.to_string(), stage)
             ),
             format!(
-                "INSERT INTO {target} ({}) SELECT {image_values} FROM {deduped} WHERE d.s3shift_rn = 1",
-                column_list(IMAGES)
+                "INSERT INTO {target} ({}) SELECT {image_values} FROM {deduped} WHERE d.s3shift_rn = 1 AND \
+                 (d.status <> '{VANISHED}' OR NOT EXISTS (SELECT 1 FROM {target} AS e WHERE {}))",
+                column_list(IMAGES),
+                identity_match("e", "d")
             ),
             format!(
-                "DELETE FROM {ledger} USING {stage} WHERE {}",
+                "DELETE FROM {ledger} USING {stage} WHERE {} AND {stage}.status <> '{VANISHED}'",
                 identity_match(&ledger.to_string(), stage)
             ),
             format!(
-                "INSERT INTO {ledger} ({}) SELECT {ledger_values} FROM {deduped} WHERE d.s3shift_rn = 1",
-                LEDGER_COLUMNS.join(", ")
+                "INSERT INTO {ledger} ({}) SELECT {ledger_values} FROM {deduped} WHERE d.s3shift_rn = 1 AND \
+                 (d.status <> '{VANISHED}' OR NOT EXISTS (SELECT 1 FROM {ledger} AS e WHERE {}))",
+                LEDGER_COLUMNS.join(", "),
+                identity_match("e", "d")
             ),
             delete_run,
             insert_run,

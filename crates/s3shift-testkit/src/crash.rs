@@ -53,14 +53,26 @@ pub async fn run_job_paused_at(
     point: CrashPoint,
     extra: &[&str],
 ) -> Paused {
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra);
+    command_paused_at(stack, &args, job, point).await
+}
+
+/// `s3shift <args...> <job>` (any command that runs the job: `backfill --since ...`, `replay ...`) paused at
+/// `point`; returns once it is there (60 s at most).
+pub async fn command_paused_at(
+    stack: &Stack,
+    args: &[&str],
+    job: &std::path::Path,
+    point: CrashPoint,
+) -> Paused {
     let stem = job
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let release = stack.dir.path().join(format!("release-{stem}-{point}"));
-    let mut args = vec!["run"];
-    args.extend_from_slice(extra);
-    let mut cmd = stack.bare_command(&args);
+    let command = args.first().copied().unwrap_or("");
+    let release = stack.dir.path().join(format!("release-{stem}-{command}-{point}"));
+    let mut cmd = stack.bare_command(args);
     cmd.arg(job);
     cmd.env(FAILPOINT_VAR, point.name())
         .env(FAILPOINT_RELEASE_VAR, &release)
