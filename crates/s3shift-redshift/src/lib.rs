@@ -155,6 +155,14 @@ impl Error {
         if m.contains("s3serviceexception") && transient_cause.iter().any(|c| m.contains(c)) {
             return Retry::Transient;
         }
+        // A Parquet COPY reads through Redshift Spectrum, whose throttles and timeouts have words of their own
+        // ("Query troubleshooting in Amazon Redshift Spectrum": "Spectrum Scan Error: Retries exceeded" after five
+        // timed-out requests, "Spectrum Scan Error: Access throttled" when S3 or KMS slowed it down).
+        if m.contains("spectrum scan error")
+            && (m.contains("retries exceeded") || m.contains("access throttled"))
+        {
+            return Retry::Transient;
+        }
         Retry::No
     }
 
@@ -221,6 +229,19 @@ mod tests {
         );
         assert_eq!(
             failed("ERROR: S3ServiceException:Access Denied,Status 403,Error AccessDenied").retry(),
+            Retry::No
+        );
+        assert_eq!(
+            failed("error:  Spectrum Scan Error: Access throttled").retry(),
+            Retry::Transient
+        );
+        assert_eq!(
+            failed("error:  Spectrum Scan Error: Retries exceeded").retry(),
+            Retry::Transient
+        );
+        assert_eq!(
+            failed("ERROR: Spectrum Scan Error. File 's3://b/k' row 2, column 'k': String length exceeds DDL length")
+                .retry(),
             Retry::No
         );
         assert_eq!(
