@@ -7,9 +7,9 @@
 //!
 //! For each follower count N, on fresh stand-ins: OBJECTS images are uploaded (the bucket notifies the job's
 //! queue of each), then N followers of the job (`[source.events] consumers = N`, `[limits] concurrency = 8`
-//! reads in flight each) start at once, each the release `s3shift` binary under `/usr/bin/time`. The clock runs
-//! from their start to the first poll (every 100 ms) that finds every object in the ledger; then they get
-//! SIGTERM. Prints one Markdown table: wall time, objects per second, speed-up against one follower, and the
+//! reads in flight each) start at once, each the release `s3shift` binary. The clock runs from their start to the
+//! first poll (every 100 ms) that finds every object in the ledger; then each follower's peak RSS (`VmHWM`) is
+//! read and they get SIGTERM. Prints one Markdown table: wall time, objects per second, speed-up against one follower, and the
 //! largest peak RSS of one follower.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -46,19 +46,27 @@ async fn upload(stack: &Stack, n: usize) {
     while tasks.join_next().await.is_some() {}
 }
 
-fn follower(stack: &Stack, rss: &Path) -> Child {
-    let mut cmd = support::command_as(Path::new("/usr/bin/time"), &stack.local, "loader");
-    cmd.arg("-o")
-        .arg(rss)
-        .arg("-f")
-        .arg("%M")
-        .arg(BIN)
-        .args(["run", "--follow"])
+fn follower(stack: &Stack) -> Child {
+    let mut cmd = support::command_as(Path::new(BIN), &stack.local, "loader");
+    cmd.args(["run", "--follow"])
         .arg(&stack.job)
         .current_dir(stack.dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd.spawn().unwrap()
+}
+
+/// The peak resident set of a running process (`VmHWM`), MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
 struct Row {
@@ -89,11 +97,8 @@ async fn measure(objects: usize, n: usize) -> Row {
         "{n} followers: {objects} uploaded in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let rss: Vec<_> = (0..n)
-        .map(|i| stack.dir.path().join(format!("rss-{i}")))
-        .collect();
     let t = Instant::now();
-    let mut children: Vec<Child> = rss.iter().map(|r| follower(&stack, r)).collect();
+    let mut children: Vec<Child> = (0..n).map(|_| follower(&stack)).collect();
     loop {
         let loaded = stack.count("SELECT COUNT(*) FROM s3shift.loaded_objects").await;
         if loaded >= objects as i64 {
@@ -106,6 +111,7 @@ async fn measure(objects: usize, n: usize) -> Row {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let seconds = t.elapsed().as_secs_f64();
+    let rss_mib = children.iter().map(|c| peak_rss_mib(c.id())).fold(0.0, f64::max);
     for c in &children {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &c.id().to_string()])
@@ -115,12 +121,6 @@ async fn measure(objects: usize, n: usize) -> Row {
         let _ = c.wait();
     }
     stack.assert_exactly_once(objects as i64).await;
-    let rss_mib = rss
-        .iter()
-        .filter_map(|r| std::fs::read_to_string(r).ok())
-        .filter_map(|t| t.lines().last().and_then(|l| l.trim().parse::<f64>().ok()))
-        .fold(0.0, f64::max)
-        / 1024.0;
     Row {
         followers: n,
         objects,
