@@ -115,24 +115,8 @@ async fn seed_loaded(stack: &Stack, n: usize) {
 }
 
 async fn upload_new(stack: &Stack, tag: &str, n: usize) {
-    let jpeg = repo::a_jpeg();
-    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..n {
-        let permit = sem.clone().acquire_owned().await.unwrap();
-        let store = stack.store.clone();
-        let mut body = jpeg.clone();
-        body.extend_from_slice(format!("{tag}{i}").as_bytes());
-        let key = format!("a/new/{tag}-{i:05}.jpg");
-        tasks.spawn(async move {
-            store
-                .put("uploads", &key, bytes::Bytes::from(body), "image/jpeg")
-                .await
-                .unwrap();
-            drop(permit);
-        });
-    }
-    while tasks.join_next().await.is_some() {}
+    let keys = (0..n).map(|i| format!("a/new/{tag}-{i:05}.jpg")).collect();
+    stack.put_distinct_jpegs(keys, 32).await;
 }
 
 struct Row {

@@ -19,31 +19,15 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use s3shift_local::s3::FaultConfig;
+use s3shift_testkit::Stack;
 use s3shift_testkit::stack as support;
-use s3shift_testkit::{Stack, repo};
 
 const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
 const LATENCY: Duration = Duration::from_millis(50);
 
 async fn upload(stack: &Stack, n: usize) {
-    let jpeg = repo::a_jpeg();
-    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..n {
-        let permit = sem.clone().acquire_owned().await.unwrap();
-        let store = stack.store.clone();
-        let mut body = jpeg.clone();
-        body.extend_from_slice(format!("{i}").as_bytes());
-        let key = format!("a/up/{i:06}.jpg");
-        tasks.spawn(async move {
-            store
-                .put("uploads", &key, bytes::Bytes::from(body), "image/jpeg")
-                .await
-                .unwrap();
-            drop(permit);
-        });
-    }
-    while tasks.join_next().await.is_some() {}
+    let keys = (0..n).map(|i| format!("a/up/{i:06}.jpg")).collect();
+    stack.put_distinct_jpegs(keys, 64).await;
 }
 
 fn follower(stack: &Stack) -> Child {

@@ -197,27 +197,12 @@ async fn three_followers_on_one_queue_load_every_upload_once_through_kills() {
     // and a new one started in its place, as ECS replaces a task. Which one: a fixed order, so the test is
     // the same every time.
     let kill_order = [1usize, 0, 2];
-    let jpeg = bytes::Bytes::from(repo::a_jpeg());
     let mut started = 0;
     for quarter in 0..4 {
         let keys: Vec<String> = (quarter * UPLOADS / 4..(quarter + 1) * UPLOADS / 4)
             .map(|i| format!("a/up-{i:05}.jpg"))
             .collect();
-        let mut tasks = tokio::task::JoinSet::new();
-        for chunk in keys.chunks(keys.len().div_ceil(16)) {
-            let (store, chunk, jpeg) = (stack.store.clone(), chunk.to_vec(), jpeg.clone());
-            tasks.spawn(async move {
-                for key in chunk {
-                    let mut body = jpeg.to_vec();
-                    body.extend_from_slice(key.as_bytes());
-                    store
-                        .put("uploads", &key, bytes::Bytes::from(body), "image/jpeg")
-                        .await
-                        .unwrap();
-                }
-            });
-        }
-        tasks.join_all().await;
+        stack.put_distinct_jpegs(keys, 16).await;
         eprintln!("quarter {quarter} uploaded at {:?}", clock.elapsed());
         if let Some(&k) = kill_order.get(quarter) {
             followers[k].kill().unwrap();

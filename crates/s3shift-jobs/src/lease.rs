@@ -209,28 +209,18 @@ pub async fn acquire(
         acquired: now,
         generation,
     };
+    let held = |generation, etag, took_over| {
+        let place = (bucket.clone(), key.clone(), slot);
+        Acquired::Held(start(s3, place, terms(generation), etag, ttl, took_over))
+    };
     let fresh = next_generation(None, now);
     if let Some(etag) = s3.put_if_absent(&bucket, &key, body(terms(fresh), ttl)?).await? {
-        return Ok(Acquired::Held(start(
-            s3,
-            (bucket.clone(), key.clone(), slot),
-            terms(fresh),
-            etag,
-            ttl,
-            None,
-        )));
+        return Ok(held(fresh, etag, None));
     }
     let Some((bytes, current_etag)) = s3.get_with_etag(&bucket, &key).await? else {
         // Removed between our two calls (by an older s3shift's release): try again from the start once.
         return match s3.put_if_absent(&bucket, &key, body(terms(fresh), ttl)?).await? {
-            Some(etag) => Ok(Acquired::Held(start(
-                s3,
-                (bucket.clone(), key.clone(), slot),
-                terms(fresh),
-                etag,
-                ttl,
-                None,
-            ))),
+            Some(etag) => Ok(held(fresh, etag, None)),
             None => Err(Error::LeaseContended { location: location() }),
         };
     };
@@ -263,14 +253,7 @@ pub async fn acquire(
             "took over a stale lease (its holder stopped without releasing it); a load it still submits is fenced off");
         Some(current)
     };
-    Ok(Acquired::Held(start(
-        s3,
-        (bucket.clone(), key.clone(), slot),
-        terms(generation),
-        etag,
-        ttl,
-        took_over,
-    )))
+    Ok(held(generation, etag, took_over))
 }
 
 fn start(

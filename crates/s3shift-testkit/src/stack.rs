@@ -304,6 +304,30 @@ impl Stack {
         output(self.bare_command_as(identity, args), env).await
     }
 
+    /// Uploads a distinct JPEG (the sample image with the key appended, so each has its own ETag) to each of
+    /// `uploads/<key>`, `in_flight` at a time.
+    pub async fn put_distinct_jpegs(&self, keys: Vec<String>, in_flight: usize) {
+        let jpeg = Bytes::from(crate::repo::a_jpeg());
+        let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for key in keys {
+            let permit = sem.clone().acquire_owned().await.unwrap();
+            let (store, jpeg) = (self.store.clone(), jpeg.clone());
+            tasks.spawn(async move {
+                let mut body = jpeg.to_vec();
+                body.extend_from_slice(key.as_bytes());
+                store
+                    .put("uploads", &key, Bytes::from(body), "image/jpeg")
+                    .await
+                    .unwrap();
+                drop(permit);
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+    }
+
     /// Uploads `body` to `uploads/<key>`.
     pub async fn put(&self, key: &str, body: Vec<u8>) {
         self.store
