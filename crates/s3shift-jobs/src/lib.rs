@@ -33,7 +33,7 @@ pub mod status;
 
 use std::path::PathBuf;
 
-pub use run::{Backfill, CrashPoint, Pipeline, Progress, RunOptions, RunOutcome, RunSummary};
+pub use run::{Backfill, CrashPoint, Pipeline, Progress, RunMode, RunOptions, RunOutcome, RunSummary};
 pub use spec::{JobSpec, Override, Overrides, load_job, load_job_with, resolve_job};
 
 /// What went wrong in a job.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use s3shift_core::RunId;
 use s3shift_jobs::clients::ClientOverrides;
-use s3shift_jobs::{Backfill, JobSpec, Pipeline, RunOptions, RunOutcome, RunSummary};
+use s3shift_jobs::{Backfill, JobSpec, Pipeline, RunMode, RunOptions, RunOutcome, RunSummary};
 
 use s3shift_jobs::schedule::JobCadence;
 
@@ -406,7 +406,7 @@ pub(crate) fn run_metrics(s: &RunSummary) -> s3shift_telemetry::emf::MetricSet {
         ("s3shift_run_duration_seconds".into(), Unit::Seconds, s.duration_s),
         count("expiry_warnings", u64::from(s.expiry_warning)),
     ];
-    if s.mode == "reconcile" {
+    if s.mode == Some(RunMode::Reconcile) {
         metrics.push(count("event_misses", s.event_misses));
     }
     if let Some(n) = s.dead_letter_messages {
@@ -445,11 +445,7 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
     } else {
         ""
     };
-    let mode = if s.mode.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", s.mode)
-    };
+    let mode = s.mode.map(|m| format!(" [{m}]")).unwrap_or_default();
     writeln!(out, "run {}: {}{mode}{resumed}", s.run_id, status_text(s))?;
     writeln!(
         out,
@@ -483,7 +479,7 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
             e.left
         )?;
     }
-    if s.mode == "reconcile" {
+    if s.mode == Some(RunMode::Reconcile) {
         writeln!(
             out,
             "  reconcile {} objects no event had brought (late or lost events)",

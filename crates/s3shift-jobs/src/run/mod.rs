@@ -29,7 +29,7 @@ use crate::events::EventQueue;
 
 pub use crash::{CrashPoint, FAILPOINT_RELEASE_VAR, FAILPOINT_VAR};
 pub use extract::Progress;
-pub use summary::{RunSummary, StageSeconds};
+pub use summary::{RunMode, RunSummary, StageSeconds};
 
 use crate::events::{EventBatch, QueueDepths};
 use crate::lease::{Lease, Slot};
@@ -402,7 +402,7 @@ impl Pipeline {
         let t = Instant::now();
         let plan = match batch.as_mut() {
             Some(b) => {
-                summary.mode = "events".into();
+                summary.mode = Some(RunMode::Events);
                 self.plan_events(spec, now, b, &mut summary).await?
             }
             None => {
@@ -410,16 +410,16 @@ impl Pipeline {
                     .plan(spec, now, options.backfill.as_ref(), &mut summary)
                     .await?;
                 if options.backfill.is_some() {
-                    summary.mode = "backfill".into();
+                    summary.mode = Some(RunMode::Backfill);
                 } else if spec.config.source.events.is_some() {
-                    summary.mode = "reconcile".into();
+                    summary.mode = Some(RunMode::Reconcile);
                     summary.event_misses = plan.counts.planned + plan.counts.deferred;
                     if summary.event_misses > 0 {
                         tracing::warn!(run_id = %run_id, objects = summary.event_misses,
                             "the reconciliation scan found objects no event brought in time");
                     }
                 } else {
-                    summary.mode = "scan".into();
+                    summary.mode = Some(RunMode::Scan);
                 }
                 plan
             }
@@ -466,7 +466,7 @@ impl Pipeline {
                     released = c.released, left = c.left, "event messages settled");
             }
         }
-        if event_run || summary.mode == "reconcile" {
+        if event_run || summary.mode == Some(RunMode::Reconcile) {
             self.note_dead_letters(spec, &mut summary).await;
         }
         Ok(summary)

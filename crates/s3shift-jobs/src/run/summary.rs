@@ -6,6 +6,68 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::plan::PlanCounts;
 
+/// What a run planned from: one enum, never a string compared in several places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// A listing of the source (a job without an event queue).
+    Scan,
+    /// The job's event queue.
+    Events,
+    /// The reconciliation scan of a job in event mode: what no event brought.
+    Reconcile,
+    /// A backfill: a window or named keys, the ledger not consulted.
+    Backfill,
+    /// A replay of an earlier run's staged files.
+    Replay,
+}
+
+impl RunMode {
+    /// The name the summary, the logs and `s3shift.runs` readers know it by.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Scan => "scan",
+            Self::Events => "events",
+            Self::Reconcile => "reconcile",
+            Self::Backfill => "backfill",
+            Self::Replay => "replay",
+        }
+    }
+
+    /// The mode named `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Scan,
+            Self::Events,
+            Self::Reconcile,
+            Self::Backfill,
+            Self::Replay,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for RunMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The mode as the summary's JSON and the pending-load pointers of every version write it: its name, or `""`
+/// for none; a name this version does not know reads as none.
+mod mode_text {
+    use super::RunMode;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(mode: &Option<RunMode>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(mode.map_or("", RunMode::as_str))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RunMode>, D::Error> {
+        Ok(RunMode::parse(&String::deserialize(d)?))
+    }
+}
+
 /// The summary of one run: logged, stored in `s3shift.runs`, printed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -66,10 +128,9 @@ pub struct RunSummary {
     pub resumed: bool,
     /// Set when a stop request drained the run early (the objects not read are counted in `objects_deferred`).
     pub drained: bool,
-    /// What the run planned from: `scan` (a listing), `events` (the job's queue), `reconcile` (the scan of a
-    /// job in event mode), `backfill`; empty for a resumed load.
-    #[serde(default)]
-    pub mode: String,
+    /// What the run planned from; `None` for a resumed load (written as `""`, as before).
+    #[serde(default, with = "mode_text")]
+    pub mode: Option<RunMode>,
     /// A reconciliation scan: objects older than the grace that no event had loaded (late or lost events).
     #[serde(default)]
     pub event_misses: u64,
@@ -187,7 +248,7 @@ impl RunSummary {
             slowest_stage = %self.slowest_stage,
             duration_s = self.duration_s,
             resumed = self.resumed,
-            mode = %self.mode,
+            mode = self.mode.map_or("", RunMode::as_str),
             event_misses = self.event_misses,
             event_messages = self.events.map_or(0, |e| e.messages),
             "run finished"
@@ -198,6 +259,30 @@ impl RunSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mode_reads_and_writes_as_the_text_it_always_was() {
+        let whole = serde_json::to_string(&RunSummary::default()).unwrap_or_default();
+        assert!(whole.contains(r#""mode":"""#), "{whole}");
+        for (text, mode) in [
+            ("", None),
+            ("scan", Some(RunMode::Scan)),
+            ("reconcile", Some(RunMode::Reconcile)),
+        ] {
+            let json = whole.replace(r#""mode":"""#, &format!(r#""mode":"{text}""#));
+            let read: Result<RunSummary, _> = serde_json::from_str(&json);
+            assert_eq!(read.as_ref().ok().map(|r| r.mode), Some(mode), "{json}");
+            let written = read
+                .ok()
+                .and_then(|r| serde_json::to_string(&r).ok())
+                .unwrap_or_default();
+            assert_eq!(written, json);
+        }
+        // A mode another version wrote reads as none.
+        let other = whole.replace(r#""mode":"""#, r#""mode":"sideways""#);
+        let read: Result<RunSummary, _> = serde_json::from_str(&other);
+        assert_eq!(read.ok().map(|r| r.mode), Some(None));
+    }
 
     #[test]
     fn a_pointer_written_before_statuses_were_typed_still_reads() {
