@@ -207,8 +207,11 @@ pub enum Error {
         queue: String,
         /// The SQS operation.
         op: &'static str,
-        /// SQS's answer.
+        /// SQS's answer (`Code: message`), or what was wrong with it.
         problem: String,
+        /// The SDK's error, with its own chain (dispatch failure, I/O error, ...), where a call failed.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
     /// S3.
     #[error(transparent)]

@@ -80,11 +80,34 @@ impl EventQueue {
         &self.url
     }
 
-    fn fail(&self, op: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    /// Our error for a request the SDK would not build (an entry missing a required field).
+    fn refused(&self, op: &'static str, e: aws_sdk_sqs::error::BuildError) -> Error {
         Error::Queue {
             queue: self.url.clone(),
             op,
-            problem: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+            problem: format!("the request could not be built: {e}"),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    /// Our error for a failed SQS call: the service's code and message in the text (the SDK's whole story when
+    /// the call got no answer), the SDK's error kept as the source.
+    fn fail<E, R>(&self, op: &'static str, e: aws_sdk_sqs::error::SdkError<E, R>) -> Error
+    where
+        E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        use aws_sdk_sqs::error::ProvideErrorMetadata;
+        let problem = match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+        };
+        Error::Queue {
+            queue: self.url.clone(),
+            op,
+            problem,
+            source: Some(Box::new(e)),
         }
     }
 
@@ -136,7 +159,7 @@ impl EventQueue {
                         .id(i.to_string())
                         .receipt_handle(r)
                         .build()
-                        .map_err(|e| self.fail("DeleteMessageBatch", e))
+                        .map_err(|e| self.refused("DeleteMessageBatch", e))
                 })
                 .collect::<Result<Vec<_>>>()?;
             let out = self
@@ -169,7 +192,7 @@ impl EventQueue {
                         .receipt_handle(r)
                         .visibility_timeout(0)
                         .build()
-                        .map_err(|e| self.fail("ChangeMessageVisibilityBatch", e))
+                        .map_err(|e| self.refused("ChangeMessageVisibilityBatch", e))
                 })
                 .collect::<Result<Vec<_>>>()?;
             let out = self
@@ -234,6 +257,7 @@ impl EventQueue {
                 queue: self.url.clone(),
                 op: "GetQueueAttributes",
                 problem: format!("the redrive policy names {arn:?}, not a queue ARN"),
+                source: None,
             });
         };
         let found = self
