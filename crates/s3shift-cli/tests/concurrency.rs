@@ -226,7 +226,7 @@ async fn three_followers_on_one_queue_load_every_upload_once_through_kills() {
     assert_eq!(state, (UPLOADS as i64, (0, 0)), "loaded, and the queue empty");
     eprintln!("all loaded at {:?}", clock.elapsed());
     for f in &followers {
-        crash_signal(f.id(), "TERM");
+        crash::send_signal(f.id(), "TERM");
     }
     let logs = || {
         let mut text = String::new();
@@ -270,12 +270,4 @@ async fn three_followers_on_one_queue_load_every_upload_once_through_kills() {
             .unwrap();
         assert!(lease["released"] == true || !alive(pid), "{}: {lease}", o.key);
     }
-}
-
-fn crash_signal(pid: u32, signal: &str) {
-    let sent = std::process::Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
 }

@@ -32,12 +32,17 @@ impl Paused {
     /// Sends the run `signal` (`STOP` freezes it as a stalled task would be: no lease renewal, nothing;
     /// `CONT` wakes it).
     pub fn signal(&self, signal: &str) {
-        let sent = std::process::Command::new("kill")
-            .args([format!("-{signal}"), self.pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success(), "kill -{signal} {}", self.pid);
+        send_signal(self.pid, signal);
     }
+}
+
+/// Sends process `pid` the signal named `signal` (`TERM`, `KILL`, `STOP`, `CONT`), with kill(1).
+pub fn send_signal(pid: u32, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{signal} {pid}");
 }
 
 /// Starts `s3shift run <extra...> <job>` paused at `point`; returns once it is there (60 s at most).
