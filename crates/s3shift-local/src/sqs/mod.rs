@@ -4,7 +4,7 @@
 //!
 //! Operations: CreateQueue, GetQueueUrl, ListQueues, DeleteQueue, GetQueueAttributes, SetQueueAttributes,
 //! SendMessage, SendMessageBatch, ReceiveMessage (long polling up to 20 s), DeleteMessage, DeleteMessageBatch,
-//! ChangeMessageVisibility and PurgeQueue; anything else answers `UnsupportedOperation`. Requests must be signed
+//! ChangeMessageVisibility, ChangeMessageVisibilityBatch and PurgeQueue; anything else answers `UnsupportedOperation`. Requests must be signed
 //! (SigV4, service `sqs`) by one of the configured identities. Queues live in memory: they are gone when the
 //! server stops. Queue URLs are `http://<the Host the client reached>/<account>/<name>`.
 //!
@@ -427,6 +427,25 @@ async fn dispatch(
             queues.with(|q| q.change_visibility(&name, &handle, seconds, Instant::now()))?;
             queues.inner.1.notify_waiters();
             Ok(json!({}))
+        }
+        // "ChangeMessageVisibilityBatch": up to ten entries, each answered on its own (Successful or Failed), as
+        // DeleteMessageBatch's are.
+        "ChangeMessageVisibilityBatch" => {
+            let name = queue_name(input)?;
+            let entries = batch_entries(input)?;
+            let (mut ok, mut bad) = (Vec::new(), Vec::new());
+            let now = Instant::now();
+            for e in entries {
+                let handle = e["ReceiptHandle"].as_str().unwrap_or_default().to_owned();
+                let seconds = int(e, "VisibilityTimeout")?.unwrap_or(0);
+                match queues.with(|q| q.change_visibility(&name, &handle, seconds, now)) {
+                    Ok(()) => ok.push(json!({"Id": e["Id"]})),
+                    Err(err) if err == SqsError::no_queue() => return Err(err),
+                    Err(err) => bad.push(failed(&e["Id"], &err)),
+                }
+            }
+            queues.inner.1.notify_waiters();
+            Ok(json!({"Successful": ok, "Failed": bad}))
         }
         other => Err(SqsError::unsupported(format!(
             "{other} is not implemented by this stand-in"

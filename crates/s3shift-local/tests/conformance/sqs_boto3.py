@@ -67,6 +67,17 @@ def main(endpoint):
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got[2]["ReceiptHandle"], VisibilityTimeout=0)
     back = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)["Messages"]
     check("ChangeMessageVisibility 0 makes it visible again", [m["Body"] for m in back] == ["body 1"], back)
+    # ChangeMessageVisibilityBatch: each entry answered on its own; a handle no longer in flight fails alone.
+    changed = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": "keep", "ReceiptHandle": got[3]["ReceiptHandle"], "VisibilityTimeout": 600},
+        {"Id": "gone", "ReceiptHandle": got[1]["ReceiptHandle"], "VisibilityTimeout": 600}])
+    check("ChangeMessageVisibilityBatch answers each entry",
+          [c["Id"] for c in changed["Successful"]] == ["keep"] and [f["Id"] for f in changed["Failed"]] == ["gone"],
+          changed)
+    sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": "now", "ReceiptHandle": got[3]["ReceiptHandle"], "VisibilityTimeout": 0}])
+    again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)["Messages"]
+    check("ChangeMessageVisibilityBatch 0 makes it visible again", [m["Body"] for m in again] == ["body 2"], again)
     code, _ = error_code(lambda: sqs.delete_message(QueueUrl=url, ReceiptHandle="not a handle"))
     check("a malformed receipt handle is ReceiptHandleIsInvalid", code == "ReceiptHandleIsInvalid", code)
 
