@@ -332,3 +332,50 @@ async fn follow_loads_within_its_latency_and_stops_on_sigterm() {
     stack.assert_exactly_once(10).await;
     assert_eq!(stack.queue_depth(&queue).await, (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_longer_than_the_visibility_timeout_keeps_its_messages_hidden() {
+    // Each load holds its commit 5 s: more than twice the queue's 2 s visibility timeout.
+    let stack = Stack::start_with(BIN, "", FaultConfig::default(), |rs| {
+        rs.faults.copy_commit_delay = Duration::from_secs(5);
+    })
+    .await;
+    let queue = stack.enable_events(5, VISIBILITY).await;
+    stack.migrate().await;
+    put_images(&stack, 8, "hb").await;
+    let mut cmd = stack.command(&["run", "--json"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Once the run holds the messages, none of them becomes visible again until it settles them.
+    let mut held = false;
+    let mut visible_while_held = 0;
+    let mut polls = 0;
+    while child.try_wait().unwrap().is_none() {
+        let (visible, in_flight) = stack.queue_depth(&queue).await;
+        if in_flight >= 8 {
+            held = true;
+        }
+        if held {
+            visible_while_held = visible_while_held.max(visible);
+        }
+        polls += 1;
+        assert!(polls < 600, "the run did not end within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(held, "the run was seen holding its messages");
+    assert_eq!(
+        visible_while_held,
+        0,
+        "no message came back while the run held it: {}",
+        stderr(&out)
+    );
+    let s = summary(&out);
+    assert_eq!(s["objects_loaded"], 8, "{s}");
+    stack.assert_exactly_once(8).await;
+    assert_eq!(stack.queue_depth(&queue).await, (0, 0), "every message deleted");
+}

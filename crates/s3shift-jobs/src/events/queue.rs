@@ -182,6 +182,18 @@ impl EventQueue {
     /// Makes the messages of `receipts` visible again now (a run that will not load them: over its limits, or
     /// draining), ten a call. Failures are logged: the message then comes back when its timeout ends.
     pub async fn release(&self, receipts: &[String]) -> Result<()> {
+        self.set_visibility(receipts, 0).await
+    }
+
+    /// Hides the messages of `receipts` for `seconds` more from now: the heartbeat of a run that still works on
+    /// them ("Amazon SQS visibility timeout": as long as the consumer still works on the message, keep extending
+    /// its visibility timeout). Failures are logged, as for [`release`](Self::release).
+    pub async fn extend(&self, receipts: &[String], seconds: u32) -> Result<()> {
+        self.set_visibility(receipts, i32::try_from(seconds).unwrap_or(i32::MAX))
+            .await
+    }
+
+    async fn set_visibility(&self, receipts: &[String], seconds: i32) -> Result<()> {
         for chunk in receipts.chunks(SQS_BATCH) {
             let entries = chunk
                 .iter()
@@ -190,7 +202,7 @@ impl EventQueue {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(i.to_string())
                         .receipt_handle(r)
-                        .visibility_timeout(0)
+                        .visibility_timeout(seconds)
                         .build()
                         .map_err(|e| self.refused("ChangeMessageVisibilityBatch", e))
                 })
@@ -205,7 +217,7 @@ impl EventQueue {
                 .map_err(|e| self.fail("ChangeMessageVisibilityBatch", e))?;
             for f in out.failed() {
                 tracing::warn!(queue = %self.url, code = f.code(), message = f.message().unwrap_or_default(),
-                    "a message could not be made visible again; it comes back when its visibility timeout ends");
+                    seconds, "a message's visibility could not be changed; it keeps its timeout");
             }
         }
         Ok(())

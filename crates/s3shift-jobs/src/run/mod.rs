@@ -217,8 +217,20 @@ impl Pipeline {
         } else {
             None
         };
-        done.push(self.run_new(spec, now, options, lease, batch).await?);
+        let heartbeat = batch.as_ref().and_then(|b| self.heartbeat(spec, b));
+        done.push(self.run_new(spec, now, options, lease, batch, heartbeat).await?);
         Ok(RunOutcome::Ran(done))
+    }
+
+    /// Keeps the messages of `batch` hidden while the run that received them works on them, however long its
+    /// load takes, so that no other consumer receives them mid-run; stopped before the run settles them.
+    fn heartbeat(&self, spec: &JobSpec, batch: &EventBatch) -> Option<Heartbeat> {
+        let (queue, cfg) = (self.events.as_ref()?, spec.config.source.events.as_ref()?);
+        Some(Heartbeat::start(
+            queue.clone(),
+            batch.receipts(),
+            cfg.visibility_timeout_seconds,
+        ))
     }
 
     /// Whether a run of `spec` plans from its event queue: it has one, and neither `--scan` nor a backfill
@@ -236,6 +248,7 @@ impl Pipeline {
         batch: EventBatch,
     ) -> Result<std::result::Result<Vec<RunSummary>, EventBatch>> {
         let now = Utc::now();
+        let heartbeat = self.heartbeat(spec, &batch);
         let run_id = new_run_id(spec, now, Slot::FIRST)?;
         let lease = match self.take_lease(spec, &run_id, &Slot::for_events(spec)).await? {
             Ok(lease) => lease,
@@ -243,7 +256,10 @@ impl Pipeline {
         };
         let outcome = async {
             let mut done = self.finish_pending(spec, &lease).await?;
-            done.push(self.run_new(spec, now, options, &lease, Some(batch)).await?);
+            done.push(
+                self.run_new(spec, now, options, &lease, Some(batch), heartbeat)
+                    .await?,
+            );
             Ok(done)
         }
         .await;
@@ -382,6 +398,7 @@ impl Pipeline {
 
     /// A new run: plan (from `batch` when given, else from a listing), read and stage, then take the load
     /// through its states (see [`load`]); for an event run, settle its messages once the load committed.
+    #[allow(clippy::too_many_arguments)]
     async fn run_new(
         &self,
         spec: &JobSpec,
@@ -389,6 +406,7 @@ impl Pipeline {
         options: &RunOptions,
         lease: &Lease,
         mut batch: Option<EventBatch>,
+        heartbeat: Option<Heartbeat>,
     ) -> Result<RunSummary> {
         let started = Instant::now();
         let run_id = new_run_id(spec, now, lease.slot())?;
@@ -457,6 +475,9 @@ impl Pipeline {
             };
             (summary, planned, not_loaded, failed)
         };
+        if let Some(h) = heartbeat {
+            h.stop().await;
+        }
         let event_run = batch.is_some();
         if let Some(batch) = batch {
             self.settle_events(spec, batch, &planned, &not_loaded, &failed, &mut summary)
@@ -540,6 +561,50 @@ async fn released_after<T>(lease: Lease, outcome: Result<T>) -> Result<T> {
     let value = outcome?;
     released?;
     Ok(value)
+}
+
+/// Extends the visibility of a run's messages every third of their timeout, until stopped (or dropped, on an
+/// error path: the messages then keep their last timeout).
+struct Heartbeat {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Heartbeat {
+    fn start(queue: EventQueue, receipts: Vec<String>, visibility_s: u32) -> Self {
+        let period = std::time::Duration::from_secs(u64::from(visibility_s)) / 3;
+        let period = period.max(std::time::Duration::from_millis(500));
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            if receipts.is_empty() {
+                return;
+            }
+            // At once, then every period: the first messages were received a receive phase ago.
+            loop {
+                if let Err(e) = queue.extend(&receipts, visibility_s).await {
+                    tracing::warn!(error = %e, "extending the run's messages' visibility failed; trying again");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(period) => {}
+                    _ = stopped.changed() => return,
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops extending, once no extension is under way: what the run settles next (deletes, releases) is not
+    /// undone by a late one.
+    async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The id of a run of `spec` started `now` under the lease of `slot`: its last number is the slot plus one, so
