@@ -186,8 +186,9 @@ impl EventQueue {
     }
 
     /// Hides the messages of `receipts` for `seconds` more from now: the heartbeat of a run that still works on
-    /// them ("Amazon SQS visibility timeout": as long as the consumer still works on the message, keep extending
-    /// its visibility timeout). Failures are logged, as for [`release`](Self::release).
+    /// them ("Amazon SQS visibility timeout": "Programmatically extend the visibility timeout for tasks that don't
+    /// complete within the initial timeout", with ChangeMessageVisibility; the new timeout counts from the call).
+    /// Failures are logged, as for [`release`](Self::release).
     pub async fn extend(&self, receipts: &[String], seconds: u32) -> Result<()> {
         self.set_visibility(receipts, i32::try_from(seconds).unwrap_or(i32::MAX))
             .await
