@@ -137,10 +137,14 @@ impl Pipeline {
         let run_id = new_run_id(spec, now, Slot::FIRST)?;
         if options.dry_run {
             self.preflight(spec).await?;
-            let pending = self
-                .pending_load(spec, Slot::FIRST)
-                .await?
-                .map(|(p, _)| p.run_id.to_string());
+            // Any slot's: a dead consumer's pending load is finished by the next run that takes its slot.
+            let mut pending = None;
+            for slot in Slot::for_events(spec) {
+                if let Some((p, _)) = self.pending_load(spec, slot).await? {
+                    pending = Some(p.run_id.to_string());
+                    break;
+                }
+            }
             let mut summary = RunSummary::default();
             let plan = self
                 .plan(spec, now, options.backfill.as_ref(), &mut summary)
