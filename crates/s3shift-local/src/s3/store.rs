@@ -26,7 +26,8 @@ use super::notifications;
 use super::preconditions::Conditions;
 
 pub(crate) struct LocalStore {
-    fs: s3s_fs::FileSystem,
+    /// Shared with the writes that run to their end on their own task (see `put_object`).
+    fs: Arc<s3s_fs::FileSystem>,
     buckets: PathBuf,
     meta: PathBuf,
     conditional: Mutex<()>,
@@ -51,7 +52,7 @@ impl LocalStore {
         events: Option<crate::sqs::SharedQueues>,
     ) -> Self {
         Self {
-            fs,
+            fs: Arc::new(fs),
             buckets,
             meta,
             conditional: Mutex::new(()),
@@ -524,12 +525,12 @@ impl S3 for LocalStore {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         // S3 never creates a bucket on a write: a wrong bucket name is NoSuchBucket.
         self.require_bucket(&bucket).await?;
-        let _write = self.keys.write(&bucket, &key).await;
+        let write = self.keys.write(&bucket, &key).await;
         req.input.key = self.place(&bucket, &key).await?;
         let size = req.input.content_length.unwrap_or(0);
-        let mut out = if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
+        let _one_at_a_time = if req.input.if_none_match.is_some() || req.input.if_match.is_some() {
             // Check-then-write must be one step for leases to work: one conditional put at a time.
-            let _one_at_a_time = self.conditional.lock().await;
+            let one = self.conditional.lock().await;
             let i = &req.input;
             self.check_write_conditions(
                 &req,
@@ -539,10 +540,21 @@ impl S3 for LocalStore {
                 i.if_none_match.as_ref(),
             )
             .await?;
-            self.fs.put_object(req).await?
+            Some(one)
         } else {
-            self.fs.put_object(req).await?
+            None
         };
+        // s3s-fs renames the body into place, then writes its ETag and checksums beside it: a request dropped in
+        // between (its client killed after sending the whole body) would leave the new body with the old
+        // checksums. S3's PUT is atomic ("Amazon S3 data consistency model"), so the write runs to its end on a
+        // task of its own, holding the key until then, whatever becomes of the request.
+        let fs = self.fs.clone();
+        let mut out = tokio::spawn(async move {
+            let _write = write;
+            fs.put_object(req).await
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "the write of {key} failed: {e}"))??;
         let now = Timestamp::from(std::time::SystemTime::now());
         out.output.expiration = self.expiration(&bucket, &key, size, &now).await;
         let etag = out.output.e_tag.as_ref().map(|e| e.value().to_owned());
