@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use message::{Body, CreatedObject};
-pub use queue::{Depth, EventQueue, QueueDepths, Received};
+pub use queue::{Depth, EventQueue, Heartbeat, QueueDepths, Received};
 
 /// What an event run saw in its messages. Stored in the run's summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

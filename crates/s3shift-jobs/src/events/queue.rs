@@ -185,6 +185,12 @@ impl EventQueue {
         self.set_visibility(receipts, 0).await
     }
 
+    /// Keeps the messages of `receipts` hidden for `visibility_s` from now on, extended every third of it, until
+    /// the returned [`Heartbeat`] is stopped.
+    pub fn heartbeat(&self, receipts: Vec<String>, visibility_s: u32) -> Heartbeat {
+        Heartbeat::start(self.clone(), receipts, visibility_s)
+    }
+
     /// Hides the messages of `receipts` for `seconds` more from now: the heartbeat of a run that still works on
     /// them ("Amazon SQS visibility timeout": "Programmatically extend the visibility timeout for tasks that don't
     /// complete within the initial timeout", with ChangeMessageVisibility; the new timeout counts from the call).
@@ -287,5 +293,48 @@ impl EventQueue {
             queue,
             dead_letter: Some((url, depth)),
         })
+    }
+}
+/// Extends the visibility of a run's messages every third of their timeout, until stopped (or dropped, on an
+/// error path: the messages then keep their last timeout).
+pub struct Heartbeat {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Heartbeat {
+    fn start(queue: EventQueue, receipts: Vec<String>, visibility_s: u32) -> Self {
+        let period = std::time::Duration::from_secs(u64::from(visibility_s)) / 3;
+        let period = period.max(std::time::Duration::from_millis(500));
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            if receipts.is_empty() {
+                return;
+            }
+            // At once, then every period: the first messages were received a receive phase ago.
+            loop {
+                if let Err(e) = queue.extend(&receipts, visibility_s).await {
+                    tracing::warn!(error = %e, "extending the run's messages' visibility failed; trying again");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(period) => {}
+                    _ = stopped.changed() => return,
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    /// Stops extending, once no extension is under way: what the run settles next (deletes, releases) is not
+    /// undone by a late one.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

@@ -31,7 +31,7 @@ pub use crash::{CrashPoint, FAILPOINT_RELEASE_VAR, FAILPOINT_VAR};
 pub use extract::Progress;
 pub use summary::{RunMode, RunSummary, StageSeconds};
 
-use crate::events::{EventBatch, QueueDepths};
+use crate::events::{EventBatch, Heartbeat, QueueDepths};
 use crate::lease::{Lease, Slot};
 use crate::plan::Plan;
 use crate::spec::JobSpec;
@@ -230,11 +230,7 @@ impl Pipeline {
     /// load takes, so that no other consumer receives them mid-run; stopped before the run settles them.
     fn heartbeat(&self, spec: &JobSpec, batch: &EventBatch) -> Option<Heartbeat> {
         let (queue, cfg) = (self.events.as_ref()?, spec.config.source.events.as_ref()?);
-        Some(Heartbeat::start(
-            queue.clone(),
-            batch.receipts(),
-            cfg.visibility_timeout_seconds,
-        ))
+        Some(queue.heartbeat(batch.receipts(), cfg.visibility_timeout_seconds))
     }
 
     /// Whether a run of `spec` plans from its event queue: it has one, and neither `--scan` nor a backfill
@@ -565,50 +561,6 @@ async fn released_after<T>(lease: Lease, outcome: Result<T>) -> Result<T> {
     let value = outcome?;
     released?;
     Ok(value)
-}
-
-/// Extends the visibility of a run's messages every third of their timeout, until stopped (or dropped, on an
-/// error path: the messages then keep their last timeout).
-struct Heartbeat {
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Heartbeat {
-    fn start(queue: EventQueue, receipts: Vec<String>, visibility_s: u32) -> Self {
-        let period = std::time::Duration::from_secs(u64::from(visibility_s)) / 3;
-        let period = period.max(std::time::Duration::from_millis(500));
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
-            if receipts.is_empty() {
-                return;
-            }
-            // At once, then every period: the first messages were received a receive phase ago.
-            loop {
-                if let Err(e) = queue.extend(&receipts, visibility_s).await {
-                    tracing::warn!(error = %e, "extending the run's messages' visibility failed; trying again");
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(period) => {}
-                    _ = stopped.changed() => return,
-                }
-            }
-        });
-        Self { stop, task }
-    }
-
-    /// Stops extending, once no extension is under way: what the run settles next (deletes, releases) is not
-    /// undone by a late one.
-    async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for Heartbeat {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 /// The id of a run of `spec` started `now` under the lease of `slot`: its last number is the slot plus one, so
