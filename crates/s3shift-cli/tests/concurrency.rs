@@ -271,3 +271,167 @@ async fn three_followers_on_one_queue_load_every_upload_once_through_kills() {
         assert!(lease["released"] == true || !alive(pid), "{}: {lease}", o.key);
     }
 }
+
+/// The last line of a `--json` command's standard output.
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    let line = stdout(out).lines().last().map(str::to_owned).unwrap_or_default();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
+}
+
+/// Objects staged by the runs that loaded from `since` on (the warehouse's clock, the runs' `loaded_at`).
+async fn staged_since(stack: &Stack, since: &str) -> i64 {
+    stack
+        .count(&format!(
+            "SELECT COALESCE(SUM(objects_staged), 0) FROM s3shift.runs \
+             WHERE loaded_at >= CAST('{since}' AS TIMESTAMPTZ)"
+        ))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enqueued_backfill_is_read_once_by_event_runs_even_when_a_run_takes_part_of_an_item() {
+    // One run plans at most 15 objects, so 40 objects make three work items and three runs.
+    let stack = Stack::start(BIN, "max_objects_per_run = 15").await;
+    let queue = stack
+        .enable_events(5, "visibility_timeout_seconds = 2\nmax_latency_seconds = 1")
+        .await;
+    stack.migrate().await;
+    put_images(&stack, 40).await;
+    for _ in 0..3 {
+        let out = stack.s3shift(&["run", "--json"], &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    stack.assert_exactly_once(40).await;
+    assert_eq!(stack.queue_depth(&queue).await, (0, 0));
+
+    let dry = stack
+        .s3shift(
+            &[
+                "backfill",
+                "--since",
+                "2000-01-01",
+                "--enqueue",
+                "--dry-run",
+                "--json",
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    assert_eq!(json_of(&dry)["messages"], 3, "{}", stdout(&dry));
+    assert_eq!(stack.queue_depth(&queue).await, (0, 0), "a dry run sends nothing");
+
+    let out = stack
+        .s3shift(&["backfill", "--since", "2000-01-01", "--enqueue", "--json"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = json_of(&out);
+    assert_eq!(
+        (sent["objects"].as_i64(), sent["messages"].as_i64()),
+        (Some(40), Some(3)),
+        "{sent}"
+    );
+    let since = sent["reprocess_unless_loaded_since"].as_str().unwrap().to_owned();
+    assert_eq!(stack.queue_depth(&queue).await, (3, 0));
+
+    // Each event run reads what the items still need; a released item comes back and skips what was loaded
+    // again since the request.
+    let mut runs = 0;
+    while stack.queue_depth(&queue).await != (0, 0) {
+        runs += 1;
+        assert!(runs <= 6, "the backfill's items keep coming back");
+        let out = stack.s3shift(&["run", "--json"], &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(json_of(&out)["mode"], "events");
+    }
+    assert_eq!(runs, 3, "15 + 15 + 10 objects");
+    assert_eq!(
+        staged_since(&stack, &since).await,
+        40,
+        "each object read once again, no more"
+    );
+    assert_eq!(
+        stack
+            .count(&format!(
+                "SELECT COUNT(*) FROM s3shift.loaded_objects WHERE loaded_at >= CAST('{since}' AS TIMESTAMPTZ)"
+            ))
+            .await,
+        40,
+        "every ledger row rewritten by the backfill"
+    );
+    stack.assert_exactly_once(40).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_followers_share_an_enqueued_backfill_and_load_each_object_once() {
+    let stack = Stack::start(BIN, "max_objects_per_run = 4").await;
+    let queue = stack
+        .enable_events(
+            10,
+            "visibility_timeout_seconds = 5\nmax_latency_seconds = 1\nmax_batch = 4\nconsumers = 2",
+        )
+        .await;
+    stack.migrate().await;
+    put_images(&stack, 40).await;
+    let mut followers: Vec<std::process::Child> =
+        (0..2).map(|i| follower(&stack, &format!("f{i}"))).collect();
+    let loaded_since = |since: String| {
+        let stack = &stack;
+        async move {
+            stack
+                .count(&format!(
+                    "SELECT COUNT(*) FROM s3shift.loaded_objects WHERE loaded_at >= CAST('{since}' AS TIMESTAMPTZ)"
+                ))
+                .await
+        }
+    };
+    let settled = |want: i64, since: String| {
+        let stack = &stack;
+        let queue = &queue;
+        async move {
+            for _ in 0..600 {
+                if loaded_since(since.clone()).await == want && stack.queue_depth(queue).await == (0, 0) {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            false
+        }
+    };
+    assert!(settled(40, "2000-01-01".into()).await, "the uploads loaded");
+    let out = stack
+        .s3shift(&["backfill", "--since", "2000-01-01", "--enqueue", "--json"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = json_of(&out);
+    assert_eq!(
+        (sent["objects"].as_i64(), sent["messages"].as_i64()),
+        (Some(40), Some(10)),
+        "{sent}"
+    );
+    let since = sent["reprocess_unless_loaded_since"].as_str().unwrap().to_owned();
+    assert!(
+        settled(40, since.clone()).await,
+        "the backfill loaded by the followers"
+    );
+    for f in &followers {
+        crash::send_signal(f.id(), "TERM");
+    }
+    for f in &mut followers {
+        assert!(f.wait().unwrap().success());
+    }
+    stack.assert_exactly_once(40).await;
+    assert_eq!(
+        staged_since(&stack, &since).await,
+        40,
+        "each object read once again, no more"
+    );
+    // Both followers took part (the items are shared, not taken by one).
+    let runs = stack
+        .count(&format!(
+            "SELECT COUNT(DISTINCT RIGHT(run_id, 1)) FROM s3shift.runs \
+             WHERE loaded_at >= CAST('{since}' AS TIMESTAMPTZ) AND objects_staged > 0"
+        ))
+        .await;
+    assert_eq!(runs, 2, "both followers' slots loaded part of the backfill");
+}

@@ -61,7 +61,11 @@ pub async fn job_status(api: &DataApi, spec: &JobSpec, limit: u32, now: DateTime
     let lag_hours = runs
         .iter()
         .filter(|r| r.finished_at.is_some())
-        .find_map(|r| r.started_at.as_deref().and_then(parse_time))
+        .find_map(|r| {
+            r.started_at
+                .as_deref()
+                .and_then(s3shift_redshift::warehouse::ledger::parse_timestamptz)
+        })
         .map(|t| (now - t).num_seconds() as f64 / 3600.0);
     let min_slack_hours = runs.first().and_then(|r| r.min_slack_hours);
     Ok(JobStatus {
@@ -73,31 +77,4 @@ pub async fn job_status(api: &DataApi, spec: &JobSpec, limit: u32, now: DateTime
         min_slack_hours,
         queue: None,
     })
-}
-
-/// Parses the warehouse's text form of a TIMESTAMPTZ (`2026-11-28 04:31:19.494121+00`).
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    let with_zone = if s.ends_with("+00") {
-        format!("{s}:00")
-    } else {
-        s.to_owned()
-    };
-    DateTime::parse_from_str(&with_zone, "%Y-%m-%d %H:%M:%S%.f%:z")
-        .or_else(|_| DateTime::parse_from_rfc3339(&with_zone))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn warehouse_times_parse() {
-        assert!(parse_time("2026-11-28 04:31:19.494121+00").is_some());
-        assert!(parse_time("2026-11-28 04:31:19+00").is_some());
-        assert!(parse_time("2026-11-28T04:31:19Z").is_some());
-        assert!(parse_time("yesterday").is_none());
-    }
 }

@@ -34,6 +34,10 @@ pub(crate) struct BackfillArgs {
     /// Only the keys in this file, one per line (`-` reads standard input).
     #[arg(long, value_name = "FILE")]
     keys_from: Option<PathBuf>,
+    /// Send the objects to the job's event queue as work items for its `run --follow` consumers to share,
+    /// instead of reading them here (a job with `[source.events]`; needs sqs:SendMessage on the queue).
+    #[arg(long)]
+    enqueue: bool,
     /// Print counts, bytes, estimated S3 requests and Redshift statements; change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -100,15 +104,53 @@ pub(crate) fn backfill(args: &BackfillArgs) -> Result<u8> {
             Some(keys)
         }
     };
+    let backfill = Backfill {
+        since: args.since,
+        until: args.until,
+        prefixes: args.prefixes.clone(),
+        keys,
+    };
+    if args.enqueue {
+        if spec.config.source.events.is_none() {
+            return Err(UsageError(format!(
+                "--enqueue sends work to the job's event queue, and job {} has no [source.events]",
+                spec.name()
+            ))
+            .into());
+        }
+        return runtime()?.block_on(async {
+            let p = pipeline(&spec, &ClientOverrides::default()).await?;
+            let sent = p
+                .enqueue_backfill(&spec, &backfill, args.dry_run)
+                .await
+                .with_context(|| format!("backfill --enqueue of job {}", spec.name()))?;
+            let mut out = std::io::stdout().lock();
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string(&sent)?)?;
+            } else {
+                let verb = if sent.dry_run { "would send" } else { "sent" };
+                writeln!(
+                    out,
+                    "{}: {verb} {} objects ({} bytes) in {} messages to {}; the job's followers read them \
+                     again unless loaded since {}",
+                    sent.job,
+                    sent.objects,
+                    sent.bytes,
+                    sent.messages,
+                    sent.queue,
+                    sent.reprocess_unless_loaded_since
+                )?;
+                if sent.objects_not_found > 0 {
+                    writeln!(out, "not found: {} named keys", sent.objects_not_found)?;
+                }
+            }
+            Ok(0)
+        });
+    }
     let options = RunOptions {
         dry_run: args.dry_run,
         progress: progress_mode(),
-        backfill: Some(Backfill {
-            since: args.since,
-            until: args.until,
-            prefixes: args.prefixes.clone(),
-            keys,
-        }),
+        backfill: Some(backfill),
         ..RunOptions::default()
     };
     runtime()?.block_on(async {

@@ -5,6 +5,10 @@
 //! once, usually within seconds, "can sometimes take a minute or longer", are not ordered, and may (rarely) be
 //! lost. So nothing here trusts an event to be new, unique or in order: the planner dedupes by object identity
 //! and checks the ledger. The object key is URL-encoded in the event (a space is `+`), and is decoded here once.
+//!
+//! The queue also carries s3shift's own work items ([`WorkItem`], written by `backfill --enqueue`): the same
+//! record shape, with `eventSource` `s3shift:backfill` and an `s3shift` member on the envelope that says to read
+//! the objects again unless the ledger shows them loaded after the request.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -27,6 +31,9 @@ pub struct CreatedObject {
     pub event_time: DateTime<Utc>,
     /// The event's name (`ObjectCreated:Put`).
     pub event_name: String,
+    /// For a work item that asks to read the object again ([`WorkItem`]): the warehouse's time of the request.
+    /// A ledger row of the object counts as loaded only when it was loaded at or after this time.
+    pub reprocess_unless_loaded_since: Option<DateTime<Utc>>,
 }
 
 /// What a message body holds.
@@ -54,7 +61,17 @@ struct Envelope {
     records: Option<Vec<serde_json::Value>>,
     #[serde(rename = "Event")]
     event: Option<String>,
+    s3shift: Option<WorkMarker>,
 }
+
+/// The envelope member that makes a message a work item of s3shift's.
+#[derive(Deserialize)]
+struct WorkMarker {
+    reprocess_unless_loaded_since: String,
+}
+
+/// The `eventSource` of a work item's records.
+pub const WORK_ITEM_SOURCE: &str = "s3shift:backfill";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -94,6 +111,18 @@ pub fn parse(body: &str) -> Body {
     if envelope.event.as_deref() == Some("s3:TestEvent") {
         return Body::Test;
     }
+    let reprocess = match &envelope.s3shift {
+        None => None,
+        Some(m) => match DateTime::parse_from_rfc3339(&m.reprocess_unless_loaded_since) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(e) => {
+                return Body::Malformed(format!(
+                    "s3shift.reprocess_unless_loaded_since {:?}: {e}",
+                    m.reprocess_unless_loaded_since
+                ));
+            }
+        },
+    };
     let Some(records) = envelope.records else {
         return Body::Malformed("no `Records` (not an S3 event notification)".into());
     };
@@ -106,9 +135,14 @@ pub fn parse(body: &str) -> Body {
             Ok(r) => r,
             Err(e) => return Body::Malformed(format!("Records[{i}]: {e}")),
         };
-        if record.event_source.as_deref().is_some_and(|s| s != "aws:s3") {
+        let expected = if envelope.s3shift.is_some() {
+            WORK_ITEM_SOURCE
+        } else {
+            "aws:s3"
+        };
+        if record.event_source.as_deref().is_some_and(|s| s != expected) {
             return Body::Malformed(format!(
-                "Records[{i}]: eventSource {:?}, not aws:s3",
+                "Records[{i}]: eventSource {:?}, not {expected}",
                 record.event_source.unwrap_or_default()
             ));
         }
@@ -117,7 +151,10 @@ pub fn parse(body: &str) -> Body {
             continue;
         }
         match created(record) {
-            Ok(o) => objects.push(o),
+            Ok(mut o) => {
+                o.reprocess_unless_loaded_since = reprocess;
+                objects.push(o);
+            }
             Err(why) => return Body::Malformed(format!("Records[{i}]: {why}")),
         }
     }
@@ -157,7 +194,95 @@ fn created(r: Record) -> Result<CreatedObject, String> {
         version_id: r.s3.object.version_id.filter(|v| !v.is_empty() && v != "null"),
         event_time,
         event_name: r.event_name,
+        reprocess_unless_loaded_since: None,
     })
+}
+
+/// Encodes a key as S3 does in an event: every byte but ASCII letters, digits and `-_.~/` as `%XX` (what
+/// [`decode_key`] reads back, byte for byte).
+pub fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One of s3shift's work items: objects to read again, sent to a job's queue by `backfill --enqueue` so that
+/// the job's followers share a backfill as they share uploads. Records have S3's event shape, so the planner
+/// treats them as events; the envelope's `s3shift` member carries the request's time.
+#[derive(Debug, Clone)]
+pub struct WorkItem {
+    since: DateTime<Utc>,
+    records: Vec<String>,
+    bytes: usize,
+}
+
+/// The envelope around a work item's records, less the records themselves.
+const WORK_ITEM_OVERHEAD: usize = 128;
+
+impl WorkItem {
+    /// An empty item for a request made at `since` (the warehouse's clock).
+    pub fn new(since: DateTime<Utc>) -> Self {
+        Self {
+            since,
+            records: Vec::new(),
+            bytes: WORK_ITEM_OVERHEAD,
+        }
+    }
+
+    /// The record for `o`, as S3 would write it.
+    pub fn record(o: &s3shift_core::ObjectRef) -> String {
+        serde_json::json!({
+            "eventVersion": "2.1",
+            "eventSource": WORK_ITEM_SOURCE,
+            "eventTime": o.last_modified.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "eventName": "ObjectCreated:Backfill",
+            "s3": {
+                "bucket": {"name": o.bucket},
+                "object": {"key": encode_key(&o.key), "size": o.size, "eTag": o.etag},
+            },
+        })
+        .to_string()
+    }
+
+    /// Adds `record` when the item stays within `max_bytes` (or is empty); else hands it back.
+    pub fn push(&mut self, record: String, max_bytes: usize) -> std::result::Result<(), String> {
+        if !self.records.is_empty() && self.bytes + record.len() + 1 > max_bytes {
+            return Err(record);
+        }
+        self.bytes += record.len() + 1;
+        self.records.push(record);
+        Ok(())
+    }
+
+    /// Objects in the item.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether it holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The message body's length so far, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The message body.
+    pub fn body(&self) -> String {
+        format!(
+            r#"{{"s3shift":{{"reprocess_unless_loaded_since":"{}"}},"Records":[{}]}}"#,
+            self.since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            self.records.join(",")
+        )
+    }
 }
 
 /// Decodes an event's key: `+` is a space, `%XX` a byte; the bytes must be UTF-8.
@@ -232,6 +357,71 @@ mod tests {
         ] {
             assert!(matches!(parse(&bad), Body::Malformed(_)), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_work_item_reads_back_as_its_objects_with_the_request_time() {
+        let since = DateTime::parse_from_rfc3339("2026-12-07T10:00:00.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut item = WorkItem::new(since);
+        let keys = ["a b+c/é.jpg", "ctrl\u{1}\t\n%.jpg", "plain/x.jpg"];
+        for (i, key) in keys.iter().enumerate() {
+            let o = s3shift_core::ObjectRef {
+                bucket: "b".into(),
+                key: (*key).into(),
+                version_id: None,
+                etag: format!("e{i}"),
+                size: 10 + i as u64,
+                last_modified: since,
+                expires_at: None,
+            };
+            item.push(WorkItem::record(&o), 10_000).unwrap();
+        }
+        assert!(
+            item.bytes() >= item.body().len(),
+            "{} < {}",
+            item.bytes(),
+            item.body().len()
+        );
+        let Body::Created { objects, others } = parse(&item.body()) else {
+            panic!("created: {}", item.body())
+        };
+        assert!(others.is_empty());
+        let got: Vec<(&str, &str, u64)> = objects
+            .iter()
+            .map(|o| (o.key.as_str(), o.etag.as_str(), o.size))
+            .collect();
+        assert_eq!(
+            got,
+            [(keys[0], "e0", 10), (keys[1], "e1", 11), (keys[2], "e2", 12)]
+        );
+        assert!(
+            objects
+                .iter()
+                .all(|o| o.reprocess_unless_loaded_since == Some(since))
+        );
+        // The item's source is refused without the envelope's marker, and S3's with it.
+        let forged = item.body().replace(
+            r#""s3shift":{"reprocess_unless_loaded_since":"2026-12-07T10:00:00.500000Z"},"#,
+            "",
+        );
+        assert!(matches!(parse(&forged), Body::Malformed(_)), "{forged}");
+        let mixed = item.body().replacen(WORK_ITEM_SOURCE, "aws:s3", 1);
+        assert!(matches!(parse(&mixed), Body::Malformed(_)), "{mixed}");
+        // Full: the next record is handed back.
+        let mut small = WorkItem::new(since);
+        let r = WorkItem::record(&s3shift_core::ObjectRef {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: None,
+            etag: "e".into(),
+            size: 1,
+            last_modified: since,
+            expires_at: None,
+        });
+        small.push(r.clone(), 400).unwrap();
+        assert!(small.push(r, 400).is_err());
     }
 
     #[test]

@@ -19,15 +19,17 @@
 //! [`EventBatch`] is the pure part (sorting received messages, deciding what to delete); [`queue`] talks to SQS;
 //! the planner that joins them with the ledger is `crate::plan::events`.
 
+pub mod enqueue;
 pub mod message;
 pub mod queue;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use message::{Body, CreatedObject};
+pub use enqueue::Enqueued;
+pub use message::{Body, CreatedObject, WorkItem};
 pub use queue::{Depth, EventQueue, Heartbeat, QueueDepths, Received};
 
 /// What an event run saw in its messages. Stored in the run's summary.
@@ -128,8 +130,12 @@ impl EventBatch {
                             continue;
                         }
                         let id = identity_of(&o);
-                        if self.objects.contains_key(&id) {
+                        if let Some(held) = self.objects.get_mut(&id) {
                             self.counts.duplicates += 1;
+                            // A request to read it again stands whatever else names it.
+                            held.reprocess_unless_loaded_since = held
+                                .reprocess_unless_loaded_since
+                                .max(o.reprocess_unless_loaded_since);
                         } else {
                             self.objects.insert(id.clone(), o);
                         }
@@ -161,13 +167,23 @@ impl EventBatch {
         self.objects.values().map(|o| o.event_time).min()
     }
 
-    /// Marks `loaded` identities (from the ledger) as done: they are not loaded again.
-    pub fn mark_loaded(&mut self, loaded: &HashSet<String>) {
+    /// Marks as done the identities the ledger holds (`loaded`: identity → when it was loaded, by the
+    /// warehouse's clock): they are not loaded again. An object a work item asks to read again is done only when
+    /// its ledger row is at least as recent as the request.
+    pub fn mark_loaded(&mut self, loaded: &HashMap<String, Option<DateTime<Utc>>>) {
         let before = self.objects.len();
-        self.objects.retain(|id, _| !loaded.contains(id));
+        self.objects.retain(|id, o| match loaded.get(id) {
+            None => true,
+            Some(at) => match o.reprocess_unless_loaded_since {
+                None => false,
+                Some(since) => at.is_none_or(|at| at < since),
+            },
+        });
         self.counts.already_loaded += (before - self.objects.len()) as u64;
+        let objects = &self.objects;
         for h in &mut self.held {
-            h.needs.retain(|id| !loaded.contains(id));
+            h.needs
+                .retain(|id| !loaded.contains_key(id) || objects.contains_key(id));
         }
     }
 
@@ -257,7 +273,7 @@ mod tests {
         );
         // The ledger already has in/c: message 4 waits on nothing any more.
         let id = |k: &str, e: &str| s3shift_core::object::identity("b", k, e, None);
-        batch.mark_loaded(&HashSet::from([id("in/c", "e3")]));
+        batch.mark_loaded(&HashMap::from([(id("in/c", "e3"), None)]));
         assert_eq!(batch.counts.already_loaded, 1);
         let mut now = batch.take_done();
         now.sort();
@@ -271,6 +287,46 @@ mod tests {
         assert!(release.is_empty());
         assert_eq!(leave.len(), 1);
         assert_eq!(leave[0].message_id, "3");
+    }
+
+    #[test]
+    fn an_object_asked_for_again_is_done_only_when_loaded_since_the_request() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let since = t("2026-12-07T10:00:00Z");
+        let item = |key: &str| {
+            let o = s3shift_core::ObjectRef {
+                bucket: "b".into(),
+                key: key.into(),
+                version_id: None,
+                etag: "e".into(),
+                size: 10,
+                last_modified: since,
+                expires_at: None,
+            };
+            let mut w = message::WorkItem::new(since);
+            w.push(message::WorkItem::record(&o), 10_000).unwrap();
+            w.body()
+        };
+        let mut batch = EventBatch::sort(
+            vec![
+                msg("1", item("k/old")),
+                msg("2", item("k/new")),
+                msg("3", item("k/never")),
+                // An upload's event for k/old too: the request to read it again still stands.
+                msg("4", created("b", "k/old", "e")),
+            ],
+            "b",
+            &["k/".to_owned()],
+        );
+        let id = |k: &str| s3shift_core::object::identity("b", k, "e", None);
+        batch.mark_loaded(&HashMap::from([
+            (id("k/old"), Some(t("2026-12-07T09:59:59Z"))),
+            (id("k/new"), Some(t("2026-12-07T10:00:00Z"))),
+        ]));
+        let mut left: Vec<&str> = batch.objects().map(|o| o.key.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["k/never", "k/old"]);
+        assert_eq!(batch.take_done(), ["r-2"]);
     }
 
     #[test]

@@ -13,10 +13,15 @@
 //! sqs:GetQueueAttributes on the queue, and sqs:GetQueueUrl and sqs:GetQueueAttributes on its dead-letter
 //! queue (the batch calls are authorized as their single forms: "Amazon SQS API permissions: Actions and
 //! resource reference").
+//!
+//! `backfill --enqueue` sends work items ([`EventQueue::send`]): "SendMessageBatch" takes at most 10 entries, and
+//! the sum of a batch's bodies may not pass the queue's limit (262,144 bytes on the older pages, 1 MiB since
+//! 2025: the smaller is kept); a body holds only the characters XML 1.0 allows. Whoever runs it needs
+//! sqs:SendMessage and sqs:GetQueueAttributes on the queue (the task roles do not have sqs:SendMessage).
 
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, MessageSystemAttributeName,
-    QueueAttributeName,
+    QueueAttributeName, SendMessageBatchRequestEntry,
 };
 
 use crate::{Error, Result};
@@ -25,6 +30,9 @@ use crate::{Error, Result};
 pub const SQS_BATCH: usize = 10;
 /// SQS's longest long poll, seconds.
 pub const SQS_MAX_WAIT_SECONDS: u32 = 20;
+/// The most bytes one SendMessageBatch carries, all its bodies together, on any queue: "SendMessageBatch" gave
+/// 262,144 bytes until 2025 and gives 1 MiB now; the smaller holds on both.
+pub const SQS_BATCH_BYTES: usize = 262_144;
 /// SQS's longest visibility timeout, seconds.
 pub const SQS_MAX_VISIBILITY_SECONDS: u32 = 43_200;
 
@@ -198,6 +206,79 @@ impl EventQueue {
     pub async fn extend(&self, receipts: &[String], seconds: u32) -> Result<()> {
         self.set_visibility(receipts, i32::try_from(seconds).unwrap_or(i32::MAX))
             .await
+    }
+
+    /// The queue's `MaximumMessageSize`, bytes (SQS's default, 262,144, when the attribute is missing).
+    pub async fn max_message_size(&self) -> Result<usize> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(QueueAttributeName::MaximumMessageSize)
+            .send()
+            .await
+            .map_err(|e| self.fail("GetQueueAttributes", e))?;
+        Ok(out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::MaximumMessageSize))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(SQS_BATCH_BYTES))
+    }
+
+    /// Sends `bodies` (at most 10, together within [`SQS_BATCH_BYTES`]) in one SendMessageBatch. Entries SQS
+    /// fails on its side (`SenderFault` false) are sent again, up to five times with a growing pause; an entry
+    /// refused for what it is, or still failing, fails the call naming its SQS code. Returns the message ids.
+    pub async fn send(&self, bodies: &[String]) -> Result<Vec<String>> {
+        let mut ids = vec![String::new(); bodies.len()];
+        let mut left: Vec<usize> = (0..bodies.len()).collect();
+        for attempt in 0u32.. {
+            let entries = left
+                .iter()
+                .map(|&i| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(&bodies[i])
+                        .build()
+                        .map_err(|e| self.refused("SendMessageBatch", e))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| self.fail("SendMessageBatch", e))?;
+            for ok in out.successful() {
+                if let Some(slot) = ok.id().parse::<usize>().ok().and_then(|i| ids.get_mut(i)) {
+                    ok.message_id().clone_into(slot);
+                }
+            }
+            left.clear();
+            for f in out.failed() {
+                if f.sender_fault() || attempt >= 5 {
+                    return Err(Error::Queue {
+                        queue: self.url.clone(),
+                        op: "SendMessageBatch",
+                        problem: format!(
+                            "entry {} of {}: {}: {}",
+                            f.id(),
+                            bodies.len(),
+                            f.code(),
+                            f.message().unwrap_or_default()
+                        ),
+                        source: None,
+                    });
+                }
+                left.extend(f.id().parse::<usize>().ok().filter(|&i| i < bodies.len()));
+            }
+            if left.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+        }
+        Ok(ids)
     }
 
     async fn set_visibility(&self, receipts: &[String], seconds: i32) -> Result<()> {

@@ -3,7 +3,7 @@
 //! the bucket: no listing, and one ledger statement per
 //! [`KEYS_PER_LOOKUP`](s3shift_redshift::warehouse::ledger::KEYS_PER_LOOKUP) keys.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use s3shift_core::ObjectRef;
@@ -102,11 +102,13 @@ impl Pipeline {
             k.dedup();
             k
         };
-        let mut loaded = HashSet::new();
+        let mut loaded = HashMap::new();
         // Rows a scan wrote carry no version id, nor do event identities (see `identity_of`).
         let statements = ledger
-            .lookup_keys(&self.api, &src.bucket, &keys, |key, etag, _version| {
-                loaded.insert(s3shift_core::object::identity(&src.bucket, key, etag, None));
+            .lookup_keys(&self.api, &src.bucket, &keys, |hit| {
+                let id = s3shift_core::object::identity(&src.bucket, hit.key, hit.etag, None);
+                let at = loaded.entry(id).or_insert(hit.loaded_at);
+                *at = (*at).max(hit.loaded_at);
             })
             .await?;
         summary.data_api_statements += statements;

@@ -75,9 +75,7 @@ impl Pipeline {
         while let Some(page) = rx.recv().await {
             for mut o in page {
                 if let Some(b) = backfill {
-                    let selected = b.since.is_none_or(|t| o.last_modified >= t)
-                        && b.until.is_none_or(|t| o.last_modified < t)
-                        && named.as_ref().is_none_or(|k| k.contains(o.key.as_str()));
+                    let selected = b.selects(&o) && named.as_ref().is_none_or(|k| k.contains(o.key.as_str()));
                     if !selected {
                         continue;
                     }

@@ -96,6 +96,13 @@ pub struct Backfill {
     pub keys: Option<HashSet<String>>,
 }
 
+impl Backfill {
+    /// Whether `o`'s LastModified falls in the window (named keys are checked by the caller).
+    pub fn selects(&self, o: &s3shift_core::ObjectRef) -> bool {
+        self.since.is_none_or(|t| o.last_modified >= t) && self.until.is_none_or(|t| o.last_modified < t)
+    }
+}
+
 /// The outcome of `s3shift run`.
 #[derive(Debug, Clone)]
 pub enum RunOutcome {

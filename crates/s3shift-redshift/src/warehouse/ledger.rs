@@ -30,6 +30,59 @@ pub struct LedgerWindow<'a> {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// One ledger row found by [`LedgerTable::lookup_keys`].
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerHit<'a> {
+    /// The object key.
+    pub key: &'a str,
+    /// The ETag, as the ledger holds it.
+    pub etag: &'a str,
+    /// The version id, when the row has one.
+    pub version_id: Option<&'a str>,
+    /// When the load that wrote the row ran (the warehouse's clock); `None` when the text does not parse.
+    pub loaded_at: Option<DateTime<Utc>>,
+}
+
+/// Parses the warehouse's text form of a TIMESTAMPTZ (`2026-11-28 04:31:19.494121+00`, or RFC 3339).
+pub fn parse_timestamptz(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    let with_zone = if s.ends_with("+00") {
+        format!("{s}:00")
+    } else {
+        s.to_owned()
+    };
+    DateTime::parse_from_str(&with_zone, "%Y-%m-%d %H:%M:%S%.f%:z")
+        .or_else(|_| DateTime::parse_from_rfc3339(&with_zone))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The warehouse's clock now (`GETDATE()`, the clock `loaded_at` is written with), as a bound that every load
+/// whose `loaded_at` reaches it started after this call: one statement.
+///
+/// "GETDATE function" (Amazon Redshift Database Developer Guide): the start of the current statement, and its
+/// example shows whole seconds. A time without a fraction is taken to be cut to the second, so one second is
+/// added: a load in the same second then counts as earlier (read again, never skipped).
+pub async fn warehouse_now(api: &DataApi) -> Result<DateTime<Utc>> {
+    let rows = api.query("SELECT CAST(GETDATE() AS TIMESTAMPTZ)", &[]).await?;
+    let text = rows
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let now = parse_timestamptz(&text).ok_or_else(|| Error::Table {
+        table: "GETDATE()".into(),
+        problem: format!("the warehouse's time {text:?} is not a TIMESTAMPTZ"),
+    })?;
+    Ok(if chrono::Timelike::nanosecond(&now) == 0 {
+        now + chrono::Duration::seconds(1)
+    } else {
+        now
+    })
+}
+
 fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
 }
@@ -93,17 +146,18 @@ impl LedgerTable {
         Ok(minutes)
     }
 
-    /// Hands the identity (key, ETag, version id) of every ledger row of `bucket` whose key is one of `keys` to
-    /// `on_row`: the ledger lookup of an event run, whose cost follows the objects it names, not the bucket.
-    /// One statement per [`KEYS_PER_LOOKUP`] keys (fewer when keys are long: a statement and its parameters
-    /// stay under 64 KiB, well inside the Data API's 100 KB statement limit, "Considerations when calling the
-    /// Amazon Redshift Data API"). Returns the statements run; rows without a key or an ETag are skipped.
+    /// Hands every ledger row of `bucket` whose key is one of `keys` to `on_row` ([`LedgerHit`]: its identity
+    /// and when it was loaded): the ledger lookup of an event run, whose cost follows the objects it names, not
+    /// the bucket. One statement per [`KEYS_PER_LOOKUP`] keys (fewer when keys are long: a statement and its
+    /// parameters stay under 64 KiB, well inside the Data API's 100 KB statement limit, "Considerations when
+    /// calling the Amazon Redshift Data API"). Returns the statements run; rows without a key or an ETag are
+    /// skipped.
     pub async fn lookup_keys(
         &self,
         api: &DataApi,
         bucket: &str,
         keys: &[&str],
-        mut on_row: impl FnMut(&str, &str, Option<&str>),
+        mut on_row: impl FnMut(LedgerHit<'_>),
     ) -> Result<u64> {
         let mut statements = 0u64;
         let mut rest = keys;
@@ -126,7 +180,8 @@ impl LedgerTable {
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
-                "SELECT object_key, etag, version_id FROM {} WHERE bucket = :bucket AND object_key IN ({list})",
+                "SELECT object_key, etag, version_id, loaded_at FROM {} \
+                 WHERE bucket = :bucket AND object_key IN ({list})",
                 self.table
             );
             let mut params: Vec<(&str, String)> = vec![("bucket", bucket.to_owned())];
@@ -141,7 +196,12 @@ impl LedgerTable {
                     row.first().and_then(Value::as_str),
                     row.get(1).and_then(Value::as_str),
                 ) {
-                    on_row(key, etag, row.get(2).and_then(Value::as_str));
+                    on_row(LedgerHit {
+                        key,
+                        etag,
+                        version_id: row.get(2).and_then(Value::as_str),
+                        loaded_at: row.get(3).and_then(Value::as_str).and_then(parse_timestamptz),
+                    });
                 }
             })
             .await?;
@@ -185,5 +245,18 @@ impl LedgerTable {
         })
         .await?;
         Ok(unreadable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warehouse_times_parse() {
+        assert!(parse_timestamptz("2026-11-28 04:31:19.494121+00").is_some());
+        assert!(parse_timestamptz("2026-11-28 04:31:19+00").is_some());
+        assert!(parse_timestamptz("2026-11-28T04:31:19Z").is_some());
+        assert!(parse_timestamptz("yesterday").is_none());
     }
 }
