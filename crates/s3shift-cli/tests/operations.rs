@@ -50,6 +50,7 @@ async fn dry_run_prints_the_plan_and_changes_nothing() {
 async fn deployment_names_from_the_environment_replace_the_job_files() {
     let stack = Stack::start(BIN, "").await;
     stack.store.ensure_bucket("prod-uploads").await.unwrap();
+    stack.store.put_expiry_rule("prod-uploads", 7).await.unwrap();
     stack.store.ensure_bucket("prod-stage").await.unwrap();
     for i in 0..3 {
         stack
@@ -240,7 +241,7 @@ async fn doctor_checks_every_precondition_and_fails_on_a_missing_workgroup() {
         "PASS  table s3shift.images: columns as staged",
         "PASS  database privileges: database user IAMR:s3shift-local-api-images-task holds the 14 privileges",
         "PASS  table s3shift.runs",
-        "WARN  lifecycle of s3://uploads/a/",
+        "PASS  lifecycle of s3://uploads/a/: every object expires 7 days after upload",
         "WARN  encryption of s3://stage",
     ] {
         assert!(text.contains(line), "{line:?} missing in:\n{text}");
@@ -440,4 +441,66 @@ async fn a_job_file_that_cannot_be_read_is_named_with_its_cause() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("cannot read no-such-job.toml"), "{err}");
     assert!(err.contains("caused by: No such file or directory"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_whose_ledger_window_has_no_bound_refuses_and_names_the_two_fixes() {
+    let stack = Stack::start(BIN, "").await;
+    stack.migrate().await;
+    // A bucket without lifecycle rules: nothing says how far back the ledger must be read.
+    stack.store.ensure_bucket("bare").await.unwrap();
+    stack
+        .store
+        .put("bare", "a/x.jpg", Bytes::from(repo::a_jpeg()), "image/jpeg")
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&stack.job).unwrap();
+    std::fs::write(
+        &stack.job,
+        text.replace("bucket = \"uploads\"", "bucket = \"bare\""),
+    )
+    .unwrap();
+    let out = stack.s3shift(&["run"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for part in [
+        "no lifecycle rule of s3://bare expires every object under \"a/\"",
+        "source.assume_lifecycle_days is 0",
+        "set source.assume_lifecycle_days",
+    ] {
+        assert!(err.contains(part), "{part:?} missing in:\n{err}");
+    }
+    assert_eq!(
+        stack.count("SELECT COUNT(*) FROM s3shift.runs").await,
+        0,
+        "nothing ran"
+    );
+    let doctor = stack.s3shift(&["doctor"], &[]).await;
+    assert!(
+        stdout(&doctor).contains("FAIL  lifecycle of s3://bare/a/"),
+        "{}",
+        stdout(&doctor)
+    );
+    // The operator vouches for the days objects are kept: the window is bounded by them.
+    let text = std::fs::read_to_string(&stack.job).unwrap();
+    std::fs::write(
+        &stack.job,
+        text.replace(
+            "settle_seconds = 0\n",
+            "settle_seconds = 0\nassume_lifecycle_days = 7\n",
+        ),
+    )
+    .unwrap();
+    let out = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stack.count("SELECT COUNT(*) FROM s3shift.loaded_objects").await,
+        1
+    );
+    let doctor = stack.s3shift(&["doctor"], &[]).await;
+    assert!(
+        stdout(&doctor).contains("WARN  lifecycle of s3://bare/a/: no rule expires every object here"),
+        "{}",
+        stdout(&doctor)
+    );
 }

@@ -126,31 +126,50 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
             ),
         });
     }
+    // The lifecycle bounds the ledger window a scan reads (`plan::ledger::ledger_window_start`): without a rule
+    // that expires everything under a prefix, or `assume_lifecycle_days`, a scan refuses to run.
+    let assume = src.assume_lifecycle_days;
+    let unbounded =
+        "add the 7-day expiration rule (deploy/storage.yaml), or set source.assume_lifecycle_days";
     match s3.lifecycle(&src.bucket).await {
         Ok(l) => {
             for prefix in &src.prefixes {
-                let probe = format!("{prefix}x");
-                out.push(match l.days_for(&probe, 1) {
+                let name = format!("lifecycle of s3://{}/{prefix}", src.bucket);
+                out.push(match l.deletes_all_under(prefix) {
                     Some(d) => check(
-                        format!("lifecycle of s3://{}/{prefix}", src.bucket),
+                        name,
                         Verdict::Pass,
-                        format!("objects expire {d} days after upload (at the next midnight UTC)"),
+                        format!("every object expires {d} days after upload (at the next midnight UTC)"),
                         "",
                     ),
-                    None => check(
-                        format!("lifecycle of s3://{}/{prefix}", src.bucket),
+                    None if assume > 0 => check(
+                        name,
                         Verdict::Warn,
-                        "no expiration rule applies: slack to expiry cannot be reported",
-                        "add the 7-day expiration rule (deploy/), or set source.assume_lifecycle_days",
+                        format!(
+                            "no rule expires every object here: the ledger window assumes {assume} days \
+                             (source.assume_lifecycle_days)"
+                        ),
+                        "add the 7-day expiration rule (deploy/storage.yaml)",
+                    ),
+                    None => check(
+                        name,
+                        Verdict::Fail,
+                        "no rule expires every object here, and source.assume_lifecycle_days is 0: a scan \
+                         refuses to run rather than read the whole ledger",
+                        unbounded,
                     ),
                 });
             }
         }
         Err(e) => out.push(check(
             format!("lifecycle of s3://{}", src.bucket),
-            Verdict::Warn,
+            if assume > 0 { Verdict::Warn } else { Verdict::Fail },
             e.to_string(),
-            "grant s3:GetLifecycleConfiguration on the source bucket",
+            if assume > 0 {
+                "grant s3:GetLifecycleConfiguration on the source bucket (the job assumes its days meanwhile)"
+            } else {
+                "grant s3:GetLifecycleConfiguration on the source bucket, or set source.assume_lifecycle_days"
+            },
         )),
     }
 

@@ -148,6 +148,22 @@ pub enum Error {
         #[source]
         source: Box<s3shift_redshift::Error>,
     },
+    /// A scan cannot bound the ledger window it would read: no lifecycle rule that deletes everything the job
+    /// lists, or no permission to read the rules, and no `assume_lifecycle_days`. Nothing was read.
+    #[error(
+        "job {job}: {why}; without a bound the ledger lookup would read every row the bucket ever had. {fix}"
+    )]
+    UnboundedLedger {
+        /// The job.
+        job: String,
+        /// What is missing (naming the bucket and prefix, or the refused call).
+        why: String,
+        /// The next step.
+        fix: String,
+        /// S3's answer, when the lifecycle could not be read.
+        #[source]
+        source: Option<Box<s3shift_s3::Error>>,
+    },
     /// A bucket the job names does not exist.
     #[error(
         "bucket {bucket} does not exist. It is the job's {role} bucket, named by {origin}: create it (deploy/storage.yaml \

@@ -475,6 +475,42 @@ impl S3Store {
         }
     }
 
+    /// Sets `bucket`'s lifecycle configuration to one rule that expires every object `days` after its creation
+    /// (what deploy/storage.yaml gives the ingestion buckets; for the embedded default and tests). Replaces any
+    /// rules the bucket had.
+    pub async fn put_expiry_rule(&self, bucket: &str, days: i32) -> Result<()> {
+        use aws_sdk_s3::types::{
+            BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+            LifecycleRuleFilter,
+        };
+        let refused = |e: aws_sdk_s3::error::BuildError| Error::Other {
+            op: "PutBucketLifecycleConfiguration",
+            bucket: bucket.to_owned(),
+            key: String::new(),
+            message: format!("the request could not be built: {e}"),
+            source: Some(Box::new(e)),
+        };
+        let rule = LifecycleRule::builder()
+            .id(format!("expire-after-{days}-days"))
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .expiration(LifecycleExpiration::builder().days(days).build())
+            .build()
+            .map_err(refused)?;
+        let config = BucketLifecycleConfiguration::builder()
+            .rules(rule)
+            .build()
+            .map_err(refused)?;
+        self.client
+            .put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(config)
+            .send()
+            .await
+            .map_err(|e| classify("PutBucketLifecycleConfiguration", bucket, "", e))?;
+        Ok(())
+    }
+
     /// Creates `bucket` if it does not exist yet (for the embedded default and tests).
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<()> {
         match self.client.create_bucket().bucket(bucket).send().await {

@@ -181,6 +181,8 @@ impl Stack {
         let local = LocalStack::start(s3, rs).await.unwrap();
         let store = S3Store::new(local.s3_client(), StoreConfig::default());
         store.ensure_bucket("uploads").await.unwrap();
+        // The ingestion bucket's 7-day rule, as deploy/ gives it: a scan's ledger window is bounded by it.
+        store.put_expiry_rule("uploads", 7).await.unwrap();
         store.ensure_bucket("stage").await.unwrap();
         let api = data_api(&local);
         let job = dir.path().join("e2e.toml");
@@ -283,6 +285,7 @@ impl Stack {
     /// shipped jobs' settle time.
     pub async fn put_settled(&self, bucket: &str, keys: &[&str]) {
         self.store.ensure_bucket(bucket).await.unwrap();
+        self.store.put_expiry_rule(bucket, 7).await.unwrap();
         let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
         for key in keys {
             self.store

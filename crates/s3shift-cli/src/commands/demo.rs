@@ -146,7 +146,9 @@ async fn demo_with(stack: &LocalStack, samples: &[(String, PathBuf)], copies: u3
     for bucket in [src, &spec.config.staging.bucket] {
         p.s3.ensure_bucket(bucket).await?;
         // What deploy/ gives the real buckets: 7-day expiry, SSE-KMS by default, TLS only.
-        seven_day_lifecycle(p.s3.client(), bucket).await?;
+        p.s3.put_expiry_rule(bucket, 7)
+            .await
+            .with_context(|| format!("setting the 7-day lifecycle on {bucket}"))?;
         kms_and_tls_only(p.s3.client(), bucket).await?;
     }
     let mut out = std::io::stdout().lock();
@@ -308,27 +310,6 @@ async fn events_demo(
     };
     println!("\n$ s3shift run demo   # with [source.events]: plans from the queue, lists nothing");
     run_job(&p, &spec, false, false).await?;
-    Ok(())
-}
-
-async fn seven_day_lifecycle(client: &aws_sdk_s3::Client, bucket: &str) -> Result<()> {
-    use aws_sdk_s3::types::{
-        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-        LifecycleRuleFilter,
-    };
-    let rule = LifecycleRule::builder()
-        .id("expire-after-7-days")
-        .status(ExpirationStatus::Enabled)
-        .filter(LifecycleRuleFilter::builder().prefix("").build())
-        .expiration(LifecycleExpiration::builder().days(7).build())
-        .build()?;
-    client
-        .put_bucket_lifecycle_configuration()
-        .bucket(bucket)
-        .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(rule).build()?)
-        .send()
-        .await
-        .with_context(|| format!("setting the 7-day lifecycle on {bucket}"))?;
     Ok(())
 }
 

@@ -13,8 +13,7 @@ use crate::run::Pipeline;
 use crate::spec::JobSpec;
 
 impl Pipeline {
-    /// The ledger's identities for the source bucket, from `since` on (see [`ledger_window_start`]; `None`:
-    /// all of them), read a result page at a time into a [`LoadedSet`]; also returns the statements it took.
+    /// The ledger's identities for the source bucket, from `since` on (see [`ledger_window_start`]), read a result page at a time into a [`LoadedSet`]; also returns the statements it took.
     ///
     /// The Data API fails a statement whose result set is over its limit (500 MB), which the window of a busy
     /// bucket passes (about 2.5 million objects). So a first statement sizes each minute of the window, and
@@ -22,11 +21,14 @@ impl Pipeline {
     pub(crate) async fn loaded_identities(
         &self,
         spec: &JobSpec,
-        since: Option<DateTime<Utc>>,
+        since: DateTime<Utc>,
     ) -> Result<(LoadedSet, u64)> {
         let ledger = LedgerTable::beside(&spec.table)?;
         let bucket = &spec.config.source.bucket;
-        let window = LedgerWindow { bucket, since };
+        let window = LedgerWindow {
+            bucket,
+            since: Some(since),
+        };
         let minutes = ledger.size_by_minute(&self.api, window).await?;
         let slices = ledger_slices(&minutes, spec.config.limits.ledger_read_bytes);
         if slices.len() > 1 {
@@ -60,22 +62,43 @@ impl Pipeline {
 /// for its asynchronous deletion, which can leave an expired object listed for a while.
 pub const LEDGER_WINDOW_MARGIN_DAYS: u64 = 4;
 
+/// Where the ledger lookup of a run at `now` can start, and on what ground.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerWindowStart {
+    /// The oldest `last_modified` a listed object can match.
+    pub since: DateTime<Utc>,
+    /// The bound comes from the job's `assume_lifecycle_days`, not a rule of the bucket: objects listed from
+    /// before it are not read (the operator said they expire), only counted and logged.
+    pub assumed: bool,
+}
+
 /// Where the ledger lookup of a run at `now` can start: no object under `prefixes` outlives the bucket's
-/// lifecycle rule, so ledger rows of objects modified earlier cannot match anything listed. `None` (the whole
-/// ledger of the bucket) when some prefix is not certainly expired by a rule. An object still listed from
-/// before the window is read again and replaced in the tables, never duplicated (the load merges on identity).
+/// lifecycle rule, so ledger rows of objects modified earlier cannot match anything listed. When no rule
+/// deletes everything under some prefix, the job's `assume_lifecycle_days` (when above 0) stands in; else `None`:
+/// no bound, and the caller refuses to read ([`crate::Error::UnboundedLedger`]), never the whole ledger.
 pub fn ledger_window_start(
     lifecycle: &Lifecycle,
     prefixes: &[String],
+    assume_lifecycle_days: u32,
     now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let days = prefixes
+) -> Option<LedgerWindowStart> {
+    let margin =
+        |days: u32| now.checked_sub_days(chrono::Days::new(u64::from(days) + LEDGER_WINDOW_MARGIN_DAYS));
+    let by_rules = prefixes
         .iter()
         .map(|p| lifecycle.deletes_all_under(p))
-        .collect::<Option<Vec<u32>>>()?
-        .into_iter()
-        .max()?;
-    now.checked_sub_days(chrono::Days::new(u64::from(days) + LEDGER_WINDOW_MARGIN_DAYS))
+        .collect::<Option<Vec<u32>>>()
+        .and_then(|days| days.into_iter().max());
+    match by_rules {
+        Some(days) => margin(days).map(|since| LedgerWindowStart {
+            since,
+            assumed: false,
+        }),
+        None if assume_lifecycle_days > 0 => {
+            margin(assume_lifecycle_days).map(|since| LedgerWindowStart { since, assumed: true })
+        }
+        None => None,
+    }
 }
 
 #[cfg(test)]
@@ -104,27 +127,41 @@ mod tests {
             ],
         };
         let prefixes = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let by_rule = |days: i64| {
+            Some(LedgerWindowStart {
+                since: now - chrono::Duration::days(days + 4),
+                assumed: false,
+            })
+        };
         // The catch-all 7 days (the longest any listed object can live), plus the margin.
         assert_eq!(
-            ledger_window_start(&lifecycle, &prefixes(&["api/", "kafka/"]), now),
-            Some(now - chrono::Duration::days(7 + 4))
+            ledger_window_start(&lifecycle, &prefixes(&["api/", "kafka/"]), 0, now),
+            by_rule(7)
         );
         assert_eq!(
-            ledger_window_start(&lifecycle, &prefixes(&["api/"]), now),
-            Some(now - chrono::Duration::days(3 + 4))
+            ledger_window_start(&lifecycle, &prefixes(&["api/"]), 30, now),
+            by_rule(3)
         );
-        // A tag-filtered rule deletes only some objects: without the catch-all, nothing bounds the window.
+        // A tag-filtered rule deletes only some objects: without the catch-all, nothing bounds the window but
+        // the job's assumption.
         let tagged_only = Lifecycle {
             rules: vec![rule("api/", 3, false), rule("", 1, true)],
         };
         assert_eq!(
-            ledger_window_start(&tagged_only, &prefixes(&["api/", "kafka/"]), now),
+            ledger_window_start(&tagged_only, &prefixes(&["api/", "kafka/"]), 0, now),
             None
         );
         assert_eq!(
-            ledger_window_start(&Lifecycle::default(), &prefixes(&[""]), now),
+            ledger_window_start(&tagged_only, &prefixes(&["api/", "kafka/"]), 5, now),
+            Some(LedgerWindowStart {
+                since: now - chrono::Duration::days(5 + 4),
+                assumed: true,
+            })
+        );
+        assert_eq!(
+            ledger_window_start(&Lifecycle::default(), &prefixes(&[""]), 0, now),
             None
         );
-        assert_eq!(ledger_window_start(&lifecycle, &[], now), None);
+        assert_eq!(ledger_window_start(&lifecycle, &[], 0, now), None);
     }
 }

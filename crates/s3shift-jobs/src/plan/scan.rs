@@ -28,21 +28,48 @@ impl Pipeline {
         summary: &mut RunSummary,
     ) -> Result<Plan> {
         let src = &spec.config.source;
-        let lifecycle = self.source_lifecycle(spec).await;
         let prefixes = match backfill {
             Some(b) if !b.prefixes.is_empty() => b.prefixes.clone(),
             _ => src.prefixes.clone(),
         };
         // The ledger first: each listed object is checked against it as the listing streams by, so the run
-        // never holds the listing, only the objects it will read.
-        let window_start = ledger_window_start(&lifecycle, &prefixes, now);
-        let loaded = if backfill.is_some() {
-            LoadedSet::default()
+        // never holds the listing, only the objects it will read. A backfill reads no ledger.
+        let (lifecycle, window) = if backfill.is_some() {
+            (self.source_lifecycle(spec).await, None)
         } else {
-            let (loaded, statements) = self.loaded_identities(spec, window_start).await?;
-            summary.data_api_statements += statements;
-            loaded
+            let lifecycle = self.bounding_lifecycle(spec).await?;
+            let window =
+                ledger_window_start(&lifecycle, &prefixes, src.assume_lifecycle_days, now).ok_or_else(|| {
+                    let uncovered = prefixes
+                        .iter()
+                        .find(|p| lifecycle.deletes_all_under(p).is_none())
+                        .map_or_else(String::new, |p| format!(" under {p:?}"));
+                    Error::UnboundedLedger {
+                        job: spec.name().to_owned(),
+                        why: format!(
+                            "no lifecycle rule of s3://{} expires every object{uncovered}, and \
+                             source.assume_lifecycle_days is 0",
+                            src.bucket
+                        ),
+                        fix: "Add an expiration rule without tag or size filters over the job's prefixes \
+                              (deploy/storage.yaml's 7-day rule), or set source.assume_lifecycle_days to the days \
+                              objects are kept"
+                            .into(),
+                        source: None,
+                    }
+                })?;
+            (lifecycle, Some(window))
         };
+        let window_start = window.map(|w| w.since);
+        let loaded = match window_start {
+            None => LoadedSet::default(),
+            Some(since) => {
+                let (loaded, statements) = self.loaded_identities(spec, since).await?;
+                summary.data_api_statements += statements;
+                loaded
+            }
+        };
+        let skip_before_window = window.is_some_and(|w| w.assumed);
         // A reconciliation scan of an event-mode job leaves young objects to their events: what it loads, events
         // missed (or were later than the grace allows).
         let settle_seconds = match &src.events {
@@ -84,8 +111,11 @@ impl Pipeline {
                     }
                 }
                 o.expires_at = self.expiry(spec, &lifecycle, &o);
-                if backfill.is_none() && window_start.is_some_and(|w| o.last_modified < w) {
+                if window_start.is_some_and(|w| o.last_modified < w) {
                     before_window += 1;
+                    if skip_before_window {
+                        continue;
+                    }
                 }
                 builder.add(o);
             }
@@ -96,7 +126,12 @@ impl Pipeline {
                 source,
             })??;
         }
-        if before_window > 0 {
+        if before_window > 0 && skip_before_window {
+            tracing::warn!(bucket = %src.bucket, objects = before_window, window_start = ?window_start,
+                assume_lifecycle_days = src.assume_lifecycle_days,
+                "objects older than source.assume_lifecycle_days plus the margin are listed: not read (the job \
+                 assumes they expire); `s3shift backfill --until` loads any that never were");
+        } else if before_window > 0 {
             tracing::warn!(bucket = %src.bucket, objects = before_window, window_start = ?window_start,
                 "objects outlived their lifecycle rule by days and predate the ledger window: \
                  read again and replaced, never duplicated");
@@ -126,6 +161,35 @@ impl Pipeline {
                 "no expiration rule found on the source bucket");
         }
         lifecycle
+    }
+
+    /// The source bucket's lifecycle rules for bounding the ledger window: a refusal to read them is an error
+    /// naming the permission, unless the job's `assume_lifecycle_days` stands in (logged).
+    async fn bounding_lifecycle(&self, spec: &JobSpec) -> Result<Lifecycle> {
+        let src = &spec.config.source;
+        match self.s3.lifecycle(&src.bucket).await {
+            Ok(l) => Ok(l),
+            // A missing bucket is named as such (with where its name came from) by the run.
+            Err(e @ s3shift_s3::Error::NoSuchBucket { .. }) => Err(e.into()),
+            Err(e) if src.assume_lifecycle_days > 0 => {
+                tracing::warn!(bucket = %src.bucket, error = %e, assume_days = src.assume_lifecycle_days,
+                    "cannot read the lifecycle configuration: source.assume_lifecycle_days bounds the ledger window");
+                Ok(Lifecycle::default())
+            }
+            Err(e) => Err(Error::UnboundedLedger {
+                job: spec.name().to_owned(),
+                why: format!(
+                    "cannot read the lifecycle configuration of s3://{} ({e})",
+                    src.bucket
+                ),
+                fix: format!(
+                    "Grant s3:GetLifecycleConfiguration on arn:aws:s3:::{} to the job's role, or set \
+                     source.assume_lifecycle_days",
+                    src.bucket
+                ),
+                source: Some(Box::new(e)),
+            }),
+        }
     }
 
     /// When `o` expires: by the bucket's rules, else by the job's `assume_lifecycle_days`.

@@ -47,7 +47,9 @@ pub struct SourceConfig {
     /// Objects younger than this are left for the next run (an upload may still be settling).
     #[serde(default = "default_settle_seconds")]
     pub settle_seconds: u64,
-    /// Lifecycle days to assume when the bucket's lifecycle configuration cannot be read (0: none).
+    /// Days objects are kept, assumed when no lifecycle rule of the bucket expires everything under the job's
+    /// prefixes or the rules cannot be read (0: none, and a scan then refuses to run rather than read the
+    /// whole ledger).
     #[serde(default)]
     pub assume_lifecycle_days: u32,
     /// Event mode: plan from the bucket's `ObjectCreated` notifications in an SQS queue instead of a listing.
