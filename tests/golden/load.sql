@@ -38,7 +38,7 @@ INSERT INTO s3shift.loaded_objects (source, bucket, object_key, version_id, etag
 DELETE FROM s3shift.runs WHERE run_id = 'api-images-20261128T041627Z-1';
 
 -- sub-statement 13
-INSERT INTO s3shift.runs (run_id, job, source, started_at, loaded_at, status, objects_staged, files_staged) VALUES ('api-images-20261128T041627Z-1', 'api-images', 'api', CAST('2026-11-28T04:36:27' AS TIMESTAMPTZ), CAST(GETDATE() AS TIMESTAMPTZ), 'loaded', 1200, 2);
+INSERT INTO s3shift.runs (run_id, job, source, started_at, loaded_at, status, objects_staged, files_staged) VALUES ('api-images-20261128T041627Z-1', 'api-images', 'api', CAST('2026-11-28T04:36:27.000000+00' AS TIMESTAMPTZ), CAST(GETDATE() AS TIMESTAMPTZ), 'loaded', 1200, 2);
 
 -- sub-statement 14
 DROP TABLE s3shift_stage;

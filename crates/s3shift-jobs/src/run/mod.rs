@@ -388,7 +388,7 @@ impl Pipeline {
                 run_id: run.to_string(),
                 job: spec.name().to_owned(),
                 source: spec.config.source.name.clone(),
-                started_at: now.to_rfc3339(),
+                started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 objects_loaded: rows,
                 files_staged: manifest.entries.len() as u64,
                 ..RunSummary::default()
@@ -421,7 +421,7 @@ impl Pipeline {
             run_id: run_id.to_string(),
             job: spec.name().to_owned(),
             source: spec.config.source.name.clone(),
-            started_at: now.to_rfc3339(),
+            started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             ..RunSummary::default()
         };
         let t = Instant::now();

@@ -83,7 +83,9 @@ pub async fn warehouse_now(api: &DataApi) -> Result<DateTime<Utc>> {
     })
 }
 
-fn stamp(t: DateTime<Utc>) -> String {
+/// A time as the warehouse keeps it: UTC to the microsecond ("Datetime types": TIMESTAMPTZ has a resolution
+/// of one microsecond), so nothing finer is ever sent for Redshift to round or refuse.
+pub fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
 }
 

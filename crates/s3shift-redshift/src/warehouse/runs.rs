@@ -110,9 +110,10 @@ impl RunsTable {
         let run_id = safe_literal("run id", &run.run_id)?;
         let job = safe_literal("job name", &run.job)?;
         let source = safe_literal("source name", &run.source)?;
+        // To the microsecond, as the warehouse keeps it (see `ledger::stamp`), in the `T` form a literal may hold.
         let started = safe_literal(
             "start time",
-            &run.started_at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            &run.started_at.format("%Y-%m-%dT%H:%M:%S%.6f+00").to_string(),
         )?;
         let loaded = RunStatus::Loaded.as_str();
         Ok([
@@ -146,7 +147,7 @@ impl RunsTable {
                     ("run_id", r.run_id.clone()),
                     ("job", r.job.clone()),
                     ("source", r.source.clone()),
-                    ("started_at", r.started_at.clone()),
+                    ("started_at", to_micros("started_at", &r.started_at)?),
                     ("message", "nothing to load".into()),
                 ],
             ),
@@ -226,6 +227,17 @@ impl RunsTable {
 /// `extra`, plus the parameters both writes of a run's row reference: status, the counts, bytes, GETs and the
 /// slack when there is one. Each write passes only parameters its SQL names: the conservative choice, since the
 /// Data API pages found ("ExecuteStatement", "SqlParameter") do not say whether an unused one is accepted.
+/// An RFC 3339 time given by the run, to the microsecond (see [`super::ledger::stamp`]); an error naming
+/// `field` when it is not RFC 3339.
+fn to_micros(field: &str, text: &str) -> Result<String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| super::ledger::stamp(t.with_timezone(&chrono::Utc)))
+        .map_err(|e| crate::Error::Table {
+            table: "s3shift.runs".into(),
+            problem: format!("{field} {text:?} is not an RFC 3339 time: {e}"),
+        })
+}
+
 fn with_figures<const N: usize>(
     r: &RunReport,
     extra: [(&'static str, String); N],
@@ -254,4 +266,23 @@ fn slack_sql(r: &RunReport) -> &'static str {
 
 fn slack_param(r: &RunReport) -> Option<(&'static str, String)> {
     r.min_slack_hours.map(|h| ("slack", format!("{h:.3}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_go_to_the_warehouse_to_the_microsecond() {
+        assert_eq!(
+            to_micros("started_at", "2026-12-07T19:40:49.123456789+00:00").unwrap(),
+            "2026-12-07 19:40:49.123456+00"
+        );
+        assert_eq!(
+            to_micros("started_at", "2026-12-07T21:40:49+02:00").unwrap(),
+            "2026-12-07 19:40:49.000000+00"
+        );
+        let err = to_micros("started_at", "yesterday").unwrap_err().to_string();
+        assert!(err.contains("started_at \"yesterday\""), "{err}");
+    }
 }
