@@ -17,6 +17,7 @@
 //!   images table and its Arrow schema.
 //! - [`text`]: cutting strings with [`text::truncate_utf8`].
 
+pub mod key_url;
 pub mod object;
 pub mod record;
 pub mod run_status;

@@ -190,6 +190,9 @@ impl ListPages {
             .list_objects_v2()
             .bucket(bucket)
             .prefix(&self.prefix)
+            // Keys may hold characters XML cannot carry; encoded, one such key never spoils the page
+            // (`s3shift_core::key_url`).
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .max_keys(self.store.config.list_page_keys)
             .set_continuation_token(self.token.take())
             .send()
@@ -197,12 +200,29 @@ impl ListPages {
             .map_err(|e| classify("ListObjectsV2", bucket, &self.prefix, e))?;
         self.requests += 1;
         let mut out = Vec::with_capacity(page.contents().len());
+        // Decoded only when S3 says it encoded (a store that ignores the parameter sends keys as they are).
+        let encoded = page.encoding_type() == Some(&aws_sdk_s3::types::EncodingType::Url);
         for o in page.contents() {
-            let (Some(key), Some(etag), Some(size), Some(lm)) =
+            let (Some(raw), Some(etag), Some(size), Some(lm)) =
                 (o.key(), o.e_tag(), o.size(), o.last_modified())
             else {
                 tracing::warn!(bucket, key = ?o.key(), "listing entry without key, ETag, size or LastModified: skipped");
                 continue;
+            };
+            let decoded;
+            let key = if encoded {
+                let Some(k) = s3shift_core::key_url::decode(raw) else {
+                    tracing::warn!(
+                        bucket,
+                        key = raw,
+                        "listed key is not URL-encoded UTF-8 although the listing says it is: skipped"
+                    );
+                    continue;
+                };
+                decoded = k;
+                decoded.as_str()
+            } else {
+                raw
             };
             let Some(last_modified) = DateTime::<Utc>::from_timestamp(lm.secs(), lm.subsec_nanos()) else {
                 tracing::warn!(bucket, key, "LastModified out of range: skipped");
@@ -445,6 +465,7 @@ impl S3Store {
             .list_objects_v2()
             .bucket(bucket)
             .prefix(prefix)
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
             .max_keys(1)
             .send()
             .await

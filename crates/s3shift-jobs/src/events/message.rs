@@ -198,18 +198,9 @@ fn created(r: Record) -> Result<CreatedObject, String> {
     })
 }
 
-/// Encodes a key as S3 does in an event: every byte but ASCII letters, digits and `-_.~/` as `%XX` (what
-/// [`decode_key`] reads back, byte for byte).
+/// Encodes a key as S3 does in an event (a space is `+`; see [`s3shift_core::key_url`]).
 pub fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    s3shift_core::key_url::encode(key, s3shift_core::key_url::Space::Plus)
 }
 
 /// One of s3shift's work items: objects to read again, sent to a job's queue by `backfill --enqueue` so that
@@ -285,25 +276,10 @@ impl WorkItem {
     }
 }
 
-/// Decodes an event's key: `+` is a space, `%XX` a byte; the bytes must be UTF-8.
+/// Decodes an event's key: `+` is a space, `%XX` a byte; the bytes must be UTF-8 (see
+/// [`s3shift_core::key_url`]).
 pub fn decode_key(encoded: &str) -> Option<String> {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let text = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(text, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    s3shift_core::key_url::decode(encoded)
 }
 
 #[cfg(test)]

@@ -115,20 +115,10 @@ pub(crate) fn common_prefixes(prefixes: Vec<String>) -> Option<Vec<CommonPrefix>
     })
 }
 
-/// URL-encodes a key as S3 does for `EncodingType=url` and in event notifications: unreserved characters and `/`
-/// stay, a space is `+`, every other byte is `%XX` (so a form decoder, as botocore's, gives the key back).
+/// URL-encodes a listed key as S3 does for `EncodingType=url`: a space is `%20` (see
+/// [`s3shift_core::key_url`]).
 pub(crate) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    s3shift_core::key_url::encode(s, s3shift_core::key_url::Space::Percent)
 }
 
 #[cfg(test)]
@@ -137,6 +127,6 @@ mod tests {
 
     #[test]
     fn keys_encode_so_a_form_decoder_gives_them_back() {
-        assert_eq!(encode("a b+c/d%é.jpg"), "a+b%2Bc/d%25%C3%A9.jpg");
+        assert_eq!(encode("a b+c/d%é.jpg"), "a%20b%2Bc/d%25%C3%A9.jpg");
     }
 }

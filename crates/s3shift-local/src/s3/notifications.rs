@@ -141,8 +141,7 @@ pub(crate) fn notify(
                 .map_or(0, |d| d.as_nanos() as u64)
                 .wrapping_add(SEQUENCE.fetch_add(1, Ordering::Relaxed))
         );
-        let mut object =
-            json!({"key": super::listing::encode(event.key), "size": event.size, "sequencer": sequencer});
+        let mut object = json!({"key": s3shift_core::key_url::encode(event.key, s3shift_core::key_url::Space::Plus), "size": event.size, "sequencer": sequencer});
         if let Some(etag) = event.etag {
             object["eTag"] = json!(etag.trim_matches('"'));
         }

@@ -445,7 +445,21 @@ impl S3 for LocalStore {
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let i = &mut req.input;
         let shape = listing::Shape::take(&mut i.delimiter, &mut i.encoding_type, i.fetch_owner.take());
-        let after = match (i.continuation_token.as_deref(), i.start_after.as_deref()) {
+        // The continuation token is opaque, as S3's is: the last key, base64url-encoded, so that it never carries
+        // a character XML cannot (a key's control characters) and no client reads meaning into it.
+        let token = match i.continuation_token.as_deref() {
+            None => None,
+            Some(t) => Some(
+                base64_simd::URL_SAFE_NO_PAD
+                    .decode_to_vec(t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        s3_error!(InvalidArgument, "The continuation token provided is incorrect")
+                    })?,
+            ),
+        };
+        let after = match (token.as_deref(), i.start_after.as_deref()) {
             (Some(c), Some(s)) => Some(if c >= s { c } else { s }),
             (c, s) => c.or(s),
         };
@@ -458,6 +472,9 @@ impl S3 for LocalStore {
                 i.max_keys,
             )
             .await?;
+        let next = page
+            .next
+            .map(|k| base64_simd::URL_SAFE_NO_PAD.encode_to_string(k.as_bytes()));
         let count = page.objects.len() + page.prefixes.len();
         let out = ListObjectsV2Output {
             name: Some(i.bucket.clone()),
@@ -466,7 +483,7 @@ impl S3 for LocalStore {
             key_count: Some(i32::try_from(count).unwrap_or(i32::MAX)),
             is_truncated: Some(page.truncated),
             continuation_token: i.continuation_token.clone(),
-            next_continuation_token: page.next,
+            next_continuation_token: next,
             start_after: i.start_after.clone(),
             contents: (!page.objects.is_empty()).then_some(page.objects),
             common_prefixes: listing::common_prefixes(page.prefixes),
