@@ -206,9 +206,9 @@ async fn a_lost_event_is_caught_by_the_reconciliation_scan_before_expiry() {
         .s3shift(&["run", "--scan"], &[("S3SHIFT_LOG_FORMAT", "json".into())])
         .await;
     assert!(
-        stdout(&out).contains("s3shift_event_misses_count"),
+        stderr(&out).contains("s3shift_event_misses_count"),
         "{}",
-        stdout(&out)
+        stderr(&out)
     );
 }
 

@@ -21,6 +21,8 @@ fn serves_s3_and_stops_on_sigterm() {
             "0",
             "--redshift-port",
             "0",
+            "--sqs-port",
+            "0",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -28,7 +30,7 @@ fn serves_s3_and_stops_on_sigterm() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
-    // Log lines, then the endpoints and exports, up to the last export.
+    // The endpoints and exports, up to the last export.
     while !printed
         .last()
         .is_some_and(|l: &String| l.starts_with("export AWS_REGION="))
@@ -53,6 +55,18 @@ fn serves_s3_and_stops_on_sigterm() {
             .unwrap_or_else(|| panic!("no identity {name} in {printed:?}"));
         assert!(line.contains(" AWS_SECRET_ACCESS_KEY="), "{line}");
     }
+    assert!(
+        printed.contains(&"export AWS_DEFAULT_REGION=us-east-1".to_owned())
+            && printed.iter().any(|l| l.contains("--admin-secret-arn): 'arn:")),
+        "boto3 and AWS CLI v1 read AWS_DEFAULT_REGION; the admin ARN is quoted for bash: {printed:?}"
+    );
+    // stdout holds what a person pastes or a script evals, no log event (those go to stderr).
+    assert!(
+        printed
+            .iter()
+            .all(|l| l.starts_with("export ") || l.starts_with('#') || l.starts_with("s3shift local: ")),
+        "{printed:?}"
+    );
     // Without it, botocore clients stall 60 s after uploading an empty object (boto/botocore#3755).
     assert!(
         printed.contains(&"export BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE=true".to_owned()),
@@ -128,10 +142,15 @@ fn a_port_in_use_is_a_clear_error() {
             &port,
             "--redshift-port",
             "0",
+            "--sqs-port",
+            "0",
         ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&port) && err.contains("binding"), "{err}");
+    assert!(
+        err.contains(&port) && err.contains("binding") && err.contains("pass --s3-port 0"),
+        "{err}"
+    );
 }

@@ -1,4 +1,5 @@
-//! End to end, telemetry: JSON log lines and EMF metrics off a terminal; shipping to CloudWatch Logs (moto).
+//! End to end, telemetry: JSON log lines and EMF metrics off a terminal, on stderr, with stdout left to the
+//! command's own output; shipping to CloudWatch Logs (moto).
 //!
 //! Each test starts its own embedded S3 and Data API servers ([`s3shift_testkit::Stack`]) and drives the real
 //! `s3shift` binary.
@@ -25,14 +26,20 @@ async fn off_a_terminal_logs_are_json_lines_and_the_run_emits_emf_metrics() {
         )
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = stdout(&out)
+    // stdout holds one JSON document, the summary, so `| jq .status` works.
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", stdout(&out)));
+    assert_eq!(summary["objects_loaded"], 1);
+    assert_eq!(summary["status"], "finished");
+    // The log events and the metric line: JSON lines on stderr.
+    let lines: Vec<serde_json::Value> = stderr(&out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
     let progress = lines
         .iter()
         .rfind(|v| v["event"] == "progress")
-        .unwrap_or_else(|| panic!("a progress event in {}", stdout(&out)));
+        .unwrap_or_else(|| panic!("a progress event in {}", stderr(&out)));
     assert_eq!(progress["objects_read"], 1);
     assert_eq!(progress["objects_planned"], 1);
     let summary_event = lines
@@ -59,8 +66,19 @@ async fn off_a_terminal_logs_are_json_lines_and_the_run_emits_emf_metrics() {
             || emf["s3shift_min_slack_to_expiry_hours"].is_null()
     );
     assert!(names.iter().all(|n| n.starts_with("s3shift_")));
-    // The last line is still the summary that --json promises.
-    assert_eq!(lines.last().unwrap()["objects_loaded"], 1);
+    // `status --json` and `doctor --json`: one document each, whatever the log format.
+    for args in [&["status", "--json"][..], &["doctor", "--json"][..]] {
+        let out = stack
+            .s3shift(args, &[("S3SHIFT_LOG_FORMAT", "json".into())])
+            .await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let doc: Result<serde_json::Value, _> = serde_json::from_str(stdout(&out).trim());
+        assert!(
+            doc.is_ok(),
+            "{args:?}: stdout is not one JSON document: {}",
+            stdout(&out)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,11 @@
 //! s3shift's telemetry: where log events go and in what shape, and metrics as CloudWatch Embedded Metric
 //! Format (EMF) lines.
 //!
-//! This crate owns the log format contract: JSON lines on stdout when stdout is not a terminal (what the ECS
-//! awslogs driver ships to CloudWatch Logs, where EMF lines become metrics), readable text on stderr on a
-//! terminal. It must never know about jobs or runs: callers hand it names and numbers.
+//! This crate owns the log format contract: log events go to stderr, always, so that stdout carries only a
+//! command's own output (a summary, `--json` documents, `local`'s exports) and a script can pipe it; JSON lines
+//! when stderr is not a terminal (the ECS awslogs driver ships "the STDOUT and STDERR I/O streams" to CloudWatch
+//! Logs, "Send Amazon ECS logs to CloudWatch", where EMF lines become metrics), readable text on a terminal,
+//! coloured only there. It must never know about jobs or runs: callers hand it names and numbers.
 //!
 //! # Organization
 //! - [`init_logs`] and [`LogFormat`]: the tracing subscriber.
@@ -18,7 +20,7 @@ use std::io::IsTerminal;
 /// How log events are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
-    /// One JSON object per line on stdout (for log shippers).
+    /// One JSON object per line on stderr (for log shippers).
     Json,
     /// Human-readable lines on stderr.
     Text,
@@ -51,7 +53,7 @@ impl std::str::FromStr for LogFormat {
 }
 
 impl LogFormat {
-    /// [`LOG_FORMAT_VAR`] when set, otherwise JSON when stdout is not a terminal.
+    /// [`LOG_FORMAT_VAR`] when set, otherwise JSON when stderr (where logs go) is not a terminal.
     ///
     /// # Errors
     /// [`UnknownLogFormat`] when the variable is set to anything but `json` or `text`: a typo in a task
@@ -59,7 +61,7 @@ impl LogFormat {
     pub fn from_env() -> Result<Self, UnknownLogFormat> {
         match std::env::var_os(LOG_FORMAT_VAR) {
             Some(value) => value.to_string_lossy().parse(),
-            None if std::io::stdout().is_terminal() => Ok(Self::Text),
+            None if std::io::stderr().is_terminal() => Ok(Self::Text),
             None => Ok(Self::Json),
         }
     }
@@ -85,13 +87,14 @@ pub fn init_logs(format: LogFormat, default_level: &str, extra: Option<cloudwatc
                     .flatten_event(true)
                     .with_current_span(false)
                     .with_target(false)
-                    .with_writer(std::io::stdout),
+                    .with_writer(std::io::stderr),
             )
             .try_init(),
         LogFormat::Text => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_target(false)
+                    .with_ansi(std::io::stderr().is_terminal())
                     .with_writer(std::io::stderr),
             )
             .try_init(),

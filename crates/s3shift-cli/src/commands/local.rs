@@ -68,9 +68,35 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         addr: SocketAddr::from(([127, 0, 0, 1], args.sqs_port)),
         ..Default::default()
     };
-    let stack = LocalStack::start_with_sqs(config, rs_config, sqs_config)
-        .await
-        .with_context(|| format!("starting the stand-ins over {}", args.dir.display()))?;
+    let stack = match LocalStack::start_with_sqs(config, rs_config, sqs_config).await {
+        Ok(stack) => stack,
+        Err(e) => {
+            // A port in use: name the flag that picks another.
+            let hint = match &e {
+                s3shift_local::Error::Bind { addr, source }
+                    if source.kind() == std::io::ErrorKind::AddrInUse =>
+                {
+                    let flag = [
+                        ("--s3-port", args.s3_port),
+                        ("--redshift-port", args.redshift_port),
+                        ("--sqs-port", args.sqs_port),
+                    ]
+                    .into_iter()
+                    .find(|(_, p)| *p == addr.port())
+                    .map_or("--s3-port, --redshift-port or --sqs-port", |(f, _)| f);
+                    format!(
+                        "; another program listens on port {}: stop it, or pass {flag} 0 to pick a free port",
+                        addr.port()
+                    )
+                }
+                _ => String::new(),
+            };
+            return Err(anyhow::Error::new(e).context(format!(
+                "starting the stand-ins over {}{hint}",
+                args.dir.display()
+            )));
+        }
+    };
     let (server, redshift) = (&stack.s3, &stack.redshift);
     let (access_key, secret_key) = (&stack.access_key, &stack.secret_key);
     let mut out = std::io::stdout().lock();
@@ -133,7 +159,7 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
     }
     writeln!(
         out,
-        "# The namespace's admin secret (s3shift migrate --admin-secret-arn): {}",
+        "# The namespace's admin secret (s3shift migrate --admin-secret-arn): '{}'",
         s3shift_local::identity::ADMIN_SECRET_ARN
     )?;
     // botocore sends `Expect: 100-continue` even on empty uploads; the server rightly answers those at once,
@@ -143,6 +169,9 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         "# AWS CLI v1 and boto3 stall 60 s after an empty upload without this (boto/botocore#3755):"
     )?;
     writeln!(out, "export BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE=true")?;
+    // AWS CLI v1 and boto3 read AWS_DEFAULT_REGION, the Rust SDK and CLI v2 AWS_REGION; the region export is the
+    // last line before the server runs (scripts wait for it).
+    writeln!(out, "export AWS_DEFAULT_REGION=us-east-1")?;
     writeln!(out, "export AWS_REGION=us-east-1")?;
     writeln!(out, "# Ctrl-C or SIGTERM stops it.")?;
     out.flush()?;

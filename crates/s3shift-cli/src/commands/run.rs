@@ -304,7 +304,7 @@ async fn run_with(
     print_outcome(outcome, json, metrics, cadence)
 }
 
-/// Prints the outcome; `metrics` adds the EMF line per run when logs are JSON lines.
+/// Prints the outcome; `metrics` adds the EMF line per run, on stderr with the logs, when logs are JSON lines.
 fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool, cadence: Option<&JobCadence>) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match outcome {
@@ -407,11 +407,11 @@ fn print_outcome(outcome: RunOutcome, json: bool, metrics: bool, cadence: Option
                 if metrics
                     && s3shift_telemetry::LogFormat::from_env() == Ok(s3shift_telemetry::LogFormat::Json)
                 {
-                    writeln!(
-                        out,
+                    // With the log events on stderr: stdout keeps the summary alone.
+                    eprintln!(
                         "{}",
                         run_metrics(s).to_line(chrono::Utc::now().timestamp_millis())
-                    )?;
+                    );
                 }
                 if json {
                     writeln!(out, "{}", serde_json::to_string(s)?)?;
