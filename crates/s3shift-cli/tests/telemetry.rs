@@ -48,6 +48,13 @@ async fn off_a_terminal_logs_are_json_lines_and_the_run_emits_emf_metrics() {
         .expect("run_summary log event");
     assert_eq!(summary_event["level"], "INFO");
     assert_eq!(summary_event["objects_loaded"], 1);
+    // Every event of the run carries its run id through the run's span.
+    let run_id = summary["run_id"].as_str().unwrap();
+    for event in ["progress", "run_summary"] {
+        let v = lines.iter().find(|v| v["event"] == event).unwrap();
+        assert_eq!(v["span"]["run_id"], run_id, "{v}");
+        assert_eq!(v["span"]["job"], "e2e", "{v}");
+    }
     let emf = lines
         .iter()
         .find(|v| v.get("_aws").is_some())

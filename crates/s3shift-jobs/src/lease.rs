@@ -275,7 +275,7 @@ fn start(
             holder.clone(),
             lost.clone(),
         );
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             let mut etag = etag;
             let period = (ttl / 3).max(Duration::from_millis(100));
             loop {
@@ -301,7 +301,7 @@ fn start(
                     Err(e) => tracing::warn!(%key, error = %e, "renewing the lease failed; trying again"),
                 }
             }
-        })
+        }))
     };
     Lease {
         s3: s3.clone(),

@@ -85,7 +85,9 @@ pub fn init_logs(format: LogFormat, default_level: &str, extra: Option<cloudwatc
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(false)
+                    // The run's span (`run_id`, `job`) under `span` on every event of a run.
+                    .with_current_span(true)
+                    .with_span_list(false)
                     .with_target(false)
                     .with_writer(std::io::stderr),
             )

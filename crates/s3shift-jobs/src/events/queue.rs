@@ -388,7 +388,7 @@ impl Heartbeat {
         let period = std::time::Duration::from_secs(u64::from(visibility_s)) / 3;
         let period = period.max(std::time::Duration::from_millis(500));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
             if receipts.is_empty() {
                 return;
             }
@@ -402,7 +402,7 @@ impl Heartbeat {
                     _ = stopped.changed() => return,
                 }
             }
-        });
+        }));
         Self { stop, task }
     }
 

@@ -45,7 +45,7 @@ impl Pipeline {
                 stop.cloned(),
                 cfg.visibility_timeout_seconds,
             );
-            tasks.spawn(async move {
+            tasks.spawn(tracing::Instrument::in_current_span(async move {
                 use std::sync::atomic::Ordering;
                 let (mut got, mut calls) = (Vec::new(), 0u64);
                 loop {
@@ -70,7 +70,7 @@ impl Pipeline {
                     got.extend(batch);
                 }
                 Ok::<_, Error>((got, calls))
-            });
+            }));
         }
         let (mut all, mut calls) = (Vec::new(), 0u64);
         while let Some(done) = tasks.join_next().await {

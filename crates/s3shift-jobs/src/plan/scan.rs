@@ -84,14 +84,14 @@ impl Pipeline {
         let mut listings = JoinSet::new();
         for prefix in prefixes {
             let (mut pages, tx) = (self.s3.pages(&src.bucket, &prefix), tx.clone());
-            listings.spawn(async move {
+            listings.spawn(tracing::Instrument::in_current_span(async move {
                 while let Some(page) = pages.next_page().await? {
                     if tx.send(page).await.is_err() {
                         break;
                     }
                 }
                 Ok::<u64, s3shift_s3::Error>(pages.requests())
-            });
+            }));
         }
         drop(tx);
         let named: Option<HashSet<&str>> = backfill

@@ -383,7 +383,7 @@ impl Pipeline {
             );
             let held = Arc::new(std::sync::Mutex::new(None::<String>));
             let holds = held.clone();
-            let handle = tasks.spawn(async move {
+            let handle = tasks.spawn(tracing::Instrument::in_current_span(async move {
                 loop {
                     if stop.as_ref().is_some_and(|s| *s.borrow()) {
                         break;
@@ -405,17 +405,17 @@ impl Pipeline {
                         *h = None;
                     }
                 }
-            });
+            }));
             holding.insert(handle.id(), held);
         }
         drop(out_tx);
         let (progress_done, progress_rx) = tokio::sync::watch::channel(false);
-        let progress = tokio::spawn(report_progress(
+        let progress = tokio::spawn(tracing::Instrument::in_current_span(report_progress(
             progress_mode,
             counters.clone(),
             planned,
             progress_rx,
-        ));
+        )));
         let stager_config = StagerConfig {
             target_file_bytes: usize::try_from(limits.parquet_file_bytes).unwrap_or(usize::MAX),
             ..StagerConfig::default()

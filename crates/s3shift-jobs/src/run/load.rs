@@ -353,7 +353,6 @@ impl Pipeline {
                 {
                     let pause = backoff(&run_id, attempt);
                     tracing::warn!(
-                        run_id = %run_id,
                         attempt,
                         reason = ?source.retry(),
                         error = %source,
@@ -392,7 +391,7 @@ impl Pipeline {
         if pending.summary.resumed {
             match self.find_running_or_finished(&pending).await? {
                 Found::Attach(statement) => {
-                    tracing::info!(run_id = %pending.run_id, statement_id = %statement, "re-attaching to the load");
+                    tracing::info!(statement_id = %statement, "re-attaching to the load");
                     pending.statement_id = Some(statement.clone());
                     return Ok(Submitted {
                         pending,
@@ -450,7 +449,7 @@ impl Pipeline {
         if taken_over {
             // Another run took this load over (it finished or replaced the pointer): it is that run's to finish.
             // This batch still runs; the fence lets it commit only if no later holder of the lease has.
-            tracing::warn!(run_id = %pending.run_id, statement_id = %statement,
+            tracing::warn!(statement_id = %statement,
                 "the pending-load pointer changed hands: another run took this load over; not recording the batch");
         }
         Ok(Submitted {

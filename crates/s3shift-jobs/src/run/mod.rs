@@ -19,6 +19,8 @@ mod summary;
 use std::collections::HashSet;
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use chrono::{DateTime, Utc};
 use s3shift_core::{RunId, RunStatus};
 use s3shift_redshift::DataApi;
@@ -304,9 +306,11 @@ impl Pipeline {
         let Some((pending, pointer_etag)) = self.pending_load(spec, lease.slot()).await? else {
             return Ok(Vec::new());
         };
-        tracing::info!(run_id = %pending.run_id, "finishing the load of an interrupted run");
+        let span = run_span(spec, &pending.run_id);
+        tracing::info!(parent: &span, "finishing the load of an interrupted run");
         Ok(vec![
             self.finish_load(spec, Staged::resumed(pending, pointer_etag), lease)
+                .instrument(span)
                 .await?,
         ])
     }
@@ -315,6 +319,7 @@ impl Pipeline {
     /// objects expired). Rows are replaced by object identity, never duplicated.
     pub async fn replay(&self, spec: &JobSpec, run: &RunId, options: &RunOptions) -> Result<RunOutcome> {
         self.replay_once(spec, run, options)
+            .instrument(run_span(spec, run))
             .await
             .map_err(|e| e.explain(spec))
     }
@@ -412,11 +417,29 @@ impl Pipeline {
         now: DateTime<Utc>,
         options: &RunOptions,
         lease: &Lease,
-        mut batch: Option<EventBatch>,
+        batch: Option<EventBatch>,
         heartbeat: Option<Heartbeat>,
     ) -> Result<RunSummary> {
-        let started = Instant::now();
         let run_id = new_run_id(spec, now, lease.slot())?;
+        let span = run_span(spec, &run_id);
+        self.run_new_as(spec, now, options, lease, batch, heartbeat, run_id)
+            .instrument(span)
+            .await
+    }
+
+    /// [`Pipeline::run_new`] under the run id it took.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_new_as(
+        &self,
+        spec: &JobSpec,
+        now: DateTime<Utc>,
+        options: &RunOptions,
+        lease: &Lease,
+        mut batch: Option<EventBatch>,
+        heartbeat: Option<Heartbeat>,
+        run_id: RunId,
+    ) -> Result<RunSummary> {
+        let started = Instant::now();
         let mut summary = RunSummary {
             run_id: run_id.to_string(),
             job: spec.name().to_owned(),
@@ -440,8 +463,10 @@ impl Pipeline {
                     summary.mode = Some(RunMode::Reconcile);
                     summary.event_misses = plan.counts.planned + plan.counts.deferred;
                     if summary.event_misses > 0 {
-                        tracing::warn!(run_id = %run_id, objects = summary.event_misses,
-                            "the reconciliation scan found objects no event brought in time");
+                        tracing::warn!(
+                            objects = summary.event_misses,
+                            "the reconciliation scan found objects no event brought in time"
+                        );
                     }
                 } else {
                     summary.mode = Some(RunMode::Scan);
@@ -450,7 +475,7 @@ impl Pipeline {
             }
         };
         summary.stage_seconds.plan = t.elapsed().as_secs_f64();
-        self.note_plan(spec, &run_id, &plan, &mut summary);
+        self.note_plan(spec, &plan, &mut summary);
         CrashPoint::AfterPlan.check();
         let (mut summary, planned, not_loaded, failed) = if plan.objects.is_empty() {
             let t = Instant::now();
@@ -490,8 +515,13 @@ impl Pipeline {
             self.settle_events(spec, batch, &planned, &not_loaded, &failed, &mut summary)
                 .await?;
             if let Some(c) = &summary.events {
-                tracing::info!(run_id = %summary.run_id, messages = c.messages, deleted = c.deleted,
-                    released = c.released, left = c.left, "event messages settled");
+                tracing::info!(
+                    messages = c.messages,
+                    deleted = c.deleted,
+                    released = c.released,
+                    left = c.left,
+                    "event messages settled"
+                );
             }
         }
         if event_run || summary.mode == Some(RunMode::Reconcile) {
@@ -524,19 +554,23 @@ impl Pipeline {
     }
 
     /// Takes the plan's counts and slack into the summary, warning when objects close to expiry are unloaded.
-    fn note_plan(&self, spec: &JobSpec, run_id: &RunId, plan: &Plan, summary: &mut RunSummary) {
+    fn note_plan(&self, spec: &JobSpec, plan: &Plan, summary: &mut RunSummary) {
         summary.apply_counts(&plan.counts);
         summary.min_slack_hours = plan.min_slack_hours;
         summary.expiry_warning = plan
             .min_slack_hours
             .is_some_and(|h| h < f64::from(spec.config.alerts.expiry_warning_hours));
         if summary.expiry_warning {
-            tracing::warn!(run_id = %run_id, min_slack_hours = ?plan.min_slack_hours,
+            tracing::warn!(min_slack_hours = ?plan.min_slack_hours,
                 threshold_hours = spec.config.alerts.expiry_warning_hours,
                 "objects close to expiry are still unloaded");
         }
-        tracing::info!(run_id = %run_id, listed = plan.counts.listed, planned = plan.counts.planned,
-            already_loaded = plan.counts.already_loaded, "planned");
+        tracing::info!(
+            listed = plan.counts.listed,
+            planned = plan.counts.planned,
+            already_loaded = plan.counts.already_loaded,
+            "planned"
+        );
     }
 
     /// Ends a run that loads nothing: its row goes in with `status`. `report_clock`, when given, times the
@@ -572,6 +606,12 @@ async fn released_after<T>(lease: Lease, outcome: Result<T>) -> Result<T> {
 
 /// The id of a run of `spec` started `now` under the lease of `slot`: its last number is the slot plus one, so
 /// consumers that start in the same millisecond stage under different prefixes.
+/// The span every log event of one run is emitted in: its fields (`run_id`, `job`) travel with each event (the
+/// JSON log lines carry them under `span`), so no event needs the run id copied in by hand.
+fn run_span(spec: &JobSpec, run_id: &impl std::fmt::Display) -> tracing::Span {
+    tracing::info_span!("run", run_id = %run_id, job = %spec.name())
+}
+
 fn new_run_id(spec: &JobSpec, now: DateTime<Utc>, slot: Slot) -> Result<RunId> {
     RunId::new(spec.name(), now, slot.0.saturating_add(1)).map_err(|problem| Error::RunId {
         job: spec.name().to_owned(),
