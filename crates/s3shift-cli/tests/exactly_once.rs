@@ -127,6 +127,35 @@ async fn every_object_lands_exactly_once_with_its_status_and_odd_keys_intact() {
             .await,
         quarantined as i64
     );
+    // The run names its quarantined objects (corrupt or truncated: the ones that make it partial), up to 20,
+    // with their reasons, and the query that lists all of them.
+    let failing = corpus
+        .values()
+        .filter(|s| *s == "corrupt" || *s == "truncated")
+        .count();
+    let text = stdout(&first);
+    let named: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  quarantined \""))
+        .collect();
+    assert_eq!(named.len(), failing.min(20), "{text}");
+    for line in &named {
+        let key = line
+            .trim_start_matches("  quarantined \"")
+            .split('"')
+            .next()
+            .unwrap();
+        let path = key.split_once('/').unwrap().1;
+        let status = &corpus[path];
+        assert!(
+            line.contains(&format!(": {status}: ")) && (status == "corrupt" || status == "truncated"),
+            "{line}"
+        );
+    }
+    assert!(
+        text.contains("all of them: SELECT object_key, status, reason FROM s3shift.images WHERE run_id = '"),
+        "{text}"
+    );
 
     // A second run finds nothing new and loads nothing twice.
     let second = stack.s3shift(&["run"], &[]).await;

@@ -496,9 +496,28 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
-        "            quarantined {}, vanished {}, unreadable {}",
+        "            quarantined {}, vanished {}, unreadable {} (loaded counts every row, quarantined and \
+         vanished included)",
         s.objects_quarantined, s.objects_vanished, s.objects_failed
     )?;
+    for q in &s.quarantined {
+        writeln!(out, "  quarantined {:?}: {}: {}", q.key, q.status, q.reason)?;
+    }
+    if s.objects_quarantined > s.quarantined.len() as u64 {
+        writeln!(
+            out,
+            "  ... and {} more",
+            s.objects_quarantined - s.quarantined.len() as u64
+        )?;
+    }
+    if s.objects_quarantined > 0 && !s.table.is_empty() {
+        writeln!(
+            out,
+            "  all of them: SELECT object_key, status, reason FROM {} WHERE run_id = '{}' AND status IN \
+             ('corrupt', 'truncated')",
+            s.table, s.run_id
+        )?;
+    }
     writeln!(
         out,
         "  requests  {} GETs ({} bytes read), {} LISTs, {} Data API statements, {} COPY",

@@ -133,6 +133,8 @@ pub(super) struct Staged {
 struct StageTotals {
     rows: u64,
     quarantined: u64,
+    /// The first [`QUARANTINE_NAMED`] quarantined objects, named in the summary.
+    quarantined_named: Vec<crate::run::summary::Quarantined>,
     vanished: u64,
     failed: u64,
     failed_ids: HashSet<String>,
@@ -295,6 +297,7 @@ fn stage_outcomes(
             run_id: &run_id,
             loaded_at: now,
         };
+        let mut outcome = (record.status, record.reason.clone());
         let file = match stager.push(&row) {
             Ok(f) => f,
             Err(s3shift_stage::Error::Row { problem, .. }) => {
@@ -309,6 +312,7 @@ fn stage_outcomes(
                     .to_owned(),
                 );
                 fixed.bytes_read = record.bytes_read;
+                outcome = (fixed.status, fixed.reason.clone());
                 stager.push(&StagedRow {
                     record: &fixed,
                     ..row
@@ -317,8 +321,20 @@ fn stage_outcomes(
             Err(e) => return Err(e.into()),
         };
         totals.rows += 1;
-        match record.status {
-            s if s.is_failure() => totals.quarantined += 1,
+        match outcome.0 {
+            s if s.is_failure() => {
+                tracing::warn!(bucket = %object.bucket, key = %object.key, status = s.as_str(),
+                    reason = outcome.1.as_deref().unwrap_or_default(),
+                    "object quarantined: its row is loaded with the status and the reason");
+                totals.quarantined += 1;
+                if totals.quarantined_named.len() < crate::run::summary::QUARANTINE_NAMED {
+                    totals.quarantined_named.push(crate::run::summary::Quarantined {
+                        key: object.key.clone(),
+                        status: s.as_str().to_owned(),
+                        reason: outcome.1.unwrap_or_default(),
+                    });
+                }
+            }
             ExtractStatus::Vanished => totals.vanished += 1,
             _ => {}
         }
@@ -480,7 +496,7 @@ impl Pipeline {
             summary.objects_deferred += unread;
             summary.drained = true;
         }
-        let totals = stager.await.map_err(|source| Error::Task {
+        let mut totals = stager.await.map_err(|source| Error::Task {
             what: "the stager thread",
             source,
         })??;
@@ -492,6 +508,7 @@ impl Pipeline {
         }
         summary.objects_loaded = totals.rows;
         summary.objects_quarantined = totals.quarantined;
+        summary.quarantined = std::mem::take(&mut totals.quarantined_named);
         summary.objects_vanished = totals.vanished;
         summary.objects_failed = totals.failed;
         summary.bytes_read = counters.bytes_read.load(Ordering::Relaxed);

@@ -393,6 +393,7 @@ impl Pipeline {
                 run_id: run.to_string(),
                 job: spec.name().to_owned(),
                 source: spec.config.source.name.clone(),
+                table: spec.table.to_string(),
                 started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 objects_loaded: rows,
                 files_staged: manifest.entries.len() as u64,
@@ -444,6 +445,7 @@ impl Pipeline {
             run_id: run_id.to_string(),
             job: spec.name().to_owned(),
             source: spec.config.source.name.clone(),
+            table: spec.table.to_string(),
             started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             ..RunSummary::default()
         };

@@ -68,6 +68,20 @@ mod mode_text {
     }
 }
 
+/// How many quarantined objects a summary names.
+pub const QUARANTINE_NAMED: usize = 20;
+
+/// A quarantined object, as the summary names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantined {
+    /// The object key.
+    pub key: String,
+    /// Its row's status (`corrupt`, `truncated`, ...).
+    pub status: String,
+    /// Why, as the row's `reason` holds it.
+    pub reason: String,
+}
+
 /// The summary of one run: logged, stored in `s3shift.runs`, printed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -77,6 +91,9 @@ pub struct RunSummary {
     pub job: String,
     /// Source name.
     pub source: String,
+    /// The curated table the run loads (empty in summaries written before it was recorded).
+    #[serde(default)]
+    pub table: String,
     /// How the run ended: `finished`, `partial` (some objects quarantined or unreadable), `drained` (stopped
     /// early by a stop request) or `empty` (nothing to load). `None` until the run ends (a pending load's
     /// summary, for instance).
@@ -96,8 +113,13 @@ pub struct RunSummary {
     pub objects_not_found: u64,
     /// Rows staged and loaded (every status).
     pub objects_loaded: u64,
-    /// Loaded with status corrupt or truncated.
+    /// Loaded with status corrupt or truncated (counted in `objects_loaded` too: their rows are in the tables,
+    /// with the reason).
     pub objects_quarantined: u64,
+    /// The first [`QUARANTINE_NAMED`] of them, by key; every one is in the curated table and the ledger with the
+    /// run's id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<Quarantined>,
     /// Loaded with status vanished (deleted or replaced between list and read).
     pub objects_vanished: u64,
     /// Not loaded: still unreadable after retries (the next run tries again).
