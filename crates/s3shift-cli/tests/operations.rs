@@ -154,18 +154,44 @@ async fn status_reports_recent_runs_and_schedules_print_as_eventbridge() {
     assert_eq!(v["runs"].as_array().unwrap().len(), 2);
     assert_eq!(v["runs"][0]["status"], "empty");
     assert_eq!(v["runs"][1]["status"], "finished");
+    for t in ["started_at", "finished_at"] {
+        let text = v["runs"][1][t].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+            "{t} is RFC 3339: {text}"
+        );
+    }
     assert!(v["lag_hours"].as_f64().unwrap() < 1.0);
-    // Without a job: every job of the folder, one JSON line each.
-    let mut all = s3shift_testkit::stack::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
-    all.args(["status", "--json", "--jobs-dir"]).arg(stack.dir.path());
-    let all = all.output().unwrap();
+    // Without a job: every job of the folder, in one JSON array.
+    let status_all = || {
+        let mut all = s3shift_testkit::stack::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
+        all.args(["status", "--json", "--jobs-dir"]).arg(stack.dir.path());
+        all.output().unwrap()
+    };
+    let all = status_all();
     assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
-    let lines: Vec<serde_json::Value> = stdout(&all)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let doc: serde_json::Value = serde_json::from_str(stdout(&all).trim()).unwrap();
+    assert_eq!(doc.as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(doc[0]["job"], "e2e");
+    // One broken file in the folder: the other jobs are still reported, the broken one named; exit 1.
+    std::fs::write(
+        stack.dir.path().join("broken.toml"),
+        "name = \"broken\"\n[limit]\n",
+    )
+    .unwrap();
+    let all = status_all();
+    assert_eq!(all.status.code(), Some(1), "{}", stderr(&all));
+    let doc: serde_json::Value = serde_json::from_str(stdout(&all).trim()).unwrap();
+    let jobs: Vec<&str> = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["job"].as_str().unwrap())
         .collect();
-    assert_eq!(lines.len(), 1);
-    assert_eq!(lines[0]["job"], "e2e");
+    assert_eq!(jobs, ["broken", "e2e"], "{doc}");
+    assert!(doc[0]["error"].as_str().unwrap().contains("limit"), "{doc}");
+    assert!(doc[1]["runs"].is_array(), "{doc}");
+    std::fs::remove_file(stack.dir.path().join("broken.toml")).unwrap();
 
     let jobs = repo::manifest_dir().join("../../jobs");
     let mut cmd = s3shift_testkit::stack::command(Path::new(env!("CARGO_BIN_EXE_s3shift")), &stack.local);
@@ -563,4 +589,27 @@ async fn a_key_with_control_characters_lists_loads_and_reads_back_intact() {
         "{}",
         stdout(&doctor)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_does_not_exist_is_answered_with_the_jobs_that_do() {
+    let stack = Stack::start(BIN, "").await;
+    let dir = stack.job.parent().unwrap().to_owned();
+    std::fs::write(dir.join("photos.toml"), "name = \"photos\"\n").unwrap();
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = stack.bare_command(&["run", "fotos", "--jobs-dir", dir.to_str().unwrap()]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for part in [
+        "no job \"fotos\"",
+        "fotos.toml does not exist",
+        "e2e, photos",
+        "--jobs-dir DIR or S3SHIFT_JOBS_DIR",
+    ] {
+        assert!(err.contains(part), "{part:?} missing in: {err}");
+    }
 }

@@ -79,6 +79,11 @@ impl DeployArgs {
 /// Loads and validates the job, with the deployment's replacements, and logs each replacement.
 pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
     let path = s3shift_jobs::resolve_job(&args.jobs_dir, &args.job);
+    // A name (not a path) with no file behind it: say which jobs there are.
+    let a_name = !args.job.ends_with(".toml") && !args.job.contains(std::path::MAIN_SEPARATOR);
+    if a_name && !path.exists() {
+        return Err(UsageError(no_such_job(&args.jobs_dir, &args.job, &path)).into());
+    }
     // A job file that cannot be read or does not validate exits 2: see `is_usage` in main.rs.
     let spec = s3shift_jobs::load_job_with(&path, &args.deploy.overrides())?;
     for (field, o) in spec.overrides.fields() {
@@ -88,6 +93,31 @@ pub(crate) fn load_spec(args: &JobArgs) -> Result<JobSpec> {
         tracing::warn!(job = %spec.name(), other = %overlap.other, "{overlap}");
     }
     Ok(spec)
+}
+
+/// What to say when the job file is not there: the jobs the folder has, and how to point at another folder.
+fn no_such_job(jobs_dir: &std::path::Path, job: &str, path: &std::path::Path) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(jobs_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            (p.extension().is_some_and(|x| x == "toml"))
+                .then(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .flatten()
+        })
+        .collect();
+    names.sort();
+    let found = if names.is_empty() {
+        format!("{} holds no job files", jobs_dir.display())
+    } else {
+        format!("jobs in {}: {}", jobs_dir.display(), names.join(", "))
+    };
+    format!(
+        "no job {job:?}: {} does not exist; {found} (another folder: --jobs-dir DIR or S3SHIFT_JOBS_DIR)",
+        path.display()
+    )
 }
 
 /// The other jobs of `spec`'s folder that read some of its objects.

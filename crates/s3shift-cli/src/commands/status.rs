@@ -8,7 +8,7 @@ use clap::Args;
 use s3shift_jobs::clients::ClientOverrides;
 use s3shift_jobs::status::job_status;
 
-use super::job::{job_names, load_specs, pipeline, runtime};
+use super::job::{JobArgs, job_names, load_spec, pipeline, runtime};
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
@@ -20,16 +20,43 @@ pub(crate) struct StatusArgs {
     /// How many recent runs to show per job.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     limit: u32,
-    /// JSON on stdout, for scripts (one object per job, one line each).
+    /// JSON on stdout, for scripts: one document, the job's object when a job is named, else an array with one
+    /// object per job of the folder (`{"job", "file", "error"}` for a job file that does not validate).
     #[arg(long)]
     json: bool,
 }
 
 pub(crate) fn run(args: &StatusArgs) -> Result<u8> {
+    let folder = args.job.is_none();
     let names = job_names(args.job.iter().cloned().collect(), &args.jobs_dir)?;
-    let specs = load_specs(&names, &args.jobs_dir)?;
+    // A named job that does not validate is a usage error (exit 2); over the folder, one broken file is
+    // reported beside the others' status and makes the exit 1.
+    let mut specs = Vec::new();
+    let mut broken = Vec::new();
+    for name in &names {
+        match load_spec(&JobArgs {
+            job: name.clone(),
+            jobs_dir: args.jobs_dir.clone(),
+            deploy: super::job::DeployArgs::default(),
+        }) {
+            Ok(spec) => specs.push(spec),
+            Err(e) if folder => broken.push((name.clone(), format!("{e:#}"))),
+            Err(e) => return Err(e),
+        }
+    }
     runtime()?.block_on(async {
         let mut out = std::io::stdout().lock();
+        let mut documents = Vec::new();
+        for (name, error) in &broken {
+            if args.json {
+                let job = std::path::Path::new(name)
+                    .file_stem()
+                    .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
+                documents.push(serde_json::json!({"job": job, "file": name, "error": error}));
+            } else {
+                writeln!(out, "job {name}: its file does not validate: {error}")?;
+            }
+        }
         for spec in &specs {
             let p = pipeline(spec, &ClientOverrides::default()).await?;
             let mut st = job_status(&p.api, spec, args.limit, chrono::Utc::now())
@@ -43,7 +70,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<u8> {
                 );
             }
             if args.json {
-                writeln!(out, "{}", serde_json::to_string(&st)?)?;
+                documents.push(serde_json::to_value(&st)?);
                 continue;
             }
             let hours = |h: Option<f64>| h.map_or("n/a".into(), |h| format!("{h:.1} h"));
@@ -105,6 +132,17 @@ pub(crate) fn run(args: &StatusArgs) -> Result<u8> {
                 writeln!(out, "  (no runs recorded yet)")?;
             }
         }
-        Ok(0)
+        if args.json {
+            let doc = match (folder, documents.pop()) {
+                (false, Some(one)) => one,
+                (false, None) => serde_json::Value::Null,
+                (true, last) => {
+                    documents.extend(last);
+                    serde_json::Value::Array(documents)
+                }
+            };
+            writeln!(out, "{doc}")?;
+        }
+        Ok(if broken.is_empty() { 0 } else { crate::EXIT_FAILURE })
     })
 }

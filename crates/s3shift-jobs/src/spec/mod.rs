@@ -158,6 +158,12 @@ fn field_at(text: &str, offset: usize) -> String {
     let before = text.get(..offset.min(text.len())).unwrap_or("");
     let line_no = before.matches('\n').count() + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("");
+    // The error is on a table's header itself (`[limit]`, an unknown table): name that table, not the one
+    // before it.
+    let header = line.trim();
+    if header.starts_with('[') && header.ends_with(']') {
+        return format!("{header} (line {line_no})");
+    }
     let key = line
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"').to_owned())
@@ -202,6 +208,14 @@ cron = "0 */15 * * * *"
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_unknown_table_is_named_by_its_own_header() {
+        let e = err(&format!("{GOOD}[limit]\nconcurrency = 4\n"));
+        assert!(e.contains("[limit] (line 15)"), "{e}");
+        assert!(e.contains("unknown field `limit`"), "{e}");
+        assert!(!e.contains("schedule (line"), "{e}");
     }
 
     #[test]

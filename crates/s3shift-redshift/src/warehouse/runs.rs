@@ -210,8 +210,8 @@ impl RunsTable {
                     run_id: text(r.first()).unwrap_or_default(),
                     status: RunStatus::parse(&status_text),
                     status_text,
-                    started_at: text(r.get(2)),
-                    finished_at: text(r.get(3)),
+                    started_at: rfc3339(text(r.get(2))),
+                    finished_at: rfc3339(text(r.get(3))),
                     objects_listed: r.get(4).and_then(Value::as_i64),
                     objects_loaded: r.get(5).and_then(Value::as_i64),
                     objects_quarantined: r.get(6).and_then(Value::as_i64),
@@ -222,6 +222,15 @@ impl RunsTable {
             })
             .collect())
     }
+}
+
+/// The warehouse's text of a time (`2026-11-28 04:31:19.494121+00`) as RFC 3339 (`2026-11-28T04:31:19.494121Z`),
+/// what scripts parse; text that does not parse stays as it is.
+fn rfc3339(t: Option<String>) -> Option<String> {
+    t.map(|t| {
+        super::ledger::parse_timestamptz(&t)
+            .map_or(t, |p| p.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    })
 }
 
 /// `extra`, plus the parameters both writes of a run's row reference: status, the counts, bytes, GETs and the
