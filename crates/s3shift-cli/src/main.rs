@@ -1,5 +1,6 @@
 //! The `s3shift` binary: parses the command line, wires the library crates together, prints errors with their
-//! chain and maps outcomes to exit codes (0 success, 1 failure, 2 bad usage or config, 3 partial).
+//! chain and maps outcomes to exit codes (0 success, 1 failure, 2 bad usage or config, 3 partial, 130 stopped by
+//! Ctrl-C).
 
 mod commands;
 
@@ -7,12 +8,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `--version`: the crate's version and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("S3SHIFT_COMMIT"), ")");
+
 /// Exit code when every object was read but some were corrupt or truncated.
 pub(crate) const EXIT_PARTIAL: u8 = 3;
 /// Exit code for a failure of the run itself.
 pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code for bad usage or an invalid job file.
 pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit code after Ctrl-C (128 + SIGINT), once the run drained, or at once on a second Ctrl-C.
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// An error caused by the command line or a job file, not by the run: exit code 2.
 #[derive(Debug)]
@@ -34,7 +40,7 @@ impl std::error::Error for UsageError {}
 /// loads them with COPY through the Redshift Data API, merging into the curated tables with a ledger of what
 /// was loaded. Start with `s3shift demo`: the whole pipeline on embedded stand-ins, with nothing else running.
 #[derive(Debug, Parser)]
-#[command(name = "s3shift", version, propagate_version = true)]
+#[command(name = "s3shift", version = VERSION, propagate_version = true)]
 struct Cli {
     /// Also ship every log event to this CloudWatch Logs group (created if missing), in a new stream named
     /// after this host and the start time; flushed before exit.
@@ -124,6 +130,7 @@ fn main() -> ExitCode {
         shipper.flush(std::time::Duration::from_secs(15));
     }
     match outcome {
+        Ok(_) if commands::job::interrupted() => ExitCode::from(EXIT_INTERRUPTED),
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("s3shift: error: {err}");

@@ -55,6 +55,16 @@ async fn a_kill_at_any_stage_then_a_rerun_converges_to_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_run_drains_what_was_read_and_a_rerun_loads_the_rest() {
+    drains_on("TERM", 0).await;
+}
+
+/// Ctrl-C drains as SIGTERM does, and then exits 130, the shell's code for a process stopped by SIGINT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_mid_run_drains_and_exits_130() {
+    drains_on("INT", 130).await;
+}
+
+async fn drains_on(signal: &str, code: i32) {
     // One reader, so that most objects are still unread when the signal comes.
     let stack = Stack::start(BIN, "concurrency = 1").await;
     let jpeg = repo::a_jpeg();
@@ -67,7 +77,7 @@ async fn sigterm_mid_run_drains_what_was_read_and_a_rerun_loads_the_rest() {
     // Paused after half the rows were staged.
     let paused = crash::run_paused_at(&stack, CrashPoint::MidExtract, &["--json"]).await;
     let killed = Command::new("kill")
-        .args(["-TERM", &paused.pid.to_string()])
+        .args([&format!("-{signal}"), &paused.pid.to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -75,7 +85,7 @@ async fn sigterm_mid_run_drains_what_was_read_and_a_rerun_loads_the_rest() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     paused.release();
     let out = paused.child.await.unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
     let summary: serde_json::Value = serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
     assert_eq!(summary["status"], "drained");
     assert_eq!(summary["drained"], true);
@@ -90,4 +100,37 @@ async fn sigterm_mid_run_drains_what_was_read_and_a_rerun_loads_the_rest() {
     let rerun = stack.s3shift(&["run"], &[]).await;
     assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
     stack.assert_exactly_once(40).await;
+}
+
+/// A second Ctrl-C does not wait for the drain: the run exits 130 at once, and the next run loads everything
+/// exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_exits_at_once() {
+    let stack = Stack::start(BIN, "concurrency = 1").await;
+    let jpeg = repo::a_jpeg();
+    for i in 0..8 {
+        let mut body = jpeg.clone();
+        body.extend_from_slice(format!("{i}").as_bytes());
+        stack.put(&format!("a/img-{i:02}.jpg"), body).await;
+    }
+    stack.migrate().await;
+    // Paused mid-extract: without a second signal it would wait there for the release.
+    let paused = crash::run_paused_at(&stack, CrashPoint::MidExtract, &[]).await;
+    for _ in 0..2 {
+        let sent = Command::new("kill")
+            .args(["-INT", &paused.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let out = tokio::time::timeout(Duration::from_secs(20), paused.child)
+        .await
+        .expect("the second Ctrl-C ends the run without the release")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted again"), "{}", stderr(&out));
+    let rerun = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    stack.assert_exactly_once(8).await;
 }

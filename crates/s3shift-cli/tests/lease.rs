@@ -28,9 +28,31 @@ async fn a_run_while_another_holds_the_lease_is_skipped_and_loads_nothing() {
         "{}",
         stdout(&second)
     );
+    // A manual backfill is not a schedule tick: finding the job busy, it exits 1 and says how to wait ...
+    let backfill = stack.s3shift(&["backfill", "--since", "2000-01-01"], &[]).await;
+    assert_eq!(backfill.status.code(), Some(1), "{}", stderr(&backfill));
+    assert!(
+        stderr(&backfill).contains("rerun with --wait"),
+        "{}",
+        stderr(&backfill)
+    );
+    // ... and with --wait it waits for the lease, then runs.
+    let waiting = tokio::spawn({
+        let mut cmd = stack.command(&["backfill", "--since", "2000-01-01", "--wait"]);
+        async move {
+            tokio::task::spawn_blocking(move || cmd.output().unwrap())
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "--wait waits while the lease is held");
     paused.release();
     let first = paused.child.await.unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let waited = waiting.await.unwrap();
+    assert_eq!(waited.status.code(), Some(0), "{}", stderr(&waited));
+    assert!(stdout(&waited).contains("loaded 5"), "{}", stdout(&waited));
     stack.assert_exactly_once(5).await;
     // Released, and kept: the next taking reads its generation from it.
     let lease = stack

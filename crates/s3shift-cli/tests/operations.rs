@@ -613,3 +613,26 @@ async fn a_job_that_does_not_exist_is_answered_with_the_jobs_that_do() {
         assert!(err.contains(part), "{part:?} missing in: {err}");
     }
 }
+
+#[test]
+fn version_names_the_commit_the_binary_was_built_from() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let commit = text
+        .trim()
+        .strip_prefix(&format!("s3shift {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{text}"));
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    match head {
+        Some(head) if std::env::var_os("S3SHIFT_COMMIT").is_none() => assert_eq!(commit, head),
+        _ => assert!(!commit.is_empty(), "{text}"),
+    }
+}

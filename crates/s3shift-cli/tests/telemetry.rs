@@ -48,6 +48,8 @@ async fn off_a_terminal_logs_are_json_lines_and_the_run_emits_emf_metrics() {
         .expect("run_summary log event");
     assert_eq!(summary_event["level"], "INFO");
     assert_eq!(summary_event["objects_loaded"], 1);
+    // Numbers as numbers, not Rust's `Some(176.04)`.
+    assert!(summary_event["min_slack_hours"].is_f64(), "{summary_event}");
     // Every event of the run carries its run id through the run's span.
     let run_id = summary["run_id"].as_str().unwrap();
     for event in ["progress", "run_summary"] {

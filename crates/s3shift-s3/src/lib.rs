@@ -206,7 +206,11 @@ impl ListPages {
             let (Some(raw), Some(etag), Some(size), Some(lm)) =
                 (o.key(), o.e_tag(), o.size(), o.last_modified())
             else {
-                tracing::warn!(bucket, key = ?o.key(), "listing entry without key, ETag, size or LastModified: skipped");
+                tracing::warn!(
+                    bucket,
+                    key = o.key().unwrap_or_default(),
+                    "listing entry without key, ETag, size or LastModified: skipped"
+                );
                 continue;
             };
             let decoded;

@@ -191,21 +191,43 @@ pub(crate) fn stop_on_signal(timeout: std::time::Duration) -> Result<tokio::sync
     tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = tokio::signal::ctrl_c() => {
+                INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        // On a line of its own: a progress bar may be drawn on the terminal.
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprintln!();
         }
         tracing::warn!(
             timeout_s = timeout.as_secs(),
-            "stop requested: draining to a consistent point"
+            "stop requested: draining to a consistent point (Ctrl-C again exits at once)"
         );
         let _ = tx.send(true);
-        tokio::time::sleep(timeout).await;
-        eprintln!(
-            "s3shift: the drain did not finish within {} s; exiting (the next run finishes any pending load)",
-            timeout.as_secs()
-        );
-        std::process::exit(i32::from(crate::EXIT_FAILURE));
+        tokio::select! {
+            () = tokio::time::sleep(timeout) => {
+                eprintln!(
+                    "s3shift: the drain did not finish within {} s; exiting (the next run finishes any pending load)",
+                    timeout.as_secs()
+                );
+                std::process::exit(i32::from(crate::EXIT_FAILURE));
+            }
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("s3shift: interrupted again: exiting now (the next run finishes any pending load)");
+                std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
+            }
+        }
     });
     Ok(rx)
+}
+
+/// Set when the stop came from Ctrl-C (SIGINT): the command then exits 130 once drained, the shell's
+/// convention for a process ended by SIGINT; a SIGTERM drain (ECS stopping a task) exits as the run ended.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether Ctrl-C stopped this command.
+pub(crate) fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Reads and validates every named job file (names or paths, resolved against `dir`), as written: the

@@ -34,6 +34,9 @@ pub(crate) struct BackfillArgs {
     /// Only the keys in this file, one per line (`-` reads standard input).
     #[arg(long, value_name = "FILE")]
     keys_from: Option<PathBuf>,
+    /// When another run of the job holds its lease, wait for it (checking every 10 s) instead of exiting 1.
+    #[arg(long)]
+    wait: bool,
     /// Send the objects to the job's event queue as work items for its `run --follow` consumers to share,
     /// instead of reading them here (a job with `[source.events]`; needs sqs:SendMessage on the queue).
     #[arg(long)]
@@ -156,7 +159,31 @@ pub(crate) fn backfill(args: &BackfillArgs) -> Result<u8> {
     runtime()?.block_on(async {
         let (p, clients) = pipeline_with_clients(&spec, &ClientOverrides::default()).await?;
         let cadence = dry_run_cadence(&spec, &clients, args.dry_run).await;
-        run_with(&p, &spec, &options, args.json, true, cadence.as_ref()).await
+        // A manual backfill that finds the job busy did not do what was asked: wait when told to, else exit 1
+        // (a scheduled run that finds its job busy is fine, and exits 0).
+        loop {
+            let outcome = p
+                .run(&spec, &options)
+                .await
+                .with_context(|| format!("backfill of job {}", spec.name()))?;
+            match outcome {
+                RunOutcome::Skipped { holder, expires_at } if args.wait => {
+                    tracing::info!(holder = %holder, until = %expires_at,
+                        "another run of this job holds its lease: waiting for it");
+                    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                }
+                RunOutcome::Skipped { .. } => {
+                    let code = print_outcome(outcome, args.json, true, cadence.as_ref())?;
+                    eprintln!(
+                        "s3shift: backfill not run: another run of job {} holds its lease; rerun with --wait to \
+                         wait for it",
+                        spec.name()
+                    );
+                    return Ok(code.max(crate::EXIT_FAILURE));
+                }
+                outcome => return print_outcome(outcome, args.json, true, cadence.as_ref()),
+            }
+        }
     })
 }
 

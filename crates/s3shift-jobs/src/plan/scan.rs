@@ -127,12 +127,12 @@ impl Pipeline {
             })??;
         }
         if before_window > 0 && skip_before_window {
-            tracing::warn!(bucket = %src.bucket, objects = before_window, window_start = ?window_start,
+            tracing::warn!(bucket = %src.bucket, objects = before_window, window_start = window_start.map(|w| w.to_rfc3339()).unwrap_or_default(),
                 assume_lifecycle_days = src.assume_lifecycle_days,
                 "objects older than source.assume_lifecycle_days plus the margin are listed: not read (the job \
                  assumes they expire); `s3shift backfill --until` loads any that never were");
         } else if before_window > 0 {
-            tracing::warn!(bucket = %src.bucket, objects = before_window, window_start = ?window_start,
+            tracing::warn!(bucket = %src.bucket, objects = before_window, window_start = window_start.map(|w| w.to_rfc3339()).unwrap_or_default(),
                 "objects outlived their lifecycle rule by days and predate the ledger window: \
                  read again and replaced, never duplicated");
         }

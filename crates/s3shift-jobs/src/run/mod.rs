@@ -563,9 +563,11 @@ impl Pipeline {
             .min_slack_hours
             .is_some_and(|h| h < f64::from(spec.config.alerts.expiry_warning_hours));
         if summary.expiry_warning {
-            tracing::warn!(min_slack_hours = ?plan.min_slack_hours,
+            tracing::warn!(
+                min_slack_hours = plan.min_slack_hours,
                 threshold_hours = spec.config.alerts.expiry_warning_hours,
-                "objects close to expiry are still unloaded");
+                "objects close to expiry are still unloaded"
+            );
         }
         tracing::info!(
             listed = plan.counts.listed,

@@ -266,7 +266,7 @@ impl RunSummary {
             get_requests = self.get_requests,
             data_api_statements = self.data_api_statements,
             copy_statements = self.copy_statements,
-            min_slack_hours = ?self.min_slack_hours,
+            min_slack_hours = self.min_slack_hours,
             slowest_stage = %self.slowest_stage,
             duration_s = self.duration_s,
             resumed = self.resumed,
