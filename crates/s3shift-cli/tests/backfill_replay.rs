@@ -89,6 +89,20 @@ async fn replay_reloads_a_past_run_after_its_objects_are_gone() {
     let replay = stack.s3shift(&["replay", "--run", &run_id], &[]).await;
     assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
     stack.assert_exactly_once(3).await;
+    // The replay is a run of its own, said so; the replayed run's row is left as it was.
+    assert!(
+        stdout(&replay).contains(&format!("[replay of {run_id}]")),
+        "{}",
+        stdout(&replay)
+    );
+    let rows = stack
+        .query("SELECT run_id, status, objects_staged FROM s3shift.runs ORDER BY started_at")
+        .await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0][0].as_str(), Some(run_id.as_str()), "{rows:?}");
+    assert_eq!(rows[0][1].as_str(), Some("finished"), "{rows:?}");
+    assert_ne!(rows[1][0].as_str(), Some(run_id.as_str()), "{rows:?}");
+    assert_eq!(rows[1][2].as_i64(), Some(3), "{rows:?}");
     let missing = stack
         .s3shift(&["replay", "--run", "e2e-20000101T000000000Z-1"], &[])
         .await;

@@ -514,7 +514,11 @@ fn print_summary(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
     } else {
         ""
     };
-    let mode = s.mode.map(|m| format!(" [{m}]")).unwrap_or_default();
+    let mode = match (&s.mode, &s.replay_of) {
+        (Some(m), Some(of)) => format!(" [{m} of {of}]"),
+        (Some(m), None) => format!(" [{m}]"),
+        _ => String::new(),
+    };
     writeln!(out, "run {}: {}{mode}{resumed}", s.run_id, status_text(s))?;
     writeln!(
         out,

@@ -378,25 +378,31 @@ impl Pipeline {
                 problem: "not a readable Parquet file".into(),
             })? as u64;
         }
-        let lease = match self.take_lease(spec, run, &[Slot::FIRST]).await? {
+        // A replay is a run of its own: its own id and row in s3shift.runs, mode `replay`, naming the run whose
+        // files it loads; that run's row stays as it was. (The rows it loads keep the run id they were staged
+        // with: they are that run's readings.)
+        let now = options.now.unwrap_or_else(Utc::now);
+        let replay_id = new_run_id(spec, now, Slot::FIRST)?;
+        let lease = match self.take_lease(spec, &replay_id, &[Slot::FIRST]).await? {
             Ok(lease) => lease,
             Err(skipped) => return Ok(skipped),
         };
-        let now = options.now.unwrap_or_else(Utc::now);
         let pending = PendingLoad {
-            run_id: run.clone(),
+            run_id: replay_id.clone(),
             manifest_url: format!("s3://{bucket}/{manifest_key}"),
             expected_rows: rows,
             statement_id: None,
             attempt: 1,
             summary: RunSummary {
-                run_id: run.to_string(),
+                run_id: replay_id.to_string(),
                 job: spec.name().to_owned(),
                 source: spec.config.source.name.clone(),
                 table: spec.table.to_string(),
                 started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 objects_loaded: rows,
                 files_staged: manifest.entries.len() as u64,
+                mode: Some(RunMode::Replay),
+                replay_of: Some(run.to_string()),
                 ..RunSummary::default()
             },
         };

@@ -153,6 +153,9 @@ pub struct RunSummary {
     /// What the run planned from; `None` for a resumed load (written as `""`, as before).
     #[serde(default, with = "mode_text")]
     pub mode: Option<RunMode>,
+    /// A replay: the run whose staged files it loaded again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
     /// A reconciliation scan: objects older than the grace that no event had loaded (late or lost events).
     #[serde(default)]
     pub event_misses: u64,
