@@ -163,13 +163,29 @@ fn causes(err: &anyhow::Error) -> Vec<String> {
     let mut out = Vec::new();
     for cause in err.chain().skip(1) {
         let text = cause.to_string();
-        if text.trim().is_empty() || said.iter().any(|s| s.contains(text.trim())) {
+        if text.trim().is_empty() || said.iter().any(|s| s.contains(text.trim())) || sdk_noise(&text) {
             continue;
         }
         said.push(text.clone());
         out.push(text);
     }
     out
+}
+
+/// The AWS SDK's own layers under an error already said in our words: its kinds (`service error`, `dispatch
+/// failure`, `unhandled error (NoSuchBucket)`) and its debug dumps, which tell the reader nothing more.
+fn sdk_noise(text: &str) -> bool {
+    let t = text.trim();
+    matches!(
+        t,
+        "service error"
+            | "dispatch failure"
+            | "response error"
+            | "timeout"
+            | "io error"
+            | "construction failure"
+    ) || t.starts_with("unhandled error")
+        || (t.contains(" { ") && t.ends_with('}'))
 }
 
 /// The `[aws] log_group` of the command's job file, if the command names a valid one (errors in the file are
@@ -206,7 +222,16 @@ mod tests {
         let err = anyhow::anyhow!("connection refused")
             .context("dispatch failure")
             .context("run of job demo");
-        assert_eq!(causes(&err), ["dispatch failure", "connection refused"]);
+        assert_eq!(causes(&err), ["connection refused"]);
+        let err = anyhow::anyhow!(
+            "{}",
+            "Error { code: \"NoSuchBucket\", s3_extended_request_id: \"x\" }"
+        )
+        .context("unhandled error (NoSuchBucket)")
+        .context("service error")
+        .context("s3://nope: the bucket does not exist (PutObject)")
+        .context("run of job demo");
+        assert_eq!(causes(&err), ["s3://nope: the bucket does not exist (PutObject)"]);
     }
     use clap::CommandFactory;
 

@@ -636,3 +636,95 @@ fn version_names_the_commit_the_binary_was_built_from() {
         _ => assert!(!commit.is_empty(), "{text}"),
     }
 }
+
+/// Errors a new user meets first, each one line naming the thing and the next step, no Rust debug text: no
+/// credentials, credentials AWS refuses (doctor says so once and checks nothing that needs them), a staging
+/// bucket that does not exist, a queue URL that names no queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_errors_say_what_is_wrong_and_what_to_do_in_one_line() {
+    let stack = Stack::start(BIN, "").await;
+    stack.migrate().await;
+    let run_with = |args: &[&str], edit: &dyn Fn(&mut Command)| {
+        let mut cmd = stack.command(args);
+        edit(&mut cmd);
+        cmd.output().unwrap()
+    };
+    let no_debug = |text: &str| {
+        for noise in [
+            "DispatchFailure",
+            "ConnectorError",
+            "s3_extended_request_id",
+            "Error {",
+            "ProviderError(",
+        ] {
+            assert!(!text.contains(noise), "{noise:?} in:\n{text}");
+        }
+    };
+    // No credentials anywhere.
+    let out = run_with(&["run"], &|c| {
+        c.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("HOME", "/nonexistent");
+    });
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let said: Vec<&str> = err
+        .lines()
+        .skip_while(|l| !l.starts_with("s3shift: error: "))
+        .collect();
+    assert_eq!(said.len(), 1, "one line: {err}");
+    assert!(
+        said[0].starts_with("s3shift: error: no AWS credentials: set AWS_ACCESS_KEY_ID"),
+        "{err}"
+    );
+    no_debug(&err);
+    // Credentials AWS refuses: doctor says it once.
+    let out = run_with(&["doctor"], &|c| {
+        c.env("AWS_SECRET_ACCESS_KEY", "wrong");
+    });
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL  credentials: resolved, but refused by AWS"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("grant s3:") && !text.contains("run `s3shift migrate"),
+        "{text}"
+    );
+    assert!(text.contains("SKIP  table s3shift.images: not checked"), "{text}");
+    assert_eq!(text.matches("FAIL ").count(), 1, "{text}");
+    // A staging bucket that does not exist: named, with where its name came from; doctor does not ask for a grant.
+    let out = run_with(&["run"], &|c| {
+        c.env("S3SHIFT_STAGING_BUCKET", "no-such-staging");
+    });
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("bucket no-such-staging does not exist"), "{err}");
+    assert!(
+        !err.contains("service error") && !err.contains("unhandled error"),
+        "{err}"
+    );
+    no_debug(&err);
+    let out = run_with(&["doctor"], &|c| {
+        c.env("S3SHIFT_STAGING_BUCKET", "no-such-staging");
+    });
+    let text = stdout(&out);
+    assert!(
+        text.contains("fix: create the bucket (deploy/storage.yaml does), or name the one that exists"),
+        "{text}"
+    );
+    // A queue URL that names no queue (the job's own queue replaced by a wrong one).
+    stack.enable_events(5, "").await;
+    let url = format!("{}/000000000000/no-such-queue", stack.local.sqs.endpoint_url());
+    let out = run_with(&["run"], &|c| {
+        c.env("S3SHIFT_QUEUE_URL", &url);
+    });
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("The specified queue does not exist") && err.contains("S3SHIFT_QUEUE_URL"),
+        "{err}"
+    );
+    no_debug(&err);
+}

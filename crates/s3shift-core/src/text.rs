@@ -1,4 +1,4 @@
-//! Strings cut to what a Redshift column holds.
+//! Strings cut to what a Redshift column holds, and errors as one readable line.
 //!
 //! Redshift counts `VARCHAR(n)` in bytes, not characters, and a COPY fails as a whole on one over-long value.
 //! Every string that reaches the curated table goes through [`truncate_utf8`] with the column's byte length.
@@ -30,9 +30,70 @@ pub fn clean_text(bytes: &[u8], max_bytes: usize) -> Option<String> {
     Some(truncate_utf8(trimmed, max_bytes).to_owned())
 }
 
+/// An error and its causes as one line of their messages (`a: b: c`), each said once, without the Rust debug
+/// text some SDK errors append: what a person reads, where `{:?}` would dump the structures.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        // One line: the first of a multi-line message (the SDK lists each credential provider it tried).
+        let full = err.to_string();
+        let first = full.lines().next().unwrap_or_default();
+        let text = first
+            .strip_suffix(" Attempted:")
+            .unwrap_or(first)
+            .trim_end_matches('.')
+            .to_owned();
+        // `message (Debug(Of { the: error }))`, as the AWS SDK's DisplayErrorContext writes: keep the message.
+        let text = match text.find(" (") {
+            Some(i) if text[i..].contains(" { ") || text[i + 2..].starts_with(char::is_uppercase) => {
+                text[..i].to_owned()
+            }
+            _ => text,
+        };
+        let text = text.trim().to_owned();
+        let debug_only = text.contains(" { ") && text.ends_with('}');
+        if !text.is_empty() && !debug_only && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_chain_reads_as_one_line_without_debug_text() {
+        #[derive(Debug)]
+        struct E(&'static str, Option<Box<E>>);
+        impl std::fmt::Display for E {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for E {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+            }
+        }
+        let e = E(
+            "dispatch failure",
+            Some(Box::new(E(
+                "an error occurred while loading credentials (ProviderError(ProviderError { source: X }))",
+                Some(Box::new(E(
+                    "Error { code: \"NoSuchBucket\", s3_extended_request_id: \"x\" }",
+                    None,
+                ))),
+            ))),
+        );
+        assert_eq!(
+            error_chain(&e),
+            "dispatch failure: an error occurred while loading credentials"
+        );
+    }
 
     #[test]
     fn never_splits_a_character() {

@@ -41,6 +41,29 @@ pub struct AwsClients {
     pub shared: aws_config::SdkConfig,
 }
 
+impl AwsClients {
+    /// Resolves the credentials once, before any call: without them every call fails with the SDK's dispatch
+    /// error, so a missing key, profile or role is said once, with where credentials come from.
+    ///
+    /// # Errors
+    /// [`Error::NoCredentials`] when the provider chain finds none.
+    pub async fn require_credentials(&self) -> Result<()> {
+        use aws_sdk_s3::config::ProvideCredentials;
+        let Some(provider) = self.shared.credentials_provider() else {
+            return Err(Error::NoCredentials {
+                why: "no credentials provider is configured".into(),
+            });
+        };
+        provider
+            .provide_credentials()
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::NoCredentials {
+                why: s3shift_core::text::error_chain(&e),
+            })
+    }
+}
+
 /// Builds the clients from the standard chain (environment, profile, ECS task role), the job's `[aws]` table and
 /// `overrides`, in increasing precedence.
 ///

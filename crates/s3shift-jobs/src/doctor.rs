@@ -21,6 +21,8 @@ pub enum Verdict {
     Warn,
     /// A run would fail or lose data.
     Fail,
+    /// Not checked: what it needs failed first (the credentials).
+    Skip,
 }
 
 /// One check.
@@ -184,15 +186,26 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
         .put(staging, &probe, Bytes::from_static(b"probe"), "text/plain")
         .await
     {
-        Ok(()) => s3.delete(staging, &probe).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(()) => s3.delete(staging, &probe).await,
+        Err(e) => Err(e),
     };
     out.push(match write {
         Ok(()) => check(format!("staging s3://{staging}/{}", spec.staging_root()), Verdict::Pass, "writable", ""),
+        Err(e @ s3shift_s3::Error::NoSuchBucket { .. }) => {
+            let origin = spec
+                .bucket_origin(staging)
+                .map_or_else(|| "staging.bucket".to_owned(), |(_, o)| o);
+            check(
+                format!("staging s3://{staging}/{}", spec.staging_root()),
+                Verdict::Fail,
+                e.to_string(),
+                format!("create the bucket (deploy/storage.yaml does), or name the one that exists: {origin}"),
+            )
+        }
         Err(e) => check(
             format!("staging s3://{staging}/{}", spec.staging_root()),
             Verdict::Fail,
-            e,
+            e.to_string(),
             "grant s3:PutObject, s3:GetObject and s3:DeleteObject under the staging prefix to this job's role",
         ),
     });
@@ -307,6 +320,49 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
     if spec.config.source.events.is_some() {
         out.extend(event_checks(spec, clients).await);
     }
+    credentials_first(out)
+}
+
+/// What AWS answers when it refuses the credentials themselves (S3's and the JSON services' codes): a wrong
+/// secret, an unknown key, an expired session.
+const REFUSED_CREDENTIALS: [&str; 8] = [
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "InvalidSignatureException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "InvalidToken",
+];
+
+/// When the credentials could not be found, or AWS refused them, says so once, in the credentials check, and
+/// marks the checks that failed for that reason as not checked, instead of prescribing a grant or a migration
+/// for each.
+fn credentials_first(mut out: Vec<Check>) -> Vec<Check> {
+    let refused = |c: &Check| REFUSED_CREDENTIALS.iter().any(|code| c.detail.contains(code));
+    let missing = out
+        .iter()
+        .any(|c| c.name == "credentials" && c.verdict == Verdict::Fail);
+    let refusal = out.iter().find(|c| refused(c)).map(|c| c.detail.clone());
+    if !missing && refusal.is_none() {
+        return out;
+    }
+    for c in &mut out {
+        if c.name == "credentials" {
+            if let (false, Some(why)) = (missing, &refusal) {
+                c.verdict = Verdict::Fail;
+                c.detail = format!("resolved, but refused by AWS: {why}");
+                c.fix = "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile, or the role's session \
+                         token): AWS does not accept them"
+                    .into();
+            }
+        } else if c.verdict != Verdict::Pass && (missing || refused(c)) && c.name != "overlapping jobs" {
+            c.verdict = Verdict::Skip;
+            c.detail = "not checked: the credentials failed".into();
+            c.fix = String::new();
+        }
+    }
     out
 }
 
@@ -356,7 +412,7 @@ async fn event_checks(spec: &JobSpec, clients: &AwsClients) -> Vec<Check> {
             Err(e) => check(
                 name,
                 Verdict::Warn,
-                aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                s3shift_core::text::error_chain(&e),
                 "allow s3:GetBucketNotification on the source bucket to check it",
             ),
         },

@@ -61,6 +61,15 @@ pub enum Error {
     /// No AWS region is configured.
     #[error("no AWS region: set AWS_REGION, a profile region, or `region` under [aws] in the job file")]
     NoRegion,
+    /// No credentials could be found (environment, profile, container or instance role).
+    #[error(
+        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (a profile of \
+         ~/.aws/config), or run where a role provides them (an ECS task role); the SDK said: {why}"
+    )]
+    NoCredentials {
+        /// The provider chain's answer, on one line.
+        why: String,
+    },
     /// A run id could not be made from the job's name.
     #[error("job {job}: {problem}")]
     RunId {

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_redshiftdata::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_redshiftdata::error::ProvideErrorMetadata;
 use aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput;
 use aws_sdk_redshiftdata::types::{Field, SqlParameter, StatusString};
 
@@ -201,12 +201,12 @@ where
 pub(crate) fn service_message<E, R>(e: &aws_sdk_redshiftdata::error::SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match (e.code(), e.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_owned(),
-        _ => format!("{}", DisplayErrorContext(e)),
+        _ => s3shift_core::text::error_chain(e),
     }
 }
 

@@ -21,7 +21,7 @@ pub mod lifecycle;
 
 use std::time::Duration;
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -562,7 +562,7 @@ where
     let message = match (err.code(), err.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_owned(),
-        _ => format!("{}", DisplayErrorContext(&err)),
+        _ => s3shift_core::text::error_chain(&err),
     };
     let transport = matches!(
         err,

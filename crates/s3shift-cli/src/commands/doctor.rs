@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 use s3shift_jobs::clients::ClientOverrides;
 
-use super::job::{JobArgs, load_spec, pipeline_with_clients, runtime};
+use super::job::{JobArgs, load_spec, runtime, unchecked_pipeline};
 
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
@@ -22,7 +22,7 @@ pub(crate) fn run(args: &DoctorArgs) -> Result<u8> {
     use s3shift_jobs::doctor::Verdict;
     let spec = load_spec(&args.job)?;
     runtime()?.block_on(async {
-        let (p, clients) = pipeline_with_clients(&spec, &ClientOverrides::default()).await?;
+        let (p, clients) = unchecked_pipeline(&spec, &ClientOverrides::default()).await?;
         let checks = s3shift_jobs::doctor::doctor(&spec, &clients, &p.s3, &p.api).await;
         let failed = checks.iter().any(|c| c.verdict == Verdict::Fail);
         let mut out = std::io::stdout().lock();
@@ -34,6 +34,7 @@ pub(crate) fn run(args: &DoctorArgs) -> Result<u8> {
                     Verdict::Pass => "PASS",
                     Verdict::Warn => "WARN",
                     Verdict::Fail => "FAIL",
+                    Verdict::Skip => "SKIP",
                 };
                 if c.fix.is_empty() {
                     writeln!(out, "{v}  {}: {}", c.name, c.detail)?;

@@ -133,8 +133,19 @@ pub(crate) async fn pipeline(spec: &JobSpec, overrides: &ClientOverrides) -> Res
     Ok(pipeline_with_clients(spec, overrides).await?.0)
 }
 
-/// [`pipeline`], and the clients it was built from (for `doctor`, which also needs the Serverless client).
+/// [`pipeline`], and the clients it was built from (for the dry run's cadence, which needs the Serverless
+/// client). Fails at once, in one line, when no credentials can be found.
 pub(crate) async fn pipeline_with_clients(
+    spec: &JobSpec,
+    overrides: &ClientOverrides,
+) -> Result<(Pipeline, s3shift_jobs::clients::AwsClients)> {
+    let (p, clients) = unchecked_pipeline(spec, overrides).await?;
+    clients.require_credentials().await?;
+    Ok((p, clients))
+}
+
+/// [`pipeline_with_clients`] without the credentials check: for `doctor`, which reports it among its checks.
+pub(crate) async fn unchecked_pipeline(
     spec: &JobSpec,
     overrides: &ClientOverrides,
 ) -> Result<(Pipeline, s3shift_jobs::clients::AwsClients)> {

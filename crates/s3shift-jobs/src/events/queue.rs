@@ -106,11 +106,21 @@ impl EventQueue {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         use aws_sdk_sqs::error::ProvideErrorMetadata;
-        let problem = match (e.code(), e.message()) {
+        let mut problem = match (e.code(), e.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.to_owned(),
-            _ => aws_sdk_sqs::error::DisplayErrorContext(&e).to_string(),
+            _ => s3shift_core::text::error_chain(&e),
         };
+        // "Common errors" of the SQS API Reference: the JSON protocol's QueueDoesNotExist, the query protocol's
+        // AWS.SimpleQueueService.NonExistentQueue.
+        if e.code()
+            .is_some_and(|c| c.contains("NonExistentQueue") || c.contains("QueueDoesNotExist"))
+        {
+            problem.push_str(
+                " Check [source.events] queue_url in the job file (or S3SHIFT_QUEUE_URL, which replaces it) and the \
+                 region.",
+            );
+        }
         Error::Queue {
             queue: self.url.clone(),
             op,
