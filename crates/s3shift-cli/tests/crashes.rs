@@ -134,3 +134,65 @@ async fn a_second_ctrl_c_exits_at_once() {
     assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
     stack.assert_exactly_once(8).await;
 }
+
+/// The staging lifecycle expires everything under the staged prefix, the pending-load pointer included: each
+/// attempt to finish a pending load writes the pointer anew, so its age counts from the last attempt; and a
+/// pending load whose staged files are gone fails naming the run and what to do, keeping the pointer, instead
+/// of a fresh run that never mentions it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_load_outlives_the_staging_lifecycle_or_says_it_was_lost() {
+    let stack = Stack::start(BIN, "").await;
+    for i in 0..4 {
+        let mut body = repo::a_jpeg();
+        body.extend_from_slice(format!("{i}").as_bytes());
+        stack.put(&format!("a/img-{i}.jpg"), body).await;
+    }
+    stack.migrate().await;
+    let pointer = "staged/e2e/_state/pending-load.json";
+    let modified = || async {
+        stack
+            .store
+            .list_prefix("stage", pointer)
+            .await
+            .unwrap()
+            .first()
+            .map(|o| o.last_modified)
+    };
+    let killed = stack
+        .s3shift(&["run"], &crash::abort_at(CrashPoint::AfterPointer))
+        .await;
+    assert_eq!(killed.status.code(), None, "{}", stderr(&killed));
+    let first = modified().await.expect("a pending load");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Taken up again, and killed again before its batch is submitted: the pointer was written anew.
+    let again = stack
+        .s3shift(&["run"], &crash::abort_at(CrashPoint::BeforeSubmit))
+        .await;
+    assert_eq!(again.status.code(), None, "{}", stderr(&again));
+    let second = modified().await.expect("still pending");
+    assert!(
+        second > first,
+        "the pointer's age restarts: {first} then {second}"
+    );
+    // Its staged files expire (the manifest goes): the next run says so, and leaves the pointer.
+    let pending: serde_json::Value =
+        serde_json::from_slice(&stack.store.get("stage", pointer).await.unwrap().unwrap()).unwrap();
+    let run_id = pending["run_id"].as_str().unwrap().to_owned();
+    let manifest = pending["manifest_url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("s3://stage/")
+        .to_owned();
+    stack.store.delete("stage", &manifest).await.unwrap();
+    let out = stack.s3shift(&["run"], &[]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for part in [
+        format!("run {run_id} left a load pending whose staged files are gone"),
+        "s3shift backfill e2e --since".to_owned(),
+    ] {
+        assert!(err.contains(&part), "{part:?} missing in: {err}");
+    }
+    assert!(modified().await.is_some(), "the pointer is kept");
+    assert_eq!(stack.count("SELECT COUNT(*) FROM s3shift.images").await, 0);
+}

@@ -246,6 +246,46 @@ impl Pipeline {
             })
     }
 
+    /// Before a pending load is taken up again: the pointer is written anew, so that its age counts from the
+    /// last attempt, not from the run that staged it (the staging lifecycle rule, deploy/storage.yaml, expires
+    /// everything under the staged prefix after `StagingRetentionDays`, the pointer included: a job failing for
+    /// that long would otherwise lose it silently), and its manifest must still be there: a pending load whose
+    /// staged files expired cannot be finished, and says so, keeping the pointer, rather than start afresh as if
+    /// nothing were pending. Returns the pointer's new ETag.
+    pub(super) async fn keep_pending(
+        &self,
+        spec: &JobSpec,
+        slot: Slot,
+        pending: &PendingLoad,
+        etag: String,
+    ) -> Result<String> {
+        let bucket = &spec.config.staging.bucket;
+        let manifest_key = pending
+            .manifest_url
+            .strip_prefix(&format!("s3://{bucket}/"))
+            .unwrap_or(&pending.manifest_url);
+        if self.s3.get(bucket, manifest_key).await?.is_none() {
+            return Err(Error::State {
+                location: format!("s3://{bucket}/{}", pointer_key(spec, slot)),
+                problem: format!(
+                    "run {} left a load pending whose staged files are gone ({} is missing: the staging \
+                     lifecycle expired it, or it was deleted); its {} rows were never loaded. Read the objects \
+                     again with `s3shift backfill {} --since {}` while the source still holds them, then delete \
+                     this pointer",
+                    pending.run_id,
+                    pending.manifest_url,
+                    pending.expected_rows,
+                    spec.name(),
+                    pending.summary.started_at,
+                ),
+            });
+        }
+        Ok(self
+            .write_pointer(spec, slot, pending, Write::Over(&etag))
+            .await?
+            .unwrap_or(etag))
+    }
+
     /// Writes the pointer: unconditionally without `etag`, else only over that version of it. Returns the new
     /// ETag, or `None` (for a conditional write) when the pointer had changed hands.
     async fn write_pointer(

@@ -308,6 +308,10 @@ impl Pipeline {
         };
         let span = run_span(spec, &pending.run_id);
         tracing::info!(parent: &span, "finishing the load of an interrupted run");
+        let pointer_etag = self
+            .keep_pending(spec, lease.slot(), &pending, pointer_etag)
+            .instrument(span.clone())
+            .await?;
         Ok(vec![
             self.finish_load(spec, Staged::resumed(pending, pointer_etag), lease)
                 .instrument(span)
