@@ -656,12 +656,20 @@ impl Pipeline {
     /// Redshift's load errors for this run's files, each mapped back to the object key in the failing row.
     async fn load_error_detail(&self, spec: &JobSpec, pending: &PendingLoad) -> Vec<String> {
         let prefix = pending.manifest_url.trim_end_matches("manifest.json").to_owned();
+        // "SYS_LOAD_ERROR_DETAIL": file_name is CHAR(256), "the complete path to the input file", without saying
+        // in which form: matched by the staged key after any scheme and host (an s3:// URL or an https one,
+        // virtual-hosted or path-style), cut to what the column holds.
+        let bucket = &spec.config.staging.bucket;
+        let key_prefix = prefix
+            .strip_prefix(&format!("s3://{bucket}/"))
+            .unwrap_or(&prefix)
+            .to_owned();
         let rows = match self
             .api
             .query(
                 "SELECT file_name, line_number, column_name, error_message FROM sys_load_error_detail \
                  WHERE file_name LIKE :files ORDER BY start_time DESC, line_number LIMIT 20",
-                &[("files", format!("{prefix}%"))],
+                &[("files", file_name_pattern(&key_prefix))],
             )
             .await
         {
@@ -695,8 +703,8 @@ impl Pipeline {
 
     /// The object key in row `line` (1-based) of a staged file.
     async fn key_at(&self, spec: &JobSpec, url: &str, line: i64) -> Option<String> {
-        let key = url.strip_prefix(&format!("s3://{}/", spec.config.staging.bucket))?;
-        let bytes = self.s3.get(&spec.config.staging.bucket, key).await.ok()??;
+        let key = staged_key_of(url, &spec.config.staging.bucket)?;
+        let bytes = self.s3.get(&spec.config.staging.bucket, &key).await.ok()??;
         let row = usize::try_from(line).ok()?.checked_sub(1)?;
         s3shift_stage::files::object_key_at(bytes, row)
     }
@@ -712,5 +720,60 @@ impl Pipeline {
             .record_unloaded(&self.api, &summary.report(status))
             .await?;
         Ok(())
+    }
+}
+
+/// The LIKE pattern that finds `key_prefix`'s files in `sys_load_error_detail.file_name` whatever the URL form:
+/// `%/<key_prefix>%`, with LIKE's `%`, `_` and `\` escaped (its default escape character is the backslash) and
+/// cut so that it never asks for more than the CHAR(256) column holds.
+fn file_name_pattern(key_prefix: &str) -> String {
+    let mut literal = String::from("/");
+    for c in key_prefix.chars() {
+        if literal.len() >= 240 {
+            break;
+        }
+        if matches!(c, '%' | '_' | '\\') {
+            literal.push('\\');
+        }
+        literal.push(c);
+    }
+    format!("%{literal}%")
+}
+
+/// The staged key a `file_name` names: after `s3://<bucket>/`, after `https://<bucket>.s3...amazonaws.com/`
+/// (virtual-hosted), or after `https://<host>/<bucket>/` (path-style). `None` for another bucket or form.
+fn staged_key_of(file_name: &str, bucket: &str) -> Option<String> {
+    let file_name = file_name.trim_end();
+    if let Some(key) = file_name.strip_prefix(&format!("s3://{bucket}/")) {
+        return Some(key.to_owned());
+    }
+    let rest = file_name.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/')?;
+    if host.starts_with(&format!("{bucket}.")) {
+        return Some(path.to_owned());
+    }
+    path.strip_prefix(&format!("{bucket}/")).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::*;
+
+    #[test]
+    fn load_error_files_are_found_in_any_url_form() {
+        let key = "staged/api_images/run-1/part-0.parquet";
+        for url in [
+            format!("s3://stage/{key}"),
+            format!("https://stage.s3.eu-west-1.amazonaws.com/{key}"),
+            format!("https://s3.eu-west-1.amazonaws.com/stage/{key}"),
+        ] {
+            assert_eq!(staged_key_of(&url, "stage").as_deref(), Some(key), "{url}");
+        }
+        assert_eq!(staged_key_of("s3://other/x", "stage"), None);
+        assert_eq!(
+            file_name_pattern("staged/api_images/run-1/"),
+            "%/staged/api\\_images/run-1/%"
+        );
+        assert!(file_name_pattern(&"k".repeat(400)).len() < 256);
     }
 }

@@ -104,9 +104,10 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
         })
     };
     let w0 = word(0).unwrap_or_default();
+    let escaped = like_escapes_with_backslash(toks.clone());
     let simple = |kind| {
         Ok(Plan::Sql {
-            sql: render(&toks),
+            sql: render(&escaped),
             kind,
             params: params.clone(),
         })
@@ -181,6 +182,47 @@ fn plan_isolation(s: &[&Tok]) -> Result<Plan, String> {
         }
         _ => Err(err("ISOLATION LEVEL must be SERIALIZABLE or SNAPSHOT")),
     }
+}
+
+/// Redshift's LIKE takes the backslash as its escape character when none is given ("LIKE": "The default escape
+/// character is two backslashes ('\\\\')", that is one backslash in the pattern); DuckDB's LIKE has none, so
+/// `x LIKE 'a\_b'` would look for a backslash. Adds `ESCAPE '\'` after a LIKE or ILIKE whose pattern is one
+/// literal or parameter and that names no escape of its own.
+fn like_escapes_with_backslash(toks: Vec<Tok>) -> Vec<Tok> {
+    let solid_at: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t, Tok::Space(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut insert_after = Vec::new();
+    for (n, &i) in solid_at.iter().enumerate() {
+        if !(toks[i].is("like") || toks[i].is("ilike")) {
+            continue;
+        }
+        let Some(&pattern) = solid_at.get(n + 1) else {
+            continue;
+        };
+        if !matches!(toks[pattern], Tok::Str(_) | Tok::Param(_)) {
+            continue;
+        }
+        let next = solid_at.get(n + 2).map(|&j| &toks[j]);
+        if next.is_some_and(|t| t.is("escape")) {
+            continue;
+        }
+        insert_after.push(pattern);
+    }
+    let mut out = Vec::with_capacity(toks.len() + insert_after.len() * 4);
+    for (i, t) in toks.into_iter().enumerate() {
+        out.push(t);
+        if insert_after.contains(&i) {
+            out.push(Tok::Space(" ".into()));
+            out.push(Tok::Word("ESCAPE".into()));
+            out.push(Tok::Space(" ".into()));
+            out.push(Tok::Str("'\\'".into()));
+        }
+    }
+    out
 }
 
 /// Redshift's `public` schema is DuckDB's `main`: every database has it and unqualified names resolve to it
@@ -590,6 +632,14 @@ mod tests {
                 .contains("IDENTITY")
         );
         assert!(sql(plan("CREATE TABLE t (a VARCHAR(MAX))").unwrap()).contains("<= 65535"));
+    }
+
+    #[test]
+    fn like_escapes_with_a_backslash_as_redshift_does() {
+        assert_eq!(
+            sql(plan("SELECT 1 WHERE a LIKE :p AND b ILIKE 'x\\_%' AND c LIKE 'y' ESCAPE '!'").unwrap()),
+            "SELECT 1 WHERE a LIKE $p ESCAPE '\\' AND b ILIKE 'x\\_%' ESCAPE '\\' AND c LIKE 'y' ESCAPE '!'"
+        );
     }
 
     #[test]
