@@ -668,7 +668,7 @@ impl Pipeline {
             .api
             .query(
                 "SELECT file_name, line_number, column_name, error_message FROM sys_load_error_detail \
-                 WHERE file_name LIKE :files ORDER BY start_time DESC, line_number LIMIT 20",
+                 WHERE file_name LIKE :files ESCAPE '!' ORDER BY start_time DESC, line_number LIMIT 20",
                 &[("files", file_name_pattern(&key_prefix))],
             )
             .await
@@ -724,16 +724,17 @@ impl Pipeline {
 }
 
 /// The LIKE pattern that finds `key_prefix`'s files in `sys_load_error_detail.file_name` whatever the URL form:
-/// `%/<key_prefix>%`, with LIKE's `%`, `_` and `\` escaped (its default escape character is the backslash) and
-/// cut so that it never asks for more than the CHAR(256) column holds.
+/// `%/<key_prefix>%`, with LIKE's `%` and `_` (and the escape itself) escaped by `!`, the escape the query names
+/// (`ESCAPE '!'`, not the backslash, whose reading in a literal depends on settings), and cut so that it never
+/// asks for more than the CHAR(256) column holds.
 fn file_name_pattern(key_prefix: &str) -> String {
     let mut literal = String::from("/");
     for c in key_prefix.chars() {
         if literal.len() >= 240 {
             break;
         }
-        if matches!(c, '%' | '_' | '\\') {
-            literal.push('\\');
+        if matches!(c, '%' | '_' | '!') {
+            literal.push('!');
         }
         literal.push(c);
     }
@@ -772,7 +773,7 @@ mod file_name_tests {
         assert_eq!(staged_key_of("s3://other/x", "stage"), None);
         assert_eq!(
             file_name_pattern("staged/api_images/run-1/"),
-            "%/staged/api\\_images/run-1/%"
+            "%/staged/api!_images/run-1/%"
         );
         assert!(file_name_pattern(&"k".repeat(400)).len() < 256);
     }
