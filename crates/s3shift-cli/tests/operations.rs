@@ -280,19 +280,26 @@ async fn doctor_checks_every_precondition_and_fails_on_a_missing_workgroup() {
     let text = std::fs::read_to_string(&stack.job)
         .unwrap()
         .replace("workgroup = \"local\"", "workgroup = \"nope\"");
-    std::fs::write(&stack.job, text).unwrap();
+    let verdicts = |out: &std::process::Output, verdict: &str| -> Vec<String> {
+        let checks: serde_json::Value = serde_json::from_str(stdout(out).trim()).unwrap();
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["verdict"] == verdict)
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
     stack.api.execute("DROP TABLE s3shift.runs", &[]).await.unwrap();
     let bad = stack.s3shift(&["doctor", "--json"], &[]).await;
     assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
-    let checks: serde_json::Value = serde_json::from_str(stdout(&bad).trim()).unwrap();
-    let failed: Vec<&str> = checks
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["verdict"] == "fail")
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(failed, ["workgroup nope", "table s3shift.runs"]);
+    assert_eq!(verdicts(&bad, "fail"), ["table s3shift.runs"]);
+    // A workgroup that does not exist: said once, and what needs it is not checked.
+    std::fs::write(&stack.job, text).unwrap();
+    let bad = stack.s3shift(&["doctor", "--json"], &[]).await;
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert_eq!(verdicts(&bad, "fail"), ["workgroup nope"]);
+    assert!(verdicts(&bad, "skip").contains(&"table s3shift.runs".to_owned()));
 }
 
 #[test]
@@ -714,6 +721,19 @@ async fn first_errors_say_what_is_wrong_and_what_to_do_in_one_line() {
         text.contains("fix: create the bucket (deploy/storage.yaml does), or name the one that exists"),
         "{text}"
     );
+    // A workgroup or a database the warehouse does not have: refused, never run against the one it has.
+    let out = run_with(&["run"], &|c| {
+        c.env("S3SHIFT_WORKGROUP", "nope");
+    });
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Workgroup nope not found"), "{err}");
+    let out = run_with(&["doctor"], &|c| {
+        c.env("S3SHIFT_DATABASE", "nope");
+    });
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("database \"nope\" does not exist"), "{text}");
     // A queue URL that names no queue (the job's own queue replaced by a wrong one).
     stack.enable_events(5, "").await;
     let url = format!("{}/000000000000/no-such-queue", stack.local.sqs.endpoint_url());

@@ -320,7 +320,30 @@ pub async fn doctor(spec: &JobSpec, clients: &AwsClients, s3: &S3Store, api: &Da
     if spec.config.source.events.is_some() {
         out.extend(event_checks(spec, clients).await);
     }
-    credentials_first(out)
+    workgroup_first(credentials_first(out))
+}
+
+/// When the workgroup does not exist, the Data API checks fail for that reason alone: say it once, in the
+/// workgroup's check, and mark them not checked.
+fn workgroup_first(mut out: Vec<Check>) -> Vec<Check> {
+    let missing = out
+        .iter()
+        .any(|c| c.name.starts_with("workgroup ") && c.verdict == Verdict::Fail);
+    if !missing {
+        return out;
+    }
+    for c in &mut out {
+        if !c.name.starts_with("workgroup ")
+            && c.verdict == Verdict::Fail
+            && c.detail.contains("Workgroup")
+            && c.detail.contains("not found")
+        {
+            c.verdict = Verdict::Skip;
+            c.detail = "not checked: the workgroup was not found".into();
+            c.fix = String::new();
+        }
+    }
+    out
 }
 
 /// What AWS answers when it refuses the credentials themselves (S3's and the JSON services' codes): a wrong

@@ -48,7 +48,7 @@ async fn round_trips(
                 let t0 = Instant::now();
                 let out = c
                     .execute_statement()
-                    .workgroup_name("bench")
+                    .workgroup_name("local")
                     .database("dev")
                     .sql("SELECT 1")
                     .send()

@@ -95,7 +95,7 @@ async fn copy_loads_parquet_through_s3_with_redshift_checks() {
     let out = s
         .rs
         .batch_execute_statement()
-        .workgroup_name("s3shift")
+        .workgroup_name("local")
         .database("dev")
         .sqls("CREATE TEMP TABLE stage (LIKE s3shift.images)")
         .sqls("COPY stage FROM 's3://staging/run1/manifest.json' IAM_ROLE default FORMAT AS PARQUET MANIFEST")

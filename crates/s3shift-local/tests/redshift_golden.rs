@@ -188,7 +188,7 @@ async fn golden_statements() {
     stage_parquet_files(&s).await;
     let first =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .session_keep_alive_seconds(600)
             .sql("SELECT 1")
@@ -212,7 +212,7 @@ async fn golden_statements() {
                     let rs = redshift_client_as(&s.redshift, &who.access_key, &who.secret_key);
                     let first = rs
                         .execute_statement()
-                        .workgroup_name("s3shift")
+                        .workgroup_name("local")
                         .database("dev")
                         .session_keep_alive_seconds(600)
                         .sql("SELECT 1")

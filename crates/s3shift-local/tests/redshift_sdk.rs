@@ -20,7 +20,7 @@ async fn statements_move_through_the_asynchronous_lifecycle() {
     let s = stack_with(|c| c.step_delay = Duration::from_millis(300)).await;
     let out =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sql("SELECT 1")
             .send()
@@ -126,7 +126,7 @@ async fn parameters_are_bound_never_spliced() {
     let hostile = "x'); DROP TABLE t; --";
     let out =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sql("SELECT :key AS k, :n::INTEGER + 1 AS n, ':key' AS literal")
             .parameters(param("key", hostile))
@@ -144,7 +144,7 @@ async fn parameters_are_bound_never_spliced() {
     // A parameter the statement needs but the request lacks fails the statement, naming it.
     let out =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sql("SELECT :missing")
             .send()
@@ -156,7 +156,7 @@ async fn parameters_are_bound_never_spliced() {
     // A batch takes parameters for all its statements; each must be referenced by one of them.
     let out =
         s.rs.batch_execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sqls("CREATE TEMP TABLE p (k VARCHAR(64), n INTEGER)")
             .sqls("INSERT INTO p VALUES (:key, :n::INTEGER)")
@@ -171,7 +171,7 @@ async fn parameters_are_bound_never_spliced() {
     assert_eq!(d.sub_statements()[2].result_rows(), 1);
     let batch_err =
         s.rs.batch_execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sqls("SELECT :a")
             .sqls("SELECT 1")
@@ -182,7 +182,7 @@ async fn parameters_are_bound_never_spliced() {
             .unwrap_err();
     let single_err =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sql("SELECT :a")
             .parameters(param("a", "1"))
@@ -247,7 +247,7 @@ async fn a_batch_is_one_transaction() {
     ok(&s.rs, "CREATE TABLE kept (a INT)").await;
     let out =
         s.rs.batch_execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sqls("INSERT INTO kept VALUES (1)")
             .sqls("INSERT INTO no_such_table VALUES (1)")
@@ -270,7 +270,7 @@ async fn a_batch_is_one_transaction() {
 
     let out =
         s.rs.batch_execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sqls("INSERT INTO kept VALUES (1), (2)")
             .sqls("SELECT sum(a) FROM kept")
@@ -293,7 +293,7 @@ async fn a_batch_is_one_transaction() {
     );
     let err =
         s.rs.batch_execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .set_sqls(Some(vec!["SELECT 1".into(); 41]))
             .send()
@@ -310,7 +310,7 @@ async fn sessions_keep_temporary_tables() {
     let s = stack().await;
     let out =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .session_keep_alive_seconds(60)
             .sql("CREATE TEMP TABLE scratch (a INT)")
@@ -387,7 +387,7 @@ async fn service_errors_idempotency_listing_and_cancel() {
     let bad = redshift_client(&s.redshift, "someone-else");
     let err = bad
         .execute_statement()
-        .workgroup_name("s3shift")
+        .workgroup_name("local")
         .database("dev")
         .sql("SELECT 1")
         .send()
@@ -407,7 +407,7 @@ async fn service_errors_idempotency_listing_and_cancel() {
     // The same client token gives the same statement, run once.
     let a =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .client_token("tok-1")
             .sql("INSERT INTO t VALUES (1)")
@@ -416,7 +416,7 @@ async fn service_errors_idempotency_listing_and_cancel() {
             .unwrap();
     let b =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .client_token("tok-1")
             .sql("INSERT INTO t VALUES (1)")
@@ -441,7 +441,7 @@ async fn service_errors_idempotency_listing_and_cancel() {
     // A long statement can be cancelled.
     let out =
         s.rs.execute_statement()
-            .workgroup_name("s3shift")
+            .workgroup_name("local")
             .database("dev")
             .sql("SELECT count(*) FROM range(100000000000) a")
             .send()

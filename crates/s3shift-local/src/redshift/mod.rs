@@ -245,6 +245,47 @@ struct State {
     serverless: ServerlessConfig,
 }
 
+/// A statement for a workgroup or a database this stand-in does not serve is refused, never run against the one
+/// it does: AWS would not find them. The wording is the stand-in's own (the pages found give none for a Data API
+/// call naming an unknown workgroup; Redshift itself answers `database "x" does not exist`), and a refusal at
+/// submission, where Redshift might fail the statement later, is the conservative choice: nothing runs.
+fn unserved_target(
+    serverless: &ServerlessConfig,
+    op: &str,
+    body: &[u8],
+) -> Option<http::Response<Full<Bytes>>> {
+    if !matches!(op, "ExecuteStatement" | "BatchExecuteStatement") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+    if let Some(w) = text("WorkgroupName")
+        && w != serverless.workgroup
+    {
+        return Some(error(
+            400,
+            "ValidationException",
+            format!(
+                "Workgroup {w} not found (this stand-in serves workgroup {})",
+                serverless.workgroup
+            ),
+        ));
+    }
+    if let Some(d) = text("Database")
+        && d != serverless.database
+    {
+        return Some(error(
+            400,
+            "ValidationException",
+            format!(
+                "database \"{d}\" does not exist (this stand-in serves database {})",
+                serverless.database
+            ),
+        ));
+    }
+    None
+}
+
 fn reply(status: u16, body: &serde_json::Value) -> http::Response<Full<Bytes>> {
     let mut resp = http::Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
@@ -335,6 +376,9 @@ async fn handle(state: &State, req: http::Request<Incoming>) -> http::Response<F
             Ok(v) => reply(200, &v),
             Err(e) => reply(e.status, &e.body()),
         };
+    }
+    if let Some(refusal) = unserved_target(&state.serverless, &op, &body) {
+        return refusal;
     }
     let engine = state.engine.clone();
     let page_rows = state.page_rows;

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from checks import check, done, wait
 
 def run(rd, sql):
-    out = rd.execute_statement(WorkgroupName="s3shift", Database="dev", Sql=sql)
+    out = rd.execute_statement(WorkgroupName="local", Database="dev", Sql=sql)
     return wait(rd, out["Id"])
 
 

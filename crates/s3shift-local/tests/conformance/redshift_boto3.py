@@ -15,18 +15,18 @@ from checks import check, done, wait
 
 def main(endpoint):
     rd = boto3.client("redshift-data", endpoint_url=endpoint)
-    out = rd.execute_statement(WorkgroupName="s3shift", Database="dev",
+    out = rd.execute_statement(WorkgroupName="local", Database="dev",
                                Sql="CREATE TABLE t (id BIGINT, name VARCHAR(10), seen TIMESTAMP)")
     check("execute returns an id", len(out["Id"]) == 36, out)
     check("DDL finishes", wait(rd, out["Id"])["Status"] == "FINISHED")
 
-    out = rd.execute_statement(WorkgroupName="s3shift", Database="dev",
+    out = rd.execute_statement(WorkgroupName="local", Database="dev",
                                Sql="INSERT INTO t VALUES (:id::BIGINT, :name, '2026-01-02 03:04:05')",
                                Parameters=[{"name": "id", "value": "7"}, {"name": "name", "value": "o'brien"}])
     d = wait(rd, out["Id"])
     check("insert with parameters", d["Status"] == "FINISHED" and d["ResultRows"] == 1, d)
 
-    out = rd.execute_statement(WorkgroupName="s3shift", Database="dev", Sql="SELECT id, name, seen FROM t")
+    out = rd.execute_statement(WorkgroupName="local", Database="dev", Sql="SELECT id, name, seen FROM t")
     d = wait(rd, out["Id"])
     check("select has a result set", d["HasResultSet"] is True and d["ResultRows"] == 1, d)
     res = rd.get_statement_result(Id=out["Id"])
@@ -34,14 +34,14 @@ def main(endpoint):
                                                {"stringValue": "2026-01-02 03:04:05"}]], res["Records"])
     check("column metadata", [c["name"] for c in res["ColumnMetadata"]] == ["id", "name", "seen"], res)
 
-    out = rd.batch_execute_statement(WorkgroupName="s3shift", Database="dev",
+    out = rd.batch_execute_statement(WorkgroupName="local", Database="dev",
                                      Sqls=["INSERT INTO t VALUES (8, 'x', NULL)", "SELECT count(*) FROM t"])
     d = wait(rd, out["Id"])
     check("batch finishes", d["Status"] == "FINISHED" and len(d["SubStatements"]) == 2, d)
     res = rd.get_statement_result(Id=out["Id"] + ":2")
     check("batch sub-statement result", res["Records"] == [[{"longValue": 2}]], res["Records"])
 
-    out = rd.execute_statement(WorkgroupName="s3shift", Database="dev", Sql="INSERT INTO t VALUES (9, 'far too long', NULL)")
+    out = rd.execute_statement(WorkgroupName="local", Database="dev", Sql="INSERT INTO t VALUES (9, 'far too long', NULL)")
     d = wait(rd, out["Id"])
     check("failed statement carries Redshift's error",
           d["Status"] == "FAILED" and d["Error"] == "ERROR: value too long for type character varying(10)", d)
@@ -51,6 +51,13 @@ def main(endpoint):
         check("unknown id is ResourceNotFoundException", False)
     except ClientError as e:
         check("unknown id is ResourceNotFoundException", e.response["Error"]["Code"] == "ResourceNotFoundException", e)
+    for bad in ({"WorkgroupName": "nope", "Database": "dev"}, {"WorkgroupName": "local", "Database": "nope"}):
+        try:
+            rd.execute_statement(Sql="SELECT 1", **bad)
+            check(f"{bad} is refused, never run elsewhere", False)
+        except ClientError as e:
+            check(f"{bad} is refused, never run elsewhere", e.response["Error"]["Code"] == "ValidationException"
+                  and "nope" in e.response["Error"]["Message"], e)
     try:
         rd.execute_statement(Database="dev", Sql="SELECT 1")
         check("no workgroup is ValidationException", False)
@@ -63,7 +70,7 @@ def main(endpoint):
     # The AWS CLI.
     aws = os.path.join(os.path.dirname(sys.executable), "aws")
     run = subprocess.run([aws, "--endpoint-url", endpoint, "redshift-data", "execute-statement",
-                          "--workgroup-name", "s3shift", "--database", "dev", "--sql", "SELECT 40 + 2 AS answer"],
+                          "--workgroup-name", "local", "--database", "dev", "--sql", "SELECT 40 + 2 AS answer"],
                          capture_output=True, text=True, check=False)
     check("aws redshift-data execute-statement", run.returncode == 0, run.stderr)
     sid = json.loads(run.stdout)["Id"]
@@ -92,16 +99,16 @@ def main(endpoint):
         check("an unknown key is UnrecognizedClientException",
               e.response["Error"]["Code"] == "UnrecognizedClientException", e)
     analyst = client("s3shift-local-analyst", "s3shift-local-analyst-secret")
-    out = analyst.execute_statement(WorkgroupName="s3shift", Database="dev", Sql="SELECT current_user")
+    out = analyst.execute_statement(WorkgroupName="local", Database="dev", Sql="SELECT current_user")
     res = analyst.get_statement_result(Id=wait(analyst, out["Id"])["Id"])
     check("a role's statements run as IAMR:<role>",
           res["Records"] == [[{"stringValue": "IAMR:s3shift-local-analyst"}]], res["Records"])
-    out = analyst.execute_statement(WorkgroupName="s3shift", Database="dev", Sql="DELETE FROM t")
+    out = analyst.execute_statement(WorkgroupName="local", Database="dev", Sql="DELETE FROM t")
     d = wait(analyst, out["Id"])
     check("another user's table is refused in Redshift's words",
           d["Status"] == "FAILED" and d["Error"] == "ERROR: permission denied for relation t", d)
     try:
-        analyst.execute_statement(WorkgroupName="s3shift", Database="dev", Sql="SELECT 1",
+        analyst.execute_statement(WorkgroupName="local", Database="dev", Sql="SELECT 1",
                                   SecretArn="arn:aws:secretsmanager:us-east-1:000000000000:secret:"
                                             "redshift!s3shift-local-admin-Ab12Cd")
         check("the admin secret needs GetSecretValue", False)

@@ -18,7 +18,7 @@ import boto3
 
 from checks import check, done, wait
 
-DB = {"WorkgroupName": "s3shift", "Database": "dev"}
+DB = {"WorkgroupName": "local", "Database": "dev"}
 
 
 def main(endpoint):

@@ -100,7 +100,7 @@ pub async fn wait(rs: &aws_sdk_redshiftdata::Client, id: &str) -> DescribeStatem
 pub async fn run(rs: &aws_sdk_redshiftdata::Client, sql: &str) -> DescribeStatementOutput {
     let out = rs
         .execute_statement()
-        .workgroup_name("s3shift")
+        .workgroup_name("local")
         .database("dev")
         .sql(sql)
         .send()
