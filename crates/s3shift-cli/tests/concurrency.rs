@@ -4,7 +4,10 @@
 //! - a load whose DescribeStatement keeps failing while its batch still runs (the Data API stand-in throttles
 //!   it): re-attached to, never submitted again;
 //! - a lease holder that stalls past its TTL (SIGSTOP) while the next run takes its lease and finishes its load:
-//!   woken, its batch is fenced and commits nothing.
+//!   woken, its batch is fenced and commits nothing;
+//! - three followers of one queue, killed and replaced (SIGKILL) while 10,000 uploads arrive;
+//! - a backfill sent to the followers as work items (`backfill --enqueue`), taken by event runs a piece at a
+//!   time and by two followers at once: each object read once again, loaded once.
 //!
 //! Each test starts its own embedded S3 and Data API servers ([`s3shift_testkit::Stack`]) and drives the real
 //! `s3shift` binary.
@@ -181,7 +184,7 @@ fn alive(pid: u32) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_followers_on_one_queue_load_every_upload_once_through_kills() {
-    const UPLOADS: usize = 3_000;
+    const UPLOADS: usize = 10_000;
     let stack = Stack::start(BIN, "").await;
     let queue = stack
         .enable_events(
@@ -213,7 +216,7 @@ async fn three_followers_on_one_queue_load_every_upload_once_through_kills() {
     }
     // Every upload loaded, and every message settled (a killed follower's come back after 5 s).
     let mut state = (0, (u64::MAX, u64::MAX));
-    for _ in 0..600 {
+    for _ in 0..1_500 {
         state = (
             stack.count("SELECT COUNT(*) FROM s3shift.loaded_objects").await,
             stack.queue_depth(&queue).await,
