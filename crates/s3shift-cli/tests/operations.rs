@@ -734,6 +734,25 @@ async fn first_errors_say_what_is_wrong_and_what_to_do_in_one_line() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("database \"nope\" does not exist"), "{text}");
+    // A job table that does not exist (a typo) is a name to fix, not a warehouse to migrate.
+    let good = std::fs::read_to_string(&stack.job).unwrap();
+    std::fs::write(
+        &stack.job,
+        good.replace(
+            "copy_iam_role = \"default\"",
+            "copy_iam_role = \"default\"\ntable = \"s3shift.imagez\"",
+        ),
+    )
+    .unwrap();
+    let out = run_with(&["run"], &|_| {});
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("table s3shift.imagez does not exist. It is warehouse.table in")
+            && !err.contains("has not been migrated"),
+        "{err}"
+    );
+    std::fs::write(&stack.job, good).unwrap();
     // A queue URL that names no queue (the job's own queue replaced by a wrong one).
     stack.enable_events(5, "").await;
     let url = format!("{}/000000000000/no-such-queue", stack.local.sqs.endpoint_url());

@@ -33,6 +33,9 @@ pub mod status;
 
 use std::path::PathBuf;
 
+/// The curated table `sql/` creates (`sql/0001_tables.sql`).
+pub const MIGRATED_TABLE: &str = "s3shift.images";
+
 pub use run::{Backfill, CrashPoint, Pipeline, Progress, RunMode, RunOptions, RunOutcome, RunSummary};
 pub use spec::{JobSpec, Override, Overrides, load_job, load_job_with, resolve_job};
 
@@ -189,6 +192,21 @@ pub enum Error {
         #[source]
         source: Box<s3shift_s3::Error>,
     },
+    /// The job's curated table does not exist, and it is not the table the migrations create.
+    #[error(
+        "table {table} does not exist. It is warehouse.table in {}: the migrations (`s3shift migrate`) create \
+         {MIGRATED_TABLE}; name that, or create {table} with the staged columns (sql/0001_tables.sql)",
+        file.display()
+    )]
+    MissingTable {
+        /// The table the job names.
+        table: String,
+        /// The job file.
+        file: std::path::PathBuf,
+        /// Redshift's answer.
+        #[source]
+        source: Box<s3shift_redshift::Error>,
+    },
     /// s3shift's schema or one of its tables does not exist: the warehouse was never migrated.
     #[error(
         "{what} does not exist: the warehouse has not been migrated; `s3shift migrate {job}` creates s3shift's \
@@ -273,6 +291,15 @@ impl Error {
                 }
             }
             Self::Redshift(source) => match source.missing_relation() {
+                // The job's own table is missing while it is not the one the migrations create: a name to fix,
+                // not a warehouse to migrate.
+                Some(table) if table == spec.table.to_string() && table != MIGRATED_TABLE => {
+                    Self::MissingTable {
+                        table: table.to_owned(),
+                        file: spec.file.clone(),
+                        source: Box::new(source),
+                    }
+                }
                 Some(table)
                     if table == spec.table.schema.to_string()
                         || table.starts_with(&format!("{}.", spec.table.schema)) =>
