@@ -71,6 +71,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Print the metadata of local image files, one JSON line per file.
     Extract(commands::extract::ExtractArgs),
+    /// Write a starter job file: every field, with its default and what it is for.
+    Init(commands::init::InitArgs),
     /// Run the embedded S3 and Redshift Data API stand-ins over a local directory until Ctrl-C or SIGTERM.
     #[cfg(feature = "local")]
     Local(commands::local::LocalArgs),
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "local")]
         Command::Demo(args) => commands::demo::run(&args),
         Command::Extract(args) => commands::extract::run(&args),
+        Command::Init(args) => commands::init::run(&args),
         #[cfg(feature = "local")]
         Command::Local(args) => commands::local::run(&args),
     };

@@ -767,3 +767,53 @@ async fn first_errors_say_what_is_wrong_and_what_to_do_in_one_line() {
     );
     no_debug(&err);
 }
+
+#[test]
+fn init_writes_a_starter_job_that_validates_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs");
+    let init = |extra: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "init",
+            "photos",
+            "--bucket",
+            "my-uploads",
+            "--prefix",
+            "uploads/",
+            "--staging-bucket",
+            "my-staging",
+            "--jobs-dir",
+        ])
+        .arg(&jobs)
+        .args(extra);
+        cmd.output().unwrap()
+    };
+    let out = init(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("next: s3shift doctor photos"),
+        "{}",
+        stdout(&out)
+    );
+    let spec = s3shift_jobs::load_job(&jobs.join("photos.toml")).unwrap();
+    assert_eq!(spec.config.source.bucket, "my-uploads");
+    assert_eq!(spec.config.source.prefixes, ["uploads/"]);
+    // The schedule command reads it like any job of the folder.
+    let out = Command::new(BIN)
+        .args(["schedule", "--print", "eventbridge", "--jobs-dir"])
+        .arg(&jobs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("photos\tcron(0/15 * * * ? *)"),
+        "{}",
+        stdout(&out)
+    );
+    // Never over a file that exists, unless told.
+    let again = init(&[]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    assert_eq!(init(&["--force"]).status.code(), Some(0));
+}

@@ -5,6 +5,7 @@
 pub(crate) mod demo;
 pub(crate) mod doctor;
 pub(crate) mod extract;
+pub(crate) mod init;
 pub(crate) mod job;
 #[cfg(feature = "local")]
 pub(crate) mod local;

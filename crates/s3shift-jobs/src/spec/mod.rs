@@ -11,6 +11,7 @@
 pub mod config;
 pub mod overlap;
 pub mod overrides;
+pub mod starter;
 mod validate;
 
 pub use config::*;
