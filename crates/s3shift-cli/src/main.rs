@@ -78,8 +78,40 @@ enum Command {
     Local(commands::local::LocalArgs),
 }
 
+/// `--jobs-dir DIR` given before the subcommand (`s3shift --jobs-dir DIR run photos`), where clap would refuse
+/// it: moved to the end of the subcommand's arguments, where every job command takes it.
+fn jobs_dir_before_subcommand(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut dir = None;
+    let mut iter = args.into_iter();
+    out.extend(iter.next());
+    while let Some(a) = iter.next() {
+        let text = a.to_string_lossy();
+        if text == "--jobs-dir" {
+            dir = iter.next();
+            continue;
+        }
+        if let Some(v) = text.strip_prefix("--jobs-dir=") {
+            dir = Some(v.into());
+            continue;
+        }
+        let flag = text.starts_with('-');
+        out.push(a);
+        if !flag {
+            // The subcommand: the rest is its own.
+            out.extend(iter);
+            break;
+        }
+    }
+    if let Some(dir) = dir {
+        out.push("--jobs-dir".into());
+        out.push(dir);
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(jobs_dir_before_subcommand(std::env::args_os().collect()));
     let format = match s3shift_telemetry::LogFormat::from_env() {
         Ok(format) => format,
         Err(err) => {
@@ -212,6 +244,29 @@ mod tests {
 
     use super::*;
     use s3shift_testkit::repo::manifest_dir;
+
+    #[test]
+    fn jobs_dir_before_the_subcommand_moves_after_it() {
+        let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            jobs_dir_before_subcommand(os(&["s3shift", "--jobs-dir", "/j", "run", "photos"])),
+            os(&["s3shift", "run", "photos", "--jobs-dir", "/j"])
+        );
+        assert_eq!(
+            jobs_dir_before_subcommand(os(&["s3shift", "--jobs-dir=/j", "status", "--json"])),
+            os(&["s3shift", "status", "--json", "--jobs-dir", "/j"])
+        );
+        let given = os(&["s3shift", "run", "photos", "--jobs-dir", "/j"]);
+        assert_eq!(jobs_dir_before_subcommand(given.clone()), given);
+        let cli = Cli::try_parse_from(jobs_dir_before_subcommand(os(&[
+            "s3shift",
+            "--jobs-dir",
+            "/j",
+            "run",
+            "p",
+        ])));
+        assert!(cli.is_ok(), "{cli:?}");
+    }
 
     #[test]
     fn causes_skip_what_an_error_above_already_said() {

@@ -619,6 +619,15 @@ async fn a_job_that_does_not_exist_is_answered_with_the_jobs_that_do() {
     ] {
         assert!(err.contains(part), "{part:?} missing in: {err}");
     }
+    // --jobs-dir before the subcommand is taken as well.
+    let out = tokio::task::spawn_blocking({
+        let mut cmd = stack.bare_command(&["--jobs-dir", dir.to_str().unwrap(), "run", "fotos"]);
+        move || cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("e2e, photos"), "{}", stderr(&out));
 }
 
 #[test]
