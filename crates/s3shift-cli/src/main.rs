@@ -96,7 +96,13 @@ fn jobs_dir_before_subcommand(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::Os
             continue;
         }
         let flag = text.starts_with('-');
+        // The one other option before the subcommand that takes a value (in its own argument).
+        let takes_value = text == "--log-to-cloudwatch";
         out.push(a);
+        if takes_value {
+            out.extend(iter.next());
+            continue;
+        }
         if !flag {
             // The subcommand: the rest is its own.
             out.extend(iter);
@@ -258,6 +264,26 @@ mod tests {
         );
         let given = os(&["s3shift", "run", "photos", "--jobs-dir", "/j"]);
         assert_eq!(jobs_dir_before_subcommand(given.clone()), given);
+        assert_eq!(
+            jobs_dir_before_subcommand(os(&[
+                "s3shift",
+                "--log-to-cloudwatch",
+                "g",
+                "--jobs-dir",
+                "/j",
+                "run",
+                "p"
+            ])),
+            os(&[
+                "s3shift",
+                "--log-to-cloudwatch",
+                "g",
+                "run",
+                "p",
+                "--jobs-dir",
+                "/j"
+            ])
+        );
         let cli = Cli::try_parse_from(jobs_dir_before_subcommand(os(&[
             "s3shift",
             "--jobs-dir",
