@@ -281,6 +281,31 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
 }
 
+/// `backfill --since 2000-01-01 --enqueue` over the whole source: checks it sent `objects` in `messages` and
+/// returns the request's time (the warehouse's clock), from which the objects count as read again.
+async fn enqueue_backfill(stack: &Stack, objects: i64, messages: i64) -> String {
+    let out = stack
+        .s3shift(&["backfill", "--since", "2000-01-01", "--enqueue", "--json"], &[])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sent = json_of(&out);
+    assert_eq!(
+        (sent["objects"].as_i64(), sent["messages"].as_i64()),
+        (Some(objects), Some(messages)),
+        "{sent}"
+    );
+    sent["reprocess_unless_loaded_since"].as_str().unwrap().to_owned()
+}
+
+/// Ledger rows written from `since` on (the warehouse's clock).
+async fn ledger_rows_since(stack: &Stack, since: &str) -> i64 {
+    stack
+        .count(&format!(
+            "SELECT COUNT(*) FROM s3shift.loaded_objects WHERE loaded_at >= CAST('{since}' AS TIMESTAMPTZ)"
+        ))
+        .await
+}
+
 /// Objects staged by the runs that loaded from `since` on (the warehouse's clock, the runs' `loaded_at`).
 async fn staged_since(stack: &Stack, since: &str) -> i64 {
     stack
@@ -324,17 +349,7 @@ async fn an_enqueued_backfill_is_read_once_by_event_runs_even_when_a_run_takes_p
     assert_eq!(json_of(&dry)["messages"], 3, "{}", stdout(&dry));
     assert_eq!(stack.queue_depth(&queue).await, (0, 0), "a dry run sends nothing");
 
-    let out = stack
-        .s3shift(&["backfill", "--since", "2000-01-01", "--enqueue", "--json"], &[])
-        .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let sent = json_of(&out);
-    assert_eq!(
-        (sent["objects"].as_i64(), sent["messages"].as_i64()),
-        (Some(40), Some(3)),
-        "{sent}"
-    );
-    let since = sent["reprocess_unless_loaded_since"].as_str().unwrap().to_owned();
+    let since = enqueue_backfill(&stack, 40, 3).await;
     assert_eq!(stack.queue_depth(&queue).await, (3, 0));
 
     // Each event run reads what the items still need; a released item comes back and skips what was loaded
@@ -354,11 +369,7 @@ async fn an_enqueued_backfill_is_read_once_by_event_runs_even_when_a_run_takes_p
         "each object read once again, no more"
     );
     assert_eq!(
-        stack
-            .count(&format!(
-                "SELECT COUNT(*) FROM s3shift.loaded_objects WHERE loaded_at >= CAST('{since}' AS TIMESTAMPTZ)"
-            ))
-            .await,
+        ledger_rows_since(&stack, &since).await,
         40,
         "every ledger row rewritten by the backfill"
     );
@@ -378,22 +389,13 @@ async fn two_followers_share_an_enqueued_backfill_and_load_each_object_once() {
     put_images(&stack, 40).await;
     let mut followers: Vec<std::process::Child> =
         (0..2).map(|i| follower(&stack, &format!("f{i}"))).collect();
-    let loaded_since = |since: String| {
-        let stack = &stack;
-        async move {
-            stack
-                .count(&format!(
-                    "SELECT COUNT(*) FROM s3shift.loaded_objects WHERE loaded_at >= CAST('{since}' AS TIMESTAMPTZ)"
-                ))
-                .await
-        }
-    };
     let settled = |want: i64, since: String| {
         let stack = &stack;
         let queue = &queue;
         async move {
             for _ in 0..600 {
-                if loaded_since(since.clone()).await == want && stack.queue_depth(queue).await == (0, 0) {
+                if ledger_rows_since(stack, &since).await == want && stack.queue_depth(queue).await == (0, 0)
+                {
                     return true;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -402,17 +404,7 @@ async fn two_followers_share_an_enqueued_backfill_and_load_each_object_once() {
         }
     };
     assert!(settled(40, "2000-01-01".into()).await, "the uploads loaded");
-    let out = stack
-        .s3shift(&["backfill", "--since", "2000-01-01", "--enqueue", "--json"], &[])
-        .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let sent = json_of(&out);
-    assert_eq!(
-        (sent["objects"].as_i64(), sent["messages"].as_i64()),
-        (Some(40), Some(10)),
-        "{sent}"
-    );
-    let since = sent["reprocess_unless_loaded_since"].as_str().unwrap().to_owned();
+    let since = enqueue_backfill(&stack, 40, 10).await;
     assert!(
         settled(40, since.clone()).await,
         "the backfill loaded by the followers"

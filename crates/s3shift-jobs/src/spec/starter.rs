@@ -4,7 +4,6 @@
 //! The values shown are read from the format itself (a minimal file parsed with its defaults), so the starter
 //! never drifts from them.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use super::parse_job;
@@ -64,164 +63,106 @@ impl Starter<'_> {
             })?,
             &d.limits,
         );
-        let mut t = String::new();
-        let w = &mut t;
-        let _ = writeln!(
-            w,
-            "# The job {name}: written by `s3shift init`. Every field is shown with the value it takes",
-            name = self.name
-        );
-        let _ = writeln!(
-            w,
-            "# when left out; the README's \"A run\" says what each step does with them."
-        );
-        let _ = writeln!(w, "name = {}", quoted(self.name));
-        let _ = writeln!(w, "description = \"\"");
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[source]");
-        let _ = writeln!(
-            w,
-            "# A short name for the source, stored in every row (`source` column)."
-        );
-        let _ = writeln!(w, "name = {}", quoted(self.name));
-        let _ = writeln!(w, "bucket = {}", quoted(self.bucket));
-        let _ = writeln!(w, "prefixes = [{prefixes}]");
-        let _ = writeln!(
-            w,
-            "# Objects younger than this are left for the next run (uploads still settling)."
-        );
-        let _ = writeln!(w, "settle_seconds = {}", src.settle_seconds);
-        let _ = writeln!(
-            w,
-            "# Days objects are kept when no lifecycle rule of the bucket expires everything under the"
-        );
-        let _ = writeln!(
-            w,
-            "# prefixes (0: none; a scan then refuses to run rather than read the whole ledger)."
-        );
-        let _ = writeln!(w, "assume_lifecycle_days = {}", src.assume_lifecycle_days);
-        let _ = writeln!(w);
-        let _ = writeln!(
-            w,
-            "# Event mode: plan from the bucket's ObjectCreated notifications in an SQS queue instead of a"
-        );
-        let _ = writeln!(
-            w,
-            "# listing (uncomment, or pass --queue-url / S3SHIFT_QUEUE_URL). reconcile_cron is required:"
-        );
-        let _ = writeln!(w, "# the scan on that schedule loads what no event brought.");
-        let _ = writeln!(w, "# [source.events]");
-        let _ = writeln!(
-            w,
-            "# queue_url = \"https://sqs.<region>.amazonaws.com/<account>/<queue>\""
-        );
-        let _ = writeln!(w, "# reconcile_cron = \"0 30 * * * *\"");
-        let _ = writeln!(w, "# reconcile_grace_seconds = {}", ev.reconcile_grace_seconds);
-        let _ = writeln!(w, "# max_messages_per_run = {}", ev.max_messages_per_run);
-        let _ = writeln!(
-            w,
-            "# visibility_timeout_seconds = {}",
-            ev.visibility_timeout_seconds
-        );
-        let _ = writeln!(w, "# receivers = {}", ev.receivers);
-        let _ = writeln!(
-            w,
-            "# max_latency_seconds = {}      # --follow: load when the oldest waiting upload is this old",
-            ev.max_latency_seconds
-        );
-        let _ = writeln!(
-            w,
-            "# max_batch = {}              # --follow: or when this many wait",
-            ev.max_batch
-        );
-        let _ = writeln!(
-            w,
-            "# consumers = {}                 # --follow processes that may load at once",
-            ev.consumers
-        );
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[staging]");
-        let _ = writeln!(w, "bucket = {}", quoted(self.staging_bucket));
-        let _ = writeln!(
-            w,
-            "# Staged files, the COPY manifest, the lease and the pending-load pointer go under <prefix>/<job>/."
-        );
-        let _ = writeln!(w, "prefix = {}", quoted(&d.staging.prefix));
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[warehouse]");
-        let _ = writeln!(w, "workgroup = {}", quoted(self.workgroup));
-        let _ = writeln!(w, "database = {}", quoted(self.database));
-        let _ = writeln!(
-            w,
-            "# The role COPY reads the staged files with: `default` (the namespace's default role) or an ARN."
-        );
-        let _ = writeln!(w, "copy_iam_role = {}", quoted(self.copy_iam_role));
-        let _ = writeln!(
-            w,
-            "# The curated table; `s3shift migrate` creates {}.",
-            crate::MIGRATED_TABLE
-        );
-        let _ = writeln!(w, "table = {}", quoted(&d.warehouse.table));
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[schedule]");
-        let _ = writeln!(w, "# sec min hour day-of-month month day-of-week (UTC)");
-        let _ = writeln!(w, "cron = \"0 0/15 * * * *\"");
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[limits]");
-        let _ = writeln!(
-            w,
-            "concurrency = {}                 # objects read at once",
-            lim.concurrency
-        );
-        let _ = writeln!(
-            w,
-            "range_bytes = {}             # first ranged GET of an object",
-            lim.range_bytes
-        );
-        let _ = writeln!(
-            w,
-            "grow_bytes = {}               # each further GET when the metadata goes on",
-            lim.grow_bytes
-        );
-        let _ = writeln!(
-            w,
-            "max_read_bytes = {}         # never more of one object",
-            lim.max_read_bytes
-        );
-        let _ = writeln!(w, "max_objects_per_run = {}", lim.max_objects_per_run);
-        let _ = writeln!(w, "max_bytes_per_run = {}", lim.max_bytes_per_run);
-        let _ = writeln!(w, "parquet_file_bytes = {}", lim.parquet_file_bytes);
-        let _ = writeln!(
-            w,
-            "ledger_read_bytes = {}       # per ledger statement (the Data API refuses 500 MB)",
-            lim.ledger_read_bytes
-        );
-        let _ = writeln!(w, "lease_ttl_seconds = {}", lim.lease_ttl_seconds);
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[alerts]");
-        let _ = writeln!(
-            w,
-            "# Warn when an object still unloaded after a run expires within this many hours."
-        );
-        let _ = writeln!(w, "expiry_warning_hours = {}", d.alerts.expiry_warning_hours);
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[aws]");
-        let _ = writeln!(
-            w,
-            "# All optional: the standard chain (environment, profile, ECS task role) gives the rest."
-        );
-        let _ = writeln!(w, "# region = \"eu-west-1\"");
-        let _ = writeln!(
-            w,
-            "# s3_endpoint_url, redshift_data_endpoint_url, redshift_serverless_endpoint_url, sqs_endpoint_url:"
-        );
-        let _ = writeln!(
-            w,
-            "#   other endpoints (`s3shift local` prints them as AWS_ENDPOINT_URL_* exports instead)"
-        );
-        let _ = writeln!(
-            w,
-            "# log_group = \"/s3shift/jobs\"   # also ship this job's logs to CloudWatch Logs"
+        let t = format!(
+            r#"# The job {name}: written by `s3shift init`. Every field is shown with the value it takes
+# when left out; the README's "A run" says what each step does with them.
+name = {q_name}
+description = ""
+
+[source]
+# A short name for the source, stored in every row (`source` column).
+name = {q_name}
+bucket = {bucket}
+prefixes = [{prefixes}]
+# Objects younger than this are left for the next run (uploads still settling).
+settle_seconds = {settle}
+# Days objects are kept when no lifecycle rule of the bucket expires everything under the
+# prefixes (0: none; a scan then refuses to run rather than read the whole ledger).
+assume_lifecycle_days = {assume}
+
+# Event mode: plan from the bucket's ObjectCreated notifications in an SQS queue instead of a
+# listing (uncomment, or pass --queue-url / S3SHIFT_QUEUE_URL). reconcile_cron is required:
+# the scan on that schedule loads what no event brought.
+# [source.events]
+# queue_url = "https://sqs.<region>.amazonaws.com/<account>/<queue>"
+# reconcile_cron = "0 30 * * * *"
+# reconcile_grace_seconds = {grace}
+# max_messages_per_run = {max_messages}
+# visibility_timeout_seconds = {visibility}
+# receivers = {receivers}
+# max_latency_seconds = {latency:<8}# --follow: load when the oldest waiting upload is this old
+# max_batch = {batch:<18}# --follow: or when this many wait
+# consumers = {consumers:<18}# --follow processes that may load at once
+
+[staging]
+bucket = {staging}
+# Staged files, the COPY manifest, the lease and the pending-load pointer go under <prefix>/<job>/.
+prefix = {staging_prefix}
+
+[warehouse]
+workgroup = {workgroup}
+database = {database}
+# The role COPY reads the staged files with: `default` (the namespace's default role) or an ARN.
+copy_iam_role = {copy_role}
+# The curated table; `s3shift migrate` creates {migrated}.
+table = {table}
+
+[schedule]
+# sec min hour day-of-month month day-of-week (UTC)
+cron = "0 0/15 * * * *"
+
+[limits]
+concurrency = {concurrency:<19}# objects read at once
+range_bytes = {range:<19}# first ranged GET of an object
+grow_bytes = {grow:<20}# each further GET when the metadata goes on
+max_read_bytes = {max_read:<16}# never more of one object
+max_objects_per_run = {max_objects}
+max_bytes_per_run = {max_bytes}
+parquet_file_bytes = {parquet}
+ledger_read_bytes = {ledger:<15}# per ledger statement (the Data API refuses 500 MB)
+lease_ttl_seconds = {lease}
+
+[alerts]
+# Warn when an object still unloaded after a run expires within this many hours.
+expiry_warning_hours = {expiry}
+
+[aws]
+# All optional: the standard chain (environment, profile, ECS task role) gives the rest.
+# region = "eu-west-1"
+# s3_endpoint_url, redshift_data_endpoint_url, redshift_serverless_endpoint_url, sqs_endpoint_url:
+#   other endpoints (`s3shift local` prints them as AWS_ENDPOINT_URL_* exports instead)
+# log_group = "/s3shift/jobs"   # also ship this job's logs to CloudWatch Logs
+"#,
+            name = self.name,
+            q_name = quoted(self.name),
+            bucket = quoted(self.bucket),
+            prefixes = prefixes,
+            settle = src.settle_seconds,
+            assume = src.assume_lifecycle_days,
+            grace = ev.reconcile_grace_seconds,
+            max_messages = ev.max_messages_per_run,
+            visibility = ev.visibility_timeout_seconds,
+            receivers = ev.receivers,
+            latency = ev.max_latency_seconds,
+            batch = ev.max_batch,
+            consumers = ev.consumers,
+            staging = quoted(self.staging_bucket),
+            staging_prefix = quoted(&d.staging.prefix),
+            workgroup = quoted(self.workgroup),
+            database = quoted(self.database),
+            copy_role = quoted(self.copy_iam_role),
+            migrated = crate::MIGRATED_TABLE,
+            table = quoted(&d.warehouse.table),
+            concurrency = lim.concurrency,
+            range = lim.range_bytes,
+            grow = lim.grow_bytes,
+            max_read = lim.max_read_bytes,
+            max_objects = lim.max_objects_per_run,
+            max_bytes = lim.max_bytes_per_run,
+            parquet = lim.parquet_file_bytes,
+            ledger = lim.ledger_read_bytes,
+            lease = lim.lease_ttl_seconds,
+            expiry = d.alerts.expiry_warning_hours,
         );
         // It must read back as written.
         parse_job(Path::new(&format!("{}.toml", self.name)), &t)?;
