@@ -28,6 +28,9 @@ NO_RESOURCE_TYPES = {
     "redshift-data:GetStatementResult": "Actions, resources, and condition keys for Amazon Redshift Data API",
     "redshift-data:ListStatements": "Actions, resources, and condition keys for Amazon Redshift Data API",
     "ec2:DescribeManagedPrefixLists": "Actions, resources, and condition keys for Amazon EC2",
+    # The job task roles' sign-in with database roles (iam.yaml WarehousePolicy).
+    "tag:GetResources": "Actions, resources, and condition keys for AWS Resource Groups Tagging API",
+    "tag:GetTagKeys": "Actions, resources, and condition keys for AWS Resource Groups Tagging API",
     "ssmmessages:CreateControlChannel": "Actions, resources, and condition keys for Amazon Message Gateway Service",
     "ssmmessages:CreateDataChannel": "Actions, resources, and condition keys for Amazon Message Gateway Service",
     "ssmmessages:OpenControlChannel": "Actions, resources, and condition keys for Amazon Message Gateway Service",

@@ -105,6 +105,9 @@ IMPLIED = {
     "kms:Decrypt": "S3 calls it for GetObject on SSE-KMS buckets (the data key), and SQS for ReceiveMessage on"
     " the KMS-encrypted event queues",
     "kms:GenerateDataKey": "S3 calls it for PutObject on SSE-KMS buckets (the data key)",
+    "tag:GetResources": "the sign-in reads the role's RedshiftDbRoles tag for the database user's roles"
+    " (\"Defining database roles to grant to federated users in Amazon Redshift Serverless\")",
+    "tag:GetTagKeys": "the same sign-in, as the same page asks",
 }
 
 TASK_ROLES = ["ApiTaskRole", "KafkaTaskRole"]
