@@ -61,15 +61,17 @@ class Identities(unittest.TestCase):
         cls.iam = cls.deployment.stacks["iam"]
         cls.roles = cls.iam["Resources"]
         cls.compute = cls.deployment.stacks["compute"]["Resources"]
+        cls.migrate = cls.deployment.stacks["migrate"]["Resources"]
         cls.warehouse = cls.deployment.stacks["warehouse"]["Resources"]
         cls.namespace = next(r["Properties"] for r in cls.warehouse.values()
                              if r["Type"] == "AWS::RedshiftServerless::Namespace")
 
     def task_definitions(self, command):
-        """(logical id, container) of the compute stack's task definitions that run `s3shift <command>`."""
+        """(logical id, container) of the compute and migrate stacks' task definitions that run
+        `s3shift <command>`."""
         return [
             (logical_id, r["Properties"]["ContainerDefinitions"][0])
-            for logical_id, r in self.compute.items()
+            for logical_id, r in {**self.compute, **self.migrate}.items()
             if r["Type"] == "AWS::ECS::TaskDefinition"
             and r["Properties"]["ContainerDefinitions"][0]["Command"][0] == command
         ]
@@ -261,12 +263,12 @@ class Identities(unittest.TestCase):
         self.assertEqual(container["Command"], ["migrate", "api-images"])
         self.assertTrue((cfn.ROOT / "jobs" / "api-images.toml").is_file())
         env = {pair["Name"]: pair["Value"] for pair in container["Environment"]}
-        stack, output = d.export(d.resolve("compute", env["S3SHIFT_ADMIN_SECRET_ARN"]["Fn::ImportValue"]))
+        stack, output = d.export(d.resolve("migrate", env["S3SHIFT_ADMIN_SECRET_ARN"]["Fn::ImportValue"]))
         self.assertEqual(stack, "warehouse")
         self.assertIs(output, d.stacks["warehouse"]["Outputs"]["AdminPasswordSecretArn"])
-        properties = self.compute[logical_id]["Properties"]
-        self.assertEqual(d.imported_resource("compute", properties["TaskRoleArn"]), ("iam", "MigrateTaskRole"))
-        self.assertEqual(d.resolve("compute", properties["Family"]), "prod-s3shift-migrate")
+        properties = self.migrate[logical_id]["Properties"]
+        self.assertEqual(d.imported_resource("migrate", properties["TaskRoleArn"]), ("iam", "MigrateTaskRole"))
+        self.assertEqual(d.resolve("migrate", properties["Family"]), "prod-s3shift-migrate")
         # Nothing schedules it, and the scheduler may neither start it nor pass its role.
         for resource in self.compute.values():
             if resource["Type"] == "AWS::Scheduler::Schedule":
@@ -282,7 +284,7 @@ class Identities(unittest.TestCase):
                     self.assertFalse(fnmatch.fnmatchcase(family_arn, arn), arn)
                     self.assertNotEqual(arn, migrate_role)
 
-    def test_the_deploy_role_may_pass_every_role_a_task_definition_names(self):
+    def test_the_deploy_role_may_pass_every_role_a_compute_task_definition_names_and_not_migrates(self):
         d = self.deployment
         statements = self.roles["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         (passing,) = [st for st in statements if st.get("Sid") == "PassTaskRoles"]
@@ -293,7 +295,8 @@ class Identities(unittest.TestCase):
             if r["Type"] == "AWS::ECS::TaskDefinition"
             for key in ("TaskRoleArn", "ExecutionRoleArn")
         }
-        self.assertIn(("iam", "MigrateTaskRole"), named)
+        self.assertNotIn(("iam", "MigrateTaskRole"), named)
+        self.assertNotIn("MigrateTaskRole", passable)
         self.assertEqual({("iam", role) for role in passable}, named)
 
     # --- the README ---
@@ -304,10 +307,12 @@ class Identities(unittest.TestCase):
         self.assertEqual([(n, title) for n, title, _ in steps[:3]],
                          [("1", "The stacks"), ("2", "Migrate"), ("3", "The first run")])
         (_, _, stacks), (_, _, migrate), (_, _, first_run) = steps[:3]
-        deploys = [m.start() for m in re.finditer(r"aws cloudformation deploy --stack-name", readme)]
-        self.assertEqual(len(deploys), len(self.deployment.stacks))
-        self.assertTrue(all(stacks < p < migrate for p in deploys), "every stack is deployed in step 1")
+        deploys = {m.group(1): m.start() for m in re.finditer(r"aws cloudformation deploy --stack-name prod-s3shift-([a-z]+)", readme)}
+        self.assertEqual(sorted(deploys), sorted(self.deployment.stacks))
+        # Every stack in step 1 but the migrate task's, which an administrator deploys in step 2.
+        self.assertTrue(all(stacks < p < migrate for s, p in deploys.items() if s != "migrate"), "stacks in step 1")
         run_migrate = readme.index("--task-definition prod-s3shift-migrate")
+        self.assertTrue(migrate < deploys["migrate"] < run_migrate)
         run_job = readme.index("--task-definition prod-s3shift-api-images")
         self.assertTrue(migrate < run_migrate < first_run < run_job)
         self.assertIn("aws ecs run-task --cluster prod-s3shift ", readme[migrate:first_run])

@@ -206,7 +206,8 @@ class ImageTags(unittest.TestCase):
     def test_the_image_tag_is_the_commit_the_source_action_took(self):
         delivery = cfn.load("delivery")
         (pipeline,) = [r["Properties"] for r in delivery["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
-        source, build, _ = pipeline["Stages"]
+        stages = {s["Name"]: s for s in pipeline["Stages"]}
+        source, build = stages["Source"], stages["Build"]
         branches = as_list(source["Actions"][0]["Fn::If"][1:])
         self.assertEqual({b["Namespace"] for b in branches}, {"SourceVariables"})
         (image,) = [a for a in build["Actions"] if a.get("OutputArtifacts")]

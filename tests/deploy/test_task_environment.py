@@ -210,13 +210,14 @@ class TaskEnvironment(unittest.TestCase):
                     d.resolve("warehouse", namespace["DefaultIamRoleArn"]),
                 )
         # The migrate task migrates this deployment's warehouse, and names nothing it does not use.
-        (migrate,) = tasks(self.compute, "migrate")
+        # (Its own stack, deploy/migrate.yaml: the pipeline never deploys it.)
+        (migrate,) = tasks(d.stacks["migrate"], "migrate")
         env = self.environment(migrate[2])
         self.assertEqual(
             set(env), {"S3SHIFT_LOG_FORMAT", "S3SHIFT_WORKGROUP", "S3SHIFT_DATABASE", "S3SHIFT_ADMIN_SECRET_ARN"}
         )
-        self.assertEqual(d.resolve("compute", env["S3SHIFT_WORKGROUP"]), d.resolve("warehouse", workgroup["WorkgroupName"]))
-        self.assertEqual(d.resolve("compute", env["S3SHIFT_DATABASE"]), d.resolve("warehouse", namespace["DbName"]))
+        self.assertEqual(d.resolve("migrate", env["S3SHIFT_WORKGROUP"]), d.resolve("warehouse", workgroup["WorkgroupName"]))
+        self.assertEqual(d.resolve("migrate", env["S3SHIFT_DATABASE"]), d.resolve("warehouse", namespace["DbName"]))
         # Resolved for real, not compared as two unresolved expressions.
         env = self.environment(self.tasks[0][2])
         self.assertEqual(
