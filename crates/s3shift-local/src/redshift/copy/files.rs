@@ -3,35 +3,33 @@
 
 use super::{CopySpec, Entry};
 
-/// The object does not exist.
-pub(crate) struct Missing;
+/// Why a file of a COPY could not be read.
+pub(crate) enum Unread {
+    /// The object does not exist (a manifest entry may allow that).
+    Missing,
+    /// Any other failure, in Redshift's words.
+    Failed(String),
+}
 
-/// The object's bytes; `Err(Missing)` when it does not exist, `Ok(Err(..))` for any other failure.
-pub(crate) async fn fetch(
-    client: &aws_sdk_s3::Client,
-    url: &str,
-) -> Result<Result<bytes::Bytes, String>, Missing> {
-    let (bucket, key) = match super::split_url(url) {
-        Ok(v) => v,
-        Err(e) => return Ok(Err(format!("ERROR: {e}"))),
-    };
+/// The object's bytes.
+pub(crate) async fn fetch(client: &aws_sdk_s3::Client, url: &str) -> Result<bytes::Bytes, Unread> {
+    let (bucket, key) = super::split_url(url).map_err(|e| Unread::Failed(format!("ERROR: {e}")))?;
     match client.get_object().bucket(&bucket).key(&key).send().await {
-        Ok(out) => Ok(out
-            .body
-            .collect()
-            .await
-            .map(|b| b.into_bytes())
-            .map_err(|e| format!("ERROR: S3ServiceException:reading '{url}': {e} (streaming error)"))),
+        Ok(out) => out.body.collect().await.map(|b| b.into_bytes()).map_err(|e| {
+            Unread::Failed(format!(
+                "ERROR: S3ServiceException:reading '{url}': {e} (streaming error)"
+            ))
+        }),
         Err(e) => {
             let status = e.raw_response().map(|r| r.status().as_u16());
             let svc = e.into_service_error();
             if svc.is_no_such_key() {
-                return Err(Missing);
+                return Err(Unread::Missing);
             }
             // Redshift's COPY names S3's failure an S3ServiceException with its status and error code
             // ("Troubleshooting data loads"); without a response the connection itself failed.
             let code = svc.meta().code().unwrap_or("none").to_owned();
-            Ok(Err(match status {
+            Err(Unread::Failed(match status {
                 Some(status) => {
                     format!("ERROR: S3ServiceException:{svc},Status {status},Error {code} reading '{url}'")
                 }
@@ -45,8 +43,11 @@ pub(crate) async fn fetch(
 pub(crate) async fn list_entries(client: &aws_sdk_s3::Client, spec: &CopySpec) -> Result<Vec<Entry>, String> {
     if spec.manifest {
         let body = match fetch(client, &spec.from).await {
-            Ok(b) => b?,
-            Err(Missing) => return Err(format!("ERROR: Manifest file '{}' does not exist", spec.from)),
+            Ok(b) => b,
+            Err(Unread::Failed(e)) => return Err(e),
+            Err(Unread::Missing) => {
+                return Err(format!("ERROR: Manifest file '{}' does not exist", spec.from));
+            }
         };
         return super::parse_manifest(&spec.from, &body);
     }

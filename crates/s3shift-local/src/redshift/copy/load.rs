@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use duckdb::Connection;
 
-use super::files::{Missing, fetch, list_entries};
+use super::files::{Unread, fetch, list_entries};
 use super::{CopyFailure, CopySpec, LoadError};
 use crate::redshift::catalog::table_columns;
 use crate::redshift::engine::S3Source;
@@ -101,15 +101,15 @@ fn copy_files(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<CopyStats, CopyFa
         }
         let body = match s3.runtime.block_on(fetch(&s3.client, &e.url)) {
             Ok(b) => b,
-            Err(Missing) if !e.mandatory => continue,
-            Err(Missing) => {
+            Err(Unread::Failed(message)) => return Err(CopyFailure::plain(message)),
+            Err(Unread::Missing) if !e.mandatory => continue,
+            Err(Unread::Missing) => {
                 return Err(CopyFailure::plain(format!(
                     "ERROR: Manifest file entry '{}' is mandatory but the file does not exist",
                     e.url
                 )));
             }
         };
-        let body = body.map_err(CopyFailure::plain)?;
         if let Some(len) = e.content_length
             && len != body.len() as u64
         {
