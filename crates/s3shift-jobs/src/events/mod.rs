@@ -16,12 +16,16 @@
 //!   queue's `maxReceiveCount` receives, moves to the dead-letter queue;
 //! - a lost event is the reconciliation scan's to find (`s3shift run <job> --scan`, on `reconcile_cron`).
 //!
-//! [`EventBatch`] is the pure part (sorting received messages, deciding what to delete); [`queue`] talks to SQS;
-//! the planner that joins them with the ledger is `crate::plan::events`.
+//! Event mode lives here, in one folder: [`EventBatch`] is the pure part (sorting received messages, deciding
+//! what to delete); [`queue`] talks to SQS; [`run`] receives a run's messages and settles them; [`follow`]
+//! receives continuously (`run --follow`); [`enqueue`] turns a backfill into work items for the followers. The
+//! planner that joins a batch with the ledger is `crate::plan::events`.
 
 pub mod enqueue;
+mod follow;
 pub mod message;
 pub mod queue;
+mod run;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -1,98 +1,27 @@
-//! Planning from the job's event queue: receive, sort ([`EventBatch`]), look the named keys up in the ledger,
-//! delete what needs nothing, and plan the rest within the run's limits. The work follows the messages, never
-//! the bucket: no listing, and one ledger statement per
+//! Planning from an event batch ([`EventBatch`], received and sorted by event mode, `crate::events`): look the
+//! named keys up in the ledger, mark what is loaded, and plan the rest within the run's limits. The work
+//! follows the messages, never the bucket: no listing, and one ledger statement per
 //! [`KEYS_PER_LOOKUP`](s3shift_redshift::warehouse::ledger::KEYS_PER_LOOKUP) keys.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use s3shift_core::ObjectRef;
 use s3shift_redshift::warehouse::LedgerTable;
 
-use super::{LoadedSet, Plan, PlanBuilder};
-use crate::events::{EventBatch, EventQueue, Received};
-use crate::run::{Pipeline, RunSummary};
+use super::{LoadedSet, Plan, PlanBuilder, PlanReport, Planner};
+use crate::Result;
+use crate::events::EventBatch;
 use crate::spec::JobSpec;
-use crate::{Error, Result};
 
-impl Pipeline {
-    /// The job's event queue; an error naming the job when it has none configured.
-    pub(crate) fn event_queue(&self, spec: &JobSpec) -> Result<&EventQueue> {
-        self.events.as_ref().ok_or_else(|| Error::Config {
-            file: spec.file.clone(),
-            field: "source.events".into(),
-            problem: "event mode needs [source.events] with a queue_url".into(),
-        })
-    }
-
-    /// Receives messages for a scheduled event run: `receivers` long polls in flight, each until the queue
-    /// answers empty, together at most `max_messages_per_run`, stopping early when `stop` turns true.
-    pub(crate) async fn receive_run(
-        &self,
-        spec: &JobSpec,
-        stop: Option<&tokio::sync::watch::Receiver<bool>>,
-    ) -> Result<(Vec<Received>, u64)> {
-        let Some(cfg) = &spec.config.source.events else {
-            return Ok((Vec::new(), 0));
-        };
-        let queue = self.event_queue(spec)?.clone();
-        let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(cfg.max_messages_per_run));
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..cfg.receivers {
-            let (queue, budget, stop, visibility) = (
-                queue.clone(),
-                budget.clone(),
-                stop.cloned(),
-                cfg.visibility_timeout_seconds,
-            );
-            tasks.spawn(tracing::Instrument::in_current_span(async move {
-                use std::sync::atomic::Ordering;
-                let (mut got, mut calls) = (Vec::new(), 0u64);
-                loop {
-                    if stop.as_ref().is_some_and(|s| *s.borrow()) {
-                        break;
-                    }
-                    // Take up to ten from the budget; give back what the receive did not use.
-                    let want = budget
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| Some(b.saturating_sub(10)))
-                        .map_or(0, |b| b.min(10));
-                    if want == 0 {
-                        break;
-                    }
-                    calls += 1;
-                    let batch = queue
-                        .receive(usize::try_from(want).unwrap_or(10), 1, visibility)
-                        .await?;
-                    budget.fetch_add(want - (batch.len() as u64).min(want), Ordering::SeqCst);
-                    if batch.is_empty() {
-                        break;
-                    }
-                    got.extend(batch);
-                }
-                Ok::<_, Error>((got, calls))
-            }));
-        }
-        let (mut all, mut calls) = (Vec::new(), 0u64);
-        while let Some(done) = tasks.join_next().await {
-            let (got, c) = done.map_err(|source| Error::Task {
-                what: "a queue receiver",
-                source,
-            })??;
-            all.extend(got);
-            calls += c;
-        }
-        Ok((all, calls))
-    }
-
-    /// Plans from `batch`: drops what the ledger holds (a redelivery), deletes the messages that need
-    /// nothing more, and plans the objects left, most urgent first, within the run's limits. Counts go to
-    /// `summary`.
+impl Planner<'_> {
+    /// Plans from `batch`: marks what the ledger holds (a redelivery: its messages then wait on nothing, see
+    /// [`EventBatch::take_done`]) and plans the objects left, most urgent first, within the run's limits.
     pub(crate) async fn plan_events(
         &self,
         spec: &JobSpec,
         now: DateTime<Utc>,
         batch: &mut EventBatch,
-        summary: &mut RunSummary,
     ) -> Result<Plan> {
         let src = &spec.config.source;
         let ledger = LedgerTable::beside(&spec.table)?;
@@ -105,19 +34,14 @@ impl Pipeline {
         let mut loaded = HashMap::new();
         // Rows a scan wrote carry no version id, nor do event identities (see `identity_of`).
         let statements = ledger
-            .lookup_keys(&self.api, &src.bucket, &keys, |hit| {
+            .lookup_keys(self.api, &src.bucket, &keys, |hit| {
                 let id = s3shift_core::object::identity(&src.bucket, hit.key, hit.etag, None);
                 let at = loaded.entry(id).or_insert(hit.loaded_at);
                 *at = (*at).max(hit.loaded_at);
             })
             .await?;
-        summary.data_api_statements += statements;
         tracing::debug!(keys = keys.len(), statements, "ledger lookup");
         batch.mark_loaded(&loaded);
-        let done = batch.take_done();
-        if !done.is_empty() {
-            batch.counts.deleted += self.event_queue(spec)?.delete(&done).await?;
-        }
         let lifecycle = self.source_lifecycle(spec).await;
         let nothing_loaded = LoadedSet::default();
         let mut builder = PlanBuilder::new(
@@ -142,40 +66,10 @@ impl Pipeline {
         let mut plan = builder.finish();
         plan.counts.already_loaded = batch.counts.already_loaded;
         plan.counts.listed = batch.counts.created;
-        summary.events = Some(batch.counts);
+        plan.report = PlanReport {
+            data_api_statements: statements,
+            ..PlanReport::default()
+        };
         Ok(plan)
-    }
-
-    /// After the load committed (or nothing was loaded): deletes the messages whose objects are all loaded,
-    /// makes visible again those this run did not get to, and leaves those with an object that failed to their
-    /// visibility timeout, so that a poison message reaches the dead-letter queue.
-    pub(crate) async fn settle_events(
-        &self,
-        spec: &JobSpec,
-        batch: EventBatch,
-        planned: &[ObjectRef],
-        not_loaded: &HashSet<String>,
-        failed: &HashSet<String>,
-        summary: &mut RunSummary,
-    ) -> Result<()> {
-        let queue = self.event_queue(spec)?;
-        let loaded: HashSet<String> = planned
-            .iter()
-            .map(ObjectRef::identity)
-            .filter(|id| !not_loaded.contains(id))
-            .collect();
-        let mut counts = batch.counts;
-        let (delete, release, leave) = batch.settle(&loaded, failed);
-        counts.deleted += queue.delete(&delete).await?;
-        queue.release(&release).await?;
-        counts.released += release.len() as u64;
-        for m in &leave {
-            tracing::warn!(message_id = %m.message_id, receive_count = m.receive_count,
-                "an object of this message could not be read; the message stays for its visibility timeout \
-                 and reaches the dead-letter queue after the queue's maxReceiveCount receives");
-        }
-        counts.left += leave.len() as u64;
-        summary.events = Some(counts);
-        Ok(())
     }
 }

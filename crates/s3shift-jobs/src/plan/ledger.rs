@@ -7,12 +7,11 @@ use s3shift_redshift::warehouse::LedgerTable;
 use s3shift_redshift::warehouse::ledger::LedgerWindow;
 use s3shift_s3::Lifecycle;
 
-use super::{LoadedSet, ledger_slices};
+use super::{LoadedSet, Planner, ledger_slices};
 use crate::Result;
-use crate::run::Pipeline;
 use crate::spec::JobSpec;
 
-impl Pipeline {
+impl Planner<'_> {
     /// The ledger's identities for the source bucket, from `since` on (see [`ledger_window_start`]), read a result page at a time into a [`LoadedSet`]; also returns the statements it took.
     ///
     /// The Data API fails a statement whose result set is over its limit (500 MB), which the window of a busy
@@ -29,7 +28,7 @@ impl Pipeline {
             bucket,
             since: Some(since),
         };
-        let minutes = ledger.size_by_minute(&self.api, window).await?;
+        let minutes = ledger.size_by_minute(self.api, window).await?;
         let slices = ledger_slices(&minutes, spec.config.limits.ledger_read_bytes);
         if slices.len() > 1 {
             tracing::info!(ledger = %ledger.name(), statements = slices.len(),
@@ -40,7 +39,7 @@ impl Pipeline {
         for slice in &slices {
             unreadable += ledger
                 .read_slice(
-                    &self.api,
+                    self.api,
                     window,
                     slice.from_minute,
                     slice.to_minute,

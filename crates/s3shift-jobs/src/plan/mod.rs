@@ -1,9 +1,12 @@
-//! Planning a run: from a listing and the ledger to the ordered list of objects to read.
+//! Planning a run: from a listing (or an event batch) and the ledger to the ordered list of objects to read.
 //!
-//! This module is pure: the listing, the ledger and the clock come in, the plan goes out. Objects closest to
+//! Planning imports nothing of the run: the run hands a [`Planner`] its clients and gets a [`Plan`] back, with
+//! the plan's own [`PlanReport`] (what planning cost). This file is pure: the listing, the ledger and the clock
+//! come in, the plan goes out. Objects closest to
 //! expiry come first, so a run cut short by its limits always leaves the objects with the most slack. Its two
 //! submodules do the reading: [`ledger`] reads the ledger window from the warehouse into a [`LoadedSet`], and
-//! [`scan`] streams the source's listing past it into a [`PlanBuilder`].
+//! [`scan`] streams the source's listing past it into a [`PlanBuilder`]; [`events`] plans from the
+//! objects an event batch names, looked up in the ledger by key.
 //!
 //! Bounded: [`PlanBuilder`] takes the listing one object at a time and keeps only the `max_objects_per_run`
 //! most urgent, and [`LoadedSet`] holds the ledger as 16-byte hashes. What a run holds for its plan no longer
@@ -17,9 +20,53 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use s3shift_core::ObjectRef;
+use s3shift_redshift::DataApi;
+use s3shift_s3::S3Store;
 use serde::Serialize;
 
 use crate::spec::LimitsConfig;
+
+/// Planning's reads: the source (its listing and lifecycle) and the warehouse's ledger.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Planner<'a> {
+    /// S3: the source's listing and lifecycle configuration.
+    pub(crate) s3: &'a S3Store,
+    /// The warehouse: the ledger.
+    pub(crate) api: &'a DataApi,
+}
+
+/// What planning cost and found beside the plan: the run's summary takes these.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanReport {
+    /// Data API statements (ledger reads and lookups).
+    pub data_api_statements: u64,
+    /// ListObjectsV2 requests.
+    pub list_requests: u64,
+    /// A backfill by key: named keys the source no longer holds.
+    pub objects_not_found: u64,
+}
+
+/// What a backfill reprocesses: objects modified in `[since, until)`, under `prefixes` (the job's when empty),
+/// optionally only the named keys. The ledger is not consulted: every selected object is read again and its
+/// rows replaced (never duplicated).
+#[derive(Debug, Clone, Default)]
+pub struct Backfill {
+    /// Oldest LastModified included.
+    pub since: Option<DateTime<Utc>>,
+    /// LastModified excluded from here on.
+    pub until: Option<DateTime<Utc>>,
+    /// Prefixes to list instead of the job's.
+    pub prefixes: Vec<String>,
+    /// Only these keys.
+    pub keys: Option<HashSet<String>>,
+}
+
+impl Backfill {
+    /// Whether `o`'s LastModified falls in the window (named keys are checked by the caller).
+    pub fn selects(&self, o: &ObjectRef) -> bool {
+        self.since.is_none_or(|t| o.last_modified >= t) && self.until.is_none_or(|t| o.last_modified < t)
+    }
+}
 
 /// What a plan holds and why.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -55,6 +102,8 @@ pub struct Plan {
     pub min_slack_hours: Option<f64>,
     /// The planned object with the earliest expiry (or the oldest, without lifecycle).
     pub most_urgent: Option<ObjectRef>,
+    /// What planning cost.
+    pub report: PlanReport,
 }
 
 /// The ledger's object identities (see [`ObjectRef::identity`]), kept as 128-bit hashes: 16 bytes an object
@@ -243,6 +292,7 @@ impl<'a> PlanBuilder<'a> {
             objects,
             counts,
             min_slack_hours: min_slack,
+            report: PlanReport::default(),
         }
     }
 }

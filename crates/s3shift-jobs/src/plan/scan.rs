@@ -12,12 +12,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::ledger::ledger_window_start;
-use super::{LoadedSet, Plan, PlanBuilder};
-use crate::run::{Backfill, Pipeline, RunSummary};
+use super::{Backfill, LoadedSet, Plan, PlanBuilder, PlanReport, Planner};
 use crate::spec::JobSpec;
 use crate::{Error, Result};
 
-impl Pipeline {
+impl Planner<'_> {
     /// Lists the source, reads the ledger and builds the plan. A backfill lists its own prefixes, keeps only its
     /// window or keys, and ignores the ledger.
     pub(crate) async fn plan(
@@ -25,9 +24,9 @@ impl Pipeline {
         spec: &JobSpec,
         now: DateTime<Utc>,
         backfill: Option<&Backfill>,
-        summary: &mut RunSummary,
     ) -> Result<Plan> {
         let src = &spec.config.source;
+        let mut report = PlanReport::default();
         let prefixes = match backfill {
             Some(b) if !b.prefixes.is_empty() => b.prefixes.clone(),
             _ => src.prefixes.clone(),
@@ -65,7 +64,7 @@ impl Pipeline {
             None => LoadedSet::default(),
             Some(since) => {
                 let (loaded, statements) = self.loaded_identities(spec, since).await?;
-                summary.data_api_statements += statements;
+                report.data_api_statements += statements;
                 loaded
             }
         };
@@ -121,7 +120,7 @@ impl Pipeline {
             }
         }
         while let Some(r) = listings.join_next().await {
-            summary.list_requests += r.map_err(|source| Error::Task {
+            report.list_requests += r.map_err(|source| Error::Task {
                 what: "a listing task",
                 source,
             })??;
@@ -141,9 +140,11 @@ impl Pipeline {
             for key in missing.iter().take(20) {
                 tracing::warn!(key = %key, "named key not found in the source (expired, deleted, or outside the window)");
             }
-            summary.objects_not_found = missing.len() as u64;
+            report.objects_not_found = missing.len() as u64;
         }
-        Ok(builder.finish())
+        let mut plan = builder.finish();
+        plan.report = report;
+        Ok(plan)
     }
 
     /// The source bucket's lifecycle rules (none, with a warning, when they cannot be read or there are none).

@@ -118,8 +118,8 @@ enum Outcome {
     },
 }
 
-/// What staging produced.
-pub(super) struct Staged {
+/// What extraction staged: the files and their manifest, and what has no row.
+pub(super) struct StagedFiles {
     pub(super) rows: u64,
     pub(super) manifest: CopyManifest,
     /// Identities of the planned objects that have no row: unreadable after retries, or not read before a drain.
@@ -370,7 +370,7 @@ impl Pipeline {
         objects: Vec<ObjectRef>,
         options: &RunOptions,
         summary: &mut RunSummary,
-    ) -> Result<Staged> {
+    ) -> Result<StagedFiles> {
         let stop = options.stop.clone();
         let progress_mode = options.progress;
         let limits = spec.config.limits;
@@ -515,7 +515,7 @@ impl Pipeline {
         summary.get_requests = counters.get_requests.load(Ordering::Relaxed);
         let mut not_loaded = unread_ids;
         not_loaded.extend(totals.failed_ids.iter().cloned());
-        Ok(Staged {
+        Ok(StagedFiles {
             rows: totals.rows,
             manifest,
             not_loaded,

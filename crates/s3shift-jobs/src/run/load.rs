@@ -5,7 +5,7 @@
 //! ([`CrashPoint`]) lies on a transition between two of them:
 //!
 //! ```text
-//!   files + manifest staged ─► [Staged] ─submit─► [Submitted] ─wait─► [Loaded] ─report─► [Reported] ─► pointer removed
+//!   files + manifest staged ─► [StagedLoad] ─submit─► [Submitted] ─wait─► [Loaded] ─report─► [Reported] ─► pointer removed
 //!                      AfterPointer   AfterSubmit, BeforeWait     AfterLoad        AfterReport
 //! ```
 //!
@@ -14,12 +14,12 @@
 //!    the same object identity (bucket, key, ETag, version id), inserts one row per identity, and writes the
 //!    run's row as `loaded`. Running it twice leaves what running it once leaves; running half of it leaves
 //!    nothing, since Redshift rolls the whole batch back.
-//! 2. **[`Staged`] is durable before anything is submitted.** The pointer object
+//! 2. **[`StagedLoad`] is durable before anything is submitted.** The pointer object
 //!    `<staging>/<job>/_state/pending-load.json` names the run, its manifest and the rows staged. A crash before
 //!    the pointer is written loses only work: the objects are not in the ledger, so the next run plans them again
 //!    (the orphaned files stay under the run's prefix until the staging lifecycle removes them).
 //! 3. **Every later crash is finished by the next run of the job**, before it plans anything (see
-//!    [`Pipeline::run`](super::Pipeline::run)): it reads the pointer and enters [`Staged`] again, marked resumed.
+//!    [`Pipeline::run`](super::Pipeline::run)): it reads the pointer and enters [`StagedLoad`] again, marked resumed.
 //!    - A resumed load first looks for its batch by name (the run id), because a crash between submitting it and
 //!      recording its id leaves no id in the pointer. A batch that is running or finished is re-attached to
 //!      ([`Submitted`] without submitting again): submitting a second batch while the first still ran would let
@@ -46,32 +46,17 @@
 
 use std::time::Instant;
 
+use super::pointer::{PendingLoad, StagedFigures};
+use super::{CrashPoint, Pipeline, RunSummary};
+use crate::lease::{Lease, Slot};
+use crate::spec::JobSpec;
+use crate::{Error, LoadFailure, Result};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use s3shift_core::{RunId, RunStatus};
 use s3shift_redshift::sql::{self, Fence, LoadSql, RunRow};
 use s3shift_redshift::warehouse::RunsTable;
 use s3shift_redshift::{Retry, StatementState};
-use serde::{Deserialize, Serialize};
-
-use super::{CrashPoint, Pipeline, RunSummary};
-use crate::lease::{Lease, Slot};
-use crate::spec::JobSpec;
-use crate::{Error, LoadFailure, Result};
-
-/// What the pending-load pointer holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct PendingLoad {
-    pub(super) run_id: RunId,
-    pub(super) manifest_url: String,
-    pub(super) expected_rows: u64,
-    pub(super) statement_id: Option<String>,
-    /// The submission the load is at (1 for the first; 0 in pointers of s3shift versions before client tokens,
-    /// read as 1): with the run id, it makes the submission's client token.
-    #[serde(default)]
-    pub(super) attempt: u32,
-    pub(super) summary: RunSummary,
-}
 
 impl PendingLoad {
     /// The client token of this load's current submission by the holder of lease generation `generation`:
@@ -103,10 +88,12 @@ enum Found {
 const LOOKUPS: u32 = 6;
 
 /// A load whose files, manifest and pointer are written. Nothing of it is committed, or a submission's outcome
-/// is unknown (`pending.summary.resumed`).
+/// is unknown (`summary.resumed`).
 #[derive(Debug)]
-pub(super) struct Staged {
+pub(super) struct StagedLoad {
     pending: PendingLoad,
+    /// The run's summary so far (a resumed load's: the staging run's figures, from the pointer).
+    summary: RunSummary,
     /// The ETag of the pointer as this run last wrote or read it: the pointer is only rewritten while it is
     /// still that version, so a run whose load another run took over never brings the pointer back.
     pointer_etag: Option<String>,
@@ -120,6 +107,7 @@ pub(super) struct Staged {
 #[derive(Debug)]
 pub(super) struct Submitted {
     pending: PendingLoad,
+    summary: RunSummary,
     /// The pointer's ETag after it recorded the batch.
     pointer_etag: Option<String>,
     /// The pointer changed hands before it could record the batch: another run took this load over.
@@ -161,17 +149,19 @@ fn backoff(run_id: &str, attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(full - (h % (full / 2 + 1)))
 }
 
-impl Staged {
+impl StagedLoad {
     /// The same load, to be submitted again after this submission failed: its figures count the failed
     /// submission's statements too.
-    fn again(&self) -> Staged {
+    fn again(&self) -> StagedLoad {
         let mut pending = self.pending.clone();
         pending.statement_id = None;
         pending.attempt = pending.attempt.max(1) + 1;
-        pending.summary.data_api_statements += 1;
-        pending.summary.copy_statements += 1;
-        Staged {
+        let mut summary = self.summary.clone();
+        summary.data_api_statements += 1;
+        summary.copy_statements += 1;
+        StagedLoad {
             pending,
+            summary,
             pointer_etag: self.pointer_etag.clone(),
             started_at: self.started_at,
             clock: self.clock,
@@ -182,12 +172,14 @@ impl Staged {
     /// its ETag, where known).
     pub(super) fn new(
         pending: PendingLoad,
+        summary: RunSummary,
         pointer_etag: Option<String>,
         started_at: DateTime<Utc>,
         clock: Instant,
     ) -> Self {
         Self {
             pending,
+            summary,
             pointer_etag,
             started_at,
             clock,
@@ -195,15 +187,13 @@ impl Staged {
     }
 
     /// A load an earlier, interrupted invocation left behind in its pointer (read at `pointer_etag`).
-    pub(super) fn resumed(mut pending: PendingLoad, pointer_etag: String) -> Self {
-        let started_at = DateTime::parse_from_rfc3339(&pending.summary.started_at)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|_| Utc::now());
-        pending.summary.resumed = true;
+    pub(super) fn resumed(spec: &JobSpec, pending: PendingLoad, pointer_etag: String) -> Self {
+        let summary = pending.resumed_summary(spec.name(), &spec.config.source.name, &spec.table.to_string());
         Self {
+            started_at: pending.started_at,
             pending,
+            summary,
             pointer_etag: Some(pointer_etag),
-            started_at,
             clock: Instant::now(),
         }
     }
@@ -237,7 +227,7 @@ impl Pipeline {
         let Some((bytes, etag)) = self.s3.get_with_etag(bucket, &key).await? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
+        PendingLoad::from_json(&bytes)
             .map(|p| Some((p, etag)))
             .map_err(|source| Error::BadState {
                 location: format!("s3://{bucket}/{key}"),
@@ -276,7 +266,9 @@ impl Pipeline {
                     pending.manifest_url,
                     pending.expected_rows,
                     spec.name(),
-                    pending.summary.started_at,
+                    pending
+                        .started_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 ),
             });
         }
@@ -322,11 +314,11 @@ impl Pipeline {
         spec: &JobSpec,
         slot: Slot,
         run_id: &RunId,
-        staged: super::extract::Staged,
+        staged: super::extract::StagedFiles,
         summary: RunSummary,
         started_at: DateTime<Utc>,
         clock: Instant,
-    ) -> Result<Staged> {
+    ) -> Result<StagedLoad> {
         let manifest_key = format!("{}/{}/manifest.json", spec.staging_root(), run_id);
         let bucket = &spec.config.staging.bucket;
         self.s3
@@ -338,12 +330,15 @@ impl Pipeline {
             )
             .await?;
         let pending = PendingLoad {
+            version: super::pointer::VERSION,
             run_id: run_id.clone(),
             manifest_url: format!("s3://{bucket}/{manifest_key}"),
             expected_rows: staged.rows,
+            files_staged: summary.files_staged,
             statement_id: None,
             attempt: 1,
-            summary,
+            started_at,
+            figures: StagedFigures::of(&summary),
         };
         // The job's pending load was finished before this run planned: a pointer there now is another run's,
         // written after this run lost the lease.
@@ -353,7 +348,7 @@ impl Pipeline {
             });
         };
         CrashPoint::AfterPointer.check();
-        Ok(Staged::new(pending, Some(etag), started_at, clock))
+        Ok(StagedLoad::new(pending, summary, Some(etag), started_at, clock))
     }
 
     /// Writes the pointer of a load whose files are already staged (a replay), making it durable.
@@ -362,17 +357,24 @@ impl Pipeline {
         spec: &JobSpec,
         slot: Slot,
         pending: PendingLoad,
-        started_at: DateTime<Utc>,
-    ) -> Result<Staged> {
+        summary: RunSummary,
+    ) -> Result<StagedLoad> {
         self.write_pointer(spec, slot, &pending, Write::Any).await?;
-        Ok(Staged::new(pending, None, started_at, Instant::now()))
+        let started_at = pending.started_at;
+        Ok(StagedLoad::new(
+            pending,
+            summary,
+            None,
+            started_at,
+            Instant::now(),
+        ))
     }
 
     /// Takes a staged load through every state to the end: submitted, loaded, reported, pointer removed.
     pub(super) async fn finish_load(
         &self,
         spec: &JobSpec,
-        staged: Staged,
+        staged: StagedLoad,
         lease: &Lease,
     ) -> Result<RunSummary> {
         let mut staged = staged;
@@ -418,23 +420,25 @@ impl Pipeline {
         Ok(reported.summary)
     }
 
-    /// Staged → Submitted: re-attaches to the batch of a resumed load when it is running or finished, or
+    /// StagedLoad → Submitted: re-attaches to the batch of a resumed load when it is running or finished, or
     /// submits the batch (only while this run holds the lease) and records its id in the pointer.
-    async fn submit_load(&self, spec: &JobSpec, staged: Staged, lease: &Lease) -> Result<Submitted> {
-        let Staged {
+    async fn submit_load(&self, spec: &JobSpec, staged: StagedLoad, lease: &Lease) -> Result<Submitted> {
+        let StagedLoad {
             mut pending,
+            mut summary,
             pointer_etag,
             started_at,
             clock,
         } = staged;
         let load_clock = Instant::now();
-        if pending.summary.resumed {
+        if summary.resumed {
             match self.find_running_or_finished(&pending).await? {
                 Found::Attach(statement) => {
                     tracing::info!(statement_id = %statement, "re-attaching to the load");
                     pending.statement_id = Some(statement.clone());
                     return Ok(Submitted {
                         pending,
+                        summary,
                         pointer_etag,
                         taken_over: false,
                         statement,
@@ -465,7 +469,7 @@ impl Pipeline {
                 source: spec.config.source.name.clone(),
                 started_at,
                 objects_staged: pending.expected_rows,
-                files_staged: pending.summary.files_staged,
+                files_staged: pending.files_staged,
             },
             fence: Fence {
                 lease: lease.location(),
@@ -479,10 +483,11 @@ impl Pipeline {
             .api
             .submit_batch_named(&sqls, Some(pending.run_id.as_str()), Some(&token))
             .await?;
-        pending.summary.data_api_statements += 1;
-        pending.summary.copy_statements += 1;
+        summary.data_api_statements += 1;
+        summary.copy_statements += 1;
         CrashPoint::AfterSubmit.check();
         pending.statement_id = Some(statement.clone());
+        pending.figures = StagedFigures::of(&summary);
         let write = pointer_etag.as_deref().map_or(Write::Any, Write::Over);
         let written = self.write_pointer(spec, lease.slot(), &pending, write).await?;
         let taken_over = written.is_none() && pointer_etag.is_some();
@@ -494,6 +499,7 @@ impl Pipeline {
         }
         Ok(Submitted {
             pending,
+            summary,
             pointer_etag: written,
             taken_over,
             statement,
@@ -569,6 +575,7 @@ impl Pipeline {
     async fn await_load(&self, spec: &JobSpec, submitted: Submitted, lease: &Lease) -> Result<Loaded> {
         let Submitted {
             pending,
+            mut summary,
             statement,
             clock,
             load_clock,
@@ -595,7 +602,6 @@ impl Pipeline {
                 source: Box::new(source),
             });
         }
-        let mut summary = pending.summary;
         summary.stage_seconds.load += load_clock.elapsed().as_secs_f64();
         Ok(Loaded { summary, clock })
     }

@@ -3,7 +3,8 @@
 //! # Organization
 //! - this file: the entry points ([`Pipeline::run`], [`Pipeline::replay`]), the lease around them, and the
 //!   order of the phases;
-//! - [`crate::plan`]: the plan, from the ledger window and the streamed listing;
+//! - [`crate::plan`]: the plan, from the ledger window and the streamed listing, or from an event batch;
+//! - [`crate::events`]: event mode (receiving and settling a run's messages, `--follow`);
 //! - [`extract`]: reading workers, progress, and staging Parquet files;
 //! - [`load`]: the load's states (staged → submitted → loaded → reported), the pending-load pointer, and the
 //!   exactly-once argument;
@@ -12,8 +13,8 @@
 
 mod crash;
 mod extract;
-mod follow;
 mod load;
+mod pointer;
 mod summary;
 
 use std::collections::HashSet;
@@ -29,16 +30,18 @@ use s3shift_stage::CopyManifest;
 
 use crate::events::EventQueue;
 
+pub use crate::plan::Backfill;
 pub use crash::{CrashPoint, FAILPOINT_RELEASE_VAR, FAILPOINT_VAR};
 pub use extract::Progress;
 pub use summary::{RunMode, RunSummary, StageSeconds};
 
 use crate::events::{EventBatch, Heartbeat, QueueDepths};
 use crate::lease::{Lease, Slot};
-use crate::plan::Plan;
+use crate::plan::{Plan, Planner};
 use crate::spec::JobSpec;
 use crate::{Error, Result};
-use load::{PendingLoad, Staged};
+use load::StagedLoad;
+use pointer::{PendingLoad, StagedFigures};
 
 /// The clients a run talks through.
 #[derive(Debug, Clone)]
@@ -80,28 +83,6 @@ impl Default for RunOptions {
             progress: Progress::Off,
             scan: false,
         }
-    }
-}
-
-/// What a backfill reprocesses: objects modified in `[since, until)`, under `prefixes` (the job's when empty),
-/// optionally only the named keys. The ledger is not consulted: every selected object is read again and its
-/// rows replaced (never duplicated).
-#[derive(Debug, Clone, Default)]
-pub struct Backfill {
-    /// Oldest LastModified included.
-    pub since: Option<DateTime<Utc>>,
-    /// LastModified excluded from here on.
-    pub until: Option<DateTime<Utc>>,
-    /// Prefixes to list instead of the job's.
-    pub prefixes: Vec<String>,
-    /// Only these keys.
-    pub keys: Option<HashSet<String>>,
-}
-
-impl Backfill {
-    /// Whether `o`'s LastModified falls in the window (named keys are checked by the caller).
-    pub fn selects(&self, o: &s3shift_core::ObjectRef) -> bool {
-        self.since.is_none_or(|t| o.last_modified >= t) && self.until.is_none_or(|t| o.last_modified < t)
     }
 }
 
@@ -154,19 +135,16 @@ impl Pipeline {
                     break;
                 }
             }
-            let mut summary = RunSummary::default();
-            let plan = self
-                .plan(spec, now, options.backfill.as_ref(), &mut summary)
-                .await?;
+            let plan = self.planner().plan(spec, now, options.backfill.as_ref()).await?;
             let queue = match &self.events {
                 Some(q) if spec.config.source.events.is_some() => Some(q.depths().await?),
                 _ => None,
             };
             return Ok(RunOutcome::DryRun {
                 run_id,
+                ledger_statements: plan.report.data_api_statements,
                 plan: Box::new(plan),
                 pending_load: pending,
-                ledger_statements: summary.data_api_statements,
                 queue,
             });
         }
@@ -313,7 +291,7 @@ impl Pipeline {
             .instrument(span.clone())
             .await?;
         Ok(vec![
-            self.finish_load(spec, Staged::resumed(pending, pointer_etag), lease)
+            self.finish_load(spec, StagedLoad::resumed(spec, pending, pointer_etag), lease)
                 .instrument(span)
                 .await?,
         ])
@@ -391,27 +369,31 @@ impl Pipeline {
             Ok(lease) => lease,
             Err(skipped) => return Ok(skipped),
         };
+        let summary = RunSummary {
+            run_id: replay_id.to_string(),
+            job: spec.name().to_owned(),
+            source: spec.config.source.name.clone(),
+            table: spec.table.to_string(),
+            started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            objects_loaded: rows,
+            files_staged: manifest.entries.len() as u64,
+            mode: Some(RunMode::Replay),
+            replay_of: Some(run.to_string()),
+            ..RunSummary::default()
+        };
         let pending = PendingLoad {
+            version: pointer::VERSION,
             run_id: replay_id.clone(),
             manifest_url: format!("s3://{bucket}/{manifest_key}"),
             expected_rows: rows,
+            files_staged: summary.files_staged,
             statement_id: None,
             attempt: 1,
-            summary: RunSummary {
-                run_id: replay_id.to_string(),
-                job: spec.name().to_owned(),
-                source: spec.config.source.name.clone(),
-                table: spec.table.to_string(),
-                started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                objects_loaded: rows,
-                files_staged: manifest.entries.len() as u64,
-                mode: Some(RunMode::Replay),
-                replay_of: Some(run.to_string()),
-                ..RunSummary::default()
-            },
+            started_at: now,
+            figures: StagedFigures::of(&summary),
         };
         let outcome = async {
-            let staged = self.stage_replay(spec, lease.slot(), pending, now).await?;
+            let staged = self.stage_replay(spec, lease.slot(), pending, summary).await?;
             self.finish_load(spec, staged, &lease).await
         }
         .await;
@@ -463,12 +445,13 @@ impl Pipeline {
         let plan = match batch.as_mut() {
             Some(b) => {
                 summary.mode = Some(RunMode::Events);
-                self.plan_events(spec, now, b, &mut summary).await?
+                let plan = self.planner().plan_events(spec, now, b).await?;
+                self.drop_done(spec, b).await?;
+                summary.events = Some(b.counts);
+                plan
             }
             None => {
-                let plan = self
-                    .plan(spec, now, options.backfill.as_ref(), &mut summary)
-                    .await?;
+                let plan = self.planner().plan(spec, now, options.backfill.as_ref()).await?;
                 if options.backfill.is_some() {
                     summary.mode = Some(RunMode::Backfill);
                 } else if spec.config.source.events.is_some() {
@@ -565,9 +548,21 @@ impl Pipeline {
         }
     }
 
-    /// Takes the plan's counts and slack into the summary, warning when objects close to expiry are unloaded.
+    /// Planning, over this pipeline's clients.
+    fn planner(&self) -> Planner<'_> {
+        Planner {
+            s3: &self.s3,
+            api: &self.api,
+        }
+    }
+
+    /// Takes the plan's counts, report and slack into the summary, warning when objects close to expiry are
+    /// unloaded.
     fn note_plan(&self, spec: &JobSpec, plan: &Plan, summary: &mut RunSummary) {
         summary.apply_counts(&plan.counts);
+        summary.data_api_statements += plan.report.data_api_statements;
+        summary.list_requests += plan.report.list_requests;
+        summary.objects_not_found = plan.report.objects_not_found;
         summary.min_slack_hours = plan.min_slack_hours;
         summary.expiry_warning = plan
             .min_slack_hours

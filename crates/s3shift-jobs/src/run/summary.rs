@@ -55,15 +55,15 @@ impl std::fmt::Display for RunMode {
 
 /// The mode as the summary's JSON and the pending-load pointers of every version write it: its name, or `""`
 /// for none; a name this version does not know reads as none.
-mod mode_text {
+pub(super) mod mode_text {
     use super::RunMode;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(mode: &Option<RunMode>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(mode: &Option<RunMode>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(mode.map_or("", RunMode::as_str))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RunMode>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RunMode>, D::Error> {
         Ok(RunMode::parse(&String::deserialize(d)?))
     }
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::{Pipeline, RunOptions, RunSummary};
-use crate::events::EventBatch;
+use super::EventBatch;
+use crate::run::{Pipeline, RunOptions, RunSummary};
 use crate::spec::JobSpec;
 use crate::{Error, Result};
 
