@@ -320,6 +320,12 @@ mod tests {
     use clap::CommandFactory;
 
     const COMPUTE: &str = include_str!("../../../deploy/compute.yaml");
+    /// The migrate task, deployed by an administrator apart from the pipeline's stacks (issue 28 item 4).
+    const MIGRATE: &str = include_str!("../../../deploy/migrate.yaml");
+    /// Every task definition's lines: the pipeline's tasks, then the migrate task.
+    fn task_lines() -> impl Iterator<Item = &'static str> {
+        COMPUTE.lines().chain(MIGRATE.lines())
+    }
     const MONITORING: &str = include_str!("../../../deploy/monitoring.yaml");
 
     fn jobs_dir() -> std::path::PathBuf {
@@ -328,8 +334,8 @@ mod tests {
 
     #[test]
     fn task_commands_are_valid_s3shift_invocations() {
-        let mut runs = 0;
-        for line in COMPUTE.lines().map(str::trim) {
+        let (mut runs, mut migrates) = (0, 0);
+        for line in task_lines().map(str::trim) {
             let Some(array) = line.strip_prefix("Command: ") else {
                 continue;
             };
@@ -342,27 +348,31 @@ mod tests {
                     run.job
                 }
                 // The one-off migrate task (sql/ as the admin).
-                Command::Migrate(m) => m.job,
+                Command::Migrate(m) => {
+                    migrates += 1;
+                    m.job
+                }
                 _ => panic!("{args:?} is neither `run` nor `migrate`"),
             };
             let path = s3shift_jobs::resolve_job(&jobs_dir(), &job.job);
             s3shift_jobs::load_job(&path).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         }
-        let seen = runs;
         assert_eq!(
-            seen, 6,
+            runs, 6,
             "per shipped job: the scheduled run, and the --follow and --scan tasks of EventIngestion=on"
         );
+        assert_eq!(migrates, 1, "deploy/migrate.yaml's task");
     }
 
-    /// Every `Name`/`Value` pair under a container's `Environment:` in deploy/compute.yaml, with the command
+    /// Every `Name`/`Value` pair under a container's `Environment:` in deploy/compute.yaml and
+    /// deploy/migrate.yaml, with the command
     /// and job its task runs: ("run api-images", name, value as written).
     fn task_environment() -> Vec<(String, String, String)> {
         let mut pairs = Vec::new();
         let mut block: Option<usize> = None;
         let mut name: Option<String> = None;
         let mut job = String::new();
-        for line in COMPUTE.lines() {
+        for line in task_lines() {
             let indent = line.len() - line.trim_start().len();
             let text = line.trim();
             if let Some(array) = text.strip_prefix("Command: ") {
@@ -461,6 +471,12 @@ mod tests {
             .collect();
         assert_eq!(queue_tasks.len(), 4, "{pairs:?}");
         assert!(
+            pairs
+                .iter()
+                .any(|(task, n, _)| task.starts_with("migrate ") && n == "S3SHIFT_ADMIN_SECRET_ARN"),
+            "the migrate task names the admin secret: {pairs:?}"
+        );
+        assert!(
             queue_tasks
                 .iter()
                 .all(|t| t.contains(" --follow") || t.contains(" --scan")),
@@ -468,7 +484,7 @@ mod tests {
         );
         for (job, name, value) in &pairs {
             accepts(job, name, value)
-                .unwrap_or_else(|e| panic!("deploy/compute.yaml, task of {job}: {name}={value}: {e}"));
+                .unwrap_or_else(|e| panic!("deploy/, task of {job}: {name}={value}: {e}"));
         }
         // The check itself refuses what it must.
         assert!(accepts("api-images", "S3SHIFT_LOG_FORMAT", "xml").is_err());
