@@ -680,7 +680,8 @@ impl Engine {
         // A LOCK is checked against the committed catalog: reading the session's own would take the snapshot
         // of its transaction before the lock is granted.
         let own = (cx.own_catalog || cx.changed.get()) && !is_lock(sql);
-        let toks = access::answer_privilege_functions(|| self.catalog(conn, own), cx.user, toks)?;
+        let toks =
+            access::answer_privilege_functions(|| self.catalog(conn, own), cx.user, cx.database, toks)?;
         let planned = plan(&render_with_params(&toks))?;
         if let Plan::Acl(statement) = &planned {
             access::run_acl(conn, cx.user, statement, cx.database)?;
@@ -744,6 +745,9 @@ impl Engine {
             }
             _ => {}
         }
+        if let Plan::Copy(spec) = &planned {
+            self.may_assume(conn, own, cx.user, &spec.role)?;
+        }
         let rollback = matches!(planned, Plan::Rollback) && !in_batch;
         let outcome = self
             .run_planned(conn, planned, params, cx.database, slot, in_batch, query_id)
@@ -753,6 +757,32 @@ impl Engine {
         }
         access::record(conn, cx.user, &effects)?;
         Ok(outcome)
+    }
+
+    /// Whether `user` may use COPY's role: GRANT, "Usage notes for granting the ASSUMEROLE permission" (see
+    /// `access`), refused in that page's words.
+    fn may_assume(
+        &self,
+        conn: &Connection,
+        own: bool,
+        user: &access::DbUser,
+        role: &copy::CopyRole,
+    ) -> Result<(), String> {
+        let (key, arn) = match role {
+            copy::CopyRole::Credentials => return Ok(()),
+            copy::CopyRole::Default => (
+                "default",
+                self.roles.default.clone().unwrap_or_else(|| "default".to_owned()),
+            ),
+            copy::CopyRole::Arn(arn) => (arn.as_str(), arn.clone()),
+        };
+        if self.catalog(conn, own)?.may_assume(user, key, "copy") {
+            return Ok(());
+        }
+        Err(format!(
+            "ERROR: User {} does not have ASSUMEROLE permission on IAM role \"{arn}\" for COPY",
+            user.name
+        ))
     }
 
     /// Takes the tables of a LOCK for `owner`, waiting for their holders (see `concurrency`). Temporary tables

@@ -769,3 +769,60 @@ len | file | line_number | col | error_code
 COPY pq_varchar FROM 's3://golden/pq/all-missing.manifest' IAM_ROLE default FORMAT AS PARQUET MANIFEST
 -- expect
 ERROR: Manifest file 's3://golden/pq/all-missing.manifest': none of the files it lists exists; COPY found no file to load
+
+-- case: anyone may assume every associated role until a superuser revokes PUBLIC's ASSUMEROLE (GRANT)
+-- as: nobody
+SELECT has_assumerole_privilege('arn:aws:iam::000000000000:role/s3shift-local-copy', 'copy') AS may_copy, has_database_privilege('dev', 'temp') AS may_temp
+-- expect
+may_copy | may_temp
+true | true
+
+-- case: only a superuser grants ASSUMEROLE
+-- as: nobody
+GRANT ASSUMEROLE ON DEFAULT TO PUBLIC FOR COPY
+-- expect
+ERROR: permission denied: only a superuser may grant or revoke the ASSUMEROLE permission
+
+-- case: ASSUMEROLE names what it is for
+REVOKE ASSUMEROLE ON ALL FROM PUBLIC
+-- expect
+ERROR: syntax error at or near "end of input"
+
+-- case: revoking PUBLIC's blanket permission
+REVOKE ASSUMEROLE ON ALL FROM PUBLIC FOR ALL
+-- expect
+OK
+
+-- case: a user who may insert into the table
+GRANT INSERT ON pq_varchar TO PUBLIC
+-- expect
+OK
+
+-- case: then a COPY by another user is refused in the GRANT page's words
+-- as: nobody
+COPY pq_varchar FROM 's3://golden/pq/string-long.parquet' IAM_ROLE default FORMAT AS PARQUET
+-- expect
+ERROR: User IAMR:s3shift-local-nobody does not have ASSUMEROLE permission on IAM role "arn:aws:iam::000000000000:role/s3shift-local-copy" for COPY
+
+-- case: and HAS_ASSUMEROLE_PRIVILEGE says so
+-- as: nobody
+SELECT has_assumerole_privilege('arn:aws:iam::000000000000:role/s3shift-local-copy', 'copy') AS may_copy
+-- expect
+may_copy
+false
+
+-- case: a user can only view its own ASSUMEROLE privileges
+-- as: nobody
+SELECT has_assumerole_privilege('IAM:s3shift-local-admin', 'arn:aws:iam::000000000000:role/s3shift-local-copy', 'copy') AS may_copy
+-- expect
+ERROR: permission denied: a user can only view its own ASSUMEROLE privileges
+
+-- case: PUBLIC's blanket permission back, for the cases after these
+GRANT ASSUMEROLE ON ALL TO PUBLIC FOR ALL
+-- expect
+OK
+
+-- case: and the table's insert taken back
+REVOKE INSERT ON pq_varchar FROM PUBLIC
+-- expect
+OK

@@ -1,10 +1,14 @@
-//! The functions that ask about privileges, answered before the statement runs: HAS_TABLE_PRIVILEGE and
-//! HAS_SCHEMA_PRIVILEGE (`([user,] object, privilege)`, their AWS pages), and `current_user` / `session_user`.
+//! The functions that ask about privileges, answered before the statement runs: HAS_TABLE_PRIVILEGE,
+//! HAS_SCHEMA_PRIVILEGE and HAS_DATABASE_PRIVILEGE (`([user,] object, privilege)`), HAS_ASSUMEROLE_PRIVILEGE
+//! (`([user,] iam_role_arn, cmd_type)`; "users can only view their own privileges"), each from its AWS page, and
+//! `current_user` / `session_user`.
 
 use std::sync::Arc;
 
 use super::super::lex::Tok;
-use super::grants::{SCHEMA_PRIVILEGES, TABLE_PRIVILEGES, err, not_supported};
+use super::grants::{
+    ASSUMEROLE_COMMANDS, DATABASE_PRIVILEGES, SCHEMA_PRIVILEGES, TABLE_PRIVILEGES, err, not_supported,
+};
 use super::{Catalog, DbUser, Object};
 
 /// Answers `has_table_privilege(...)` and `has_schema_privilege(...)` calls with literal arguments in place, and
@@ -12,9 +16,16 @@ use super::{Catalog, DbUser, Object};
 pub(crate) fn answer_functions(
     catalog: impl FnOnce() -> Result<Arc<Catalog>, String>,
     user: &DbUser,
+    database: &str,
     toks: Vec<Tok>,
 ) -> Result<Vec<Tok>, String> {
-    let named = |t: &Tok| t.is("has_table_privilege") || t.is("has_schema_privilege");
+    const NAMES: [&str; 4] = [
+        "has_table_privilege",
+        "has_schema_privilege",
+        "has_database_privilege",
+        "has_assumerole_privilege",
+    ];
+    let named = |t: &Tok| NAMES.iter().any(|n| t.is(n));
     let who = |t: &Tok| t.is("current_user") || t.is("session_user");
     if !toks.iter().any(|t| named(t) || who(t)) {
         return Ok(toks);
@@ -37,11 +48,14 @@ pub(crate) fn answer_functions(
             i += 1;
             continue;
         }
-        let table = toks[i].is("has_table_privilege");
-        let fname = if table {
-            "HAS_TABLE_PRIVILEGE"
-        } else {
-            "HAS_SCHEMA_PRIVILEGE"
+        let Some(fname) = NAMES
+            .iter()
+            .find(|n| toks[i].is(n))
+            .map(|n| n.to_ascii_uppercase())
+        else {
+            out.push(toks[i].clone());
+            i += 1;
+            continue;
         };
         let mut j = i + 1;
         let skip = |j: &mut usize| {
@@ -90,7 +104,30 @@ pub(crate) fn answer_functions(
             }
             _ => return Err(err(format!("function {} does not exist", fname.to_lowercase()))),
         };
-        let answer = if table {
+        let answer = if fname == "HAS_ASSUMEROLE_PRIVILEGE" {
+            if who.name != user.name && !user.superuser {
+                return Err(err(
+                    "permission denied: a user can only view its own ASSUMEROLE privileges",
+                ));
+            }
+            if !ASSUMEROLE_COMMANDS.contains(&privilege.as_str()) {
+                return Err(err(format!("unrecognized command type: \"{privilege}\"")));
+            }
+            catalog.may_assume(&who, &object, &privilege)
+        } else if fname == "HAS_DATABASE_PRIVILEGE" {
+            let privilege = if privilege == "temporary" {
+                "temp".to_owned()
+            } else {
+                privilege
+            };
+            if !DATABASE_PRIVILEGES.contains(&privilege.as_str()) {
+                return Err(err(format!("unrecognized privilege type: \"{privilege}\"")));
+            }
+            if object.trim_matches('"') != database {
+                return Err(err(format!("database \"{object}\" does not exist")));
+            }
+            catalog.holds(&who, &Object::Database, &privilege)
+        } else if fname == "HAS_TABLE_PRIVILEGE" {
             if !TABLE_PRIVILEGES.contains(&privilege.as_str()) {
                 return Err(err(format!("unrecognized privilege type: \"{privilege}\"")));
             }

@@ -1,5 +1,5 @@
-//! The statements that change privileges (GRANT, REVOKE, CREATE ROLE, DROP ROLE, ALTER DEFAULT PRIVILEGES), with
-//! Redshift's syntax.
+//! The statements that change privileges (GRANT, REVOKE, CREATE ROLE, DROP ROLE, ALTER DEFAULT PRIVILEGES, and
+//! GRANT / REVOKE ASSUMEROLE), with Redshift's syntax.
 
 use duckdb::Connection;
 
@@ -18,7 +18,7 @@ pub(super) const TABLE_PRIVILEGES: &[&str] = &[
     "truncate",
 ];
 pub(super) const SCHEMA_PRIVILEGES: &[&str] = &["create", "usage"];
-const DATABASE_PRIVILEGES: &[&str] = &["create", "temp"];
+pub(super) const DATABASE_PRIVILEGES: &[&str] = &["create", "temp"];
 
 /// What a privilege statement grants or revokes on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,19 @@ pub(crate) enum AclStatement {
         to: Vec<Grantee>,
         revoke: bool,
     },
+    /// GRANT / REVOKE ASSUMEROLE ON { 'arn' [, ...] | default | ALL } TO|FROM ... FOR { ALL | command [, ...] }
+    AssumeRole {
+        /// `*` for ALL, `default`, or ARNs (a role chain as written).
+        roles: Vec<String>,
+        to: Vec<Grantee>,
+        /// Lower case: `copy`, `unload`, `external function`, `create model`.
+        commands: Vec<String>,
+        revoke: bool,
+    },
 }
+
+/// The commands ASSUMEROLE is granted for (GRANT; HAS_ASSUMEROLE_PRIVILEGE's `cmd_type`).
+pub(super) const ASSUMEROLE_COMMANDS: &[&str] = &["copy", "unload", "external function", "create model"];
 
 pub(super) fn err(m: impl Into<String>) -> String {
     format!("ERROR: {}", m.into())
@@ -212,6 +224,9 @@ pub(crate) fn parse_acl(toks: &[Tok]) -> Result<Option<AclStatement>, String> {
     } else {
         return Ok(None);
     };
+    if c.eat("assumerole") {
+        return assume_role(&mut c, revoke).map(Some);
+    }
     if c.eat("role") {
         let mut roles = vec![c.ident()?];
         while c.comma() {
@@ -281,6 +296,60 @@ pub(crate) fn parse_acl(toks: &[Tok]) -> Result<Option<AclStatement>, String> {
         to,
         revoke,
     }))
+}
+
+/// The rest of GRANT / REVOKE ASSUMEROLE, after the keyword.
+fn assume_role(c: &mut Cursor<'_>, revoke: bool) -> Result<AclStatement, String> {
+    c.expect("on")?;
+    let roles = if c.eat("all") {
+        vec!["*".to_owned()]
+    } else if c.eat("default") {
+        vec!["default".to_owned()]
+    } else {
+        let mut v = Vec::new();
+        loop {
+            let Some(arn) = c.s.get(c.i).and_then(|t| t.string_value()) else {
+                return Err(err(format!("syntax error at or near \"{}\"", c.here())));
+            };
+            c.i += 1;
+            v.push(arn);
+            if !c.comma() {
+                break;
+            }
+        }
+        v
+    };
+    c.expect(if revoke { "from" } else { "to" })?;
+    let to = grantees(c)?;
+    c.expect("for")?;
+    let mut commands = Vec::new();
+    loop {
+        if c.eat("all") {
+            commands.extend(ASSUMEROLE_COMMANDS.iter().map(|s| (*s).to_owned()));
+        } else if c.eat("copy") {
+            commands.push("copy".to_owned());
+        } else if c.eat("unload") {
+            commands.push("unload".to_owned());
+        } else if c.eat("external") {
+            c.expect("function")?;
+            commands.push("external function".to_owned());
+        } else if c.eat("create") {
+            c.expect("model")?;
+            commands.push("create model".to_owned());
+        } else {
+            return Err(err(format!("syntax error at or near \"{}\"", c.here())));
+        }
+        if !c.comma() {
+            break;
+        }
+    }
+    c.done()?;
+    Ok(AclStatement::AssumeRole {
+        roles,
+        to,
+        commands,
+        revoke,
+    })
 }
 
 fn privilege_list(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<String>, String> {
@@ -387,7 +456,64 @@ pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database:
                 conn,
                 "DELETE FROM s3shift_acl.default_grants WHERE grantee = ?",
                 &[&role_key(name)],
+            )?;
+            exec(
+                conn,
+                "DELETE FROM s3shift_acl.assumerole WHERE grantee = ?",
+                &[&role_key(name)],
             )
+        }
+        AclStatement::AssumeRole {
+            roles,
+            to,
+            commands,
+            revoke,
+        } => {
+            // "Only a database superuser can grant or revoke the ASSUMEROLE permission" (GRANT, usage notes).
+            if !user.superuser {
+                return Err(err(
+                    "permission denied: only a superuser may grant or revoke the ASSUMEROLE permission",
+                ));
+            }
+            check_grantees(&catalog, to)?;
+            for g in to {
+                for cmd in commands {
+                    for r in roles {
+                        if *revoke && r == "*" {
+                            exec(
+                                conn,
+                                "DELETE FROM s3shift_acl.assumerole WHERE grantee = ? AND command = ?",
+                                &[g, cmd],
+                            )?;
+                            continue;
+                        }
+                        if *revoke
+                            && catalog
+                                .assumerole
+                                .iter()
+                                .any(|(cr, cg, cc)| cr == "*" && cg == g && cc == cmd)
+                        {
+                            return Err(not_supported(
+                                "revoking ASSUMEROLE on one role from a grantee that holds it on ALL (revoke ON ALL, \
+                                 then grant the roles it keeps)",
+                            ));
+                        }
+                        exec(
+                            conn,
+                            "DELETE FROM s3shift_acl.assumerole WHERE iam_role = ? AND grantee = ? AND command = ?",
+                            &[r, g, cmd],
+                        )?;
+                        if !revoke {
+                            exec(
+                                conn,
+                                "INSERT INTO s3shift_acl.assumerole VALUES (?, ?, ?)",
+                                &[r, g, cmd],
+                            )?;
+                        }
+                    }
+                }
+            }
+            Ok(())
         }
         AclStatement::Membership { roles, to, revoke } => {
             if !user.superuser {

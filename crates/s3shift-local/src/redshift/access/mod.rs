@@ -13,7 +13,18 @@
 //! - GRANT: "The SELECT privilege is also required to reference existing column values for UPDATE or DELETE
 //!   operations"; "Using a COPY command to load data": COPY needs INSERT.
 //! - CREATE VIEW: querying a late-binding view needs SELECT on the view only; the owner's rights reach the tables.
-//! - HAS_TABLE_PRIVILEGE / HAS_SCHEMA_PRIVILEGE: `([user,] object, privilege)`.
+//! - HAS_TABLE_PRIVILEGE / HAS_SCHEMA_PRIVILEGE / HAS_DATABASE_PRIVILEGE: `([user,] object, privilege)`;
+//!   HAS_ASSUMEROLE_PRIVILEGE: `([user,] iam_role_arn, cmd_type)`.
+//! - "Default database user permissions": PUBLIC may create temporary tables (TEMP on the database) until it is
+//!   revoked (`REVOKE TEMP ON DATABASE d FROM PUBLIC`), seeded once per database file as a grant.
+//! - GRANT, "Usage notes for granting the ASSUMEROLE permission": until a superuser runs `revoke assumerole on
+//!   all from public for all`, every user may use every IAM role associated with the namespace; afterwards only
+//!   those granted `ASSUMEROLE ON { 'arn' [, ...] | default | ALL } ... FOR { ALL | COPY | UNLOAD | EXTERNAL
+//!   FUNCTION | CREATE MODEL }`; only a superuser grants or revokes it, and a superuser always holds it. A COPY
+//!   without it fails with the page's words (`User u does not have ASSUMEROLE permission on IAM role "arn" for
+//!   COPY`). Conservative where the page is silent: a grant ON default covers `IAM_ROLE default` only, and one
+//!   on an ARN covers `IAM_ROLE '<that ARN>'` only (a deployment reports that a grant on default did not
+//!   cover COPY naming the default role's ARN).
 //! - The refusal reads like Redshift's ("Examples" of GRANT: `permission denied for relation test`).
 //!
 //! Conservative where the pages are silent: `CREATE TABLE ... (LIKE parent)` needs SELECT on the parent;
@@ -47,6 +58,15 @@ CREATE TABLE IF NOT EXISTS s3shift_acl.members (role VARCHAR NOT NULL, member VA
 CREATE TABLE IF NOT EXISTS s3shift_acl.owners (schema_name VARCHAR NOT NULL, name VARCHAR, owner VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS s3shift_acl.grants (schema_name VARCHAR NOT NULL, name VARCHAR, grantee VARCHAR NOT NULL, privilege VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS s3shift_acl.default_grants (owner VARCHAR NOT NULL, schema_name VARCHAR, grantee VARCHAR NOT NULL, privilege VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS s3shift_acl.assumerole (iam_role VARCHAR NOT NULL, grantee VARCHAR NOT NULL, command VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS s3shift_acl.seeded (what VARCHAR NOT NULL);
+INSERT INTO s3shift_acl.grants SELECT '', NULL, 'public', 'temp'
+  WHERE NOT EXISTS (SELECT 1 FROM s3shift_acl.seeded WHERE what = 'public defaults');
+INSERT INTO s3shift_acl.assumerole SELECT '*', 'public', c
+  FROM (VALUES ('copy'), ('unload'), ('external function'), ('create model')) AS v (c)
+  WHERE NOT EXISTS (SELECT 1 FROM s3shift_acl.seeded WHERE what = 'public defaults');
+INSERT INTO s3shift_acl.seeded SELECT 'public defaults'
+  WHERE NOT EXISTS (SELECT 1 FROM s3shift_acl.seeded WHERE what = 'public defaults');
 ";
 
 /// The schema of the catalog above, which no statement may touch.
@@ -169,6 +189,8 @@ pub(crate) struct Catalog {
     /// (schema, name, temporary)
     relations: Vec<(String, String, bool)>,
     schemas: HashSet<String>,
+    /// ASSUMEROLE grants: (IAM role: `*` for ALL, `default`, or an ARN; grantee key; command in lower case)
+    assumerole: Vec<(String, String, String)>,
 }
 
 impl Catalog {
@@ -188,7 +210,8 @@ impl Catalog {
                  UNION ALL SELECT 'role', name, NULL, NULL, NULL FROM s3shift_acl.roles
                  UNION ALL SELECT 'member', role, member, NULL, NULL FROM s3shift_acl.members
                  UNION ALL SELECT 'owner', schema_name, name, owner, NULL FROM s3shift_acl.owners
-                 UNION ALL SELECT 'grant', schema_name, name, grantee, privilege FROM s3shift_acl.grants"
+                 UNION ALL SELECT 'grant', schema_name, name, grantee, privilege FROM s3shift_acl.grants
+                 UNION ALL SELECT 'assumerole', iam_role, grantee, command, NULL FROM s3shift_acl.assumerole"
             .to_owned();
         if with_relations {
             sql.push_str(
@@ -227,6 +250,10 @@ impl Catalog {
                 "grant" => c
                     .grants
                     .push((a, b, c3.unwrap_or_default(), d.unwrap_or_default())),
+                "assumerole" => {
+                    c.assumerole
+                        .push((a, b.unwrap_or_default(), c3.unwrap_or_default()));
+                }
                 "relation" => c
                     .relations
                     .push((a, b.unwrap_or_default(), c3.as_deref() == Some("true"))),
@@ -292,11 +319,6 @@ impl Catalog {
                 _ => {}
             }
         }
-        if *object == Object::Database && privilege == "temp" {
-            // "Default database user permissions": PUBLIC may create temporary tables unless revoked; the
-            // stand-in does not model revoking it.
-            return true;
-        }
         if self.owns(&user.name, object) {
             return true;
         }
@@ -304,6 +326,19 @@ impl Catalog {
         self.grants
             .iter()
             .any(|(s, n, g, p)| s == schema && n.as_deref() == name && p == privilege && who.contains(g))
+    }
+
+    /// Whether `user` may assume `iam_role` (`default` or an ARN, as COPY names it) for `command` (lower case):
+    /// a superuser always may; anyone else through an ASSUMEROLE grant to one of its principals (PUBLIC's, on
+    /// ALL, until revoked).
+    pub(crate) fn may_assume(&self, user: &DbUser, iam_role: &str, command: &str) -> bool {
+        if user.superuser {
+            return true;
+        }
+        let who = self.principals(&user.name);
+        self.assumerole
+            .iter()
+            .any(|(r, g, c)| (r == "*" || r == iam_role) && c == command && who.contains(g))
     }
 
     /// Finds a relation: (schema, name), temporary tables first for an unqualified name; `None` when there is
@@ -431,14 +466,16 @@ pub(crate) fn record(conn: &Connection, user: &DbUser, effects: &[needs::Effect]
     Ok(())
 }
 
-/// Replaces calls of `has_table_privilege` and `has_schema_privilege` whose arguments are literals with their
+/// Replaces calls of `has_table_privilege`, `has_schema_privilege`, `has_database_privilege` and
+/// `has_assumerole_privilege` whose arguments are literals with their
 /// answer for `user`; other arguments are refused with a clear error (not modelled).
 pub(crate) fn answer_privilege_functions(
     catalog: impl FnOnce() -> Result<Arc<Catalog>, String>,
     user: &DbUser,
+    database: &str,
     toks: Vec<Tok>,
 ) -> Result<Vec<Tok>, String> {
-    functions::answer_functions(catalog, user, toks)
+    functions::answer_functions(catalog, user, database, toks)
 }
 
 /// Whether a statement may change what [`Catalog`] holds for everyone (any DDL but a temporary table's
