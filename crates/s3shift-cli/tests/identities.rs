@@ -66,7 +66,7 @@ async fn the_shipped_jobs_load_as_their_own_loader_identities_and_a_no_role_iden
     let ok = stack.run_as("loader", &["doctor", "api-images"], &api_env).await;
     let text = stdout(&ok);
     assert!(
-        text.contains("database user IAMR:s3shift-local-api-images-task holds the 14 privileges a run needs"),
+        text.contains("database user IAMR:s3shift-local-api-images-task holds the 15 privileges a run needs"),
         "{text}{}",
         stderr(&ok)
     );
@@ -212,4 +212,106 @@ async fn analysts_read_views_and_coarse_gps_never_exact_gps_and_write_nothing() 
         .rows;
     let answers: Vec<String> = answers[0].iter().map(ToString::to_string).collect();
     assert_eq!(answers, ["true", "false", "false"]);
+}
+
+/// Issue 28 item 1: the COPY role reads the staged Parquet, exact GPS included, so only the loader may use it
+/// (`sql/0005_copy_role.sql`, and `migrate <job>` for a job that names its role by ARN). An analyst's COPY of the
+/// staged files is refused with the default role and with the role's ARN; the loader still loads; and a loader
+/// whose TEMP or ASSUMEROLE was revoked is stopped by the preflight, naming both, before it reads anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_loader_may_copy_with_the_copy_role_and_the_preflight_names_what_was_revoked() {
+    const ARN: &str = "arn:aws:iam::000000000000:role/s3shift-local-copy";
+    let stack = Stack::start(BIN, "").await;
+    stack
+        .put_settled("api-up", &["uploads/a.jpg", "uploads/b.jpg"])
+        .await;
+    let mut env = stack.shipped_job_env("api-up");
+    env.retain(|(k, _)| *k != "S3SHIFT_COPY_IAM_ROLE");
+    env.push(("S3SHIFT_COPY_IAM_ROLE", ARN.to_owned()));
+    let mut admin_env = env.clone();
+    admin_env.push(s3shift_testkit::stack::admin_secret());
+    let migrated = stack
+        .run_as("migrator", &["migrate", "api-images"], &admin_env)
+        .await;
+    let out = stdout(&migrated);
+    assert_eq!(migrated.status.code(), Some(0), "{}", stderr(&migrated));
+    assert!(out.contains("migration 0005_copy_role.sql: applied"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "job api-images: GRANT ASSUMEROLE ON '{ARN}' TO ROLE s3shift_loader FOR COPY"
+        )),
+        "{out}"
+    );
+
+    // The loader loads, with the role named by ARN.
+    let run = stack.run_as("loader", &["run", "api-images"], &env).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    stack.assert_exactly_once(2).await;
+    let staged = stack.store.list_prefix("stage", "").await.unwrap();
+    let parquet = staged
+        .iter()
+        .map(|o| o.key.clone())
+        .find(|k| k.ends_with(".parquet"))
+        .unwrap_or_else(|| panic!("no staged Parquet file: {staged:?}"));
+
+    // The analyst may create a temporary table, but may not copy into it with either form of the role.
+    let analyst = data_api_of(&stack.local, "analyst");
+    analyst
+        .execute("CREATE TEMP TABLE mine (object_key VARCHAR(1024))", &[])
+        .await
+        .unwrap();
+    for role in ["default".to_owned(), format!("'{ARN}'")] {
+        let e = analyst
+            .execute(
+                &format!("COPY mine FROM 's3://stage/{parquet}' IAM_ROLE {role} FORMAT AS PARQUET"),
+                &[],
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!(
+                "User IAMR:s3shift-local-analyst does not have ASSUMEROLE permission on IAM role \"{ARN}\" for COPY"
+            )),
+            "IAM_ROLE {role}: {e}"
+        );
+    }
+    let asked = analyst
+        .query(&format!("SELECT has_assumerole_privilege('{ARN}', 'copy')"), &[])
+        .await
+        .unwrap()
+        .rows;
+    assert!(
+        matches!(asked[0][0], s3shift_redshift::Value::Bool(false)),
+        "{asked:?}"
+    );
+
+    // Revoke what the loader needs beyond its tables: the next run stops before reading, naming both.
+    for sql in [
+        "REVOKE TEMP ON DATABASE dev FROM PUBLIC".to_owned(),
+        "REVOKE TEMP ON DATABASE dev FROM ROLE s3shift_loader".to_owned(),
+        format!("REVOKE ASSUMEROLE ON '{ARN}' FROM ROLE s3shift_loader FOR COPY"),
+    ] {
+        stack
+            .api
+            .execute(&sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    stack.put_settled("api-up", &["uploads/c.jpg"]).await;
+    let staged_before = stack.store.list_prefix("stage", "").await.unwrap().len();
+    let refused = stack.run_as("loader", &["run", "api-images"], &env).await;
+    let err = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(err.contains("lacks TEMP on database dev"), "{err}");
+    assert!(
+        err.contains(&format!("ASSUMEROLE for COPY on IAM role {ARN}")),
+        "{err}"
+    );
+    assert_eq!(
+        stack.store.list_prefix("stage", "").await.unwrap().len(),
+        staged_before,
+        "nothing staged"
+    );
+    stack.assert_exactly_once(2).await;
 }

@@ -265,7 +265,7 @@ async fn doctor_checks_every_precondition_and_fails_on_a_missing_workgroup() {
         "PASS  workgroup local: AVAILABLE",
         "PASS  namespace local: default IAM role",
         "PASS  table s3shift.images: columns as staged",
-        "PASS  database privileges: database user IAMR:s3shift-local-api-images-task holds the 14 privileges",
+        "PASS  database privileges: database user IAMR:s3shift-local-api-images-task holds the 15 privileges",
         "PASS  table s3shift.runs",
         "PASS  lifecycle of s3://uploads/a/: every object expires 7 days after upload",
         "WARN  encryption of s3://stage",

@@ -484,7 +484,9 @@ async fn event_checks(spec: &JobSpec, clients: &AwsClients) -> Vec<Check> {
 /// with the job's task role): one line when all are held, one per missing privilege otherwise, each with its fix.
 async fn privilege_checks(spec: &JobSpec, api: &DataApi) -> Vec<Check> {
     use s3shift_redshift::warehouse::privileges;
-    let needs = match privileges::run_needs(&spec.table) {
+    let needs = match s3shift_redshift::sql::Ident::new("database", &spec.config.warehouse.database)
+        .and_then(|database| privileges::run_needs(&spec.table, &database, &spec.iam_role))
+    {
         Ok(n) => n,
         Err(e) => return vec![check("database privileges", Verdict::Fail, e.to_string(), "")],
     };

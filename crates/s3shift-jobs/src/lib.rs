@@ -225,7 +225,7 @@ pub enum Error {
     #[error(
         "the database user {user} lacks {missing}: give the job's task role the RedshiftDbRoles tag `s3shift_loader` \
          (deploy/iam.yaml does), or, as the admin, `GRANT ROLE s3shift_loader TO \"{user}\"`; \
-         `s3shift migrate {job}` creates the role and its grants"
+         `s3shift migrate {job}` creates the role and its grants (TEMP and the COPY role's included)"
     )]
     MissingPrivileges {
         /// The database user (`IAMR:<role>` for an ECS task).

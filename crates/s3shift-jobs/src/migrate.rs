@@ -4,8 +4,9 @@
 //! below is exactly the folder's content.
 
 use s3shift_redshift::DataApi;
-use s3shift_redshift::sql::{checksum, safe_literal, split_statements};
+use s3shift_redshift::sql::{IamRole, checksum, safe_literal, split_statements};
 
+use crate::spec::JobSpec;
 use crate::{Error, Result};
 
 /// One migration file.
@@ -40,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "0004_load_fences.sql",
         sql: include_str!("../../../sql/0004_load_fences.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_copy_role.sql",
+        sql: include_str!("../../../sql/0005_copy_role.sql"),
     },
 ];
 
@@ -116,6 +122,39 @@ pub async fn migrate(api: &DataApi) -> Result<Vec<(Migration, MigrationOutcome)>
         out.push((*m, MigrationOutcome::Applied(count)));
     }
     Ok(out)
+}
+
+/// What a job's loads need of the warehouse beyond the migrations, which cannot name it: statements granting
+/// the loader role TEMP on the job's database (PUBLIC's by default, "Default database user permissions", but an
+/// admin may revoke it: the load's stage table is temporary) and, for a job whose COPY names its role by ARN, the
+/// ASSUMEROLE permission on that ARN for COPY (GRANT, "Usage notes for granting the ASSUMEROLE permission";
+/// `sql/0005_copy_role.sql` grants `default`). Every statement is idempotent.
+///
+/// # Errors
+/// [`Error::Redshift`] for a database name that is not a plain identifier.
+pub fn job_grants(spec: &JobSpec) -> Result<Vec<String>> {
+    let database = s3shift_redshift::sql::Ident::new("database", &spec.config.warehouse.database)?;
+    let mut out = vec![format!(
+        "GRANT TEMP ON DATABASE {database} TO ROLE s3shift_loader"
+    )];
+    if let IamRole::Arn(arn) = &spec.iam_role {
+        out.push(format!(
+            "GRANT ASSUMEROLE ON {} TO ROLE s3shift_loader FOR COPY",
+            safe_literal("IAM role", arn)?
+        ));
+    }
+    Ok(out)
+}
+
+/// Runs [`job_grants`] for `spec` as one batch; returns the statements.
+///
+/// # Errors
+/// The batch's error.
+pub async fn grant_job(api: &DataApi, spec: &JobSpec) -> Result<Vec<String>> {
+    let statements = job_grants(spec)?;
+    let id = api.submit_batch(&statements).await?;
+    api.wait(&id).await?;
+    Ok(statements)
 }
 
 #[cfg(test)]

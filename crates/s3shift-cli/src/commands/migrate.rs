@@ -31,7 +31,15 @@ pub(crate) fn run(args: &MigrateArgs) -> Result<u8> {
             Some(arn) => p.api.clone().with_secret(arn),
             None => p.api.clone(),
         };
-        apply_migrations(&api, args.admin_secret_arn.is_some()).await
+        let code = apply_migrations(&api, args.admin_secret_arn.is_some()).await?;
+        let granted = s3shift_jobs::migrate::grant_job(&api, &spec)
+            .await
+            .with_context(|| format!("granting the loader role what job {} needs", spec.name()))?;
+        let mut out = std::io::stdout().lock();
+        for statement in granted {
+            writeln!(out, "job {}: {statement}", spec.name())?;
+        }
+        Ok(code)
     })
 }
 

@@ -310,7 +310,8 @@ impl Pipeline {
     /// privilege a run needs, and the curated table has exactly the columns s3shift stages.
     async fn preflight(&self, spec: &JobSpec) -> Result<()> {
         use s3shift_redshift::warehouse::privileges;
-        let needs = privileges::run_needs(&spec.table)?;
+        let database = s3shift_redshift::sql::Ident::new("database", &spec.config.warehouse.database)?;
+        let needs = privileges::run_needs(&spec.table, &database, &spec.iam_role)?;
         let (user, missing) = privileges::missing(&self.api, &needs).await?;
         if !missing.is_empty() {
             return Err(Error::MissingPrivileges {

@@ -4,17 +4,21 @@
 //! USAGE on the schema; SELECT, INSERT, DELETE on the curated table and on the ledger (the load batch deletes
 //! the rows it replaces; DELETE and UPDATE also need SELECT, "The SELECT privilege is also required to reference
 //! existing column values for UPDATE or DELETE operations", GRANT); SELECT, INSERT, UPDATE, DELETE on the runs
-//! table; SELECT, INSERT, DELETE on the load fences (which every load also locks: see `sql::LoadSql`). The stage
-//! table is temporary: TEMP is PUBLIC's by default, and the user owns it.
+//! table; SELECT, INSERT, DELETE on the load fences (which every load also locks: see `sql::LoadSql`); TEMP on
+//! the database, for the stage table (PUBLIC's by default, "Default database user permissions", and revocable);
+//! and, for a job whose COPY names its role by ARN, the ASSUMEROLE permission on it for COPY (PUBLIC's on every
+//! role until `sql/0005_copy_role.sql` revokes it, GRANT's "Usage notes for granting the ASSUMEROLE
+//! permission"). A COPY with `IAM_ROLE default` is not asked about: HAS_ASSUMEROLE_PRIVILEGE's page takes a role
+//! ARN, and names no `default`; the load's own COPY then refuses in Redshift's words.
 //!
-//! They are asked with HAS_SCHEMA_PRIVILEGE and HAS_TABLE_PRIVILEGE (`([user,] object, privilege)`, "HAS_TABLE_
-//! PRIVILEGE" and "HAS_SCHEMA_PRIVILEGE"), in one statement, with the database user (`current_user`) named in the
-//! answer so that the fix can name it.
+//! They are asked with HAS_SCHEMA_PRIVILEGE, HAS_TABLE_PRIVILEGE, HAS_DATABASE_PRIVILEGE (`([user,] object,
+//! privilege)`) and HAS_ASSUMEROLE_PRIVILEGE (`([user,] iam_role_arn, cmd_type)`), each from its page, in one
+//! statement, with the database user (`current_user`) named in the answer so that the fix can name it.
 
 use std::fmt;
 
 use crate::client::DataApi;
-use crate::sql::{TableName, safe_literal};
+use crate::sql::{IamRole, Ident, TableName, safe_literal};
 use crate::{Error, Result};
 
 /// What a privilege is held on.
@@ -24,6 +28,10 @@ pub enum On {
     Schema,
     /// A table or view.
     Table,
+    /// The database (`object` is its name).
+    Database,
+    /// An IAM role the user assumes in a command (`object` is its ARN, `privilege` the command).
+    IamRole,
 }
 
 /// One privilege on one object.
@@ -42,16 +50,21 @@ impl fmt::Display for Privilege {
         let on = match self.on {
             On::Schema => "schema",
             On::Table => "table",
+            On::Database => "database",
+            On::IamRole => {
+                return write!(f, "ASSUMEROLE for {} on IAM role {}", self.privilege, self.object);
+            }
         };
         write!(f, "{} on {on} {}", self.privilege, self.object)
     }
 }
 
-/// Every privilege a run of a job that loads `table` needs, in the order a run uses them.
+/// Every privilege a run of a job that loads `table` in `database`, copying with `copy_role`, needs, in the order
+/// a run uses them.
 ///
 /// # Errors
 /// [`Error::Invalid`] when a sibling table's name is not valid (never for a parsed `table`).
-pub fn run_needs(table: &TableName) -> Result<Vec<Privilege>> {
+pub fn run_needs(table: &TableName, database: &Ident, copy_role: &IamRole) -> Result<Vec<Privilege>> {
     let mut out = vec![Privilege {
         on: On::Schema,
         object: table.schema.to_string(),
@@ -74,6 +87,18 @@ pub fn run_needs(table: &TableName) -> Result<Vec<Privilege>> {
             });
         }
     }
+    out.push(Privilege {
+        on: On::Database,
+        object: database.to_string(),
+        privilege: "TEMP",
+    });
+    if let IamRole::Arn(arn) = copy_role {
+        out.push(Privilege {
+            on: On::IamRole,
+            object: arn.clone(),
+            privilege: "COPY",
+        });
+    }
     Ok(out)
 }
 
@@ -88,6 +113,8 @@ pub async fn missing(api: &DataApi, needs: &[Privilege]) -> Result<(String, Vec<
         let function = match n.on {
             On::Schema => "has_schema_privilege",
             On::Table => "has_table_privilege",
+            On::Database => "has_database_privilege",
+            On::IamRole => "has_assumerole_privilege",
         };
         columns.push(format!(
             "{function}({}, {})",
@@ -137,7 +164,13 @@ mod tests {
 
     #[test]
     fn a_run_needs_what_the_loader_role_grants() {
-        let needs = run_needs(&TableName::parse("s3shift.images").unwrap()).unwrap();
+        let arn = "arn:aws:iam::123456789012:role/copy";
+        let needs = run_needs(
+            &TableName::parse("s3shift.images").unwrap(),
+            &Ident::new("database", "dev").unwrap(),
+            &IamRole::parse(arn).unwrap(),
+        )
+        .unwrap();
         let text: Vec<String> = needs.iter().map(ToString::to_string).collect();
         assert_eq!(text[0], "USAGE on schema s3shift");
         assert!(text.contains(&"DELETE on table s3shift.loaded_objects".to_owned()));
@@ -153,7 +186,13 @@ mod tests {
         ]
         .concat()
         .to_ascii_uppercase();
-        for n in &needs {
+        assert!(text.contains(&"TEMP on database dev".to_owned()), "{text:?}");
+        assert!(
+            text.contains(&format!("ASSUMEROLE for COPY on IAM role {arn}")),
+            "{text:?}"
+        );
+        // Those two are the job's grants (`s3shift migrate <job>`); every other one a migration grants.
+        for n in needs.iter().filter(|n| matches!(n.on, On::Schema | On::Table)) {
             let table = n.object.to_ascii_uppercase();
             let granted = roles.lines().any(|l| {
                 l.starts_with("GRANT")
