@@ -74,6 +74,20 @@ async fn events_alone_load_new_objects_once_without_listing_the_bucket() {
         text.contains("dead-letter queue") && text.contains("empty"),
         "{text}"
     );
+    // --dry-run says what a follower of this job costs, not only its schedule (issue 28 item 5).
+    let out = stack.s3shift(&["run", "--dry-run"], &[]).await;
+    let text = stdout(&out);
+    let follower = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("follower"))
+        .unwrap_or_else(|| panic!("no follower line: {text}"));
+    assert!(
+        follower.contains("loads a day with uploads all day (--follow: one each max_latency_seconds = ")
+            && follower.contains("plus 24.0 reconciliation scans): at least ")
+            && follower.contains("RPU-hours a day, ")
+            && follower.contains("in a 31-day month; compare with the workgroup's usage limit"),
+        "{follower}"
+    );
     // schedule --print shows the reconciliation scan beside the job's own schedule.
     let out = stack.s3shift(&["schedule", "--print", "eventbridge"], &[]).await;
     assert!(

@@ -94,6 +94,50 @@ pub struct JobCadence {
     /// The floor of the cost at the workgroup's base capacity, or why it is not known (a provisioned cluster,
     /// or GetWorkgroup refused).
     pub cost: Result<CadenceCost, String>,
+    /// For a job with an event queue: what its `--follow` service costs when uploads arrive all day.
+    pub follower: Option<FollowerCost>,
+}
+
+/// The cadence of a job's `--follow` service with uploads arriving all day: a load each `max_latency_seconds`
+/// (each a run billed at least [`MINIMUM_BILLED_SECONDS`] at the base capacity), plus the reconciliation scans.
+/// An upper bound of the loads (fewer in hours without uploads; `max_batch` filling first only with more than it
+/// in one `max_latency_seconds`), and a floor of each one's cost. deploy/README's tables are this arithmetic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowerCost {
+    /// `source.events.max_latency_seconds`.
+    pub max_latency_seconds: u64,
+    /// Loads a day with uploads all day: 86,400 / `max_latency_seconds`.
+    pub loads_per_day: f64,
+    /// Reconciliation scans a day (`reconcile_cron`, seven-day average).
+    pub scans_per_day: f64,
+    /// The floor at the workgroup's base capacity, RPU-hours a day (none when the base capacity is unknown).
+    pub rpu_hours_per_day: Option<f64>,
+}
+
+impl FollowerCost {
+    /// The days in the month [`FollowerCost::rpu_hours_per_month`] counts (the longest, as deploy/README's
+    /// table does).
+    pub const MONTH_DAYS: f64 = 31.0;
+
+    /// RPU-hours in a 31-day month.
+    pub fn rpu_hours_per_month(&self) -> Option<f64> {
+        self.rpu_hours_per_day.map(|d| d * Self::MONTH_DAYS)
+    }
+}
+
+/// What `spec`'s follower costs (see [`FollowerCost`]); `None` for a job without `[source.events]`.
+pub fn follower_cost(spec: &JobSpec, now: DateTime<Utc>, base_rpus: Option<i32>) -> Option<FollowerCost> {
+    let events = spec.config.source.events.as_ref()?;
+    let latency = events.max_latency_seconds.max(1);
+    let loads_per_day = 86_400.0 / latency as f64;
+    let scans_per_day = spec.reconcile.as_ref().map_or(0.0, |r| runs_per_day(r, now));
+    Some(FollowerCost {
+        max_latency_seconds: latency,
+        loads_per_day,
+        scans_per_day,
+        rpu_hours_per_day: base_rpus
+            .map(|b| (loads_per_day + scans_per_day) * MINIMUM_BILLED_SECONDS * f64::from(b) / 3600.0),
+    })
 }
 
 /// The cadence of `spec` and, for a Serverless workgroup, its cost at the base capacity GetWorkgroup reports.
@@ -120,8 +164,10 @@ pub async fn job_cadence(
             Err("a provisioned cluster is billed per node-hour, whatever the cadence".to_owned())
         }
     };
+    let base = cost.as_ref().ok().map(|c| c.base_rpus);
     JobCadence {
         runs_per_day: runs,
+        follower: follower_cost(spec, now, base),
         cost,
     }
 }
@@ -264,6 +310,42 @@ pub async fn run_schedule(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 28 item 5: the shipped jobs' followers, with uploads all day and their hourly reconciliation scans,
+    /// stay under deploy/'s default usage limit at its default base capacity (deploy/README's table).
+    #[test]
+    fn the_shipped_followers_fit_the_default_usage_limit()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        const MONTHLY_RPU_HOURS: f64 = 1500.0;
+        const BASE_RPUS: i32 = 8;
+        let now = DateTime::parse_from_rfc3339("2026-12-07T00:00:00Z")?.with_timezone(&Utc);
+        let jobs = s3shift_testkit::repo::root().join("jobs");
+        let mut month = 0.0;
+        for job in ["api-images", "kafka-images"] {
+            // As deployed with EventIngestion=on: the task names the queue (S3SHIFT_QUEUE_URL).
+            let overrides = crate::spec::Overrides {
+                queue_url: Some(crate::spec::Override {
+                    value: format!("https://sqs.eu-west-1.amazonaws.com/123456789012/{job}"),
+                    from: "S3SHIFT_QUEUE_URL".into(),
+                }),
+                ..crate::spec::Overrides::default()
+            };
+            let spec = crate::load_job_with(&jobs.join(format!("{job}.toml")), &overrides)?;
+            let f =
+                follower_cost(&spec, now, Some(BASE_RPUS)).ok_or("the shipped jobs have an event queue")?;
+            assert_eq!(f.max_latency_seconds, 900, "{job}");
+            assert!((f.loads_per_day - 96.0).abs() < 1e-9, "{job}: {f:?}");
+            assert!((f.scans_per_day - 24.0).abs() < 1e-9, "{job}: {f:?}");
+            // (96 + 24) loads x 60 s x 8 RPUs / 3600 = 16 RPU-hours a day.
+            assert!(
+                (f.rpu_hours_per_day.unwrap_or_default() - 16.0).abs() < 1e-9,
+                "{job}: {f:?}"
+            );
+            month += f.rpu_hours_per_month().unwrap_or_default();
+        }
+        assert!(month < MONTHLY_RPU_HOURS, "{month} RPU-hours a month");
+        Ok(())
+    }
 
     #[test]
     fn cron_crate_expressions_become_eventbridge_ones() {

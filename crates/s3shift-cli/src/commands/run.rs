@@ -611,14 +611,43 @@ fn write_cadence(out: &mut impl Write, cadence: &JobCadence) -> Result<()> {
             "  cadence           {runs:>12.1}  runs a day ({why}; each run is billed at least 60 s of base capacity)"
         )?,
     }
+    if let Some(f) = &cadence.follower {
+        let loads = f.loads_per_day + f.scans_per_day;
+        let cost = match (f.rpu_hours_per_day, f.rpu_hours_per_month()) {
+            (Some(day), Some(month)) => {
+                format!("at least {day:.1} RPU-hours a day, {month:.0} in a 31-day month")
+            }
+            _ => "each billed at least 60 s of base capacity".to_owned(),
+        };
+        writeln!(
+            out,
+            "  follower          {loads:>12.1}  loads a day with uploads all day (--follow: one each \
+             max_latency_seconds = {} s, plus {:.1} reconciliation scans): {cost}; compare with the workgroup's \
+             usage limit (deploy/: MonthlyRpuHours)",
+            f.max_latency_seconds, f.scans_per_day
+        )?;
+    }
     Ok(())
 }
 
 fn cadence_json(cadence: &JobCadence) -> serde_json::Value {
-    match &cadence.cost {
+    let mut json = match &cadence.cost {
         Ok(c) => serde_json::json!({
             "runs_per_day": cadence.runs_per_day, "base_rpus": c.base_rpus,
             "min_rpu_hours_per_day": c.rpu_hours_per_day}),
         Err(why) => serde_json::json!({"runs_per_day": cadence.runs_per_day, "unknown_cost": why}),
+    };
+    if let (Some(f), Some(map)) = (&cadence.follower, json.as_object_mut()) {
+        map.insert(
+            "follower".into(),
+            serde_json::json!({
+                "max_latency_seconds": f.max_latency_seconds,
+                "loads_per_day": f.loads_per_day,
+                "reconcile_scans_per_day": f.scans_per_day,
+                "min_rpu_hours_per_day": f.rpu_hours_per_day,
+                "min_rpu_hours_per_month": f.rpu_hours_per_month(),
+            }),
+        );
     }
+    json
 }

@@ -85,7 +85,10 @@ pub struct EventsConfig {
     /// Receives in flight at once in a scheduled event run.
     #[serde(default = "default_receivers")]
     pub receivers: u32,
-    /// `--follow`: load when the oldest waiting object is this old.
+    /// `--follow`: load when the oldest waiting object is this old. Each load is billed at least 60 s of the
+    /// workgroup's base capacity, so this sets a follower's cost: the default, 900 s, keeps both shipped jobs'
+    /// followers with uploads all day under deploy/'s default usage limit (`MonthlyRpuHours` 1,500: 992
+    /// RPU-hours in a 31-day month at 8 base RPUs; deploy/README); 60 s costs about twelve times as much.
     #[serde(default = "default_max_latency_seconds")]
     pub max_latency_seconds: u64,
     /// `--follow`: load when this many objects wait.
@@ -113,7 +116,7 @@ const fn default_receivers() -> u32 {
     8
 }
 const fn default_max_latency_seconds() -> u64 {
-    60
+    900
 }
 const fn default_max_batch() -> u64 {
     5000

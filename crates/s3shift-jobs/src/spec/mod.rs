@@ -244,7 +244,7 @@ cron = "0 */15 * * * *"
             .events
             .clone()
             .unwrap_or_else(|| unreachable!());
-        assert_eq!(events.max_latency_seconds, 60);
+        assert_eq!(events.max_latency_seconds, 900);
         assert!(spec.reconcile.is_some());
         let err = |extra: &str| with(extra).map(|_| ()).map_err(|e| e.to_string());
         assert!(
