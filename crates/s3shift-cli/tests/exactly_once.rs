@@ -495,3 +495,81 @@ async fn a_ledger_window_larger_than_one_data_api_result_is_read_in_slices() {
         0
     );
 }
+
+/// Issue 26 item 1: the ledger keeps only what a listing can still return. A scan prunes its source's rows a day
+/// older than its window (the bucket's 7-day rule plus the margin), keeps the window's rows and other sources'
+/// rows, and an object listed after its row was pruned is read again and replaced, never duplicated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_prunes_ledger_rows_no_listing_can_return_and_duplicates_nothing() {
+    let stack = Stack::start(BIN, "").await;
+    stack.migrate().await;
+    stack.put("a/kept.jpg", repo::a_jpeg()).await;
+    let first = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    stack.assert_exactly_once(1).await;
+    // Rows of objects long gone (40 days), of a recent one (3 days), and another source's old row.
+    let now = chrono::Utc::now();
+    let row = |source: &str, key: &str, days: i64| {
+        let at = (now - chrono::Duration::days(days)).to_rfc3339();
+        format!(
+            "('{source}', 'uploads', '{key}', NULL, '\"e\"', 10, CAST('{at}' AS TIMESTAMPTZ), NULL, 'ok', 'r0', \
+             CAST('{at}' AS TIMESTAMPTZ))"
+        )
+    };
+    stack
+        .api
+        .execute(
+            &format!(
+                "INSERT INTO s3shift.loaded_objects (source, bucket, object_key, version_id, etag, size_bytes, \
+                 last_modified, expires_at, status, run_id, loaded_at) VALUES {}, {}, {}, {}",
+                row("api", "a/gone-1.jpg", 40),
+                row("api", "a/gone-2.jpg", 40),
+                row("api", "a/recent.jpg", 3),
+                row("other", "a/gone-3.jpg", 40)
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let second = stack
+        .s3shift(&["run"], &[("S3SHIFT_LOG", "info".to_owned())])
+        .await;
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("pruned ledger rows no listing can return"),
+        "{}",
+        stderr(&second)
+    );
+    let keys: Vec<String> = stack
+        .query("SELECT object_key FROM s3shift.loaded_objects ORDER BY object_key")
+        .await
+        .iter()
+        .map(|r| r[0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys, ["a/gone-3.jpg", "a/kept.jpg", "a/recent.jpg"]);
+
+    // The loaded object's own row pruned (as if S3 kept it past its rule): the next scan reads it again and
+    // replaces its row.
+    stack
+        .api
+        .execute(
+            "DELETE FROM s3shift.loaded_objects WHERE object_key = 'a/kept.jpg'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let third = stack.s3shift(&["run"], &[]).await;
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    assert!(stdout(&third).contains("loaded 1"), "{}", stdout(&third));
+    for table in ["images", "loaded_objects"] {
+        assert_eq!(
+            stack
+                .count(&format!(
+                    "SELECT COUNT(*) FROM s3shift.{table} WHERE object_key = 'a/kept.jpg'"
+                ))
+                .await,
+            1,
+            "{table}"
+        );
+    }
+}

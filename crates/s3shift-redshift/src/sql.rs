@@ -184,6 +184,54 @@ pub struct LoadSql {
     pub run: RunRow,
     /// The run's lease and generation.
     pub fence: Fence,
+    /// Where the rows the load replaces can be, by `last_modified` (see [`MergeRange`]); `None` searches the whole
+    /// curated table and ledger (a load staged by an s3shift that did not record its rows' times).
+    pub merge_range: Option<MergeRange>,
+}
+
+/// The `last_modified` range in which the load's statements look for earlier rows of the object versions it
+/// stages: in the curated table (sort key `last_modified, source`) and the ledger (`source, last_modified`), a
+/// range-restricted scan ("Working with sort keys": zone maps skip the blocks outside it), so the merge's cost
+/// follows the batch, not the table's age.
+///
+/// Why no row is missed: the row of an object version carries the object's own LastModified, taken from the
+/// GET (to the second; a listing's value agrees, an event's time is replaced, see the extractor), so an earlier
+/// `ok` row of the same version lies within a second of the staged one. A `vanished` reading (the object was gone
+/// before its GET) keeps the time it was planned with, an event's time for an event run, which can be later than
+/// the LastModified of the version it names (a multipart upload's LastModified is earlier than its completion):
+/// the range reaches [`MERGE_LOOKBACK_DAYS`] back for it, well beyond the 7-day lifecycle and the ledger
+/// window's margin, and a day forward. Conservative: no AWS page bounds that gap; 35 days covers an upload that
+/// stays open five times as long as the shipped lifecycle keeps objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MergeRange {
+    /// Earliest `last_modified` searched.
+    pub from: DateTime<Utc>,
+    /// Latest `last_modified` searched.
+    pub to: DateTime<Utc>,
+}
+
+/// How far before the staged rows' earliest `last_modified` the load looks for earlier rows (see
+/// [`MergeRange`]).
+pub const MERGE_LOOKBACK_DAYS: i64 = 35;
+
+impl MergeRange {
+    /// The range for staged rows whose `last_modified` lies in `[earliest, latest]`.
+    pub fn around(earliest: DateTime<Utc>, latest: DateTime<Utc>) -> Self {
+        Self {
+            from: earliest - chrono::Duration::days(MERGE_LOOKBACK_DAYS),
+            to: latest + chrono::Duration::days(1),
+        }
+    }
+
+    /// ` AND <alias>.last_modified BETWEEN ...`, literals (a range-restricted scan needs them, not a subquery).
+    fn predicate(&self, alias: &str) -> String {
+        format!(
+            " AND {alias}.last_modified >= CAST('{}' AS TIMESTAMPTZ) AND {alias}.last_modified <= CAST('{}' AS \
+             TIMESTAMPTZ)",
+            crate::warehouse::ledger::stamp(self.from),
+            crate::warehouse::ledger::stamp(self.to)
+        )
+    }
 }
 
 /// Name of the temporary table the load copies into.
@@ -334,6 +382,7 @@ impl LoadSql {
             .collect::<Vec<_>>()
             .join(", ");
         let [delete_run, insert_run] = runs.load_statements(&self.run, n)?;
+        let in_range = |alias: &str| self.merge_range.map(|r| r.predicate(alias)).unwrap_or_default();
         Ok(vec![
             format!("LOCK {fences}"),
             // Fails the transaction (a cast error) when a later holder of the lease has committed a load.
@@ -358,24 +407,28 @@ impl LoadSql {
             // never replaces a row of the same object version, which was read when the object was there; it is
             // inserted only where the version has no row.
             format!(
-                "DELETE FROM {target} USING {stage} WHERE {} AND {stage}.status <> '{VANISHED}'",
-                identity_match(&target.to_string(), stage)
+                "DELETE FROM {target} USING {stage} WHERE {} AND {stage}.status <> '{VANISHED}'{}",
+                identity_match(&target.to_string(), stage),
+                in_range(&target.to_string()),
             ),
             format!(
                 "INSERT INTO {target} ({}) SELECT {image_values} FROM {deduped} WHERE d.s3shift_rn = 1 AND \
-                 (d.status <> '{VANISHED}' OR NOT EXISTS (SELECT 1 FROM {target} AS e WHERE {}))",
+                 (d.status <> '{VANISHED}' OR NOT EXISTS (SELECT 1 FROM {target} AS e WHERE {}{}))",
                 column_list(IMAGES),
-                identity_match("e", "d")
+                identity_match("e", "d"),
+                in_range("e"),
             ),
             format!(
-                "DELETE FROM {ledger} USING {stage} WHERE {} AND {stage}.status <> '{VANISHED}'",
-                identity_match(&ledger.to_string(), stage)
+                "DELETE FROM {ledger} USING {stage} WHERE {} AND {stage}.status <> '{VANISHED}'{}",
+                identity_match(&ledger.to_string(), stage),
+                in_range(&ledger.to_string()),
             ),
             format!(
                 "INSERT INTO {ledger} ({}) SELECT {ledger_values} FROM {deduped} WHERE d.s3shift_rn = 1 AND \
-                 (d.status <> '{VANISHED}' OR NOT EXISTS (SELECT 1 FROM {ledger} AS e WHERE {}))",
+                 (d.status <> '{VANISHED}' OR NOT EXISTS (SELECT 1 FROM {ledger} AS e WHERE {}{}))",
                 LEDGER_COLUMNS.join(", "),
-                identity_match("e", "d")
+                identity_match("e", "d"),
+                in_range("e"),
             ),
             delete_run,
             insert_run,
@@ -515,6 +568,10 @@ mod tests {
                 lease: "s3://staging-bucket/staged/api-images/_state/lease.json".into(),
                 generation: 1_795_840_587_000_001,
             },
+            merge_range: Some(MergeRange::around(
+                DateTime::<Utc>::from_timestamp(1_795_800_000, 0).unwrap_or_default(),
+                DateTime::<Utc>::from_timestamp(1_795_840_000, 0).unwrap_or_default(),
+            )),
         };
         let names = |n: usize| match n {
             0 => "the load lock: taken before any statement takes the snapshot",
@@ -569,6 +626,7 @@ mod tests {
                 lease: "s3://staging/api-images/_state/lease.json".into(),
                 generation: 7,
             },
+            merge_range: None,
         };
         let sql = load.statements()?;
         assert_eq!(sql.len(), 14);

@@ -1,6 +1,7 @@
 //! Cutting a stream of rows into zstd Parquet files of bounded size.
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{WriterProperties, WriterVersion};
@@ -171,6 +172,33 @@ pub fn row_count(file: Bytes) -> Option<usize> {
     usize::try_from(builder.metadata().file_metadata().num_rows()).ok()
 }
 
+/// The earliest and latest `last_modified` of a staged Parquet file's rows; `None` when the file cannot be read,
+/// has no such column, or no row. A replay's load searches earlier rows within this range (`MergeRange`).
+pub fn last_modified_range(file: Bytes) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    use arrow::array::{Array, TimestampMicrosecondArray};
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+    let index = builder.schema().index_of("last_modified").ok()?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+    let mut range: Option<(i64, i64)> = None;
+    for batch in builder.with_projection(mask).build().ok()? {
+        let batch = batch.ok()?;
+        let times = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()?;
+        for t in times.iter().flatten() {
+            range = Some(range.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+        }
+    }
+    let (lo, hi) = range?;
+    Some((
+        DateTime::<Utc>::from_timestamp_micros(lo)?,
+        DateTime::<Utc>::from_timestamp_micros(hi)?,
+    ))
+}
+
 /// The `object_key` of row `row` (0-based) of a staged Parquet file; `None` when the file cannot be read or has
 /// no such row. Used to name the object behind a load error.
 pub fn object_key_at(file: Bytes, row: usize) -> Option<String> {
@@ -196,7 +224,6 @@ pub fn object_key_at(file: Bytes, row: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Utc};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use s3shift_core::{ExtractStatus, ImageRecord, ObjectRef};
 
@@ -258,6 +285,12 @@ mod tests {
             .ok_or("one file")?;
         let key = object_key_at(second.0, 0).ok_or("no key")?;
         assert!(key.starts_with(&format!("images/{:08}-", second.1)), "{key}");
+        // Every row of the test is modified at the epoch.
+        assert_eq!(
+            last_modified_range(files[0].bytes.clone()),
+            Some((DateTime::<Utc>::UNIX_EPOCH, DateTime::<Utc>::UNIX_EPOCH))
+        );
+        assert_eq!(last_modified_range(Bytes::from_static(b"not parquet")), None);
         Ok(())
     }
 }

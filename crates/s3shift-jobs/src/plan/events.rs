@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use s3shift_core::ObjectRef;
 use s3shift_redshift::warehouse::LedgerTable;
+use s3shift_redshift::warehouse::ledger::LedgerWindow;
 
 use super::{LoadedSet, Plan, PlanBuilder, PlanReport, Planner};
 use crate::Result;
@@ -31,10 +32,18 @@ impl Planner<'_> {
             k.dedup();
             k
         };
+        // The lookup reads the ledger window only, as a scan does: an object a message names still exists, or
+        // did until lately, so its row (if any) is no older than the window's start.
+        let (lifecycle, start) = self.ledger_window(spec, &src.prefixes, now).await?;
+        let window = LedgerWindow {
+            source: &src.name,
+            bucket: &src.bucket,
+            since: start.since,
+        };
         let mut loaded = HashMap::new();
         // Rows a scan wrote carry no version id, nor do event identities (see `identity_of`).
         let statements = ledger
-            .lookup_keys(self.api, &src.bucket, &keys, |hit| {
+            .lookup_keys(self.api, window, &keys, |hit| {
                 let id = s3shift_core::object::identity(&src.bucket, hit.key, hit.etag, None);
                 let at = loaded.entry(id).or_insert(hit.loaded_at);
                 *at = (*at).max(hit.loaded_at);
@@ -42,7 +51,6 @@ impl Planner<'_> {
             .await?;
         tracing::debug!(keys = keys.len(), statements, "ledger lookup");
         batch.mark_loaded(&loaded);
-        let lifecycle = self.source_lifecycle(spec).await;
         let nothing_loaded = LoadedSet::default();
         let mut builder = PlanBuilder::new(
             &nothing_loaded,
@@ -68,6 +76,7 @@ impl Planner<'_> {
         plan.counts.listed = batch.counts.created;
         plan.report = PlanReport {
             data_api_statements: statements,
+            ledger_window: Some(start.since),
             ..PlanReport::default()
         };
         Ok(plan)

@@ -25,8 +25,9 @@ impl Planner<'_> {
         let ledger = LedgerTable::beside(&spec.table)?;
         let bucket = &spec.config.source.bucket;
         let window = LedgerWindow {
+            source: &spec.config.source.name,
             bucket,
-            since: Some(since),
+            since,
         };
         let minutes = ledger.size_by_minute(self.api, window).await?;
         let slices = ledger_slices(&minutes, spec.config.limits.ledger_read_bytes);

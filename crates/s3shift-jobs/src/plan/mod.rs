@@ -44,6 +44,9 @@ pub struct PlanReport {
     pub list_requests: u64,
     /// A backfill by key: named keys the source no longer holds.
     pub objects_not_found: u64,
+    /// Where the ledger window started (none for a backfill, which reads no ledger): rows older are read by no
+    /// statement, and may be pruned.
+    pub ledger_window: Option<DateTime<Utc>>,
 }
 
 /// What a backfill reprocesses: objects modified in `[since, until)`, under `prefixes` (the job's when empty),

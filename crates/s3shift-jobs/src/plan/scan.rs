@@ -36,29 +36,10 @@ impl Planner<'_> {
         let (lifecycle, window) = if backfill.is_some() {
             (self.source_lifecycle(spec).await, None)
         } else {
-            let lifecycle = self.bounding_lifecycle(spec).await?;
-            let window =
-                ledger_window_start(&lifecycle, &prefixes, src.assume_lifecycle_days, now).ok_or_else(|| {
-                    let uncovered = prefixes
-                        .iter()
-                        .find(|p| lifecycle.deletes_all_under(p).is_none())
-                        .map_or_else(String::new, |p| format!(" under {p:?}"));
-                    Error::UnboundedLedger {
-                        job: spec.name().to_owned(),
-                        why: format!(
-                            "no lifecycle rule of s3://{} expires every object{uncovered}, and \
-                             source.assume_lifecycle_days is 0",
-                            src.bucket
-                        ),
-                        fix: "Add an expiration rule without tag or size filters over the job's prefixes \
-                              (deploy/storage.yaml's 7-day rule), or set source.assume_lifecycle_days to the days \
-                              objects are kept"
-                            .into(),
-                        source: None,
-                    }
-                })?;
+            let (lifecycle, window) = self.ledger_window(spec, &prefixes, now).await?;
             (lifecycle, Some(window))
         };
+        report.ledger_window = window.map(|w| w.since);
         let window_start = window.map(|w| w.since);
         let loaded = match window_start {
             None => LoadedSet::default(),
@@ -145,6 +126,40 @@ impl Planner<'_> {
         let mut plan = builder.finish();
         plan.report = report;
         Ok(plan)
+    }
+
+    /// The source bucket's lifecycle rules and the ledger window they bound for `prefixes` at `now` (see
+    /// [`ledger_window_start`]); [`Error::UnboundedLedger`] when nothing bounds it: the ledger is never read
+    /// whole.
+    pub(crate) async fn ledger_window(
+        &self,
+        spec: &JobSpec,
+        prefixes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(Lifecycle, super::ledger::LedgerWindowStart)> {
+        let src = &spec.config.source;
+        let lifecycle = self.bounding_lifecycle(spec).await?;
+        let window =
+            ledger_window_start(&lifecycle, prefixes, src.assume_lifecycle_days, now).ok_or_else(|| {
+                let uncovered = prefixes
+                    .iter()
+                    .find(|p| lifecycle.deletes_all_under(p).is_none())
+                    .map_or_else(String::new, |p| format!(" under {p:?}"));
+                Error::UnboundedLedger {
+                    job: spec.name().to_owned(),
+                    why: format!(
+                        "no lifecycle rule of s3://{} expires every object{uncovered}, and \
+                         source.assume_lifecycle_days is 0",
+                        src.bucket
+                    ),
+                    fix: "Add an expiration rule without tag or size filters over the job's prefixes \
+                          (deploy/storage.yaml's 7-day rule), or set source.assume_lifecycle_days to the days \
+                          objects are kept"
+                        .into(),
+                    source: None,
+                }
+            })?;
+        Ok((lifecycle, window))
     }
 
     /// The source bucket's lifecycle rules (none, with a warning, when they cannot be read or there are none).

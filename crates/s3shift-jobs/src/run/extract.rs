@@ -121,6 +121,8 @@ enum Outcome {
 /// What extraction staged: the files and their manifest, and what has no row.
 pub(super) struct StagedFiles {
     pub(super) rows: u64,
+    /// The smallest and largest `last_modified` of the rows staged (none when no row was).
+    pub(super) last_modified: Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>,
     pub(super) manifest: CopyManifest,
     /// Identities of the planned objects that have no row: unreadable after retries, or not read before a drain.
     pub(super) not_loaded: HashSet<String>,
@@ -138,6 +140,8 @@ struct StageTotals {
     vanished: u64,
     failed: u64,
     failed_ids: HashSet<String>,
+    /// The smallest and largest `last_modified` of the rows staged.
+    last_modified: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 fn vanished(object: ObjectRef, error: &s3shift_s3::Error, bytes_read: u64) -> Outcome {
@@ -321,6 +325,12 @@ fn stage_outcomes(
             Err(e) => return Err(e.into()),
         };
         totals.rows += 1;
+        let lm = object.last_modified;
+        totals.last_modified = Some(
+            totals
+                .last_modified
+                .map_or((lm, lm), |(lo, hi)| (lo.min(lm), hi.max(lm))),
+        );
         match outcome.0 {
             s if s.is_failure() => {
                 tracing::warn!(bucket = %object.bucket, key = %object.key, status = s.as_str(),
@@ -517,6 +527,7 @@ impl Pipeline {
         not_loaded.extend(totals.failed_ids.iter().cloned());
         Ok(StagedFiles {
             rows: totals.rows,
+            last_modified: totals.last_modified,
             manifest,
             not_loaded,
             failed: totals.failed_ids,

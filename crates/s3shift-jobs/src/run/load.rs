@@ -339,6 +339,7 @@ impl Pipeline {
             attempt: 1,
             started_at,
             figures: StagedFigures::of(&summary),
+            staged_last_modified: staged.last_modified,
         };
         // The job's pending load was finished before this run planned: a pointer there now is another run's,
         // written after this run lost the lease.
@@ -475,6 +476,9 @@ impl Pipeline {
                 lease: lease.location(),
                 generation: lease.generation(),
             },
+            merge_range: pending
+                .staged_last_modified
+                .map(|(earliest, latest)| sql::MergeRange::around(earliest, latest)),
         };
         let token = pending.client_token(lease.generation());
         let sqls = load.statements()?;

@@ -43,6 +43,10 @@ use crate::{Error, Result};
 use load::StagedLoad;
 use pointer::{PendingLoad, StagedFigures};
 
+/// Days below the ledger window a scan prunes the ledger at: runs compute their windows from their own clocks,
+/// and a run that started a little earlier may still read a little further back.
+const LEDGER_PRUNE_SLACK_DAYS: i64 = 1;
+
 /// The clients a run talks through.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -347,6 +351,7 @@ impl Pipeline {
             source,
         })?;
         let mut rows = 0u64;
+        let mut staged_last_modified: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         for entry in &manifest.entries {
             let key = entry
                 .url
@@ -356,6 +361,10 @@ impl Pipeline {
                 location: entry.url.clone(),
                 problem: "listed in the manifest but missing".into(),
             })?;
+            if let Some((lo, hi)) = s3shift_stage::files::last_modified_range(file.clone()) {
+                staged_last_modified =
+                    Some(staged_last_modified.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
             rows += s3shift_stage::files::row_count(file).ok_or_else(|| Error::State {
                 location: entry.url.clone(),
                 problem: "not a readable Parquet file".into(),
@@ -392,6 +401,7 @@ impl Pipeline {
             attempt: 1,
             started_at: now,
             figures: StagedFigures::of(&summary),
+            staged_last_modified,
         };
         let outcome = async {
             let staged = self.stage_replay(spec, lease.slot(), pending, summary).await?;
@@ -472,6 +482,7 @@ impl Pipeline {
         };
         summary.stage_seconds.plan = t.elapsed().as_secs_f64();
         self.note_plan(spec, &plan, &mut summary);
+        let ledger_window = plan.report.ledger_window;
         CrashPoint::AfterPlan.check();
         let (mut summary, planned, not_loaded, failed) = if plan.objects.is_empty() {
             let t = Instant::now();
@@ -523,7 +534,35 @@ impl Pipeline {
         if event_run || summary.mode == Some(RunMode::Reconcile) {
             self.note_dead_letters(spec, &mut summary).await;
         }
+        if matches!(summary.mode, Some(RunMode::Scan | RunMode::Reconcile))
+            && let Some(since) = ledger_window
+        {
+            self.prune_ledger(spec, since).await;
+        }
         Ok(summary)
+    }
+
+    /// After a scan: deletes the ledger rows of the job's source a day older than the window the scan read,
+    /// which no statement reads again (see `s3shift_redshift::warehouse::ledger`, "Retention"). A failure is a
+    /// warning: the run's load has committed, and the next scan prunes the same rows.
+    async fn prune_ledger(&self, spec: &JobSpec, window_start: DateTime<Utc>) {
+        let src = &spec.config.source;
+        let window = s3shift_redshift::warehouse::ledger::LedgerWindow {
+            source: &src.name,
+            bucket: &src.bucket,
+            since: window_start - chrono::Duration::days(LEDGER_PRUNE_SLACK_DAYS),
+        };
+        let pruned = match s3shift_redshift::warehouse::LedgerTable::beside(&spec.table) {
+            Ok(ledger) => ledger.prune(&self.api, window).await,
+            Err(e) => Err(e),
+        };
+        match pruned {
+            Ok(0) => {}
+            Ok(rows) => {
+                tracing::info!(rows, before = %window.since.to_rfc3339(), "pruned ledger rows no listing can return")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not prune the ledger (the next scan tries again)"),
+        }
     }
 
     /// Reads the depth of the job's dead-letter queue into the summary (and its metric), warning when it holds

@@ -35,6 +35,11 @@ pub(super) struct PendingLoad {
     pub(super) started_at: DateTime<Utc>,
     /// What the staging run counted before it staged: the run that finishes the load reports them.
     pub(super) figures: StagedFigures,
+    /// The earliest and latest `last_modified` of the rows staged: the load searches earlier rows of them in
+    /// this range only (`s3shift_redshift::sql::MergeRange`). None when no row carried one, and in version-1
+    /// pointers, whose loads search the whole tables.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_pair")]
+    pub(super) staged_last_modified: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// What a run counted before its load: reported in the `runs` row and the summary of whichever run finishes it.
@@ -168,6 +173,34 @@ mod rfc3339 {
     }
 }
 
+/// An optional pair of times, as `[earliest, latest]` in RFC 3339.
+mod rfc3339_pair {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type Pair = Option<(DateTime<Utc>, DateTime<Utc>)>;
+
+    pub(super) fn serialize<S: Serializer>(pair: &Pair, s: S) -> Result<S::Ok, S::Error> {
+        let text = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        match pair {
+            Some((a, b)) => s.collect_seq([text(a), text(b)]),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pair, D::Error> {
+        let Some([a, b]) = Option::<[String; 2]>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let parse = |t: &str| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| serde::de::Error::custom(format!("staged_last_modified {t:?}: {e}")))
+        };
+        Ok(Some((parse(&a)?, parse(&b)?)))
+    }
+}
+
 /// Version 1: the run's whole summary under `summary`, the start time as its RFC 3339 text.
 #[derive(Deserialize)]
 struct V1 {
@@ -196,6 +229,7 @@ impl V1 {
             attempt: self.attempt.max(1),
             started_at,
             figures: StagedFigures::of(&self.summary),
+            staged_last_modified: None,
         }
     }
 }
@@ -254,6 +288,22 @@ mod tests {
         assert!(text.contains("\"version\":2"), "{text}");
         assert!(!text.contains("\"summary\""), "{text}");
         assert!(!text.contains("stage_seconds"), "{text}");
+        let mut with_range = p.clone();
+        let t = DateTime::parse_from_rfc3339("2026-12-01T00:00:00.5Z")
+            .map_err(serde::de::Error::custom)?
+            .with_timezone(&Utc);
+        with_range.staged_last_modified = Some((t, t + chrono::Duration::hours(1)));
+        let ranged = serde_json::to_string(&with_range)?;
+        assert!(
+            ranged.contains(
+                r#""staged_last_modified":["2026-12-01T00:00:00.500000Z","2026-12-01T01:00:00.500000Z"]"#
+            ),
+            "{ranged}"
+        );
+        assert_eq!(
+            PendingLoad::from_json(ranged.as_bytes())?.staged_last_modified,
+            with_range.staged_last_modified
+        );
         let again = PendingLoad::from_json(text.as_bytes())?;
         assert_eq!(serde_json::to_string(&again)?, text);
         Ok(())

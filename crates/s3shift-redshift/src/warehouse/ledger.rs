@@ -5,6 +5,21 @@
 //! troubleshooting page), which the window of a busy bucket passes, so the window is first sized by minute
 //! ([`LedgerTable::size_by_minute`]) and then read in slices of consecutive minutes
 //! ([`LedgerTable::read_slice`]), each bounded by the caller's byte budget.
+//!
+//! # Every statement touches a bounded slice
+//! The table's sort key is `(source, last_modified)` (`sql/0001_tables.sql`) and its distribution key
+//! `object_key`. Every statement here names the source, the bucket and a `last_modified` lower bound (a
+//! [`LedgerWindow`]: the lifecycle rule's days plus a margin, before which no listed or notified object can
+//! still exist), so Redshift's zone maps skip every block outside the window ("Working with sort keys": a
+//! range-restricted scan on the leading columns), and the rows read follow the bucket's last days, not the
+//! table's age. The load's merge does the same with its own range (`crate::sql::MergeRange`).
+//!
+//! **Retention.** Rows older than the window are never read again, by any statement: a scan checks listed objects
+//! against the window only, an event lookup too, and a backfill reads no ledger. [`LedgerTable::prune`] deletes
+//! them (a scan run does, after its load): what no listing can return. An object S3 keeps longer than its
+//! rule (expiry is asynchronous) and that is listed after its row was pruned is read again and replaces its rows
+//! (the load deletes by object identity): work, never a duplicate. The curated table keeps every row, with the
+//! run and time it was loaded, so the history the ledger drops stays queryable there.
 
 use chrono::{DateTime, Utc};
 
@@ -21,13 +36,16 @@ pub struct LedgerTable {
     table: TableName,
 }
 
-/// Which rows of the ledger a read covers: one source bucket, `last_modified` from `since` on (`None`: all).
+/// Which rows of the ledger a statement covers: one source's bucket, `last_modified` from `since` on. Always
+/// bounded: there is no way to name the whole ledger.
 #[derive(Debug, Clone, Copy)]
 pub struct LedgerWindow<'a> {
+    /// The job's source name (the sort key's leading column).
+    pub source: &'a str,
     /// The source bucket.
     pub bucket: &'a str,
     /// Oldest `last_modified` read.
-    pub since: Option<DateTime<Utc>>,
+    pub since: DateTime<Utc>,
 }
 
 /// One ledger row found by [`LedgerTable::lookup_keys`].
@@ -91,13 +109,15 @@ pub fn stamp(t: DateTime<Utc>) -> String {
 
 impl LedgerWindow<'_> {
     fn predicate(&self) -> (String, Vec<(&'static str, String)>) {
-        let mut params = vec![("bucket", self.bucket.to_owned())];
-        let mut sql = String::from("bucket = :bucket");
-        if let Some(since) = self.since {
-            sql.push_str(" AND last_modified >= CAST(:since AS TIMESTAMPTZ)");
-            params.push(("since", stamp(since)));
-        }
-        (sql, params)
+        (
+            "source = :source AND bucket = :bucket AND last_modified >= CAST(:since AS TIMESTAMPTZ)"
+                .to_owned(),
+            vec![
+                ("source", self.source.to_owned()),
+                ("bucket", self.bucket.to_owned()),
+                ("since", stamp(self.since)),
+            ],
+        )
     }
 }
 
@@ -148,16 +168,16 @@ impl LedgerTable {
         Ok(minutes)
     }
 
-    /// Hands every ledger row of `bucket` whose key is one of `keys` to `on_row` ([`LedgerHit`]: its identity
-    /// and when it was loaded): the ledger lookup of an event run, whose cost follows the objects it names, not
-    /// the bucket. One statement per [`KEYS_PER_LOOKUP`] keys (fewer when keys are long: a statement and its
+    /// Hands every ledger row in `window` whose key is one of `keys` to `on_row` ([`LedgerHit`]: its identity
+    /// and when it was loaded): the ledger lookup of an event run, whose cost follows the objects it names and
+    /// the window's days, not the table's age. One statement per [`KEYS_PER_LOOKUP`] keys (fewer when keys are long: a statement and its
     /// parameters stay under 64 KiB, well inside the Data API's 100 KB statement limit, "Considerations when
     /// calling the Amazon Redshift Data API"). Returns the statements run; rows without a key or an ETag are
     /// skipped.
     pub async fn lookup_keys(
         &self,
         api: &DataApi,
-        bucket: &str,
+        window: LedgerWindow<'_>,
         keys: &[&str],
         mut on_row: impl FnMut(LedgerHit<'_>),
     ) -> Result<u64> {
@@ -181,12 +201,11 @@ impl LedgerTable {
                 .map(|n| format!(":{n}"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            let (predicate, mut params) = window.predicate();
             let sql = format!(
-                "SELECT object_key, etag, version_id, loaded_at FROM {} \
-                 WHERE bucket = :bucket AND object_key IN ({list})",
+                "SELECT object_key, etag, version_id, loaded_at FROM {} WHERE {predicate} AND object_key IN ({list})",
                 self.table
             );
-            let mut params: Vec<(&str, String)> = vec![("bucket", bucket.to_owned())];
             params.extend(
                 names
                     .iter()
@@ -210,6 +229,29 @@ impl LedgerTable {
             statements += 1;
         }
         Ok(statements)
+    }
+
+    /// Deletes the rows of `window`'s source and bucket older than its start: rows no statement reads again (see
+    /// the module's "Retention"). One statement; returns the rows deleted.
+    pub async fn prune(&self, api: &DataApi, window: LedgerWindow<'_>) -> Result<u64> {
+        let done = api
+            .execute(
+                &format!(
+                    "DELETE FROM {} WHERE source = :source AND bucket = :bucket AND last_modified < \
+                     CAST(:since AS TIMESTAMPTZ)",
+                    self.table
+                ),
+                &[
+                    ("source", window.source.to_owned()),
+                    ("bucket", window.bucket.to_owned()),
+                    ("since", stamp(window.since)),
+                ],
+            )
+            .await?;
+        Ok(done
+            .result_rows
+            .first()
+            .map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
     }
 
     /// Hands the identity (key, ETag, version id) of every ledger row in `window` whose `last_modified` falls in
