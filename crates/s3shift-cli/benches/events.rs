@@ -17,49 +17,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use s3shift_testkit::stack as support;
+use s3shift_testkit::bench::{Measured, timed_run};
 use s3shift_testkit::{Stack, repo};
 
 const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
 const NEW: usize = 1_000;
 /// ETag of the empty body (the seeded, already-loaded objects).
 const EMPTY_ETAG: &str = "d41d8cd98f00b204e9800998ecf8427e";
-
-struct Measured {
-    seconds: f64,
-    rss_mib: f64,
-    summary: serde_json::Value,
-}
-
-async fn timed_run(stack: &Stack, job: &Path) -> Measured {
-    let mut cmd = support::command_as(Path::new("/usr/bin/time"), &stack.local, "loader");
-    cmd.arg("-f")
-        .arg("S3SHIFT_BENCH_RSS_KB=%M")
-        .arg(BIN)
-        .args(["run", "--json"])
-        .arg(job);
-    let t = Instant::now();
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let seconds = t.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "run failed: {stderr}");
-    let rss_kb: f64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("S3SHIFT_BENCH_RSS_KB="))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
-    let summary = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
-    Measured {
-        seconds,
-        rss_mib: rss_kb / 1024.0,
-        summary,
-    }
-}
 
 /// N zero-byte objects under a/ and b/ straight into the stand-in's folder, and their ledger rows.
 async fn seed_loaded(stack: &Stack, n: usize) {
@@ -133,12 +99,12 @@ async fn compare(n: usize) -> Vec<Row> {
     std::fs::copy(&stack.job, &scan_job).unwrap();
     // Scan mode: 1,000 new objects among N loaded ones.
     upload_new(&stack, "s", NEW).await;
-    let scan = timed_run(&stack, &scan_job).await;
+    let scan = timed_run(&stack, BIN, &scan_job).await;
     assert_eq!(scan.summary["objects_loaded"], NEW, "{}", scan.summary);
     // Event mode: the bucket notifies the queue from now on; 1,000 more.
     stack.enable_events(5, "").await;
     upload_new(&stack, "e", NEW).await;
-    let events = timed_run(&stack, &stack.job).await;
+    let events = timed_run(&stack, BIN, &stack.job).await;
     assert_eq!(events.summary["objects_loaded"], NEW, "{}", events.summary);
     vec![
         Row {

@@ -189,48 +189,77 @@ pub struct LoadSql {
     pub merge_range: Option<MergeRange>,
 }
 
-/// The `last_modified` range in which the load's statements look for earlier rows of the object versions it
-/// stages: in the curated table (sort key `last_modified, source`) and the ledger (`source, last_modified`), a
-/// range-restricted scan ("Working with sort keys": zone maps skip the blocks outside it), so the merge's cost
-/// follows the batch, not the table's age.
+/// The `last_modified` ranges in which the load's statements look for earlier rows of the object versions it
+/// stages, in the curated table (sort key `last_modified, source`) and the ledger (`source, last_modified`): each
+/// a range-restricted scan ("Working with sort keys": zone maps skip the blocks outside it), so the merge's cost
+/// follows the batch and the lifecycle window, not the tables' age.
 ///
-/// Why no row is missed: the row of an object version carries the object's own LastModified, taken from the
-/// GET (to the second; a listing's value agrees, an event's time is replaced, see the extractor), so an earlier
-/// `ok` row of the same version lies within a second of the staged one. A `vanished` reading (the object was gone
-/// before its GET) keeps the time it was planned with, an event's time for an event run, which can be later than
-/// the LastModified of the version it names (a multipart upload's LastModified is earlier than its completion):
-/// the range reaches [`MERGE_LOOKBACK_DAYS`] back for it, well beyond the 7-day lifecycle and the ledger
-/// window's margin, and a day forward. Conservative: no AWS page bounds that gap; 35 days covers an upload that
-/// stays open five times as long as the shipped lifecycle keeps objects.
+/// Why no row is missed. A row carries its object version's own LastModified, from the GET or the listing (to
+/// the second; an event's time is replaced by the GET's, see the extractor), except a `vanished` reading (gone
+/// before its GET), which keeps the time it was planned with: for an event run the event's time, which is later
+/// than the version's LastModified by the time the upload took (a multipart upload's LastModified is when it
+/// began). So:
+/// - a staged readable row replaces rows from a day before the earliest staged time to
+///   [`MERGE_LOOKBACK_DAYS`] after the latest (an earlier vanished row of the version is that much later at
+///   most); rows after now cost nothing, so this reads the days since the batch's oldest object;
+/// - a staged vanished row is inserted only where no row of the version lies from the ledger window's start (a
+///   version older than that has been expired by the lifecycle rule and cannot be read: no reading of it is
+///   staged) to a day after the latest staged time; without a window (a backfill, a replay) from
+///   [`MERGE_LOOKBACK_DAYS`] before the earliest.
+///
+/// Conservative: no AWS page bounds an upload's duration; 35 days is five times the shipped lifecycle, and
+/// deploy/storage.yaml aborts multipart uploads left incomplete for a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MergeRange {
-    /// Earliest `last_modified` searched.
-    pub from: DateTime<Utc>,
-    /// Latest `last_modified` searched.
+    /// Earliest `last_modified` a staged readable row replaces.
+    pub replace_from: DateTime<Utc>,
+    /// Earliest `last_modified` the check of a staged vanished row searches.
+    pub vanished_from: DateTime<Utc>,
+    /// Latest `last_modified` searched by either.
     pub to: DateTime<Utc>,
+    /// Latest `last_modified` the check of a staged vanished row searches.
+    pub vanished_to: DateTime<Utc>,
 }
 
-/// How far before the staged rows' earliest `last_modified` the load looks for earlier rows (see
-/// [`MergeRange`]).
+/// See [`MergeRange`].
 pub const MERGE_LOOKBACK_DAYS: i64 = 35;
 
 impl MergeRange {
-    /// The range for staged rows whose `last_modified` lies in `[earliest, latest]`.
-    pub fn around(earliest: DateTime<Utc>, latest: DateTime<Utc>) -> Self {
+    /// The ranges for staged rows whose `last_modified` lies in `[earliest, latest]`, with the ledger window's
+    /// start when the run had one.
+    pub fn around(
+        earliest: DateTime<Utc>,
+        latest: DateTime<Utc>,
+        window_start: Option<DateTime<Utc>>,
+    ) -> Self {
+        let day = chrono::Duration::days(1);
+        let lookback = chrono::Duration::days(MERGE_LOOKBACK_DAYS);
         Self {
-            from: earliest - chrono::Duration::days(MERGE_LOOKBACK_DAYS),
-            to: latest + chrono::Duration::days(1),
+            replace_from: earliest - day,
+            vanished_from: window_start.map_or(earliest - lookback, |w| w.min(earliest - day)),
+            to: latest + lookback,
+            vanished_to: latest + day,
         }
     }
 
-    /// ` AND <alias>.last_modified BETWEEN ...`, literals (a range-restricted scan needs them, not a subquery).
-    fn predicate(&self, alias: &str) -> String {
+    fn between(alias: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
         format!(
             " AND {alias}.last_modified >= CAST('{}' AS TIMESTAMPTZ) AND {alias}.last_modified <= CAST('{}' AS \
              TIMESTAMPTZ)",
-            crate::warehouse::ledger::stamp(self.from),
-            crate::warehouse::ledger::stamp(self.to)
+            crate::warehouse::ledger::stamp(from),
+            crate::warehouse::ledger::stamp(to)
         )
+    }
+
+    /// The predicate of the rows a staged readable row may replace (literals: a range-restricted scan needs
+    /// them, not a subquery).
+    fn replaced(&self, alias: &str) -> String {
+        Self::between(alias, self.replace_from, self.to)
+    }
+
+    /// The predicate of the rows the check of a staged vanished row searches.
+    fn vanished_check(&self, alias: &str) -> String {
+        Self::between(alias, self.vanished_from, self.vanished_to)
     }
 }
 
@@ -382,7 +411,12 @@ impl LoadSql {
             .collect::<Vec<_>>()
             .join(", ");
         let [delete_run, insert_run] = runs.load_statements(&self.run, n)?;
-        let in_range = |alias: &str| self.merge_range.map(|r| r.predicate(alias)).unwrap_or_default();
+        let replaced = |alias: &str| self.merge_range.map(|r| r.replaced(alias)).unwrap_or_default();
+        let checked = |alias: &str| {
+            self.merge_range
+                .map(|r| r.vanished_check(alias))
+                .unwrap_or_default()
+        };
         Ok(vec![
             format!("LOCK {fences}"),
             // Fails the transaction (a cast error) when a later holder of the lease has committed a load.
@@ -409,26 +443,26 @@ impl LoadSql {
             format!(
                 "DELETE FROM {target} USING {stage} WHERE {} AND {stage}.status <> '{VANISHED}'{}",
                 identity_match(&target.to_string(), stage),
-                in_range(&target.to_string()),
+                replaced(&target.to_string()),
             ),
             format!(
                 "INSERT INTO {target} ({}) SELECT {image_values} FROM {deduped} WHERE d.s3shift_rn = 1 AND \
                  (d.status <> '{VANISHED}' OR NOT EXISTS (SELECT 1 FROM {target} AS e WHERE {}{}))",
                 column_list(IMAGES),
                 identity_match("e", "d"),
-                in_range("e"),
+                checked("e"),
             ),
             format!(
                 "DELETE FROM {ledger} USING {stage} WHERE {} AND {stage}.status <> '{VANISHED}'{}",
                 identity_match(&ledger.to_string(), stage),
-                in_range(&ledger.to_string()),
+                replaced(&ledger.to_string()),
             ),
             format!(
                 "INSERT INTO {ledger} ({}) SELECT {ledger_values} FROM {deduped} WHERE d.s3shift_rn = 1 AND \
                  (d.status <> '{VANISHED}' OR NOT EXISTS (SELECT 1 FROM {ledger} AS e WHERE {}{}))",
                 LEDGER_COLUMNS.join(", "),
                 identity_match("e", "d"),
-                in_range("e"),
+                checked("e"),
             ),
             delete_run,
             insert_run,
@@ -571,6 +605,7 @@ mod tests {
             merge_range: Some(MergeRange::around(
                 DateTime::<Utc>::from_timestamp(1_795_800_000, 0).unwrap_or_default(),
                 DateTime::<Utc>::from_timestamp(1_795_840_000, 0).unwrap_or_default(),
+                DateTime::<Utc>::from_timestamp(1_794_800_000, 0),
             )),
         };
         let names = |n: usize| match n {

@@ -4,6 +4,7 @@
 //!   bucket, a job file pointing at them, and the `s3shift` binary run against them with a clean environment;
 //! - [`crash`]: running the binary stopped or paused at a named [`CrashPoint`](s3shift_jobs::CrashPoint);
 //! - [`moto`]: moto's server (the CloudWatch Logs stand-in) on a free loopback port;
+//! - [`bench`]: a run of the release binary under `/usr/bin/time`, for the benchmarks' tables;
 //! - [`repo`]: the repository's folders, the image fixtures, and the Python tools of the test venv, each with
 //!   the command that installs it when it is missing.
 //!
@@ -12,6 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod bench;
 pub mod crash;
 pub mod moto;
 pub mod repo;

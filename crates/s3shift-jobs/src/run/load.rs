@@ -316,6 +316,7 @@ impl Pipeline {
         run_id: &RunId,
         staged: super::extract::StagedFiles,
         summary: RunSummary,
+        ledger_window: Option<DateTime<Utc>>,
         started_at: DateTime<Utc>,
         clock: Instant,
     ) -> Result<StagedLoad> {
@@ -340,6 +341,7 @@ impl Pipeline {
             started_at,
             figures: StagedFigures::of(&summary),
             staged_last_modified: staged.last_modified,
+            ledger_window,
         };
         // The job's pending load was finished before this run planned: a pointer there now is another run's,
         // written after this run lost the lease.
@@ -476,9 +478,7 @@ impl Pipeline {
                 lease: lease.location(),
                 generation: lease.generation(),
             },
-            merge_range: pending
-                .staged_last_modified
-                .map(|(earliest, latest)| sql::MergeRange::around(earliest, latest)),
+            merge_range: pending.merge_range(),
         };
         let token = pending.client_token(lease.generation());
         let sqls = load.statements()?;

@@ -402,6 +402,7 @@ impl Pipeline {
             started_at: now,
             figures: StagedFigures::of(&summary),
             staged_last_modified,
+            ledger_window: None,
         };
         let outcome = async {
             let staged = self.stage_replay(spec, lease.slot(), pending, summary).await?;
@@ -508,7 +509,16 @@ impl Pipeline {
                     .await?
             } else {
                 let staged = self
-                    .stage_load(spec, lease.slot(), &run_id, staged, summary, now, started)
+                    .stage_load(
+                        spec,
+                        lease.slot(),
+                        &run_id,
+                        staged,
+                        summary,
+                        ledger_window,
+                        now,
+                        started,
+                    )
                     .await?;
                 self.finish_load(spec, staged, lease).await?
             };

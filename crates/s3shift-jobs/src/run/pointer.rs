@@ -40,6 +40,19 @@ pub(super) struct PendingLoad {
     /// pointers, whose loads search the whole tables.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_pair")]
     pub(super) staged_last_modified: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Where the staging run's ledger window started (none for a backfill or a replay): the check of a vanished
+    /// reading searches from there (`MergeRange`).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub(super) ledger_window: Option<DateTime<Utc>>,
+}
+
+impl PendingLoad {
+    /// The load's [`s3shift_redshift::sql::MergeRange`], when its rows' times are known.
+    pub(super) fn merge_range(&self) -> Option<s3shift_redshift::sql::MergeRange> {
+        self.staged_last_modified.map(|(earliest, latest)| {
+            s3shift_redshift::sql::MergeRange::around(earliest, latest, self.ledger_window)
+        })
+    }
 }
 
 /// What a run counted before its load: reported in the `runs` row and the summary of whichever run finishes it.
@@ -173,6 +186,29 @@ mod rfc3339 {
     }
 }
 
+/// An optional time in RFC 3339.
+mod rfc3339_opt {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::rfc3339::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| {
+                DateTime::parse_from_rfc3339(&text)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+            })
+            .transpose()
+    }
+}
+
 /// An optional pair of times, as `[earliest, latest]` in RFC 3339.
 mod rfc3339_pair {
     use chrono::{DateTime, Utc};
@@ -230,6 +266,7 @@ impl V1 {
             started_at,
             figures: StagedFigures::of(&self.summary),
             staged_last_modified: None,
+            ledger_window: None,
         }
     }
 }

@@ -119,6 +119,9 @@ pub(crate) struct S3Source {
 }
 
 pub(crate) struct Engine {
+    /// When set, each statement's DuckDB profile (JSON, with the rows each scan read) is written here as
+    /// `<query id>.json`: the stand-in's EXPLAIN ANALYZE, for benchmarks (see `LocalRedshiftConfig`).
+    pub(crate) profile_dir: Option<std::path::PathBuf>,
     root: Mutex<Connection>,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     order: Mutex<Vec<String>>,
@@ -228,6 +231,7 @@ impl Engine {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
         Ok(Self {
+            profile_dir: None,
             root: Mutex::new(conn),
             slots: Mutex::new(HashMap::new()),
             order: Mutex::new(Vec::new()),
@@ -749,9 +753,14 @@ impl Engine {
             self.may_assume(conn, own, cx.user, &spec.role)?;
         }
         let rollback = matches!(planned, Plan::Rollback) && !in_batch;
+        let profiled = self.profile(conn, query_id, true);
         let outcome = self
             .run_planned(conn, planned, params, cx.database, slot, in_batch, query_id)
-            .map_err(|e| qualify_relation(sql, e))?;
+            .map_err(|e| qualify_relation(sql, e));
+        if profiled {
+            self.profile(conn, query_id, false);
+        }
+        let outcome = outcome?;
         if rollback {
             self.concurrency.end(cx.owner);
         }
@@ -783,6 +792,24 @@ impl Engine {
             "ERROR: User {} does not have ASSUMEROLE permission on IAM role \"{arn}\" for COPY",
             user.name
         ))
+    }
+
+    /// Turns DuckDB's profiling on (writing statement `query_id`'s profile to the profile folder) or off; `false`
+    /// when no folder is set or the pragma failed (profiling never fails a statement).
+    fn profile(&self, conn: &Connection, query_id: i64, on: bool) -> bool {
+        let Some(dir) = &self.profile_dir else {
+            return false;
+        };
+        let sql = if on {
+            let path = dir.join(format!("{query_id:010}.json"));
+            format!(
+                "PRAGMA enable_profiling = 'json'; PRAGMA profiling_output = '{}'",
+                path.display().to_string().replace('\'', "''")
+            )
+        } else {
+            "PRAGMA disable_profiling".to_owned()
+        };
+        conn.execute_batch(&sql).is_ok()
     }
 
     /// Takes the tables of a LOCK for `owner`, waiting for their holders (see `concurrency`). Temporary tables

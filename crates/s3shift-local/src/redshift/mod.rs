@@ -84,6 +84,9 @@ pub struct LocalRedshiftConfig {
     /// The database's isolation level at start (Serverless's default, SNAPSHOT, unless set); `ALTER DATABASE
     /// ... ISOLATION LEVEL` changes it while the server runs.
     pub isolation: Isolation,
+    /// Benchmarks only: a folder where each statement's DuckDB profile (`EXPLAIN ANALYZE` as JSON: operators,
+    /// rows scanned, time) is written as `<query id>.json`. None by default (profiling costs time).
+    pub profile_dir: Option<PathBuf>,
 }
 
 /// Failures injected into loads, deterministically, for the tests of what a client does about them.
@@ -140,6 +143,7 @@ impl LocalRedshiftConfig {
             serverless: ServerlessConfig::default(),
             faults: RedshiftFaults::default(),
             isolation: Isolation::default(),
+            profile_dir: None,
         }
     }
 }
@@ -190,6 +194,8 @@ impl LocalRedshiftServer {
             path: config.database_file.clone(),
             message,
         })?;
+        let mut engine = engine;
+        engine.profile_dir = config.profile_dir.clone();
         let state = Arc::new(State {
             engine: Arc::new(engine),
             identities: config.identities,
