@@ -11,6 +11,16 @@ use crate::run::{Pipeline, RunSummary};
 use crate::spec::JobSpec;
 use crate::{Error, Result};
 
+/// The in-flight quota of a standard queue ("Amazon SQS standard queue quotas": "approximately 120,000").
+pub const IN_FLIGHT_QUOTA: u64 = 120_000;
+
+/// How many messages a scheduled event run may receive: at most `max_messages_per_run`, and no more than leaves
+/// `headroom` (the job's followers' most, `consumers × max_batch`) under [`IN_FLIGHT_QUOTA`] with `in_flight`
+/// already held.
+pub fn receive_budget(max_messages_per_run: u64, in_flight: u64, headroom: u64) -> u64 {
+    max_messages_per_run.min(IN_FLIGHT_QUOTA.saturating_sub(in_flight).saturating_sub(headroom))
+}
+
 impl Pipeline {
     /// The job's event queue; an error naming the job when it has none configured.
     pub(crate) fn event_queue(&self, spec: &JobSpec) -> Result<&EventQueue> {
@@ -22,7 +32,13 @@ impl Pipeline {
     }
 
     /// Receives messages for a scheduled event run: `receivers` long polls in flight, each until the queue
-    /// answers empty, together at most `max_messages_per_run`, stopping early when `stop` turns true.
+    /// answers empty, together at most `max_messages_per_run` and never past SQS's in-flight quota (see
+    /// [`receive_budget`]), stopping early when `stop` turns true.
+    ///
+    /// "Amazon SQS standard queue quotas": about 120,000 messages may be in flight; at the quota a long poll
+    /// returns no message and no error, so an empty receive there does not mean the queue is drained. The run
+    /// reads the queue's depth first (messages other runs or followers hold count against the quota) and
+    /// receives only what fits, and says so when visible messages are left behind.
     pub(crate) async fn receive_run(
         &self,
         spec: &JobSpec,
@@ -32,7 +48,28 @@ impl Pipeline {
             return Ok((Vec::new(), 0));
         };
         let queue = self.event_queue(spec)?.clone();
-        let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(cfg.max_messages_per_run));
+        let headroom = cfg.max_batch.saturating_mul(u64::from(cfg.consumers));
+        let room = match queue.depths().await {
+            Ok(d) => {
+                let room = receive_budget(cfg.max_messages_per_run, d.queue.in_flight, headroom);
+                if room < cfg.max_messages_per_run {
+                    tracing::warn!(
+                        in_flight = d.queue.in_flight,
+                        visible = d.queue.visible,
+                        receive_at_most = room,
+                        quota = IN_FLIGHT_QUOTA,
+                        "messages in flight (held by other runs or followers) near SQS's \
+                         in-flight quota: this run receives fewer than max_messages_per_run"
+                    );
+                }
+                room
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the queue's depth; receiving up to max_messages_per_run");
+                cfg.max_messages_per_run
+            }
+        };
+        let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(room));
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..cfg.receivers {
             let (queue, budget, stop, visibility) = (
@@ -76,6 +113,21 @@ impl Pipeline {
             })??;
             all.extend(got);
             calls += c;
+        }
+        // The receives stopped at an empty answer with room left: the queue is drained, unless the quota
+        // stopped them (a long poll answers empty there too).
+        if (all.len() as u64) < room
+            && let Ok(d) = queue.depths().await
+            && d.queue.visible > 0
+            && d.queue.in_flight.saturating_add(headroom) >= IN_FLIGHT_QUOTA
+        {
+            tracing::warn!(
+                visible = d.queue.visible,
+                in_flight = d.queue.in_flight,
+                quota = IN_FLIGHT_QUOTA,
+                "the queue is not drained: SQS's in-flight quota stopped the receives (a long poll then answers \
+                 empty); the rest is left for the next run"
+            );
         }
         Ok((all, calls))
     }
@@ -121,5 +173,21 @@ impl Pipeline {
         counts.left += leave.len() as u64;
         summary.events = Some(counts);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_receives_only_what_fits_under_the_in_flight_quota() {
+        // Nothing held: the configured limit (the followers' room kept free).
+        assert_eq!(receive_budget(100_000, 0, 20_000), 100_000);
+        // Followers and earlier runs hold 50,000: 120,000 - 50,000 - 20,000.
+        assert_eq!(receive_budget(100_000, 50_000, 20_000), 50_000);
+        // At or past the quota: nothing.
+        assert_eq!(receive_budget(100_000, 119_000, 20_000), 0);
+        assert_eq!(receive_budget(100_000, 130_000, 0), 0);
     }
 }

@@ -13,6 +13,8 @@
 
 mod queues;
 
+pub use queues::IN_FLIGHT_QUOTA;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -42,6 +44,8 @@ pub struct LocalSqsConfig {
     pub identities: Vec<Identity>,
     /// The region in queue ARNs.
     pub region: String,
+    /// Most messages in flight per queue ([`queues::IN_FLIGHT_QUOTA`] by default; tests lower it).
+    pub in_flight_limit: usize,
 }
 
 impl Default for LocalSqsConfig {
@@ -50,6 +54,7 @@ impl Default for LocalSqsConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             identities: crate::identity::standard(),
             region: "us-east-1".into(),
+            in_flight_limit: queues::IN_FLIGHT_QUOTA,
         }
     }
 }
@@ -61,9 +66,9 @@ pub struct SharedQueues {
 }
 
 impl SharedQueues {
-    fn new(region: &str) -> Self {
+    fn new(region: &str, in_flight_limit: usize) -> Self {
         Self {
-            inner: Arc::new((Mutex::new(Queues::new(region)), Notify::new())),
+            inner: Arc::new((Mutex::new(Queues::new(region, in_flight_limit)), Notify::new())),
         }
     }
 
@@ -114,7 +119,7 @@ impl LocalSqsServer {
     /// # Errors
     /// [`crate::Error::Bind`] when the address cannot be bound or is not loopback.
     pub async fn start(config: LocalSqsConfig) -> Result<Self> {
-        let queues = SharedQueues::new(&config.region);
+        let queues = SharedQueues::new(&config.region, config.in_flight_limit);
         let state = Arc::new(State {
             queues: queues.clone(),
             identities: config.identities,
@@ -499,6 +504,11 @@ async fn receive(state: &State, input: &Value) -> std::result::Result<Value, Sqs
         let got = state
             .queues
             .with(|q| q.receive(&name, max as usize, visibility, now))?;
+        // "Amazon SQS standard queue quotas": at the in-flight quota a short poll fails with OverLimit, a long
+        // poll returns no message and no error.
+        if got.is_empty() && wait == 0 && state.queues.with(|q| Ok(q.at_in_flight_quota(&name, now)))? {
+            return Err(SqsError::over_limit());
+        }
         if !got.is_empty() || now >= deadline {
             let messages: Vec<Value> = got
                 .into_iter()

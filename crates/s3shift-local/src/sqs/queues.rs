@@ -52,6 +52,16 @@ impl SqsError {
         )
     }
 
+    /// A short poll at the in-flight quota. The page names the error (OverLimit), not its message: ours.
+    pub(crate) fn over_limit() -> Self {
+        Self::new(
+            "com.amazonaws.sqs#OverLimit",
+            "OverLimit",
+            "The queue has as many messages in flight (received, not yet deleted) as its quota allows; delete \
+             messages before receiving more",
+        )
+    }
+
     pub(crate) fn unsupported(message: impl Into<String>) -> Self {
         Self::new(
             "com.amazonaws.sqs#UnsupportedOperation",
@@ -144,7 +154,14 @@ pub(crate) struct Queues {
     region: String,
     queues: BTreeMap<String, Queue>,
     next: u64,
+    /// Most messages of one queue in flight (received, neither deleted nor visible again). "Amazon SQS standard
+    /// queue quotas": about 120,000; at the quota a short poll fails with OverLimit and a long poll returns no
+    /// message and no error.
+    in_flight_limit: usize,
 }
+
+/// The in-flight quota of a standard queue ("Amazon SQS standard queue quotas": "approximately 120,000").
+pub const IN_FLIGHT_QUOTA: usize = 120_000;
 
 /// The attributes a queue may be created or updated with, and their ranges in seconds or bytes (the API
 /// reference's CreateQueue).
@@ -168,11 +185,12 @@ fn millis(t: SystemTime) -> String {
 }
 
 impl Queues {
-    pub(crate) fn new(region: &str) -> Self {
+    pub(crate) fn new(region: &str, in_flight_limit: usize) -> Self {
         Self {
             region: region.to_owned(),
             queues: BTreeMap::new(),
             next: 0,
+            in_flight_limit,
         }
     }
 
@@ -433,7 +451,8 @@ impl Queues {
     }
 
     /// ReceiveMessage (no waiting): up to `max` visible messages, made invisible for `visibility` (the queue's
-    /// when `None`); messages past their `maxReceiveCount` move to the dead-letter queue instead.
+    /// when `None`); messages past their `maxReceiveCount` move to the dead-letter queue instead. Never more than
+    /// the in-flight quota allows: at the quota, none (see [`Queues::at_in_flight_quota`]).
     pub(crate) fn receive(
         &mut self,
         name: &str,
@@ -453,10 +472,17 @@ impl Queues {
         let mut dead = Vec::new();
         self.next += 1;
         let nonce = self.next;
+        let self_limit = self.in_flight_limit;
         let q = self.queue(name)?;
         // Messages older than the retention period are gone.
         let cutoff = SystemTime::now() - Duration::from_secs(retention);
         q.messages.retain(|m| m.sent >= cutoff);
+        let in_flight = q
+            .messages
+            .iter()
+            .filter(|m| m.receipt.is_some() && m.visible_at > now)
+            .count();
+        let max = max.min(self_limit.saturating_sub(in_flight));
         let mut i = 0;
         while i < q.messages.len() && out.len() < max {
             let m = &mut q.messages[i];
@@ -514,6 +540,19 @@ impl Queues {
             }
         }
         Ok(out)
+    }
+
+    /// Whether queue `name` holds as many messages in flight as the quota allows while some wait visible: a
+    /// receive then returns nothing although the queue is not empty.
+    pub(crate) fn at_in_flight_quota(&self, name: &str, now: Instant) -> bool {
+        self.queues.get(name).is_some_and(|q| {
+            let in_flight = q
+                .messages
+                .iter()
+                .filter(|m| m.receipt.is_some() && m.visible_at > now)
+                .count();
+            in_flight >= self.in_flight_limit && q.messages.iter().any(|m| m.visible_at <= now)
+        })
     }
 
     fn find_receipt<'a>(&'a mut self, name: &str, handle: &str) -> Result<Option<&'a mut Message>, SqsError> {
@@ -579,7 +618,7 @@ mod tests {
     use super::*;
 
     fn queues() -> Queues {
-        let mut q = Queues::new("us-east-1");
+        let mut q = Queues::new("us-east-1", IN_FLIGHT_QUOTA);
         q.create("dlq", BTreeMap::new()).unwrap();
         let redrive = json!({"deadLetterTargetArn": q.arn("dlq"), "maxReceiveCount": 2}).to_string();
         q.create(
@@ -591,6 +630,25 @@ mod tests {
         )
         .unwrap();
         q
+    }
+
+    /// "Amazon SQS standard queue quotas": at the in-flight quota a receive gets nothing (the long poll returns
+    /// no error; the short poll's OverLimit is the server's), and deleting makes room again.
+    #[test]
+    fn receives_stop_at_the_in_flight_quota_until_messages_are_deleted() {
+        let mut q = queues();
+        q.in_flight_limit = 3;
+        let t0 = Instant::now();
+        for body in ["1", "2", "3", "4", "5"] {
+            q.send("events", body, t0).unwrap();
+        }
+        let first = q.receive("events", 10, None, t0).unwrap();
+        assert_eq!(first.len(), 3, "no more than the quota in flight");
+        assert!(q.at_in_flight_quota("events", t0));
+        assert!(q.receive("events", 10, None, t0).unwrap().is_empty());
+        q.delete_message("events", &first[0].receipt_handle).unwrap();
+        assert!(!q.at_in_flight_quota("events", t0));
+        assert_eq!(q.receive("events", 10, None, t0).unwrap().len(), 1);
     }
 
     #[test]
