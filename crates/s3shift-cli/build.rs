@@ -1,5 +1,7 @@
 //! Gives the `s3shift` binary the runtime search path (rpath) of DuckDB's library when it is built with the
-//! stand-ins (`local`), so that `target/release/s3shift demo` runs outside `cargo run` as well. s3shift-local's
+//! stand-ins (`local`), so that `target/release/s3shift demo` runs outside `cargo run` as well, and so does a
+//! binary `cargo install` left (the library stays in the user's cache, see s3shift-local's build script) or one
+//! copied with `libduckdb` beside it. s3shift-local's
 //! build script provides the library and names its folder (`DEP_S3SHIFT_DUCKDB_LIB_DIR`); with
 //! `bundled-duckdb`, or without `local`, there is nothing to point at.
 //!
@@ -40,5 +42,12 @@ fn main() {
             "cargo:rustc-link-arg=-Wl,-rpath,{}",
             std::path::Path::new(&dir).display()
         );
+        // A binary copied elsewhere finds the library beside it, or in ../lib (the usual prefix layout).
+        let origin = if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("macos") {
+            "@loader_path"
+        } else {
+            "$ORIGIN"
+        };
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{origin}:{origin}/../lib");
     }
 }

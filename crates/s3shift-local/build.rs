@@ -13,8 +13,12 @@
 //! - `--features bundled-duckdb`: DuckDB is compiled from source by `libduckdb-sys`; nothing is fetched.
 //! - `DUCKDB_LIB_DIR` set: `libduckdb-sys` links the library found there; nothing is fetched.
 //! - otherwise the pinned npm package, from `S3SHIFT_NPM_REGISTRY` (default `https://registry.npmjs.org`, for a
-//!   mirror) into `<target>/duckdb/<version>-<platform>/`, or under `S3SHIFT_DUCKDB_CACHE` (an absolute path)
-//!   when set.
+//!   mirror) into `<cache>/<version>-<platform>/`, where `<cache>` is `S3SHIFT_DUCKDB_CACHE` (an absolute path)
+//!   when set, else the user's cache folder (`$XDG_CACHE_HOME/s3shift/duckdb`, or `$HOME/.cache/s3shift/duckdb`),
+//!   else `<target>/duckdb`. Outside the target folder, so that a binary outlives the build that made it:
+//!   `cargo install` builds in a temporary target folder it then deletes, and the binary's rpath names this
+//!   folder (s3shift-cli's build script also adds `$ORIGIN` and `$ORIGIN/../lib`, for a binary copied with the
+//!   library beside it).
 //!
 //! It needs `curl` and `tar`, and fails with a message that names the three ways out.
 
@@ -84,7 +88,13 @@ fn main() {
 
 fn run() -> Result<(), String> {
     println!("cargo:rerun-if-changed=build.rs");
-    for name in ["DUCKDB_LIB_DIR", "S3SHIFT_NPM_REGISTRY", "S3SHIFT_DUCKDB_CACHE"] {
+    for name in [
+        "DUCKDB_LIB_DIR",
+        "S3SHIFT_NPM_REGISTRY",
+        "S3SHIFT_DUCKDB_CACHE",
+        "XDG_CACHE_HOME",
+        "HOME",
+    ] {
         println!("cargo:rerun-if-env-changed={name}");
     }
     if env::var_os("CARGO_FEATURE_BUNDLED_DUCKDB").is_some() {
@@ -101,9 +111,20 @@ fn run() -> Result<(), String> {
         .find(|p| p.target == target)
         .ok_or_else(|| format!("the npm registry has no prebuilt DuckDB for the target {target}"))?;
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("cargo did not set OUT_DIR")?);
+    let user_cache = || {
+        env::var_os("XDG_CACHE_HOME")
+            .filter(|d| Path::new(d).is_absolute())
+            .map(PathBuf::from)
+            .or_else(|| {
+                env::var_os("HOME")
+                    .filter(|d| Path::new(d).is_absolute())
+                    .map(|h| PathBuf::from(h).join(".cache"))
+            })
+            .map(|c| c.join("s3shift").join("duckdb"))
+    };
     let folder = match env::var_os("S3SHIFT_DUCKDB_CACHE") {
         Some(cache) => PathBuf::from(cache),
-        None => target_folder(&out_dir).join("duckdb"),
+        None => user_cache().unwrap_or_else(|| target_folder(&out_dir).join("duckdb")),
     }
     .join(format!("{NPM_VERSION}-{}", prebuilt.platform));
     if !folder.join(prebuilt.library).is_file() {

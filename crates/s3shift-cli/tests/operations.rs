@@ -302,6 +302,47 @@ async fn doctor_checks_every_precondition_and_fails_on_a_missing_workgroup() {
     assert!(verdicts(&bad, "skip").contains(&"table s3shift.runs".to_owned()));
 }
 
+/// Issue 27 item 9: the binary works away from its build and its repository, as `cargo install` or a copy leave
+/// it: DuckDB's library is found (the rpath names the user's cache, not the build's target folder), and the
+/// demo uses the samples built into the binary when the repository's corpus is not there.
+#[test]
+fn a_copied_binary_runs_the_demo_without_the_repository() {
+    // The library's search path does not lead into the build's target folder, which `cargo install` deletes.
+    let built = std::path::Path::new(env!("CARGO_BIN_EXE_s3shift"));
+    let target = built.parent().and_then(|p| p.parent()).unwrap();
+    let bytes = std::fs::read(built).unwrap();
+    let into_target = format!("{}/duckdb/", target.display());
+    assert!(
+        !bytes
+            .windows(into_target.len())
+            .any(|w| w == into_target.as_bytes()),
+        "the binary's rpath names {into_target}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin/s3shift");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(built, &bin).unwrap();
+    let demo_dir = dir.path().join("demo");
+    let out = Command::new(&bin)
+        .args(["demo", "--copies", "1", "--dir"])
+        .arg(&demo_dir)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        // Where the repository would be: nowhere.
+        .env("CARGO_MANIFEST_DIR", dir.path().join("no-repository"))
+        .env("S3SHIFT_LOG_FORMAT", "text")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(demo_dir.join("samples/jpeg/full-exif-gps-sw.jpg").is_file());
+    assert!(text.contains("Objects with more than one row: 0"), "{text}");
+    for format in ["jpeg", "png", "gif", "webp", "heif", "avif", "tiff", "bmp"] {
+        assert!(text.contains(format), "{format}: {text}");
+    }
+}
+
 #[test]
 fn the_demo_runs_on_a_fresh_directory_and_loads_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();

@@ -27,7 +27,8 @@ pub(crate) struct DemoArgs {
     /// Where the demo keeps its buckets and warehouse (emptied first if an earlier demo made it).
     #[arg(long, value_name = "DIR", default_value = "s3shift-demo")]
     dir: PathBuf,
-    /// Folder of sample images (default: the repository's fixture corpus).
+    /// Folder of sample images (default: the repository's fixture corpus, or samples built into the binary when
+    /// the repository is not there).
     #[arg(long, value_name = "DIR")]
     images: Option<PathBuf>,
     /// Upload each sample this many times, under different keys.
@@ -35,8 +36,87 @@ pub(crate) struct DemoArgs {
     copies: u32,
 }
 
-fn default_images() -> PathBuf {
-    manifest_dir().join("../../tests/fixtures/images")
+/// Samples built into the binary, for a binary away from its repository (installed with `cargo install`, or
+/// copied): one or more of each format, with EXIF and GPS, two corrupt files and a non-image, so that the demo
+/// still shows every outcome.
+const BUILT_IN_SAMPLES: &[(&str, &[u8])] = &[
+    (
+        "jpeg/full-exif-gps-sw.jpg",
+        include_bytes!("../../../../tests/fixtures/images/jpeg/full-exif-gps-sw.jpg"),
+    ),
+    (
+        "jpeg/exif-little-endian.jpg",
+        include_bytes!("../../../../tests/fixtures/images/jpeg/exif-little-endian.jpg"),
+    ),
+    (
+        "jpeg/cmyk.jpg",
+        include_bytes!("../../../../tests/fixtures/images/jpeg/cmyk.jpg"),
+    ),
+    (
+        "png/exif-exiftool.png",
+        include_bytes!("../../../../tests/fixtures/images/png/exif-exiftool.png"),
+    ),
+    (
+        "png/palette.png",
+        include_bytes!("../../../../tests/fixtures/images/png/palette.png"),
+    ),
+    (
+        "gif/animated-loop-forever.gif",
+        include_bytes!("../../../../tests/fixtures/images/gif/animated-loop-forever.gif"),
+    ),
+    (
+        "webp/exif-pillow.webp",
+        include_bytes!("../../../../tests/fixtures/images/webp/exif-pillow.webp"),
+    ),
+    (
+        "heif/exif.heic",
+        include_bytes!("../../../../tests/fixtures/images/heif/exif.heic"),
+    ),
+    (
+        "avif/exif.avif",
+        include_bytes!("../../../../tests/fixtures/images/avif/exif.avif"),
+    ),
+    (
+        "tiff/exif-gps.tif",
+        include_bytes!("../../../../tests/fixtures/images/tiff/exif-gps.tif"),
+    ),
+    (
+        "bmp/v3-24bit.bmp",
+        include_bytes!("../../../../tests/fixtures/images/bmp/v3-24bit.bmp"),
+    ),
+    (
+        "broken/jpeg-truncated-in-sof.jpg",
+        include_bytes!("../../../../tests/fixtures/images/broken/jpeg-truncated-in-sof.jpg"),
+    ),
+    (
+        "broken/png-signature-only.png",
+        include_bytes!("../../../../tests/fixtures/images/broken/png-signature-only.png"),
+    ),
+    (
+        "unsupported/document.pdf",
+        include_bytes!("../../../../tests/fixtures/images/unsupported/document.pdf"),
+    ),
+];
+
+/// The sample images: `--images`, else the repository's fixture corpus when the binary's repository is there,
+/// else [`BUILT_IN_SAMPLES`] written under `dir`.
+fn sample_images(args: &DemoArgs, dir: &Path) -> Result<PathBuf> {
+    if let Some(images) = &args.images {
+        return Ok(images.clone());
+    }
+    let corpus = manifest_dir().join("../../tests/fixtures/images");
+    if corpus.is_dir() {
+        return Ok(corpus);
+    }
+    let samples = dir.join("samples");
+    for (name, bytes) in BUILT_IN_SAMPLES {
+        let path = samples.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(samples)
 }
 
 fn prepare_dir(dir: &Path) -> Result<()> {
@@ -94,7 +174,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<u8> {
 async fn demo(args: &DemoArgs) -> Result<u8> {
     let dir = &args.dir;
     prepare_dir(dir)?;
-    let images = args.images.clone().unwrap_or_else(default_images);
+    let images = sample_images(args, dir)?;
     let samples = sample_files(&images)?;
     let warehouse = dir.join("warehouse.duckdb");
     let stack = LocalStack::in_dir(dir)
