@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use s3shift_core::ObjectRef;
 
-use super::{EventBatch, EventQueue, Received};
-use crate::run::{Pipeline, RunSummary};
+use super::{EventBatch, EventCounts, EventQueue, Received};
+use crate::run::Pipeline;
 use crate::spec::JobSpec;
 use crate::{Error, Result};
 
@@ -144,7 +144,8 @@ impl Pipeline {
 
     /// After the load committed (or nothing was loaded): deletes the messages whose objects are all loaded,
     /// makes visible again those this run did not get to, and leaves those with an object that failed to their
-    /// visibility timeout, so that a poison message reaches the dead-letter queue.
+    /// visibility timeout, so that a poison message reaches the dead-letter queue. Returns the batch's counts,
+    /// settled.
     pub(crate) async fn settle_events(
         &self,
         spec: &JobSpec,
@@ -152,8 +153,7 @@ impl Pipeline {
         planned: &[ObjectRef],
         not_loaded: &HashSet<String>,
         failed: &HashSet<String>,
-        summary: &mut RunSummary,
-    ) -> Result<()> {
+    ) -> Result<EventCounts> {
         let queue = self.event_queue(spec)?;
         let loaded: HashSet<String> = planned
             .iter()
@@ -171,8 +171,14 @@ impl Pipeline {
                  and reaches the dead-letter queue after the queue's maxReceiveCount receives");
         }
         counts.left += leave.len() as u64;
-        summary.events = Some(counts);
-        Ok(())
+        tracing::info!(
+            messages = counts.messages,
+            deleted = counts.deleted,
+            released = counts.released,
+            left = counts.left,
+            "event messages settled"
+        );
+        Ok(counts)
     }
 }
 

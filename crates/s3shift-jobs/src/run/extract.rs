@@ -20,7 +20,7 @@ use s3shift_stage::{CopyManifest, ParquetStager, StagedFile, StagedRow, StagerCo
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::{CrashPoint, Pipeline, RunOptions, RunSummary};
+use super::{CrashPoint, Pipeline, RunOptions};
 use crate::spec::JobSpec;
 use crate::{Error, Result};
 
@@ -118,8 +118,33 @@ enum Outcome {
     },
 }
 
+/// What extraction counted: the run's summary takes it ([`RunSummary::apply_extract`]).
+#[derive(Debug, Clone, Default)]
+pub(super) struct ExtractReport {
+    /// Rows staged (every status).
+    pub(super) rows: u64,
+    /// Of them, corrupt or truncated.
+    pub(super) quarantined: u64,
+    /// The first [`QUARANTINE_NAMED`](crate::run::summary::QUARANTINE_NAMED) of those.
+    pub(super) quarantined_named: Vec<crate::run::summary::Quarantined>,
+    /// Of them, gone before their GET.
+    pub(super) vanished: u64,
+    /// Planned objects still unreadable after retries (no row).
+    pub(super) failed: u64,
+    /// Planned objects not read because a stop request drained the run (no row).
+    pub(super) unread: u64,
+    /// Parquet files staged.
+    pub(super) files_staged: u64,
+    /// Bytes read from the source.
+    pub(super) bytes_read: u64,
+    /// Source GET requests.
+    pub(super) get_requests: u64,
+}
+
 /// What extraction staged: the files and their manifest, and what has no row.
 pub(super) struct StagedFiles {
+    /// What extraction counted.
+    pub(super) report: ExtractReport,
     pub(super) rows: u64,
     /// The smallest and largest `last_modified` of the rows staged (none when no row was).
     pub(super) last_modified: Option<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)>,
@@ -379,7 +404,6 @@ impl Pipeline {
         now: DateTime<Utc>,
         objects: Vec<ObjectRef>,
         options: &RunOptions,
-        summary: &mut RunSummary,
     ) -> Result<StagedFiles> {
         let stop = options.stop.clone();
         let progress_mode = options.progress;
@@ -463,6 +487,7 @@ impl Pipeline {
         let bucket = spec.config.staging.bucket.clone();
         let run_prefix = format!("{}/{}", spec.staging_root(), run_id);
         let mut manifest = CopyManifest::default();
+        let mut files_staged = 0u64;
         let mut upload_error = None;
         while let Some(file) = file_rx.recv().await {
             let key = format!("{run_prefix}/{}", file.name());
@@ -476,7 +501,7 @@ impl Pipeline {
                 break;
             }
             manifest.push(format!("s3://{bucket}/{key}"), len);
-            summary.files_staged += 1;
+            files_staged += 1;
         }
         drop(file_rx);
         let mut panicked = None;
@@ -503,8 +528,6 @@ impl Pipeline {
                 unread,
                 "stop requested: drained after the objects in flight; the rest is left for the next run"
             );
-            summary.objects_deferred += unread;
-            summary.drained = true;
         }
         let mut totals = stager.await.map_err(|source| Error::Task {
             what: "the stager thread",
@@ -516,13 +539,17 @@ impl Pipeline {
         if let Some(e) = upload_error {
             return Err(e.into());
         }
-        summary.objects_loaded = totals.rows;
-        summary.objects_quarantined = totals.quarantined;
-        summary.quarantined = std::mem::take(&mut totals.quarantined_named);
-        summary.objects_vanished = totals.vanished;
-        summary.objects_failed = totals.failed;
-        summary.bytes_read = counters.bytes_read.load(Ordering::Relaxed);
-        summary.get_requests = counters.get_requests.load(Ordering::Relaxed);
+        let report = ExtractReport {
+            rows: totals.rows,
+            quarantined: totals.quarantined,
+            quarantined_named: std::mem::take(&mut totals.quarantined_named),
+            vanished: totals.vanished,
+            failed: totals.failed,
+            unread,
+            files_staged,
+            bytes_read: counters.bytes_read.load(Ordering::Relaxed),
+            get_requests: counters.get_requests.load(Ordering::Relaxed),
+        };
         let mut not_loaded = unread_ids;
         not_loaded.extend(totals.failed_ids.iter().cloned());
         Ok(StagedFiles {
@@ -531,6 +558,7 @@ impl Pipeline {
             manifest,
             not_loaded,
             failed: totals.failed_ids,
+            report,
         })
     }
 }

@@ -499,8 +499,9 @@ impl Pipeline {
             };
             let t = Instant::now();
             let staged = self
-                .extract_and_stage(spec, &run_id, now, plan.objects, options, &mut summary)
+                .extract_and_stage(spec, &run_id, now, plan.objects, options)
                 .await?;
+            summary.apply_extract(&staged.report);
             summary.stage_seconds.extract = t.elapsed().as_secs_f64();
             CrashPoint::AfterStage.check();
             let (not_loaded, failed) = (staged.not_loaded.clone(), staged.failed.clone());
@@ -529,20 +530,13 @@ impl Pipeline {
         }
         let event_run = batch.is_some();
         if let Some(batch) = batch {
-            self.settle_events(spec, batch, &planned, &not_loaded, &failed, &mut summary)
-                .await?;
-            if let Some(c) = &summary.events {
-                tracing::info!(
-                    messages = c.messages,
-                    deleted = c.deleted,
-                    released = c.released,
-                    left = c.left,
-                    "event messages settled"
-                );
-            }
+            summary.events = Some(
+                self.settle_events(spec, batch, &planned, &not_loaded, &failed)
+                    .await?,
+            );
         }
         if event_run || summary.mode == Some(RunMode::Reconcile) {
-            self.note_dead_letters(spec, &mut summary).await;
+            summary.dead_letter_messages = self.dead_letters(spec).await;
         }
         if matches!(summary.mode, Some(RunMode::Scan | RunMode::Reconcile))
             && let Some(since) = ledger_window
@@ -575,12 +569,10 @@ impl Pipeline {
         }
     }
 
-    /// Reads the depth of the job's dead-letter queue into the summary (and its metric), warning when it holds
-    /// events; a queue that cannot be read is a warning, never a failed run (the load has committed).
-    async fn note_dead_letters(&self, spec: &JobSpec, summary: &mut RunSummary) {
-        let Some(queue) = self.events.as_ref() else {
-            return;
-        };
+    /// The depth of the job's dead-letter queue (the summary's and its metric's), warning when it holds events;
+    /// a queue that cannot be read is a warning and `None`, never a failed run (the load has committed).
+    async fn dead_letters(&self, spec: &JobSpec) -> Option<u64> {
+        let queue = self.events.as_ref()?;
         match queue.depths().await {
             Ok(d) => {
                 if let Some((url, dlq)) = &d.dead_letter {
@@ -588,14 +580,14 @@ impl Pipeline {
                         tracing::warn!(job = %spec.name(), dead_letter_queue = %url, messages = dlq.visible,
                             "the dead-letter queue holds events whose objects could not be read");
                     }
-                    summary.dead_letter_messages = Some(dlq.visible);
-                } else {
-                    tracing::warn!(queue = %queue.url(),
-                        "the event queue has no dead-letter queue: a message whose object cannot be read comes back forever");
+                    return Some(dlq.visible);
                 }
+                tracing::warn!(queue = %queue.url(),
+                    "the event queue has no dead-letter queue: a message whose object cannot be read comes back forever");
             }
             Err(e) => tracing::warn!(error = %e, "cannot read the depth of the event queues"),
         }
+        None
     }
 
     /// Planning, over this pipeline's clients.

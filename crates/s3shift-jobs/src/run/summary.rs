@@ -217,6 +217,22 @@ impl RunSummary {
         self.objects_deferred = c.deferred;
     }
 
+    /// Takes extraction's counts (a drain's unread objects count as deferred, and mark the run drained).
+    pub(super) fn apply_extract(&mut self, r: &super::extract::ExtractReport) {
+        self.objects_loaded = r.rows;
+        self.objects_quarantined = r.quarantined;
+        self.quarantined.clone_from(&r.quarantined_named);
+        self.objects_vanished = r.vanished;
+        self.objects_failed = r.failed;
+        self.files_staged += r.files_staged;
+        self.bytes_read = r.bytes_read;
+        self.get_requests = r.get_requests;
+        if r.unread > 0 {
+            self.objects_deferred += r.unread;
+            self.drained = true;
+        }
+    }
+
     /// The status of a run that loaded rows: drained, partial, or finished.
     pub(crate) fn loaded_status(&self) -> RunStatus {
         if self.drained {
