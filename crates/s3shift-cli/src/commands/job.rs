@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use s3shift_jobs::clients::{ClientOverrides, build_clients};
-use s3shift_jobs::{JobSpec, Override, Overrides, Pipeline, Progress};
+use s3shift_jobs::{JobSpec, Overrides, Pipeline, Progress};
 use s3shift_redshift::{DataApi, PollConfig};
 use s3shift_s3::{S3Store, StoreConfig};
 
@@ -24,12 +24,9 @@ pub(crate) struct JobArgs {
     pub(crate) deploy: DeployArgs,
 }
 
-const SOURCE_BUCKET_VAR: &str = "S3SHIFT_SOURCE_BUCKET";
-const STAGING_BUCKET_VAR: &str = "S3SHIFT_STAGING_BUCKET";
-const WORKGROUP_VAR: &str = "S3SHIFT_WORKGROUP";
-const DATABASE_VAR: &str = "S3SHIFT_DATABASE";
-const COPY_IAM_ROLE_VAR: &str = "S3SHIFT_COPY_IAM_ROLE";
-const QUEUE_URL_VAR: &str = "S3SHIFT_QUEUE_URL";
+use s3shift_jobs::spec::overrides::{
+    COPY_IAM_ROLE, DATABASE, QUEUE_URL, SOURCE_BUCKET, STAGING_BUCKET, Setting, WORKGROUP,
+};
 
 /// The job file's deployment-specific fields, for an account whose names differ from the file's: the ECS task
 /// definitions (deploy/compute.yaml) set them from the stacks' outputs. Validated like the fields they replace.
@@ -37,41 +34,36 @@ const QUEUE_URL_VAR: &str = "S3SHIFT_QUEUE_URL";
 #[command(next_help_heading = "Deployment (replace fields of the job file)")]
 pub(crate) struct DeployArgs {
     /// The ingestion bucket (source.bucket).
-    #[arg(long, value_name = "BUCKET", env = SOURCE_BUCKET_VAR)]
+    #[arg(long, value_name = "BUCKET", env = SOURCE_BUCKET.var)]
     source_bucket: Option<String>,
     /// The staging bucket (staging.bucket).
-    #[arg(long, value_name = "BUCKET", env = STAGING_BUCKET_VAR)]
+    #[arg(long, value_name = "BUCKET", env = STAGING_BUCKET.var)]
     staging_bucket: Option<String>,
     /// The Redshift Serverless workgroup (warehouse.workgroup).
-    #[arg(long, value_name = "NAME", env = WORKGROUP_VAR)]
+    #[arg(long, value_name = "NAME", env = WORKGROUP.var)]
     workgroup: Option<String>,
     /// The database (warehouse.database).
-    #[arg(long, value_name = "NAME", env = DATABASE_VAR)]
+    #[arg(long, value_name = "NAME", env = DATABASE.var)]
     database: Option<String>,
     /// The role COPY reads the staging bucket with: `default` or an ARN (warehouse.copy_iam_role).
-    #[arg(long, value_name = "ARN", env = COPY_IAM_ROLE_VAR)]
+    #[arg(long, value_name = "ARN", env = COPY_IAM_ROLE.var)]
     copy_iam_role: Option<String>,
     /// The event queue's URL (source.events.queue_url; the job file must have [source.events]).
-    #[arg(long, value_name = "URL", env = QUEUE_URL_VAR)]
+    #[arg(long, value_name = "URL", env = QUEUE_URL.var)]
     queue_url: Option<String>,
 }
 
 impl DeployArgs {
     /// What these replace, each naming its flag and variable.
     pub(crate) fn overrides(&self) -> Overrides {
-        let given = |value: &Option<String>, flag: &str, var: &str| {
-            value.as_ref().map(|value| Override {
-                value: value.clone(),
-                from: format!("--{flag} or {var}"),
-            })
-        };
+        let given = |value: &Option<String>, setting: Setting| value.as_deref().map(|v| setting.given(v));
         Overrides {
-            source_bucket: given(&self.source_bucket, "source-bucket", SOURCE_BUCKET_VAR),
-            staging_bucket: given(&self.staging_bucket, "staging-bucket", STAGING_BUCKET_VAR),
-            workgroup: given(&self.workgroup, "workgroup", WORKGROUP_VAR),
-            database: given(&self.database, "database", DATABASE_VAR),
-            copy_iam_role: given(&self.copy_iam_role, "copy-iam-role", COPY_IAM_ROLE_VAR),
-            queue_url: given(&self.queue_url, "queue-url", QUEUE_URL_VAR),
+            source_bucket: given(&self.source_bucket, SOURCE_BUCKET),
+            staging_bucket: given(&self.staging_bucket, STAGING_BUCKET),
+            workgroup: given(&self.workgroup, WORKGROUP),
+            database: given(&self.database, DATABASE),
+            copy_iam_role: given(&self.copy_iam_role, COPY_IAM_ROLE),
+            queue_url: given(&self.queue_url, QUEUE_URL),
         }
     }
 }

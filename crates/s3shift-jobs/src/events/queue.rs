@@ -116,10 +116,10 @@ impl EventQueue {
         if e.code()
             .is_some_and(|c| c.contains("NonExistentQueue") || c.contains("QueueDoesNotExist"))
         {
-            problem.push_str(
-                " Check [source.events] queue_url in the job file (or S3SHIFT_QUEUE_URL, which replaces it) and the \
-                 region.",
-            );
+            problem.push_str(&format!(
+                " Check [source.events] queue_url in the job file (or {}, which replaces it) and the region.",
+                crate::spec::overrides::QUEUE_URL.var
+            ));
         }
         Error::Queue {
             queue: self.url.clone(),

@@ -53,29 +53,23 @@ impl JobSpec {
     /// file's field (which a flag or variable could replace), or the flag or variable that replaced it.
     pub fn bucket_origin(&self, bucket: &str) -> Option<(&'static str, String)> {
         let file = self.file.display();
-        let origin = |field: &str, o: &Option<Override>, flag: &str, var: &str| match o {
-            Some(o) => format!("{} (replacing {field} in {file})", o.from),
-            None => format!("{field} in {file} (replaced by --{flag} or {var} when set)"),
+        let origin = |o: &Option<Override>, setting: overrides::Setting| match o {
+            Some(o) => format!("{} (replacing {} in {file})", o.from, setting.field),
+            None => format!(
+                "{} in {file} (replaced by {} when set)",
+                setting.field,
+                setting.given_by()
+            ),
         };
         if bucket == self.config.source.bucket {
             Some((
                 "source",
-                origin(
-                    "source.bucket",
-                    &self.overrides.source_bucket,
-                    "source-bucket",
-                    "S3SHIFT_SOURCE_BUCKET",
-                ),
+                origin(&self.overrides.source_bucket, overrides::SOURCE_BUCKET),
             ))
         } else if bucket == self.config.staging.bucket {
             Some((
                 "staging",
-                origin(
-                    "staging.bucket",
-                    &self.overrides.staging_bucket,
-                    "staging-bucket",
-                    "S3SHIFT_STAGING_BUCKET",
-                ),
+                origin(&self.overrides.staging_bucket, overrides::STAGING_BUCKET),
             ))
         } else {
             None

@@ -3,6 +3,70 @@
 use super::JobConfig;
 use crate::Error;
 
+/// One deployment-specific field of a job file and the flag and environment variable that replace it: the one
+/// place their names are spelled (the CLI's flags, the errors and the task definitions' tests read them here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// The job file's field (`source.bucket`).
+    pub field: &'static str,
+    /// The flag, without its dashes (`source-bucket`).
+    pub flag: &'static str,
+    /// The environment variable (`S3SHIFT_SOURCE_BUCKET`).
+    pub var: &'static str,
+}
+
+impl Setting {
+    /// Where a value given for it came from, as errors name it: `--source-bucket or S3SHIFT_SOURCE_BUCKET`.
+    pub fn given_by(&self) -> String {
+        format!("--{} or {}", self.flag, self.var)
+    }
+
+    /// An override of this setting by `value`.
+    pub fn given(&self, value: &str) -> Override {
+        Override {
+            value: value.to_owned(),
+            from: self.given_by(),
+        }
+    }
+}
+
+/// `source.bucket`.
+pub const SOURCE_BUCKET: Setting = Setting {
+    field: "source.bucket",
+    flag: "source-bucket",
+    var: "S3SHIFT_SOURCE_BUCKET",
+};
+/// `staging.bucket`.
+pub const STAGING_BUCKET: Setting = Setting {
+    field: "staging.bucket",
+    flag: "staging-bucket",
+    var: "S3SHIFT_STAGING_BUCKET",
+};
+/// `warehouse.workgroup`.
+pub const WORKGROUP: Setting = Setting {
+    field: "warehouse.workgroup",
+    flag: "workgroup",
+    var: "S3SHIFT_WORKGROUP",
+};
+/// `warehouse.database`.
+pub const DATABASE: Setting = Setting {
+    field: "warehouse.database",
+    flag: "database",
+    var: "S3SHIFT_DATABASE",
+};
+/// `warehouse.copy_iam_role`.
+pub const COPY_IAM_ROLE: Setting = Setting {
+    field: "warehouse.copy_iam_role",
+    flag: "copy-iam-role",
+    var: "S3SHIFT_COPY_IAM_ROLE",
+};
+/// `source.events.queue_url`.
+pub const QUEUE_URL: Setting = Setting {
+    field: "source.events.queue_url",
+    flag: "queue-url",
+    var: "S3SHIFT_QUEUE_URL",
+};
+
 /// A value given outside the job file for one of its deployment-specific fields, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Override {
@@ -36,12 +100,12 @@ impl Overrides {
     /// The overrides that are set, by the job-file field they replace.
     pub fn fields(&self) -> impl Iterator<Item = (&'static str, &Override)> {
         [
-            ("source.bucket", &self.source_bucket),
-            ("staging.bucket", &self.staging_bucket),
-            ("warehouse.workgroup", &self.workgroup),
-            ("warehouse.database", &self.database),
-            ("warehouse.copy_iam_role", &self.copy_iam_role),
-            ("source.events.queue_url", &self.queue_url),
+            (SOURCE_BUCKET.field, &self.source_bucket),
+            (STAGING_BUCKET.field, &self.staging_bucket),
+            (WORKGROUP.field, &self.workgroup),
+            (DATABASE.field, &self.database),
+            (COPY_IAM_ROLE.field, &self.copy_iam_role),
+            (QUEUE_URL.field, &self.queue_url),
         ]
         .into_iter()
         .filter_map(|(field, o)| o.as_ref().map(|o| (field, o)))
