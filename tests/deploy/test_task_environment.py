@@ -214,7 +214,20 @@ class TaskEnvironment(unittest.TestCase):
         (migrate,) = tasks(d.stacks["migrate"], "migrate")
         env = self.environment(migrate[2])
         self.assertEqual(
-            set(env), {"S3SHIFT_LOG_FORMAT", "S3SHIFT_WORKGROUP", "S3SHIFT_DATABASE", "S3SHIFT_ADMIN_SECRET_ARN"}
+            set(env),
+            {
+                "S3SHIFT_LOG_FORMAT",
+                "S3SHIFT_WORKGROUP",
+                "S3SHIFT_DATABASE",
+                "S3SHIFT_ADMIN_SECRET_ARN",
+                "S3SHIFT_COPY_IAM_ROLE",
+                "S3SHIFT_LOADER_ROLES",
+            },
+        )
+        # The loader's ASSUMEROLE grant names the role the jobs' COPY names.
+        self.assertEqual(
+            d.resolve("migrate", env["S3SHIFT_COPY_IAM_ROLE"]),
+            d.resolve("warehouse", namespace["DefaultIamRoleArn"]),
         )
         self.assertEqual(d.resolve("migrate", env["S3SHIFT_WORKGROUP"]), d.resolve("warehouse", workgroup["WorkgroupName"]))
         self.assertEqual(d.resolve("migrate", env["S3SHIFT_DATABASE"]), d.resolve("warehouse", namespace["DbName"]))

@@ -315,3 +315,42 @@ async fn only_the_loader_may_copy_with_the_copy_role_and_the_preflight_names_wha
     );
     stack.assert_exactly_once(2).await;
 }
+
+/// Issue 28 item 2: the order of migrate and a task's first run does not matter. A task that signs in before
+/// migrate made `s3shift_loader` gets none of its tag's roles (here the `nobody` identity, whose tag names none);
+/// migrate, told the task roles (`S3SHIFT_LOADER_ROLES`, as deploy/migrate.yaml sets it), grants the loader role
+/// to the users that exist and leaves the others to their tags; the task then loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_ran_before_migrate_loads_after_it() {
+    let stack = Stack::start(BIN, "").await;
+    stack.put_settled("api-up", &["uploads/a.jpg"]).await;
+    let env = stack.shipped_job_env("api-up");
+    let early = stack.run_as("nobody", &["run", "api-images"], &env).await;
+    assert_ne!(early.status.code(), Some(0), "{}", stderr(&early));
+    assert!(stderr(&early).contains("migrate"), "{}", stderr(&early));
+
+    let mut admin_env = env.clone();
+    admin_env.push(s3shift_testkit::stack::admin_secret());
+    admin_env.push((
+        "S3SHIFT_LOADER_ROLES",
+        "arn:aws:iam::000000000000:role/s3shift-local-nobody,arn:aws:iam::000000000000:role/not-yet-signed-in"
+            .to_owned(),
+    ));
+    let migrated = stack
+        .run_as("migrator", &["migrate", "api-images"], &admin_env)
+        .await;
+    let out = stdout(&migrated);
+    assert_eq!(migrated.status.code(), Some(0), "{}", stderr(&migrated));
+    assert!(
+        out.contains("loader IAMR:s3shift-local-nobody: granted s3shift_loader"),
+        "{out}"
+    );
+    assert!(
+        out.contains("loader IAMR:not-yet-signed-in: not signed in yet"),
+        "{out}"
+    );
+
+    let run = stack.run_as("nobody", &["run", "api-images"], &env).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    stack.assert_exactly_once(1).await;
+}

@@ -157,11 +157,91 @@ pub async fn grant_job(api: &DataApi, spec: &JobSpec) -> Result<Vec<String>> {
     Ok(statements)
 }
 
+/// What migrate did for one loader identity (see [`grant_loader_users`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoaderGrant {
+    /// The user exists: it now holds `s3shift_loader` directly, whatever its tag gave it at sign-in.
+    Granted(String),
+    /// The user has not signed in yet: its first sign-in maps its `RedshiftDbRoles` tag to `s3shift_loader`,
+    /// which exists now.
+    NotSignedIn(String),
+}
+
+/// The database user an IAM role signs in as through the Data API: `IAMR:<role name>` ("Authenticating a
+/// scheduled query": `IAMR:MyRedshiftQEv2Scheduler`); the name is the ARN's last path segment.
+///
+/// # Errors
+/// [`Error::Config`] when `arn` is not an IAM role ARN.
+pub fn database_user_of_role(arn: &str) -> Result<String> {
+    let name = arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(":role/"))
+        .map(|(_, path)| path.rsplit('/').next().unwrap_or(path))
+        .filter(|n| {
+            !n.is_empty()
+                && n.len() <= 64
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        })
+        .ok_or_else(|| Error::Config {
+            file: std::path::PathBuf::from("--loader-role"),
+            field: "loader role".into(),
+            problem: format!("{arn:?} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+        })?;
+    Ok(format!("IAMR:{name}"))
+}
+
+/// Grants `s3shift_loader` to the database users of the task roles `role_arns`, the ones that exist.
+///
+/// Why: a task role's tag (`RedshiftDbRoles`) gives its user the loader role at sign-in, but roles that do not
+/// exist then are ignored ("Defining database roles to grant to federated users in Amazon Redshift
+/// Serverless"), and a task that ran before migrate signed in before `s3shift_loader` existed. A direct grant
+/// makes the order of migrate and the first run not matter. A user is looked up in PG_USER first (GRANT to a user
+/// that does not exist fails): one that has not signed in yet gets the role from its tag when it does.
+///
+/// # Errors
+/// A role ARN that is not one, or the warehouse's error.
+pub async fn grant_loader_users(api: &DataApi, role_arns: &[String]) -> Result<Vec<LoaderGrant>> {
+    let mut out = Vec::new();
+    for arn in role_arns {
+        let user = database_user_of_role(arn)?;
+        let known = api
+            .query(
+                "SELECT usename FROM pg_user WHERE usename = :user",
+                &[("user", user.clone())],
+            )
+            .await?;
+        if known.rows.is_empty() {
+            out.push(LoaderGrant::NotSignedIn(user));
+            continue;
+        }
+        api.execute(&format!("GRANT ROLE s3shift_loader TO \"{user}\""), &[])
+            .await?;
+        out.push(LoaderGrant::Granted(user));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use s3shift_core::schema::{IMAGES, ddl_columns};
     use s3shift_testkit::repo::manifest_dir;
+
+    #[test]
+    fn a_task_role_signs_in_as_iamr_and_its_name() {
+        let user = |arn: &str| database_user_of_role(arn).ok();
+        assert_eq!(
+            user("arn:aws:iam::123456789012:role/prod-s3shift-api-task").as_deref(),
+            Some("IAMR:prod-s3shift-api-task")
+        );
+        assert_eq!(
+            user("arn:aws:iam::123456789012:role/service/ecs/api").as_deref(),
+            Some("IAMR:api")
+        );
+        assert_eq!(user("arn:aws:iam::1:user/alice"), None);
+        assert_eq!(user("arn:aws:iam::1:role/x\"; drop"), None);
+    }
 
     #[test]
     fn embedded_list_is_the_sql_folder() -> std::io::Result<()> {

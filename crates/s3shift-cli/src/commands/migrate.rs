@@ -21,6 +21,17 @@ pub(crate) struct MigrateArgs {
     /// identity, which must then be a database superuser.
     #[arg(long, env = "S3SHIFT_ADMIN_SECRET_ARN", value_name = "ARN")]
     pub(crate) admin_secret_arn: Option<String>,
+    /// The jobs' task roles: their database users (`IAMR:<name>`) get s3shift_loader directly, so that a task
+    /// that signed in before migrate made the role loads at its next run. Repeat, or separate with commas (the
+    /// migrate task of deploy/migrate.yaml names both task roles). A user that has not signed in yet is left to
+    /// its tag.
+    #[arg(
+        long = "loader-role",
+        env = "S3SHIFT_LOADER_ROLES",
+        value_name = "ARN",
+        value_delimiter = ','
+    )]
+    pub(crate) loader_roles: Vec<String>,
 }
 
 pub(crate) fn run(args: &MigrateArgs) -> Result<u8> {
@@ -35,9 +46,23 @@ pub(crate) fn run(args: &MigrateArgs) -> Result<u8> {
         let granted = s3shift_jobs::migrate::grant_job(&api, &spec)
             .await
             .with_context(|| format!("granting the loader role what job {} needs", spec.name()))?;
+        let loaders = s3shift_jobs::migrate::grant_loader_users(&api, &args.loader_roles)
+            .await
+            .context("granting s3shift_loader to the task roles' database users")?;
         let mut out = std::io::stdout().lock();
         for statement in granted {
             writeln!(out, "job {}: {statement}", spec.name())?;
+        }
+        for l in loaders {
+            match l {
+                s3shift_jobs::migrate::LoaderGrant::Granted(user) => {
+                    writeln!(out, "loader {user}: granted s3shift_loader")?;
+                }
+                s3shift_jobs::migrate::LoaderGrant::NotSignedIn(user) => writeln!(
+                    out,
+                    "loader {user}: not signed in yet; its RedshiftDbRoles tag gives it s3shift_loader when it does"
+                )?,
+            }
         }
         Ok(code)
     })

@@ -25,6 +25,7 @@
 //!   COPY`). Conservative where the page is silent: a grant ON default covers `IAM_ROLE default` only, and one
 //!   on an ARN covers `IAM_ROLE '<that ARN>'` only (a deployment reports that a grant on default did not
 //!   cover COPY naming the default role's ARN).
+//! - PG_USER: the database's users (`usename`, `usesuper`), readable by every user, as in PostgreSQL.
 //! - The refusal reads like Redshift's ("Examples" of GRANT: `permission denied for relation test`).
 //!
 //! Conservative where the pages are silent: `CREATE TABLE ... (LIKE parent)` needs SELECT on the parent;
@@ -67,6 +68,7 @@ INSERT INTO s3shift_acl.assumerole SELECT '*', 'public', c
   WHERE NOT EXISTS (SELECT 1 FROM s3shift_acl.seeded WHERE what = 'public defaults');
 INSERT INTO s3shift_acl.seeded SELECT 'public defaults'
   WHERE NOT EXISTS (SELECT 1 FROM s3shift_acl.seeded WHERE what = 'public defaults');
+CREATE OR REPLACE VIEW main.pg_user AS SELECT name AS usename, superuser AS usesuper FROM s3shift_acl.users;
 ";
 
 /// The schema of the catalog above, which no statement may touch.
@@ -76,7 +78,12 @@ const PUBLIC_SCHEMA: &str = "main";
 /// How the database itself is keyed in the catalog (schema name of a database-level grant).
 const DATABASE: &str = "";
 /// Relations of the public schema every user may read (the system views the stand-in provides).
-const SYSTEM_RELATIONS: &[&str] = &["svv_columns", "sys_load_history", "sys_load_error_detail"];
+const SYSTEM_RELATIONS: &[&str] = &[
+    "svv_columns",
+    "sys_load_history",
+    "sys_load_error_detail",
+    "pg_user",
+];
 
 /// The database user a statement runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
