@@ -862,7 +862,7 @@ impl Engine {
     /// catalog or runs in a session (it must see its own uncommitted changes), else the cached committed one.
     fn catalog(&self, conn: &Connection, own: bool) -> Result<Arc<access::Catalog>, String> {
         if own {
-            return access::Catalog::load(conn).map(Arc::new);
+            return access::Catalog::load(conn).map(Arc::new).map_err(String::from);
         }
         let generation = self.generation.load(Ordering::SeqCst);
         if let Some((g, c)) = lock(&self.catalog_cache).as_ref()

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use super::super::lex::Tok;
+use super::error::{AclError, Denied};
 use super::grants::{
-    ASSUMEROLE_COMMANDS, DATABASE_PRIVILEGES, SCHEMA_PRIVILEGES, TABLE_PRIVILEGES, err, not_supported,
+    ASSUMEROLE_COMMANDS, DATABASE_PRIVILEGES, SCHEMA_PRIVILEGES, TABLE_PRIVILEGES, not_supported,
 };
 use super::{Catalog, DbUser, Object};
 
@@ -18,7 +19,7 @@ pub(crate) fn answer_functions(
     user: &DbUser,
     database: &str,
     toks: Vec<Tok>,
-) -> Result<Vec<Tok>, String> {
+) -> Result<Vec<Tok>, AclError> {
     const NAMES: [&str; 4] = [
         "has_table_privilege",
         "has_schema_privilege",
@@ -84,14 +85,17 @@ pub(crate) fn answer_functions(
             match toks.get(j) {
                 Some(t) if t.is_punct(",") => j += 1,
                 Some(t) if t.is_punct(")") => break,
-                _ => return Err(err(format!("syntax error in {fname}"))),
+                _ => return Err(AclError::SyntaxIn { function: fname }),
             }
         }
         let (who, object, privilege) = match args.as_slice() {
             [o, p] => (user.clone(), o.clone(), p.to_ascii_lowercase()),
             [u, o, p] => {
                 let Some(superuser) = catalog.user(u) else {
-                    return Err(err(format!("user \"{u}\" does not exist")));
+                    return Err(AclError::Missing {
+                        kind: "user",
+                        name: u.clone(),
+                    });
                 };
                 (
                     DbUser {
@@ -102,16 +106,19 @@ pub(crate) fn answer_functions(
                     p.to_ascii_lowercase(),
                 )
             }
-            _ => return Err(err(format!("function {} does not exist", fname.to_lowercase()))),
+            _ => return Err(AclError::NoFunction(fname.to_lowercase())),
         };
         let answer = if fname == "HAS_ASSUMEROLE_PRIVILEGE" {
             if who.name != user.name && !user.superuser {
-                return Err(err(
-                    "permission denied: a user can only view its own ASSUMEROLE privileges",
-                ));
+                return Err(AclError::Denied(Denied::SuperuserOnly(
+                    "a user can only view its own ASSUMEROLE privileges",
+                )));
             }
             if !ASSUMEROLE_COMMANDS.contains(&privilege.as_str()) {
-                return Err(err(format!("unrecognized command type: \"{privilege}\"")));
+                return Err(AclError::Unrecognized {
+                    what: "command",
+                    value: privilege,
+                });
             }
             catalog.may_assume(&who, &object, &privilege)
         } else if fname == "HAS_DATABASE_PRIVILEGE" {
@@ -121,15 +128,24 @@ pub(crate) fn answer_functions(
                 privilege
             };
             if !DATABASE_PRIVILEGES.contains(&privilege.as_str()) {
-                return Err(err(format!("unrecognized privilege type: \"{privilege}\"")));
+                return Err(AclError::Unrecognized {
+                    what: "privilege",
+                    value: privilege,
+                });
             }
             if object.trim_matches('"') != database {
-                return Err(err(format!("database \"{object}\" does not exist")));
+                return Err(AclError::Missing {
+                    kind: "database",
+                    name: object,
+                });
             }
             catalog.holds(&who, &Object::Database, &privilege)
         } else if fname == "HAS_TABLE_PRIVILEGE" {
             if !TABLE_PRIVILEGES.contains(&privilege.as_str()) {
-                return Err(err(format!("unrecognized privilege type: \"{privilege}\"")));
+                return Err(AclError::Unrecognized {
+                    what: "privilege",
+                    value: privilege,
+                });
             }
             let parts: Vec<String> = object
                 .split('.')
@@ -137,14 +153,20 @@ pub(crate) fn answer_functions(
                 .map(|p| if p == "public" { "main".to_owned() } else { p })
                 .collect();
             let Some((schema, rel)) = catalog.resolve(&parts) else {
-                return Err(err(format!("relation \"{object}\" does not exist")));
+                return Err(AclError::Missing {
+                    kind: "relation",
+                    name: object,
+                });
             };
             schema.is_empty()
                 || (catalog.holds(&who, &Object::Schema(schema.clone()), "usage")
                     && catalog.holds(&who, &Object::Relation(schema, rel), &privilege))
         } else {
             if !SCHEMA_PRIVILEGES.contains(&privilege.as_str()) {
-                return Err(err(format!("unrecognized privilege type: \"{privilege}\"")));
+                return Err(AclError::Unrecognized {
+                    what: "privilege",
+                    value: privilege,
+                });
             }
             let object = if object == "public" {
                 "main".to_owned()
@@ -152,7 +174,10 @@ pub(crate) fn answer_functions(
                 object
             };
             if !catalog.schema_exists(&object) {
-                return Err(err(format!("schema \"{object}\" does not exist")));
+                return Err(AclError::Missing {
+                    kind: "schema",
+                    name: object,
+                });
             }
             catalog.holds(&who, &Object::Schema(object), &privilege)
         };

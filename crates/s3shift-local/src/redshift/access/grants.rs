@@ -4,7 +4,8 @@
 use duckdb::Connection;
 
 use super::super::lex::Tok;
-use super::{Catalog, DbUser, Object, role_key, sql_err, user_key};
+use super::error::{AclError, Denied};
+use super::{Catalog, DbUser, Object, role_key, user_key};
 
 /// Table privileges (REVOKE's list, the longest of the pages).
 pub(super) const TABLE_PRIVILEGES: &[&str] = &[
@@ -73,12 +74,8 @@ pub(crate) enum AclStatement {
 /// The commands ASSUMEROLE is granted for (GRANT; HAS_ASSUMEROLE_PRIVILEGE's `cmd_type`).
 pub(super) const ASSUMEROLE_COMMANDS: &[&str] = &["copy", "unload", "external function", "create model"];
 
-pub(super) fn err(m: impl Into<String>) -> String {
-    format!("ERROR: {}", m.into())
-}
-
-pub(super) fn not_supported(what: &str) -> String {
-    err(format!("s3shift-local does not support {what}"))
+pub(super) fn not_supported(what: &str) -> AclError {
+    AclError::NotSupported(what.to_owned())
 }
 
 struct Cursor<'a> {
@@ -97,11 +94,11 @@ impl<'a> Cursor<'a> {
         }
         yes
     }
-    fn expect(&mut self, kw: &str) -> Result<(), String> {
+    fn expect(&mut self, kw: &str) -> Result<(), AclError> {
         if self.eat(kw) {
             Ok(())
         } else {
-            Err(err(format!("syntax error at or near \"{}\"", self.here())))
+            Err(AclError::Syntax { near: self.here() })
         }
     }
     fn here(&self) -> String {
@@ -109,17 +106,17 @@ impl<'a> Cursor<'a> {
             .get(self.i)
             .map_or_else(|| "end of input".into(), |t| t.text().to_owned())
     }
-    fn ident(&mut self) -> Result<String, String> {
+    fn ident(&mut self) -> Result<String, AclError> {
         let t = self.s.get(self.i).and_then(|t| t.ident());
         match t {
             Some(n) => {
                 self.i += 1;
                 Ok(n)
             }
-            None => Err(err(format!("syntax error at or near \"{}\"", self.here()))),
+            None => Err(AclError::Syntax { near: self.here() }),
         }
     }
-    fn name(&mut self) -> Result<Vec<String>, String> {
+    fn name(&mut self) -> Result<Vec<String>, AclError> {
         let mut parts = vec![self.ident()?];
         while self.s.get(self.i).is_some_and(|t| t.is_punct(".")) {
             self.i += 1;
@@ -134,17 +131,17 @@ impl<'a> Cursor<'a> {
         }
         yes
     }
-    fn done(&self) -> Result<(), String> {
+    fn done(&self) -> Result<(), AclError> {
         match self.s.get(self.i) {
             None => Ok(()),
             Some(t) if t.is_punct(";") => Ok(()),
-            Some(_) => Err(err(format!("syntax error at or near \"{}\"", self.here()))),
+            Some(_) => Err(AclError::Syntax { near: self.here() }),
         }
     }
 }
 
 /// The privilege statement in `toks`, if it is one.
-pub(crate) fn parse_acl(toks: &[Tok]) -> Result<Option<AclStatement>, String> {
+pub(crate) fn parse_acl(toks: &[Tok]) -> Result<Option<AclStatement>, AclError> {
     let s: Vec<&Tok> = toks.iter().filter(|t| !matches!(t, Tok::Space(_))).collect();
     let mut c = Cursor { s, i: 0 };
     if c.eat("create") {
@@ -199,7 +196,7 @@ pub(crate) fn parse_acl(toks: &[Tok]) -> Result<Option<AclStatement>, String> {
         } else if c.eat("revoke") {
             true
         } else {
-            return Err(err(format!("syntax error at or near \"{}\"", c.here())));
+            return Err(AclError::Syntax { near: c.here() });
         };
         let privileges = privilege_list(&mut c, TABLE_PRIVILEGES)?;
         c.expect("on")?;
@@ -299,7 +296,7 @@ pub(crate) fn parse_acl(toks: &[Tok]) -> Result<Option<AclStatement>, String> {
 }
 
 /// The rest of GRANT / REVOKE ASSUMEROLE, after the keyword.
-fn assume_role(c: &mut Cursor<'_>, revoke: bool) -> Result<AclStatement, String> {
+fn assume_role(c: &mut Cursor<'_>, revoke: bool) -> Result<AclStatement, AclError> {
     c.expect("on")?;
     let roles = if c.eat("all") {
         vec!["*".to_owned()]
@@ -309,7 +306,7 @@ fn assume_role(c: &mut Cursor<'_>, revoke: bool) -> Result<AclStatement, String>
         let mut v = Vec::new();
         loop {
             let Some(arn) = c.s.get(c.i).and_then(|t| t.string_value()) else {
-                return Err(err(format!("syntax error at or near \"{}\"", c.here())));
+                return Err(AclError::Syntax { near: c.here() });
             };
             c.i += 1;
             v.push(arn);
@@ -337,7 +334,7 @@ fn assume_role(c: &mut Cursor<'_>, revoke: bool) -> Result<AclStatement, String>
             c.expect("model")?;
             commands.push("create model".to_owned());
         } else {
-            return Err(err(format!("syntax error at or near \"{}\"", c.here())));
+            return Err(AclError::Syntax { near: c.here() });
         }
         if !c.comma() {
             break;
@@ -352,7 +349,7 @@ fn assume_role(c: &mut Cursor<'_>, revoke: bool) -> Result<AclStatement, String>
     })
 }
 
-fn privilege_list(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<String>, String> {
+fn privilege_list(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<String>, AclError> {
     if c.eat("all") {
         let _ = c.eat("privileges");
         return Ok(allowed.iter().map(|p| (*p).to_owned()).collect());
@@ -365,7 +362,10 @@ fn privilege_list(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<String>, S
             return Err(not_supported("column-level privileges"));
         }
         if !allowed.contains(&p.as_str()) {
-            return Err(err(format!("unrecognized privilege type: \"{p}\"")));
+            return Err(AclError::Unrecognized {
+                what: "privilege",
+                value: p,
+            });
         }
         out.push(p);
         if !c.comma() {
@@ -375,7 +375,7 @@ fn privilege_list(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<String>, S
     Ok(out)
 }
 
-fn grantees(c: &mut Cursor<'_>) -> Result<Vec<Grantee>, String> {
+fn grantees(c: &mut Cursor<'_>) -> Result<Vec<Grantee>, AclError> {
     let mut out = Vec::new();
     loop {
         if c.eat("role") {
@@ -395,27 +395,38 @@ fn grantees(c: &mut Cursor<'_>) -> Result<Vec<Grantee>, String> {
 }
 
 /// Checks that each grantee exists.
-fn check_grantees(catalog: &Catalog, to: &[Grantee]) -> Result<(), String> {
+fn check_grantees(catalog: &Catalog, to: &[Grantee]) -> Result<(), AclError> {
     for g in to {
         if let Some(r) = g.strip_prefix("r:") {
             if !catalog.role_exists(r) {
-                return Err(err(format!("role \"{r}\" does not exist")));
+                return Err(AclError::Missing {
+                    kind: "role",
+                    name: r.to_owned(),
+                });
             }
         } else if let Some(u) = g.strip_prefix("u:")
             && catalog.user(u).is_none()
         {
-            return Err(err(format!("user \"{u}\" does not exist")));
+            return Err(AclError::Missing {
+                kind: "user",
+                name: u.to_owned(),
+            });
         }
     }
     Ok(())
 }
 
-fn exec(conn: &Connection, sql: &str, args: &[&dyn duckdb::ToSql]) -> Result<(), String> {
-    conn.execute(sql, args).map(|_| ()).map_err(|e| sql_err(&e))
+fn exec(conn: &Connection, sql: &str, args: &[&dyn duckdb::ToSql]) -> Result<(), AclError> {
+    conn.execute(sql, args).map(|_| ()).map_err(AclError::from)
 }
 
 /// Runs a privilege statement for `user`.
-pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database: &str) -> Result<(), String> {
+pub(crate) fn run(
+    conn: &Connection,
+    user: &DbUser,
+    st: &AclStatement,
+    database: &str,
+) -> Result<(), AclError> {
     let catalog = match st {
         AclStatement::Privileges { .. } => Catalog::load(conn)?,
         _ => Catalog::load_privileges(conn)?,
@@ -423,22 +434,28 @@ pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database:
     match st {
         AclStatement::CreateRole(name) => {
             if !user.superuser {
-                return Err(err("permission denied to create role"));
+                return Err(AclError::Denied(Denied::To("create role")));
             }
             if catalog.role_exists(name) {
-                return Err(err(format!("role \"{name}\" already exists")));
+                return Err(AclError::Exists {
+                    kind: "role",
+                    name: name.clone(),
+                });
             }
             exec(conn, "INSERT INTO s3shift_acl.roles VALUES (?)", &[name])
         }
         AclStatement::DropRole { name, if_exists } => {
             if !user.superuser {
-                return Err(err("permission denied to drop role"));
+                return Err(AclError::Denied(Denied::To("drop role")));
             }
             if !catalog.role_exists(name) {
                 return if *if_exists {
                     Ok(())
                 } else {
-                    Err(err(format!("role \"{name}\" does not exist")))
+                    Err(AclError::Missing {
+                        kind: "role",
+                        name: name.clone(),
+                    })
                 };
             }
             exec(conn, "DELETE FROM s3shift_acl.roles WHERE name = ?", &[name])?;
@@ -471,9 +488,9 @@ pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database:
         } => {
             // "Only a database superuser can grant or revoke the ASSUMEROLE permission" (GRANT, usage notes).
             if !user.superuser {
-                return Err(err(
-                    "permission denied: only a superuser may grant or revoke the ASSUMEROLE permission",
-                ));
+                return Err(AclError::Denied(Denied::SuperuserOnly(
+                    "only a superuser may grant or revoke the ASSUMEROLE permission",
+                )));
             }
             check_grantees(&catalog, to)?;
             for g in to {
@@ -517,18 +534,21 @@ pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database:
         }
         AclStatement::Membership { roles, to, revoke } => {
             if !user.superuser {
-                return Err(err("permission denied to grant role"));
+                return Err(AclError::Denied(Denied::To("grant role")));
             }
             for r in roles {
                 if !catalog.role_exists(r) {
-                    return Err(err(format!("role \"{r}\" does not exist")));
+                    return Err(AclError::Missing {
+                        kind: "role",
+                        name: r.to_owned(),
+                    });
                 }
             }
             check_grantees(&catalog, to)?;
             for r in roles {
                 for g in to {
                     if g == "public" {
-                        return Err(err("cannot grant a role to PUBLIC"));
+                        return Err(AclError::RoleToPublic);
                     }
                     exec(
                         conn,
@@ -556,10 +576,16 @@ pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database:
             let objects: Vec<Object> = match on {
                 On::Database(d) => {
                     if d != database {
-                        return Err(err(format!("database \"{d}\" does not exist")));
+                        return Err(AclError::Missing {
+                            kind: "database",
+                            name: d.clone(),
+                        });
                     }
                     if !user.superuser {
-                        return Err(err(format!("permission denied for database {d}")));
+                        return Err(AclError::Denied(Denied::For {
+                            kind: "database",
+                            name: d.clone(),
+                        }));
                     }
                     vec![Object::Database]
                 }
@@ -568,7 +594,10 @@ pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database:
                     let mut out = Vec::new();
                     for name in v {
                         let Some((schema, rel)) = catalog.resolve(name) else {
-                            return Err(err(format!("relation \"{}\" does not exist", name.join("."))));
+                            return Err(AclError::Missing {
+                                kind: "relation",
+                                name: name.join("."),
+                            });
                         };
                         if schema.is_empty() {
                             return Err(not_supported("GRANT on a temporary table"));
@@ -590,9 +619,18 @@ pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database:
             for object in &objects {
                 if !user.superuser && !catalog.owns(&user.name, object) {
                     return Err(match object {
-                        Object::Relation(_, n) => err(format!("permission denied for relation {n}")),
-                        Object::Schema(s) => err(format!("permission denied for schema {s}")),
-                        Object::Database => err(format!("permission denied for database {database}")),
+                        Object::Relation(_, n) => AclError::Denied(Denied::For {
+                            kind: "relation",
+                            name: n.clone(),
+                        }),
+                        Object::Schema(s) => AclError::Denied(Denied::For {
+                            kind: "schema",
+                            name: s.clone(),
+                        }),
+                        Object::Database => AclError::Denied(Denied::For {
+                            kind: "database",
+                            name: database.to_owned(),
+                        }),
                     });
                 }
                 let (schema, name) = object.keys();
@@ -630,9 +668,9 @@ pub(crate) fn run(conn: &Connection, user: &DbUser, st: &AclStatement, database:
                 for_users.clone()
             };
             if !user.superuser && owners.iter().any(|o| *o != user.name) {
-                return Err(err(
-                    "permission denied: only a superuser may alter the default privileges of another user",
-                ));
+                return Err(AclError::Denied(Denied::SuperuserOnly(
+                    "only a superuser may alter the default privileges of another user",
+                )));
             }
             let schemas: Vec<Option<&String>> = if schemas.is_empty() {
                 vec![None]

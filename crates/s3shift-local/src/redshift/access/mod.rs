@@ -37,6 +37,9 @@
 //! batch commits or rolls back with it. SVV_COLUMNS stays visible to every user, as it is by default ("SVV_COLUMNS
 //! is visible to all users by default"; metadata security is not modelled).
 
+mod error;
+
+use error::AclError;
 mod functions;
 mod grants;
 mod needs;
@@ -100,26 +103,22 @@ fn role_key(name: &str) -> String {
     format!("r:{name}")
 }
 
-fn sql_err(e: &duckdb::Error) -> String {
-    format!("ERROR: privilege catalog: {e}")
-}
-
 /// Records a user's sign-in: creates the user on first sign-in and makes its tag's roles (those that exist) its
 /// tag memberships. Writes only when something changed.
-pub(crate) fn sign_in(conn: &Connection, user: &DbUser, tag_roles: &[String]) -> Result<(), String> {
+pub(crate) fn sign_in(conn: &Connection, user: &DbUser, tag_roles: &[String]) -> Result<(), AclError> {
     let known: i64 = conn
         .query_row(
             "SELECT count(*) FROM s3shift_acl.users WHERE name = ?",
             [&user.name],
             |r| r.get(0),
         )
-        .map_err(|e| sql_err(&e))?;
+        .map_err(AclError::from)?;
     if known == 0 {
         conn.execute(
             "INSERT INTO s3shift_acl.users VALUES (?, ?)",
             duckdb::params![user.name, user.superuser],
         )
-        .map_err(|e| sql_err(&e))?;
+        .map_err(AclError::from)?;
     }
     let catalog = Catalog::load_privileges(conn)?;
     let mut want: Vec<String> = Vec::new();
@@ -140,24 +139,24 @@ pub(crate) fn sign_in(conn: &Connection, user: &DbUser, tag_roles: &[String]) ->
             "DELETE FROM s3shift_acl.members WHERE member = ? AND via_tag",
             [user_key(&user.name)],
         )
-        .map_err(|e| sql_err(&e))?;
+        .map_err(AclError::from)?;
         for r in &want {
             conn.execute(
                 "INSERT INTO s3shift_acl.members VALUES (?, ?, true)",
                 [r, &user_key(&user.name)],
             )
-            .map_err(|e| sql_err(&e))?;
+            .map_err(AclError::from)?;
         }
     }
     Ok(())
 }
 
-fn strings(conn: &Connection, sql: &str, args: &[&dyn duckdb::ToSql]) -> Result<Vec<String>, String> {
-    let mut stmt = conn.prepare(sql).map_err(|e| sql_err(&e))?;
+fn strings(conn: &Connection, sql: &str, args: &[&dyn duckdb::ToSql]) -> Result<Vec<String>, AclError> {
+    let mut stmt = conn.prepare(sql).map_err(AclError::from)?;
     let rows = stmt
         .query_map(args, |r| r.get::<_, String>(0))
-        .map_err(|e| sql_err(&e))?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(|e| sql_err(&e))
+        .map_err(AclError::from)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(AclError::from)
 }
 
 /// An object privileges are held on.
@@ -202,17 +201,17 @@ pub(crate) struct Catalog {
 
 impl Catalog {
     /// Reads it through `conn` (so a batch sees its own uncommitted changes).
-    pub(crate) fn load(conn: &Connection) -> Result<Self, String> {
+    pub(crate) fn load(conn: &Connection) -> Result<Self, AclError> {
         Self::read(conn, true)
     }
 
     /// Reads the privilege catalog only, without the database's relations and schemas (enough for statements
     /// about roles and users).
-    pub(crate) fn load_privileges(conn: &Connection) -> Result<Self, String> {
+    pub(crate) fn load_privileges(conn: &Connection) -> Result<Self, AclError> {
         Self::read(conn, false)
     }
 
-    fn read(conn: &Connection, with_relations: bool) -> Result<Self, String> {
+    fn read(conn: &Connection, with_relations: bool) -> Result<Self, AclError> {
         let mut sql = "SELECT 'user', name, CAST(superuser AS VARCHAR), NULL, NULL FROM s3shift_acl.users
                  UNION ALL SELECT 'role', name, NULL, NULL, NULL FROM s3shift_acl.roles
                  UNION ALL SELECT 'member', role, member, NULL, NULL FROM s3shift_acl.members
@@ -230,7 +229,7 @@ impl Catalog {
                    WHERE database_name <> 'temp'",
             );
         }
-        let mut stmt = conn.prepare(&sql).map_err(|e| sql_err(&e))?;
+        let mut stmt = conn.prepare(&sql).map_err(AclError::from)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
@@ -241,10 +240,10 @@ impl Catalog {
                     r.get::<_, Option<String>>(4)?,
                 ))
             })
-            .map_err(|e| sql_err(&e))?;
+            .map_err(AclError::from)?;
         let mut c = Catalog::default();
         for row in rows {
-            let (kind, a, b, c3, d) = row.map_err(|e| sql_err(&e))?;
+            let (kind, a, b, c3, d) = row.map_err(AclError::from)?;
             match kind.as_str() {
                 "user" => {
                     c.users.insert(a, b.as_deref() == Some("true"));
@@ -391,7 +390,7 @@ pub(crate) fn authorize(
     user: &DbUser,
     toks: &[Tok],
     database: &str,
-) -> Result<Vec<needs::Effect>, String> {
+) -> Result<Vec<needs::Effect>, AclError> {
     let plan = needs::analyse(toks)?;
     if user.superuser || plan.needs.is_empty() {
         return Ok(plan.effects);
@@ -405,7 +404,7 @@ pub(crate) fn authorize(
 
 /// The tables (`schema.table`, temporary ones left out) a statement reads and those it writes, for the
 /// serializable check (see `concurrency`).
-pub(crate) fn touched(catalog: &Catalog, toks: &[Tok]) -> Result<(Vec<String>, Vec<String>), String> {
+pub(crate) fn touched(catalog: &Catalog, toks: &[Tok]) -> Result<(Vec<String>, Vec<String>), AclError> {
     let (reads, writes) = needs::analyse(toks)?.tables();
     let resolve = |names: Vec<Vec<String>>| {
         names
@@ -420,7 +419,7 @@ pub(crate) fn touched(catalog: &Catalog, toks: &[Tok]) -> Result<(Vec<String>, V
 
 /// Records what a successful statement changed: the owner of what it created (with the default privileges of
 /// its creator), and the grants of what it dropped.
-pub(crate) fn record(conn: &Connection, user: &DbUser, effects: &[needs::Effect]) -> Result<(), String> {
+pub(crate) fn record(conn: &Connection, user: &DbUser, effects: &[needs::Effect]) -> Result<(), AclError> {
     for e in effects {
         match e {
             needs::Effect::Created { schema, name } => {
@@ -438,7 +437,7 @@ pub(crate) fn record(conn: &Connection, user: &DbUser, effects: &[needs::Effect]
                         duckdb::params![schema, name],
                         |r| r.get(0),
                     )
-                    .map_err(|e| sql_err(&e))?;
+                    .map_err(AclError::from)?;
                 if owned > 0 {
                     continue; // IF NOT EXISTS on an existing object, or OR REPLACE: owner and grants stay
                 }
@@ -446,14 +445,14 @@ pub(crate) fn record(conn: &Connection, user: &DbUser, effects: &[needs::Effect]
                     "INSERT INTO s3shift_acl.owners VALUES (?, ?, ?)",
                     duckdb::params![schema, name, user.name],
                 )
-                .map_err(|e| sql_err(&e))?;
+                .map_err(AclError::from)?;
                 if name.is_some() {
                     conn.execute(
                         "INSERT INTO s3shift_acl.grants SELECT ?, ?, grantee, privilege FROM s3shift_acl.default_grants \
                          WHERE owner = ? AND (schema_name IS NULL OR schema_name = ?)",
                         duckdb::params![schema, name, user.name, schema],
                     )
-                    .map_err(|e| sql_err(&e))?;
+                    .map_err(AclError::from)?;
                 }
             }
             needs::Effect::Dropped { schema, name } => {
@@ -465,7 +464,7 @@ pub(crate) fn record(conn: &Connection, user: &DbUser, effects: &[needs::Effect]
                         ),
                         duckdb::params![schema, name, name],
                     )
-                    .map_err(|e| sql_err(&e))?;
+                    .map_err(AclError::from)?;
                 }
             }
         }
@@ -481,7 +480,7 @@ pub(crate) fn answer_privilege_functions(
     user: &DbUser,
     database: &str,
     toks: Vec<Tok>,
-) -> Result<Vec<Tok>, String> {
+) -> Result<Vec<Tok>, AclError> {
     functions::answer_functions(catalog, user, database, toks)
 }
 
@@ -508,7 +507,7 @@ pub(crate) fn changes_catalog(toks: &[Tok]) -> bool {
 /// Whether the statement is `DROP TABLE [IF EXISTS] name` of an unqualified name that is a temporary table of
 /// this session. Such a drop touches nobody else's catalog: it needs no privilege (a session owns its temporary
 /// tables), records no effect and leaves cached catalogs valid. The load batch ends with one.
-pub(crate) fn drops_temporary(conn: &Connection, toks: &[Tok]) -> Result<bool, String> {
+pub(crate) fn drops_temporary(conn: &Connection, toks: &[Tok]) -> Result<bool, AclError> {
     let words: Vec<&Tok> = toks.iter().filter(|t| !matches!(t, Tok::Space(_))).collect();
     let mut i = 2;
     if !(words.first().is_some_and(|t| t.is("drop")) && words.get(1).is_some_and(|t| t.is("table"))) {
@@ -530,7 +529,7 @@ pub(crate) fn drops_temporary(conn: &Connection, toks: &[Tok]) -> Result<bool, S
             [&name],
             |r| r.get(0),
         )
-        .map_err(|e| sql_err(&e))?;
+        .map_err(AclError::from)?;
     Ok(n > 0)
 }
 
@@ -540,6 +539,6 @@ pub(crate) fn run_acl(
     user: &DbUser,
     statement: &AclStatement,
     database: &str,
-) -> Result<(), String> {
+) -> Result<(), AclError> {
     grants::run(conn, user, statement, database)
 }

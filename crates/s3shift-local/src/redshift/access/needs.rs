@@ -6,6 +6,7 @@
 //! function. A name that resolves to no relation is left to the engine, which answers "does not exist".
 
 use super::super::lex::Tok;
+use super::error::{AclError, Denied};
 use super::{Catalog, DbUser, Object};
 
 /// A privilege a statement needs on an object named in it.
@@ -65,26 +66,35 @@ impl Analysis {
 
 impl Need {
     /// Refuses with Redshift's words unless `user` holds this.
-    pub(crate) fn check(&self, catalog: &Catalog, user: &DbUser, database: &str) -> Result<(), String> {
+    pub(crate) fn check(&self, catalog: &Catalog, user: &DbUser, database: &str) -> Result<(), AclError> {
         if user.superuser {
             return Ok(());
         }
         match &self.target {
             Target::Database => {
                 if !catalog.holds(user, &Object::Database, self.privilege) {
-                    return Err(format!("ERROR: permission denied for database {database}"));
+                    return Err(AclError::Denied(Denied::For {
+                        kind: "database",
+                        name: database.to_owned(),
+                    }));
                 }
             }
             Target::Schema(s) => {
                 if catalog.schema_exists(s)
                     && !catalog.holds(user, &Object::Schema(s.clone()), self.privilege)
                 {
-                    return Err(format!("ERROR: permission denied for schema {}", shown(s)));
+                    return Err(AclError::Denied(Denied::For {
+                        kind: "schema",
+                        name: shown(s).to_string(),
+                    }));
                 }
             }
             Target::OwnerOfSchema(s) => {
                 if catalog.schema_exists(s) && !catalog.owns(&user.name, &Object::Schema(s.clone())) {
-                    return Err(format!("ERROR: must be owner of schema {}", shown(s)));
+                    return Err(AclError::NotOwner {
+                        kind: "schema",
+                        name: shown(s).to_string(),
+                    });
                 }
             }
             Target::Relation(name) | Target::OwnerOf(name) => {
@@ -96,15 +106,24 @@ impl Need {
                 }
                 let object = Object::Schema(schema.clone());
                 if !catalog.holds(user, &object, "usage") {
-                    return Err(format!("ERROR: permission denied for schema {}", shown(&schema)));
+                    return Err(AclError::Denied(Denied::For {
+                        kind: "schema",
+                        name: shown(&schema).to_string(),
+                    }));
                 }
                 let relation = Object::Relation(schema, rel.clone());
                 if matches!(self.target, Target::OwnerOf(_)) {
                     if !catalog.owns(&user.name, &relation) {
-                        return Err(format!("ERROR: must be owner of relation {rel}"));
+                        return Err(AclError::NotOwner {
+                            kind: "relation",
+                            name: rel.to_string(),
+                        });
                     }
                 } else if !catalog.holds(user, &relation, self.privilege) {
-                    return Err(format!("ERROR: permission denied for relation {rel}"));
+                    return Err(AclError::Denied(Denied::For {
+                        kind: "relation",
+                        name: rel.to_string(),
+                    }));
                 }
             }
         }
@@ -243,7 +262,7 @@ fn relations(s: &[&Tok]) -> Vec<(usize, Vec<String>)> {
 }
 
 /// Reads what `toks` (one statement) needs.
-pub(crate) fn analyse(toks: &[Tok]) -> Result<Analysis, String> {
+pub(crate) fn analyse(toks: &[Tok]) -> Result<Analysis, AclError> {
     let s: Vec<&Tok> = toks.iter().filter(|t| !matches!(t, Tok::Space(_))).collect();
     let mut a = Analysis::default();
     let w = |i: usize| word(s.get(i));
