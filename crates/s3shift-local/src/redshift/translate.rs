@@ -70,16 +70,69 @@ const ENCODINGS: &[&str] = &[
     "auto",
 ];
 
-fn err(msg: impl Into<String>) -> String {
-    format!("ERROR: {}", msg.into())
+/// Why a statement could not be planned: typed here, worded as Redshift words it by `Display`, which the
+/// engine sends.
+#[derive(Debug)]
+pub(crate) enum PlanError {
+    /// It does not parse at `near` (a token).
+    Syntax {
+        /// Where.
+        near: String,
+    },
+    /// It ends where more is needed.
+    SyntaxAtEnd,
+    /// A statement or clause Redshift has that the stand-in does not model (refused, never ignored).
+    NotSupported(String),
+    /// Something the statement needs is missing or wrong: what, in Redshift's terms.
+    Invalid(String),
+    /// The statement is empty.
+    Empty,
+    /// A privilege statement that does not parse.
+    Acl(super::access::AclError),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Self::Acl(e) = self {
+            return e.fmt(f);
+        }
+        f.write_str("ERROR: ")?;
+        match self {
+            Self::Acl(_) => Ok(()),
+            Self::Syntax { near } => write!(f, "syntax error at or near \"{near}\""),
+            Self::SyntaxAtEnd => f.write_str("syntax error at end of input"),
+            Self::NotSupported(what) => write!(f, "s3shift-local does not support {what}"),
+            Self::Invalid(what) => f.write_str(what),
+            Self::Empty => f.write_str("empty statement"),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+impl From<super::access::AclError> for PlanError {
+    fn from(e: super::access::AclError) -> Self {
+        Self::Acl(e)
+    }
+}
+
+/// At the edge: the engine passes Redshift's text.
+impl From<PlanError> for String {
+    fn from(e: PlanError) -> Self {
+        e.to_string()
+    }
+}
+
+fn err(msg: impl Into<String>) -> PlanError {
+    PlanError::Invalid(msg.into())
 }
 
 /// Plans one statement of Redshift SQL.
-pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
-    let toks = lex(sql).map_err(err)?;
+pub(crate) fn plan(sql: &str) -> Result<Plan, PlanError> {
+    let toks = lex(sql).map_err(PlanError::Invalid)?;
     let s = solid(&toks);
     let Some(first) = s.first() else {
-        return Err(err("empty statement"));
+        return Err(PlanError::Empty);
     };
     if let Some(statement) = super::access::parse_acl(&toks)? {
         return Ok(Plan::Acl(statement));
@@ -119,23 +172,25 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, String> {
         "commit" | "end" => Ok(Plan::Commit),
         "rollback" | "abort" => Ok(Plan::Rollback),
         "vacuum" | "analyze" => Ok(Plan::NoOp),
-        "copy" => super::copy::parse(&s).map(Plan::Copy).map_err(err),
+        "copy" => super::copy::parse(&s).map(Plan::Copy).map_err(PlanError::Invalid),
         "create" => plan_create(&toks, &params),
         "lock" => plan_lock(&s),
         "alter" if word(1).as_deref() == Some("database") => plan_isolation(&s),
         "drop" | "truncate" | "alter" | "comment" => simple(Kind::Nothing),
-        "unload" | "call" | "set" | "reset" | "prepare" | "execute" | "declare" | "fetch" | "close" => Err(
-            err(format!("s3shift-local does not support {}", w0.to_uppercase())),
-        ),
+        "unload" | "call" | "set" | "reset" | "prepare" | "execute" | "declare" | "fetch" | "close" => {
+            Err(PlanError::NotSupported(w0.to_uppercase()))
+        }
         _ => match first {
             Tok::Punct(p) if p == "(" => simple(Kind::Rows),
-            _ => Err(err(format!("syntax error at or near \"{}\"", first.text()))),
+            _ => Err(PlanError::Syntax {
+                near: first.text().to_owned(),
+            }),
         },
     }
 }
 
 /// `LOCK [TABLE] name [, name ...]` ("LOCK": "You can't lock views").
-fn plan_lock(s: &[&Tok]) -> Result<Plan, String> {
+fn plan_lock(s: &[&Tok]) -> Result<Plan, PlanError> {
     let mut i = 1;
     if s.get(i).is_some_and(|t| t.is("table")) {
         i += 1;
@@ -160,14 +215,18 @@ fn plan_lock(s: &[&Tok]) -> Result<Plan, String> {
         match s.get(i) {
             None => return Ok(Plan::Lock(tables)),
             Some(t) if t.is_punct(",") => i += 1,
-            Some(t) => return Err(err(format!("syntax error at or near \"{}\"", t.text()))),
+            Some(t) => {
+                return Err(PlanError::Syntax {
+                    near: t.text().to_owned(),
+                });
+            }
         }
     }
 }
 
 /// `ALTER DATABASE name ISOLATION LEVEL { SERIALIZABLE | SNAPSHOT [ISOLATION] }` (What's New, May 2022: the
 /// level "can be changed using the Amazon Redshift CREATE or ALTER DATABASE ISOLATION LEVEL SQL commands").
-fn plan_isolation(s: &[&Tok]) -> Result<Plan, String> {
+fn plan_isolation(s: &[&Tok]) -> Result<Plan, PlanError> {
     use super::concurrency::Isolation;
     let is = |i: usize, w: &str| s.get(i).is_some_and(|t| t.is(w));
     if !(is(3, "isolation") && is(4, "level")) {
@@ -288,7 +347,7 @@ fn dotted(s: &[&Tok], mut i: usize) -> Option<(Vec<String>, usize)> {
     Some((parts, i))
 }
 
-fn plan_create(toks: &[Tok], params: &[String]) -> Result<Plan, String> {
+fn plan_create(toks: &[Tok], params: &[String]) -> Result<Plan, PlanError> {
     let s = solid(toks);
     let mut i = 1;
     let mut temp = false;
@@ -304,7 +363,7 @@ fn plan_create(toks: &[Tok], params: &[String]) -> Result<Plan, String> {
         i += 1;
     }
     let Some(what) = s.get(i) else {
-        return Err(err("syntax error at end of input"));
+        return Err(PlanError::SyntaxAtEnd);
     };
     if what.is("view") || what.is("materialized") {
         return plan_view(toks, params);
@@ -322,13 +381,15 @@ fn plan_create(toks: &[Tok], params: &[String]) -> Result<Plan, String> {
         || what.is("function")
         || what.is("procedure")
     {
-        return Err(err(format!(
-            "s3shift-local does not support CREATE {}",
+        return Err(PlanError::NotSupported(format!(
+            "CREATE {}",
             what.text().to_uppercase()
         )));
     }
     if !what.is("table") {
-        return Err(err(format!("syntax error at or near \"{}\"", what.text())));
+        return Err(PlanError::Syntax {
+            near: what.text().to_owned(),
+        });
     }
     i += 1;
     let mut if_not_exists = false;
@@ -361,7 +422,7 @@ fn plan_create(toks: &[Tok], params: &[String]) -> Result<Plan, String> {
     })
 }
 
-fn plan_view(toks: &[Tok], params: &[String]) -> Result<Plan, String> {
+fn plan_view(toks: &[Tok], params: &[String]) -> Result<Plan, PlanError> {
     // Late-binding views: DuckDB views bind late anyway, so the clause is dropped.
     let mut out: Vec<Tok> = toks.to_vec();
     let sol: Vec<usize> = (0..out.len())
@@ -382,7 +443,7 @@ fn plan_view(toks: &[Tok], params: &[String]) -> Result<Plan, String> {
 }
 
 /// Rewrites CREATE TABLE ... (columns) attributes for DuckDB.
-fn rewrite_create_table(toks: &[Tok]) -> Result<String, String> {
+fn rewrite_create_table(toks: &[Tok]) -> Result<String, PlanError> {
     let open = toks
         .iter()
         .position(|t| t.is_punct("("))
@@ -418,9 +479,9 @@ fn rewrite_create_table(toks: &[Tok]) -> Result<String, String> {
             // Table constraints: informational in Redshift, so not enforced here either.
             continue;
         }
-        let name = head
-            .ident()
-            .ok_or_else(|| err(format!("syntax error at or near \"{}\"", head.text())))?;
+        let name = head.ident().ok_or_else(|| PlanError::Syntax {
+            near: head.text().to_owned(),
+        })?;
         columns.push(name.clone());
         let mut out: Vec<String> = vec![head.text().to_owned()];
         let mut check: Option<String> = None;
@@ -458,8 +519,8 @@ fn rewrite_create_table(toks: &[Tok]) -> Result<String, String> {
                     j += 1;
                 }
             } else if t.is("identity") || (t.is("generated") && s.iter().any(|t| t.is("identity"))) {
-                return Err(err(format!(
-                    "s3shift-local does not support IDENTITY columns (column \"{name}\")"
+                return Err(PlanError::NotSupported(format!(
+                    "IDENTITY columns (column \"{name}\")"
                 )));
             } else if (t.is("varchar")
                 || t.is("nvarchar")
@@ -560,8 +621,8 @@ fn rewrite_create_table(toks: &[Tok]) -> Result<String, String> {
         } else if t.is_punct(";") {
             j += 1;
         } else {
-            return Err(err(format!(
-                "s3shift-local does not support the table attribute \"{}\"",
+            return Err(PlanError::NotSupported(format!(
+                "the table attribute \"{}\"",
                 t.text()
             )));
         }
@@ -614,21 +675,25 @@ mod tests {
         assert!(
             plan("CREATE TABLE t (a INT) SORTKEY (b)")
                 .unwrap_err()
+                .to_string()
                 .contains("\"b\" named in SORTKEY")
         );
         assert!(
             plan("CREATE TABLE t (a INT ENCODE fancy)")
                 .unwrap_err()
+                .to_string()
                 .contains("fancy")
         );
         assert!(
             plan("CREATE TABLE t (a INT) DISTSTYLE sideways")
                 .unwrap_err()
+                .to_string()
                 .contains("DISTSTYLE")
         );
         assert!(
             plan("CREATE TABLE t (a INT IDENTITY(1,1))")
                 .unwrap_err()
+                .to_string()
                 .contains("IDENTITY")
         );
         assert!(sql(plan("CREATE TABLE t (a VARCHAR(MAX))").unwrap()).contains("<= 65535"));
@@ -668,6 +733,7 @@ mod tests {
         assert!(
             plan("UNLOAD ('select 1') TO 's3://x'")
                 .unwrap_err()
+                .to_string()
                 .contains("UNLOAD")
         );
     }

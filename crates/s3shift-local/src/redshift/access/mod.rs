@@ -39,7 +39,7 @@
 
 mod error;
 
-use error::AclError;
+pub(crate) use error::AclError;
 mod functions;
 mod grants;
 mod needs;
