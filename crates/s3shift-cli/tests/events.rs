@@ -393,3 +393,24 @@ async fn a_run_longer_than_the_visibility_timeout_keeps_its_messages_hidden() {
     stack.assert_exactly_once(8).await;
     assert_eq!(stack.queue_depth(&queue).await, (0, 0), "every message deleted");
 }
+
+/// Issue 27 item 11: queues live in memory, notifications in the folder; a notification whose queue is gone
+/// (as after `local` restarts) is found, so that `local` names it with the fix at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_to_a_queue_that_is_gone_is_named() {
+    let stack = Stack::start(BIN, "").await;
+    let queue = stack.enable_events(5, "").await;
+    assert!(
+        stack
+            .local
+            .notifications_to_missing_queues()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    stack.sqs().delete_queue().queue_url(&queue).send().await.unwrap();
+    let orphans = stack.local.notifications_to_missing_queues().await.unwrap();
+    assert_eq!(orphans.len(), 1, "{orphans:?}");
+    assert_eq!(orphans[0].0, "uploads");
+    assert!(orphans[0].1.ends_with(":uploads-events"), "{orphans:?}");
+}

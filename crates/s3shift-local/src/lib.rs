@@ -47,6 +47,14 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A request to the stack's own S3 server failed.
+    #[error("{op} on the S3 stand-in: {message}")]
+    S3 {
+        /// The operation.
+        op: &'static str,
+        /// What the client said.
+        message: String,
+    },
     /// The listening socket could not be bound.
     #[error("binding {addr}: {source}")]
     Bind {

@@ -107,6 +107,38 @@ impl LocalStack {
         )
     }
 
+    /// The event notifications of the stack's buckets whose queue does not exist: (bucket, queue ARN). SQS's
+    /// queues live in memory, while buckets and their notification configurations live in the folder, so after
+    /// a restart over the same folder every notification points at a queue that is gone, and the uploads'
+    /// events are dropped (S3 itself would refuse such a configuration when it is put, "Amazon S3 Event
+    /// Notifications"; here the queue went away after). `local` names them at start, with the fix.
+    pub async fn notifications_to_missing_queues(&self) -> Result<Vec<(String, String)>> {
+        let client = self.s3_client();
+        fn fail<E: std::error::Error + 'static>(op: &'static str) -> impl Fn(E) -> crate::Error {
+            move |e| crate::Error::S3 {
+                op,
+                message: s3shift_core::text::error_chain(&e),
+            }
+        }
+        let buckets = client.list_buckets().send().await.map_err(fail("ListBuckets"))?;
+        let queues = self.sqs.queues();
+        let mut out = Vec::new();
+        for bucket in buckets.buckets().iter().filter_map(|b| b.name()) {
+            let config = client
+                .get_bucket_notification_configuration()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(fail("GetBucketNotificationConfiguration"))?;
+            for q in config.queue_configurations() {
+                if !queues.has_arn(q.queue_arn()) {
+                    out.push((bucket.to_owned(), q.queue_arn().to_owned()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Stops both servers, the Data API first (its COPY may be reading from S3).
     pub async fn stop(self) {
         self.redshift.stop().await;

@@ -117,6 +117,21 @@ async fn serve(args: &LocalArgs) -> Result<u8> {
         "s3shift local: SQS at {} (queues in memory)",
         stack.sqs.endpoint_url()
     )?;
+    // Queues live in memory: after a restart over the same folder, the buckets' notifications name queues
+    // that are gone. Said once, with the fix, instead of a warning per upload.
+    match stack.notifications_to_missing_queues().await {
+        Ok(orphans) => {
+            for (bucket, arn) in orphans {
+                let name = arn.rsplit(':').next().unwrap_or(&arn);
+                tracing::warn!(bucket = %bucket, queue = %arn,
+                    "s3://{bucket} sends its event notifications to queue {name}, which does not exist: queues \
+                     live in memory and did not survive the restart. Create it again (aws sqs create-queue \
+                     --queue-name {name}, with its dead-letter queue) or remove the notification; until then \
+                     the events of its uploads are dropped");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot check the buckets' event notifications"),
+    }
     writeln!(out, "# To point the AWS CLI, boto3 or s3shift at them:")?;
     writeln!(out, "export AWS_ENDPOINT_URL_S3={}", server.endpoint_url())?;
     writeln!(
