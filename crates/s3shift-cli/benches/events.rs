@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use s3shift_testkit::bench::{Measured, timed_run};
+use s3shift_testkit::bench::{Measured, numbers_below, timed_run};
 use s3shift_testkit::{Stack, repo};
 
 const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
@@ -43,26 +43,11 @@ async fn seed_loaded(stack: &Stack, n: usize) {
     // The ledger rows in one statement: 0..n from a cross join of digit tables (Redshift has no row generator
     // on compute nodes), keys built as above.
     let t = Instant::now();
-    let digits = (0..10)
-        .map(|d| format!("SELECT {d} AS n"))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let mut places = 1;
-    while 10usize.pow(places as u32) < n {
-        places += 1;
-    }
-    let from = (0..places)
-        .map(|p| format!("d AS d{p}"))
-        .collect::<Vec<_>>()
-        .join(" CROSS JOIN ");
-    let number = (0..places)
-        .map(|p| format!("d{p}.n * {}", 10usize.pow(p as u32)))
-        .collect::<Vec<_>>()
-        .join(" + ");
+    let numbers = numbers_below(n as u64);
     let sql = format!(
         "INSERT INTO s3shift.loaded_objects (source, bucket, object_key, version_id, etag, size_bytes, last_modified, \
          expires_at, status, run_id, loaded_at) \
-         WITH d AS ({digits}), i AS (SELECT {number} AS n FROM {from}) \
+         {numbers} \
          SELECT 'api', 'uploads', CASE WHEN n % 2 = 0 THEN 'a' ELSE 'b' END || '/' || LPAD(CAST(n / 1000 AS VARCHAR), 4, '0') \
          || '/' || LPAD(CAST(n AS VARCHAR), 8, '0') || '.jpg', NULL, '{EMPTY_ETAG}', 0, \
          CAST('2026-12-01 00:00:00+00' AS TIMESTAMPTZ), NULL, 'empty', 'seed', CAST('2026-12-01 00:00:00+00' AS TIMESTAMPTZ) \

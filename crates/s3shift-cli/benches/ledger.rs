@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use s3shift_local::s3::FaultConfig;
 use s3shift_testkit::Stack;
-use s3shift_testkit::bench::{Measured, timed_run};
+use s3shift_testkit::bench::{Measured, numbers_below, timed_run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_s3shift");
 const NEW: usize = 1_000;
@@ -34,26 +34,11 @@ const PER_DAY: u64 = 50_000;
 /// Seeds `n` rows into the ledger and the curated table, oldest first, the newest an hour ago.
 async fn seed(stack: &Stack, n: u64) {
     let t = Instant::now();
-    let digits = (0..10)
-        .map(|d| format!("SELECT {d} AS n"))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let mut places = 1;
-    while 10u64.pow(places) < n {
-        places += 1;
-    }
-    let from = (0..places)
-        .map(|p| format!("d AS d{p}"))
-        .collect::<Vec<_>>()
-        .join(" CROSS JOIN ");
-    let number = (0..places)
-        .map(|p| format!("d{p}.n * {}", 10u64.pow(p)))
-        .collect::<Vec<_>>()
-        .join(" + ");
+    let numbers = numbers_below(n);
     let newest = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     let ms_per_row = 86_400_000 / PER_DAY;
     let rows = format!(
-        "WITH d AS ({digits}), i AS (SELECT {number} AS n FROM {from}) SELECT n, 'a/' || MD5(CAST(n AS \
+        "{numbers} SELECT n, 'a/' || MD5(CAST(n AS \
          VARCHAR)) || '.jpg' AS object_key, '\"' || MD5('e' || CAST(n AS VARCHAR)) || '\"' AS etag, CAST('{newest}' AS TIMESTAMPTZ) - CAST(CAST({n} - 1 - n \
          AS BIGINT) * {ms_per_row} / 1000 AS INTEGER) * INTERVAL '1 second' AS last_modified FROM i WHERE n < {n}"
     );

@@ -44,3 +44,26 @@ pub async fn timed_run(stack: &Stack, bin: &str, job: &Path) -> Measured {
         summary,
     }
 }
+
+/// A `WITH` prefix whose CTE `i` holds the integers `0..n` in column `n`, built from a cross join of digit
+/// tables (Redshift has no row generator on compute nodes, and the stand-in takes the same SQL): for seeding
+/// millions of rows in one statement. Rows past `n` are left to the caller's `WHERE n < {n}`.
+pub fn numbers_below(n: u64) -> String {
+    let digits = (0..10)
+        .map(|d| format!("SELECT {d} AS n"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut places = 1;
+    while 10u64.pow(places) < n {
+        places += 1;
+    }
+    let from = (0..places)
+        .map(|p| format!("d AS d{p}"))
+        .collect::<Vec<_>>()
+        .join(" CROSS JOIN ");
+    let number = (0..places)
+        .map(|p| format!("d{p}.n * {}", 10u64.pow(p)))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    format!("WITH d AS ({digits}), i AS (SELECT {number} AS n FROM {from})")
+}

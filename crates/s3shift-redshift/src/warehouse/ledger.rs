@@ -24,7 +24,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::client::{DataApi, Value};
-use crate::sql::TableName;
+use crate::sql::{TableName, safe_literal};
 use crate::{Error, Result};
 
 /// Most keys one ledger lookup statement names ([`LedgerTable::lookup_keys`]).
@@ -232,25 +232,30 @@ impl LedgerTable {
     }
 
     /// Deletes the rows of `window`'s source and bucket older than its start: rows no statement reads again (see
-    /// the module's "Retention"). One statement; returns the rows deleted.
+    /// the module's "Retention"). One batch, which first takes the load lock as every s3shift writer of the
+    /// schema does (`crate::sql::LoadSql`), so that a prune never makes a concurrent load fail with a
+    /// serialization conflict under SERIALIZABLE, nor the reverse. Returns the rows deleted.
     pub async fn prune(&self, api: &DataApi, window: LedgerWindow<'_>) -> Result<u64> {
-        let done = api
-            .execute(
-                &format!(
-                    "DELETE FROM {} WHERE source = :source AND bucket = :bucket AND last_modified < \
-                     CAST(:since AS TIMESTAMPTZ)",
-                    self.table
-                ),
-                &[
-                    ("source", window.source.to_owned()),
-                    ("bucket", window.bucket.to_owned()),
-                    ("since", stamp(window.since)),
-                ],
-            )
-            .await?;
+        let fences = self.table.sibling(crate::sql::FENCE_TABLE)?;
+        let statements = [
+            format!("LOCK {fences}"),
+            format!(
+                "DELETE FROM {} WHERE source = {} AND bucket = {} AND last_modified < CAST({} AS TIMESTAMPTZ)",
+                self.table,
+                safe_literal("source name", window.source)?,
+                safe_literal("bucket", window.bucket)?,
+                // To the microsecond, in the `T` form a checked literal may hold (as the runs row's start).
+                safe_literal(
+                    "window start",
+                    &window.since.format("%Y-%m-%dT%H:%M:%S%.6f+00").to_string()
+                )?,
+            ),
+        ];
+        let id = api.submit_batch(&statements).await?;
+        let done = api.wait(&id).await?;
         Ok(done
             .result_rows
-            .first()
+            .get(1)
             .map_or(0, |n| u64::try_from(*n).unwrap_or(0)))
     }
 
