@@ -47,38 +47,122 @@ LEFT JOIN (
 WHERE c.database_name NOT IN ('system');
 "#;
 
+/// Why a catalog lookup, `CREATE TABLE ... (LIKE ...)` or a view replacement failed; shown in Redshift's words.
+#[derive(Debug)]
+pub(crate) enum CatalogError {
+    /// A table name of more than two parts (as written).
+    BadName(String),
+    /// No such table (as written).
+    NoRelation(String),
+    /// The table's DDL cannot be read back.
+    NoDefinition(String),
+    /// A replacing view's query has another number of columns.
+    ViewColumnCount,
+    /// A replacing view renames a column.
+    ViewColumnName {
+        /// The view's column.
+        old: String,
+        /// The query's.
+        new: String,
+    },
+    /// A replacing view changes a column's type.
+    ViewColumnType {
+        /// The column.
+        column: String,
+        /// Its type, as Redshift names it.
+        old: String,
+        /// The query's.
+        new: String,
+    },
+    /// The statement does not split into tokens.
+    Lex(super::lex::LexError),
+    /// DuckDB failed.
+    Duck(duckdb::Error),
+}
+
+impl std::fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Self::Duck(e) = self {
+            return f.write_str(&redshift_error(&e.to_string()));
+        }
+        f.write_str("ERROR: ")?;
+        match self {
+            Self::BadName(name) => write!(f, "bad table name {name}"),
+            Self::NoRelation(name) => write!(f, "relation \"{name}\" does not exist"),
+            Self::NoDefinition(name) => write!(f, "cannot read the definition of {name}"),
+            Self::ViewColumnCount => f.write_str("cannot change number of columns in view"),
+            Self::ViewColumnName { old, new } => {
+                write!(f, "cannot change name of view column \"{old}\" to \"{new}\"")
+            }
+            Self::ViewColumnType { column, old, new } => {
+                write!(
+                    f,
+                    "cannot change data type of view column \"{column}\" from {old} to {new}"
+                )
+            }
+            Self::Lex(e) => e.fmt(f),
+            Self::Duck(_) => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for CatalogError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Lex(e) => Some(e),
+            Self::Duck(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<duckdb::Error> for CatalogError {
+    fn from(e: duckdb::Error) -> Self {
+        Self::Duck(e)
+    }
+}
+
+impl From<super::lex::LexError> for CatalogError {
+    fn from(e: super::lex::LexError) -> Self {
+        Self::Lex(e)
+    }
+}
+
+/// At the edge: the engine passes Redshift's text.
+impl From<CatalogError> for String {
+    fn from(e: CatalogError) -> Self {
+        e.to_string()
+    }
+}
+
 /// (catalog, schema, columns) of a table, temp tables first for unqualified names.
 pub(crate) fn table_columns(
     conn: &Connection,
     name: &[String],
-) -> Result<(String, String, Vec<Column>), String> {
+) -> Result<(String, String, Vec<Column>), CatalogError> {
     let (schema, table) = match name {
         [t] => (None, t.clone()),
         [s, t] => (Some(s.clone()), t.clone()),
-        _ => return Err(format!("ERROR: bad table name {}", name.join("."))),
+        _ => return Err(CatalogError::BadName(name.join("."))),
     };
-    let mut stmt = conn
-        .prepare(
-            "SELECT database_name, schema_name, column_name, data_type, is_nullable FROM duckdb_columns() \
+    let mut stmt = conn.prepare(
+        "SELECT database_name, schema_name, column_name, data_type, is_nullable FROM duckdb_columns() \
              WHERE table_name = ? AND (? IS NULL OR schema_name = ?) \
              ORDER BY database_name <> 'temp', database_name, schema_name, column_index",
-        )
-        .map_err(|e| redshift_error(&e.to_string()))?;
-    let rows = stmt
-        .query_map(duckdb::params![table, schema, schema], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, bool>(4)?,
-            ))
-        })
-        .map_err(|e| redshift_error(&e.to_string()))?;
+    )?;
+    let rows = stmt.query_map(duckdb::params![table, schema, schema], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, bool>(4)?,
+        ))
+    })?;
     let mut found: Option<(String, String)> = None;
     let mut columns = Vec::new();
     for row in rows {
-        let (db, sch, col, ty, nullable) = row.map_err(|e| redshift_error(&e.to_string()))?;
+        let (db, sch, col, ty, nullable) = row?;
         let key = (db.clone(), sch.clone());
         if found.as_ref().is_some_and(|f| f != &key) {
             break;
@@ -92,18 +176,14 @@ pub(crate) fn table_columns(
         });
     }
     let Some((catalog, schema)) = found else {
-        return Err(format!("ERROR: relation \"{}\" does not exist", name.join(".")));
+        return Err(CatalogError::NoRelation(name.join(".")));
     };
     // VARCHAR byte limits live in the CHECK constraints CREATE TABLE added.
-    let mut stmt = conn
-        .prepare(
-            "SELECT constraint_text FROM duckdb_constraints() WHERE database_name = ? AND schema_name = ? \
+    let mut stmt = conn.prepare(
+        "SELECT constraint_text FROM duckdb_constraints() WHERE database_name = ? AND schema_name = ? \
              AND table_name = ? AND constraint_type = 'CHECK'",
-        )
-        .map_err(|e| redshift_error(&e.to_string()))?;
-    let checks = stmt
-        .query_map(duckdb::params![catalog, schema, table], |r| r.get::<_, String>(0))
-        .map_err(|e| redshift_error(&e.to_string()))?;
+    )?;
+    let checks = stmt.query_map(duckdb::params![catalog, schema, table], |r| r.get::<_, String>(0))?;
     for text in checks.flatten() {
         if let Some((col, limit)) = parse_length_check(&text)
             && let Some(c) = columns.iter_mut().find(|c| c.name == col)
@@ -136,11 +216,11 @@ pub(crate) fn create_like(
     if_not_exists: bool,
     name: &[String],
     source: &[String],
-) -> Result<(), String> {
+) -> Result<(), CatalogError> {
     let (schema, table) = match source {
         [t] => (None, t.clone()),
         [s, t] => (Some(s.clone()), t.clone()),
-        _ => return Err(format!("ERROR: bad table name {}", source.join("."))),
+        _ => return Err(CatalogError::BadName(source.join("."))),
     };
     let ddl: String = conn
         .query_row(
@@ -149,10 +229,10 @@ pub(crate) fn create_like(
             duckdb::params![table, schema, schema],
             |r| r.get(0),
         )
-        .map_err(|_| format!("ERROR: relation \"{}\" does not exist", source.join(".")))?;
+        .map_err(|_| CatalogError::NoRelation(source.join(".")))?;
     let open = ddl
         .find('(')
-        .ok_or_else(|| format!("ERROR: cannot read the definition of {}", source.join(".")))?;
+        .ok_or_else(|| CatalogError::NoDefinition(source.join(".")))?;
     let quoted: Vec<String> = name
         .iter()
         .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
@@ -164,15 +244,14 @@ pub(crate) fn create_like(
         quoted.join("."),
         &ddl[open..]
     );
-    conn.execute_batch(&sql)
-        .map_err(|e| redshift_error(&e.to_string()))
+    Ok(conn.execute_batch(&sql)?)
 }
 
 /// Refuses `CREATE OR REPLACE VIEW` (translated SQL) when the view exists and the new query's columns differ
 /// from its columns in number, name or type. "CREATE VIEW": "You can only replace a view with a new query that
 /// generates the identical set of columns, using the same column names and data types." DuckDB would replace
 /// it. No AWS page shows the errors; the texts are PostgreSQL's, which Redshift is reported to answer.
-pub(crate) fn check_view_replacement(conn: &Connection, sql: &str) -> Result<(), String> {
+pub(crate) fn check_view_replacement(conn: &Connection, sql: &str) -> Result<(), CatalogError> {
     if !sql
         .trim_start()
         .get(..6)
@@ -180,7 +259,7 @@ pub(crate) fn check_view_replacement(conn: &Connection, sql: &str) -> Result<(),
     {
         return Ok(());
     }
-    let toks = super::lex::lex(sql).map_err(|e| format!("ERROR: {e}"))?;
+    let toks = super::lex::lex(sql)?;
     let words: Vec<&super::lex::Tok> = toks
         .iter()
         .filter(|t| !matches!(t, super::lex::Tok::Space(_)))
@@ -215,25 +294,18 @@ pub(crate) fn check_view_replacement(conn: &Connection, sql: &str) -> Result<(),
         [.., s, v] => (s.clone(), v.clone()),
         [] => return Ok(()),
     };
-    let exists: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ? AND NOT internal",
-            duckdb::params![schema, view],
-            |r| r.get(0),
-        )
-        .map_err(|e| redshift_error(&e.to_string()))?;
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ? AND NOT internal",
+        duckdb::params![schema, view],
+        |r| r.get(0),
+    )?;
     if exists == 0 {
         return Ok(());
     }
-    let describe = |query: &str| -> Result<Vec<(String, String)>, String> {
-        let mut stmt = conn
-            .prepare(&format!("DESCRIBE {query}"))
-            .map_err(|e| redshift_error(&e.to_string()))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(|e| redshift_error(&e.to_string()))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(|e| redshift_error(&e.to_string()))
+    let describe = |query: &str| -> Result<Vec<(String, String)>, CatalogError> {
+        let mut stmt = conn.prepare(&format!("DESCRIBE {query}"))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     };
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let old = describe(&format!("{}.{}", quote(&schema), quote(&view)))?;
@@ -248,20 +320,21 @@ pub(crate) fn check_view_replacement(conn: &Connection, sql: &str) -> Result<(),
         column.0.clone_from(name);
     }
     if old.len() != new.len() {
-        return Err("ERROR: cannot change number of columns in view".into());
+        return Err(CatalogError::ViewColumnCount);
     }
     for ((old_name, old_type), (new_name, new_type)) in old.iter().zip(&new) {
         if old_name != new_name {
-            return Err(format!(
-                "ERROR: cannot change name of view column \"{old_name}\" to \"{new_name}\""
-            ));
+            return Err(CatalogError::ViewColumnName {
+                old: old_name.clone(),
+                new: new_name.clone(),
+            });
         }
         if old_type != new_type {
-            return Err(format!(
-                "ERROR: cannot change data type of view column \"{old_name}\" from {} to {}",
-                super::copy::types::redshift_name(old_type).to_lowercase(),
-                super::copy::types::redshift_name(new_type).to_lowercase()
-            ));
+            return Err(CatalogError::ViewColumnType {
+                column: old_name.clone(),
+                old: super::copy::types::redshift_name(old_type).to_lowercase(),
+                new: super::copy::types::redshift_name(new_type).to_lowercase(),
+            });
         }
     }
     Ok(())

@@ -22,7 +22,7 @@ use super::copy;
 use super::lex::lex;
 use super::results::{QueryResult, from_batches};
 use super::translate::{Kind, Plan, plan, public_is_main, render_with_params};
-use super::wording::{SERIALIZATION_CONFLICT, qualify_relation, redshift_error};
+use super::wording::{SERIALIZATION_CONFLICT, StatementError, redshift_error};
 
 /// Most statements not yet finished at once (the Data API's quota).
 pub(crate) const MAX_ACTIVE: usize = 500;
@@ -180,15 +180,6 @@ impl Drop for EndOnDrop<'_> {
     }
 }
 
-/// A refused lock or commit in Redshift's words.
-fn refusal_text(r: Refusal) -> String {
-    match r {
-        Refusal::Cancelled => "ERROR: Query cancelled on user's request".into(),
-        Refusal::Conflict { .. } => SERIALIZATION_CONFLICT.into(),
-        Refusal::Failed(e) => e,
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -226,7 +217,7 @@ impl Engine {
         conn.execute_batch(super::catalog::SETUP)
             .and_then(|()| conn.execute_batch(access::SETUP))
             .map_err(|e| format!("preparing it: {e}"))?;
-        super::zones::register(&conn)?;
+        super::zones::register(&conn).map_err(|e| format!("registering AT TIME ZONE: {e}"))?;
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
@@ -259,10 +250,8 @@ impl Engine {
         self.faults.describe_failures.take()
     }
 
-    fn connection(&self) -> Result<Connection, String> {
-        lock(&self.root)
-            .try_clone()
-            .map_err(|e| format!("ERROR: cannot open a connection: {e}"))
+    fn connection(&self) -> Result<Connection, StatementError> {
+        lock(&self.root).try_clone().map_err(StatementError::Connection)
     }
 
     pub(crate) fn new_id(&self) -> String {
@@ -307,7 +296,7 @@ impl Engine {
             return Ok(None);
         };
         let id = self.new_id();
-        let conn = self.connection()?;
+        let conn = self.connection().map_err(|e| e.to_string())?;
         sessions.insert(
             id.clone(),
             Arc::new(Session {
@@ -521,7 +510,7 @@ impl Engine {
                             .and_then(|()| conn.execute_batch(TAKE_SNAPSHOT))
                     });
                     if let Err(e) = snapshot {
-                        self.record_part(slot, n, Err(redshift_error(&e.to_string())), Duration::ZERO);
+                        self.record_part(slot, n, Err(e.into()), Duration::ZERO);
                         return self.finish_batch(slot, n, started.elapsed(), false);
                     }
                     begun = true;
@@ -569,7 +558,7 @@ impl Engine {
                 }
                 let mut r = lock(&slot.record);
                 r.status = Status::Failed;
-                r.error = Some(refusal_text(refusal));
+                r.error = Some(StatementError::Refused(refusal).to_string());
                 r.updated = now();
                 return;
             }
@@ -597,7 +586,8 @@ impl Engine {
         }
     }
 
-    fn record_part(&self, slot: &Slot, n: usize, outcome: Result<Outcome, String>, took: Duration) {
+    /// Writes a statement's outcome into its record: here a failure becomes the text clients read.
+    fn record_part(&self, slot: &Slot, n: usize, outcome: Result<Outcome, StatementError>, took: Duration) {
         let mut r = lock(&slot.record);
         let p = &mut r.parts[n];
         p.duration_ns = i64::try_from(took.as_nanos()).unwrap_or(i64::MAX);
@@ -612,7 +602,7 @@ impl Engine {
             }
             Err(e) => {
                 p.status = Status::Failed;
-                p.error = Some(e);
+                p.error = Some(e.to_string());
             }
         }
     }
@@ -654,11 +644,11 @@ impl Engine {
         r.updated = now();
     }
 
-    fn finish(&self, slot: &Slot, outcome: Result<(), String>, _n: usize) {
+    fn finish(&self, slot: &Slot, outcome: Result<(), StatementError>, _n: usize) {
         let mut r = lock(&slot.record);
         if let Err(e) = outcome {
             r.status = Status::Failed;
-            r.error = Some(e);
+            r.error = Some(e.to_string());
         }
         r.updated = now();
     }
@@ -673,9 +663,9 @@ impl Engine {
         cx: &Context<'_>,
         slot: &Slot,
         in_batch: bool,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StatementError> {
         let query_id = self.query_ids.fetch_add(1, Ordering::Relaxed);
-        let toks = public_is_main(lex(sql).map_err(|e| format!("ERROR: {e}"))?);
+        let toks = public_is_main(lex(sql)?);
         let temporary_drop = access::drops_temporary(conn, &toks)?;
         if !temporary_drop && access::changes_catalog(&toks) {
             cx.changed.set(true);
@@ -698,7 +688,7 @@ impl Engine {
         }
         if let Plan::SetIsolation(level) = &planned {
             if !cx.user.superuser {
-                return Err(format!("ERROR: must be owner of database {}", cx.database));
+                return Err(StatementError::NotDatabaseOwner(cx.database.to_owned()));
             }
             self.concurrency.set_isolation(*level);
             return Ok(Outcome {
@@ -732,7 +722,7 @@ impl Engine {
                     if matches!(refusal, Refusal::Conflict { .. }) {
                         let _ = conn.execute_batch("ROLLBACK");
                     }
-                    return Err(refusal_text(refusal));
+                    return Err(refusal.into());
                 }
                 return Ok(Outcome {
                     rows: 0,
@@ -756,7 +746,10 @@ impl Engine {
         let profiled = self.profile(conn, query_id, true);
         let outcome = self
             .run_planned(conn, planned, params, cx.database, slot, in_batch, query_id)
-            .map_err(|e| qualify_relation(sql, e));
+            .map_err(|e| StatementError::In {
+                sql: sql.to_owned(),
+                error: Box::new(e),
+            });
         if profiled {
             self.profile(conn, query_id, false);
         }
@@ -776,7 +769,7 @@ impl Engine {
         own: bool,
         user: &access::DbUser,
         role: &copy::CopyRole,
-    ) -> Result<(), String> {
+    ) -> Result<(), StatementError> {
         let (key, arn) = match role {
             copy::CopyRole::Credentials => return Ok(()),
             copy::CopyRole::Default => (
@@ -788,10 +781,10 @@ impl Engine {
         if self.catalog(conn, own)?.may_assume(user, key, "copy") {
             return Ok(());
         }
-        Err(format!(
-            "ERROR: User {} does not have ASSUMEROLE permission on IAM role \"{arn}\" for COPY",
-            user.name
-        ))
+        Err(StatementError::AssumeRole {
+            user: user.name.clone(),
+            arn,
+        })
     }
 
     /// Turns DuckDB's profiling on (writing statement `query_id`'s profile to the profile folder) or off; `false`
@@ -820,7 +813,7 @@ impl Engine {
         names: &[Vec<String>],
         owner: &str,
         slot: &Slot,
-    ) -> Result<(), String> {
+    ) -> Result<(), StatementError> {
         let catalog = self.catalog(conn, false)?;
         let mut tables = Vec::new();
         for name in names {
@@ -828,13 +821,11 @@ impl Engine {
                 Some((schema, _)) if schema.is_empty() => {}
                 Some((schema, table)) => tables.push(format!("{schema}.{table}")),
                 None => {
-                    return Err(format!("ERROR: relation \"{}\" does not exist", name.join(".")));
+                    return Err(StatementError::NoRelation(name.join(".")));
                 }
             }
         }
-        self.concurrency
-            .lock(owner, &tables, &slot.cancel)
-            .map_err(refusal_text)
+        Ok(self.concurrency.lock(owner, &tables, &slot.cancel)?)
     }
 
     /// Records a user's sign-in (see [`access::sign_in`]); sign-ins are serialised on the root connection.
@@ -860,9 +851,9 @@ impl Engine {
 
     /// The catalog a statement is checked against: read through its own connection when its run changed the
     /// catalog or runs in a session (it must see its own uncommitted changes), else the cached committed one.
-    fn catalog(&self, conn: &Connection, own: bool) -> Result<Arc<access::Catalog>, String> {
+    fn catalog(&self, conn: &Connection, own: bool) -> Result<Arc<access::Catalog>, access::AclError> {
         if own {
-            return access::Catalog::load(conn).map(Arc::new).map_err(String::from);
+            return access::Catalog::load(conn).map(Arc::new);
         }
         let generation = self.generation.load(Ordering::SeqCst);
         if let Some((g, c)) = lock(&self.catalog_cache).as_ref()
@@ -870,7 +861,9 @@ impl Engine {
         {
             return Ok(c.clone());
         }
-        let fresh = self.connection()?;
+        let fresh = self
+            .connection()
+            .map_err(|e| access::AclError::Engine(e.to_string()))?;
         let c = Arc::new(access::Catalog::load(&fresh)?);
         *lock(&self.catalog_cache) = Some((generation, c.clone()));
         Ok(c)
@@ -886,7 +879,7 @@ impl Engine {
         slot: &Slot,
         in_batch: bool,
         query_id: i64,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, StatementError> {
         let done = |rows: i64, result: Option<QueryResult>| {
             Ok(Outcome {
                 rows,
@@ -897,20 +890,18 @@ impl Engine {
         match planned {
             // A batch is already one transaction: its own BEGIN/END are accepted and change nothing.
             Plan::Begin | Plan::Commit if in_batch => done(0, None),
-            Plan::Rollback if in_batch => {
-                Err("ERROR: ROLLBACK inside a batch: the batch is rolled back".into())
-            }
+            Plan::Rollback if in_batch => Err(StatementError::RollbackInBatch),
             Plan::Begin => conn
                 .execute_batch("BEGIN TRANSACTION")
-                .map_err(|e| redshift_error(&e.to_string()))
+                .map_err(StatementError::from)
                 .and(done(0, None)),
             Plan::Commit => conn
                 .execute_batch("COMMIT")
-                .map_err(|e| redshift_error(&e.to_string()))
+                .map_err(StatementError::from)
                 .and(done(0, None)),
             Plan::Rollback => conn
                 .execute_batch("ROLLBACK")
-                .map_err(|e| redshift_error(&e.to_string()))
+                .map_err(StatementError::from)
                 .and(done(0, None)),
             Plan::NoOp => done(0, None),
             // `run_one` runs privilege statements, locks and the isolation level itself.
@@ -927,11 +918,12 @@ impl Engine {
             Plan::Copy(spec) => {
                 self.roles.assume(&spec.role)?;
                 if Self::inject(&self.copy_failures_injected, self.faults.copy_read_failures) {
-                    return Err(format!(
-                        "ERROR: S3ServiceException:Please reduce your request rate.,Status 503,Error SlowDown \
-                         reading '{}'",
-                        spec.from
-                    ));
+                    return Err(StatementError::Copy(copy::CopyError::S3 {
+                        url: spec.from.clone(),
+                        message: "Please reduce your request rate.".into(),
+                        status: Some(503),
+                        code: "SlowDown".into(),
+                    }));
                 }
                 let cx = copy::load::CopyContext {
                     conn,
@@ -950,14 +942,14 @@ impl Engine {
                 params: names,
             } => {
                 super::catalog::check_view_replacement(conn, &sql)?;
-                let mut stmt = conn.prepare(&sql).map_err(|e| redshift_error(&e.to_string()))?;
+                let mut stmt = conn.prepare(&sql)?;
                 let mut bound: Vec<(String, String)> = Vec::new();
                 for name in &names {
                     let value = params
                         .iter()
                         .find(|(n, _)| n == name)
                         .map(|(_, v)| v.clone())
-                        .ok_or_else(|| format!("ERROR: no value was supplied for the parameter :{name}"))?;
+                        .ok_or_else(|| StatementError::NoParameter(name.clone()))?;
                     if !bound.iter().any(|(n, _)| n == name) {
                         bound.push((name.clone(), value));
                     }
@@ -966,9 +958,7 @@ impl Engine {
                     .iter()
                     .map(|(n, v)| (n.as_str(), v as &dyn duckdb::ToSql))
                     .collect();
-                let arrow = stmt
-                    .query_arrow(named.as_slice())
-                    .map_err(|e| redshift_error(&e.to_string()))?;
+                let arrow = stmt.query_arrow(named.as_slice())?;
                 let schema = arrow.get_schema();
                 let batches: Vec<_> = arrow.collect();
                 match kind {
@@ -983,13 +973,12 @@ impl Engine {
                         } else {
                             (schema, batches)
                         };
-                        let result = from_batches(&schema, &batches).map_err(|e| format!("ERROR: {e}"))?;
+                        let result = from_batches(&schema, &batches)?;
                         if u64::try_from(result.bytes).unwrap_or(0) > self.max_result_bytes {
-                            return Err(format!(
-                                "ERROR: Database response exceeded size limit: the result set is {} bytes, over \
-                                 the Data API's limit of {} (return less per statement, for example with LIMIT)",
-                                result.bytes, self.max_result_bytes
-                            ));
+                            return Err(StatementError::TooLarge {
+                                bytes: result.bytes,
+                                limit: self.max_result_bytes,
+                            });
                         }
                         done(result.rows.len() as i64, Some(result))
                     }

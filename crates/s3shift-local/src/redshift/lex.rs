@@ -58,8 +58,40 @@ impl Tok {
     }
 }
 
+/// Why a statement does not split into tokens; shown without Redshift's `ERROR: ` prefix, which the caller adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LexError {
+    /// A `/*` comment that never closes.
+    Comment,
+    /// A string literal (or a quoted identifier) that never closes.
+    Unterminated {
+        /// Whether it is a quoted identifier.
+        identifier: bool,
+        /// Its first character's position, from 1.
+        at: usize,
+    },
+}
+
+impl std::fmt::Display for LexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Comment => f.write_str("unterminated /* comment"),
+            Self::Unterminated { identifier, at } => {
+                let what = if *identifier {
+                    "quoted identifier"
+                } else {
+                    "string literal"
+                };
+                write!(f, "unterminated {what} starting at character {at}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LexError {}
+
 /// Splits `sql` into tokens; an unterminated literal, identifier or comment is an error naming it.
-pub(crate) fn lex(sql: &str) -> Result<Vec<Tok>, String> {
+pub(crate) fn lex(sql: &str) -> Result<Vec<Tok>, LexError> {
     let chars: Vec<char> = sql.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -83,7 +115,7 @@ pub(crate) fn lex(sql: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             if i + 1 >= chars.len() {
-                return Err("unterminated /* comment".into());
+                return Err(LexError::Comment);
             }
             i += 2;
             out.push(Tok::Space(take(start, i)));
@@ -92,12 +124,10 @@ pub(crate) fn lex(sql: &str) -> Result<Vec<Tok>, String> {
             loop {
                 match chars.get(i) {
                     None => {
-                        let what = if c == '\'' {
-                            "string literal"
-                        } else {
-                            "quoted identifier"
-                        };
-                        return Err(format!("unterminated {what} starting at character {}", start + 1));
+                        return Err(LexError::Unterminated {
+                            identifier: c == '"',
+                            at: start + 1,
+                        });
                     }
                     Some(&q) if q == c && chars.get(i + 1) == Some(&c) => i += 2,
                     Some(&q) if q == c => {
@@ -193,8 +223,17 @@ mod tests {
 
     #[test]
     fn unterminated_things_are_errors() {
-        assert!(lex("select 'abc").unwrap_err().contains("string literal"));
-        assert!(lex("select \"abc").unwrap_err().contains("quoted identifier"));
+        assert_eq!(
+            lex("select 'abc").unwrap_err(),
+            LexError::Unterminated {
+                identifier: false,
+                at: 8
+            }
+        );
+        assert_eq!(
+            lex("select \"abc").unwrap_err().to_string(),
+            "unterminated quoted identifier starting at character 8"
+        );
         assert!(lex("select /* x").is_err());
     }
 }

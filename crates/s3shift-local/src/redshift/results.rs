@@ -33,13 +33,61 @@ fn type_name(t: &DataType) -> &'static str {
     }
 }
 
+/// Why a result cannot be returned; shown in Redshift's words.
+#[derive(Debug)]
+pub(crate) enum ResultError {
+    /// An integer SUM beyond BIGINT.
+    Overflow,
+    /// A timestamp outside chrono's range.
+    TimestampRange,
+    /// A column type the Data API's records cannot carry.
+    Type {
+        /// The type.
+        ty: DataType,
+        /// Arrow's error.
+        error: arrow::error::ArrowError,
+    },
+    /// Arrow refused a cast or a batch's shape.
+    Shape(arrow::error::ArrowError),
+}
+
+impl std::fmt::Display for ResultError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ERROR: ")?;
+        match self {
+            Self::Overflow => {
+                f.write_str("Overflow (Long valid range -9223372036854775808 to 9223372036854775807)")
+            }
+            Self::TimestampRange => f.write_str("timestamp out of range"),
+            Self::Type { ty, error } => write!(f, "cannot return a {ty} column: {error}"),
+            Self::Shape(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ResultError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Type { error, .. } | Self::Shape(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// At the edge: the engine passes Redshift's text.
+impl From<ResultError> for String {
+    fn from(e: ResultError) -> Self {
+        e.to_string()
+    }
+}
+
 /// Casts the columns at `columns` (DuckDB HUGEINTs, arriving as DECIMAL(38,0)) to BIGINT, as Redshift types an
 /// integer SUM; a value beyond BIGINT is Redshift's overflow error.
 pub(crate) fn narrow_hugeints(
     schema: &arrow::datatypes::SchemaRef,
     batches: Vec<RecordBatch>,
     columns: &[usize],
-) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), String> {
+) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), ResultError> {
     if columns.is_empty() {
         return Ok((schema.clone(), batches));
     }
@@ -66,13 +114,11 @@ pub(crate) fn narrow_hugeints(
         let mut arrays = batch.columns().to_vec();
         for &i in columns {
             if let Some(a) = arrays.get_mut(i) {
-                *a = arrow::compute::cast_with_options(a, &DataType::Int64, &strict).map_err(|_| {
-                    "ERROR: Overflow (Long valid range -9223372036854775808 to 9223372036854775807)"
-                        .to_owned()
-                })?;
+                *a = arrow::compute::cast_with_options(a, &DataType::Int64, &strict)
+                    .map_err(|_| ResultError::Overflow)?;
             }
         }
-        out.push(RecordBatch::try_new(narrowed.clone(), arrays).map_err(|e| format!("ERROR: {e}"))?);
+        out.push(RecordBatch::try_new(narrowed.clone(), arrays).map_err(ResultError::Shape)?);
     }
     Ok((narrowed, out))
 }
@@ -81,7 +127,7 @@ pub(crate) fn narrow_hugeints(
 pub(crate) fn from_batches(
     schema: &arrow::datatypes::Schema,
     batches: &[RecordBatch],
-) -> Result<QueryResult, String> {
+) -> Result<QueryResult, ResultError> {
     let columns = schema
         .fields()
         .iter()
@@ -113,7 +159,7 @@ pub(crate) fn from_batches(
     Ok(QueryResult { columns, rows, bytes })
 }
 
-fn fields(a: &ArrayRef) -> Result<Vec<Value>, String> {
+fn fields(a: &ArrayRef) -> Result<Vec<Value>, ResultError> {
     let n = a.len();
     let mut out = Vec::with_capacity(n);
     macro_rules! ints {
@@ -143,7 +189,7 @@ fn fields(a: &ArrayRef) -> Result<Vec<Value>, String> {
             }
         }
         DataType::Float32 | DataType::Float64 => {
-            let f = arrow::compute::cast(a, &DataType::Float64).map_err(|e| e.to_string())?;
+            let f = arrow::compute::cast(a, &DataType::Float64).map_err(ResultError::Shape)?;
             let f = f.as_primitive::<arrow::datatypes::Float64Type>();
             for i in 0..n {
                 out.push(if f.is_null(i) {
@@ -155,14 +201,14 @@ fn fields(a: &ArrayRef) -> Result<Vec<Value>, String> {
         }
         DataType::Timestamp(_, tz) => {
             let us = arrow::compute::cast(a, &DataType::Timestamp(TimeUnit::Microsecond, None))
-                .map_err(|e| e.to_string())?;
+                .map_err(ResultError::Shape)?;
             let t = us.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
             for i in 0..n {
                 if t.is_null(i) {
                     out.push(json!({"isNull": true}));
                     continue;
                 }
-                let dt = t.value_as_datetime(i).ok_or("timestamp out of range")?;
+                let dt = t.value_as_datetime(i).ok_or(ResultError::TimestampRange)?;
                 let mut s = dt.format("%Y-%m-%d %H:%M:%S%.f").to_string();
                 if tz.is_some() {
                     s.push_str("+00");
@@ -171,8 +217,10 @@ fn fields(a: &ArrayRef) -> Result<Vec<Value>, String> {
             }
         }
         _ => {
-            let s = arrow::compute::cast(a, &DataType::Utf8)
-                .map_err(|e| format!("cannot return a {} column: {e}", a.data_type()))?;
+            let s = arrow::compute::cast(a, &DataType::Utf8).map_err(|error| ResultError::Type {
+                ty: a.data_type().clone(),
+                error,
+            })?;
             let s = s.as_string::<i32>();
             for i in 0..n {
                 out.push(if s.is_null(i) {

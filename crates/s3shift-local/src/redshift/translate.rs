@@ -89,21 +89,28 @@ pub(crate) enum PlanError {
     Empty,
     /// A privilege statement that does not parse.
     Acl(super::access::AclError),
+    /// A COPY that does not parse or is not one the stand-in runs.
+    Copy(super::copy::CopyError),
+    /// The statement does not split into tokens.
+    Lex(super::lex::LexError),
 }
 
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Self::Acl(e) = self {
-            return e.fmt(f);
+        match self {
+            Self::Acl(e) => return e.fmt(f),
+            Self::Copy(e) => return e.fmt(f),
+            _ => {}
         }
         f.write_str("ERROR: ")?;
         match self {
-            Self::Acl(_) => Ok(()),
+            Self::Acl(_) | Self::Copy(_) => Ok(()),
             Self::Syntax { near } => write!(f, "syntax error at or near \"{near}\""),
             Self::SyntaxAtEnd => f.write_str("syntax error at end of input"),
             Self::NotSupported(what) => write!(f, "s3shift-local does not support {what}"),
             Self::Invalid(what) => f.write_str(what),
             Self::Empty => f.write_str("empty statement"),
+            Self::Lex(e) => e.fmt(f),
         }
     }
 }
@@ -129,7 +136,7 @@ fn err(msg: impl Into<String>) -> PlanError {
 
 /// Plans one statement of Redshift SQL.
 pub(crate) fn plan(sql: &str) -> Result<Plan, PlanError> {
-    let toks = lex(sql).map_err(PlanError::Invalid)?;
+    let toks = lex(sql).map_err(PlanError::Lex)?;
     let s = solid(&toks);
     let Some(first) = s.first() else {
         return Err(PlanError::Empty);
@@ -172,7 +179,7 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, PlanError> {
         "commit" | "end" => Ok(Plan::Commit),
         "rollback" | "abort" => Ok(Plan::Rollback),
         "vacuum" | "analyze" => Ok(Plan::NoOp),
-        "copy" => super::copy::parse(&s).map(Plan::Copy).map_err(PlanError::Invalid),
+        "copy" => super::copy::parse(&s).map(Plan::Copy).map_err(PlanError::Copy),
         "create" => plan_create(&toks, &params),
         "lock" => plan_lock(&s),
         "alter" if word(1).as_deref() == Some("database") => plan_isolation(&s),

@@ -1,6 +1,7 @@
 //! DuckDB's errors in Redshift's words, for the errors clients act on (a missing relation named as the
 //! statement wrote it, a value too long for its VARCHAR, a NULL into NOT NULL, a cancelled query). The engine
-//! keeps DuckDB's text until here; only these functions decide what a client reads.
+//! keeps DuckDB's text until here; only these functions decide what a client reads, and [`StatementError`]
+//! carries every layer's typed error to them.
 
 use super::catalog::parse_length_check;
 
@@ -29,6 +30,129 @@ pub(crate) fn qualify_relation(sql: &str, error: String) -> String {
     }
     error
 }
+
+/// Why a statement failed, as the engine knows it: each layer's typed error, or the engine's own facts. The
+/// text a client reads is made once, by `Display`, when the statement's record is written.
+#[derive(Debug)]
+pub(crate) enum StatementError {
+    /// The statement does not split into tokens.
+    Lex(super::lex::LexError),
+    /// It does not plan (syntax, unsupported, a COPY that does not parse).
+    Plan(super::translate::PlanError),
+    /// The privilege layer refused it.
+    Acl(super::access::AclError),
+    /// COPY failed.
+    Copy(super::copy::CopyError),
+    /// A catalog lookup or a view replacement failed.
+    Catalog(super::catalog::CatalogError),
+    /// Its result cannot be returned.
+    Result(super::results::ResultError),
+    /// DuckDB refused it.
+    Duck(duckdb::Error),
+    /// A lock or a commit was refused.
+    Refused(super::concurrency::Refusal),
+    /// Only the database's owner may do this (`SET` of the isolation level).
+    NotDatabaseOwner(String),
+    /// The user may not assume COPY's role.
+    AssumeRole {
+        /// The user.
+        user: String,
+        /// The role.
+        arn: String,
+    },
+    /// A parameter the statement names was not given.
+    NoParameter(String),
+    /// A relation to lock does not exist (as written).
+    NoRelation(String),
+    /// The result is over the Data API's size limit.
+    TooLarge {
+        /// Its size.
+        bytes: i64,
+        /// The limit.
+        limit: u64,
+    },
+    /// ROLLBACK inside a batch.
+    RollbackInBatch,
+    /// A connection could not be opened.
+    Connection(duckdb::Error),
+    /// An error of `sql`, with a missing relation named as the statement wrote it.
+    In {
+        /// The statement.
+        sql: String,
+        /// The error.
+        error: Box<StatementError>,
+    },
+}
+
+impl std::fmt::Display for StatementError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::concurrency::Refusal;
+        match self {
+            Self::Lex(e) => write!(f, "ERROR: {e}"),
+            Self::Plan(e) => e.fmt(f),
+            Self::Acl(e) => e.fmt(f),
+            Self::Copy(e) => e.fmt(f),
+            Self::Catalog(e) => e.fmt(f),
+            Self::Result(e) => e.fmt(f),
+            Self::Duck(e) => f.write_str(&redshift_error(&e.to_string())),
+            Self::Refused(Refusal::Cancelled) => f.write_str("ERROR: Query cancelled on user's request"),
+            Self::Refused(Refusal::Conflict { .. }) => f.write_str(SERIALIZATION_CONFLICT),
+            Self::Refused(Refusal::Failed(text)) => f.write_str(text),
+            Self::NotDatabaseOwner(database) => write!(f, "ERROR: must be owner of database {database}"),
+            Self::AssumeRole { user, arn } => write!(
+                f,
+                "ERROR: User {user} does not have ASSUMEROLE permission on IAM role \"{arn}\" for COPY"
+            ),
+            Self::NoParameter(name) => write!(f, "ERROR: no value was supplied for the parameter :{name}"),
+            Self::NoRelation(name) => write!(f, "ERROR: relation \"{name}\" does not exist"),
+            Self::TooLarge { bytes, limit } => write!(
+                f,
+                "ERROR: Database response exceeded size limit: the result set is {bytes} bytes, over the Data \
+                 API's limit of {limit} (return less per statement, for example with LIMIT)"
+            ),
+            Self::RollbackInBatch => f.write_str("ERROR: ROLLBACK inside a batch: the batch is rolled back"),
+            Self::Connection(e) => write!(f, "ERROR: cannot open a connection: {e}"),
+            Self::In { sql, error } => f.write_str(&qualify_relation(sql, error.to_string())),
+        }
+    }
+}
+
+impl std::error::Error for StatementError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Lex(e) => Some(e),
+            Self::Plan(e) => Some(e),
+            Self::Acl(e) => Some(e),
+            Self::Copy(e) => Some(e),
+            Self::Catalog(e) => Some(e),
+            Self::Result(e) => Some(e),
+            Self::Duck(e) | Self::Connection(e) => Some(e),
+            Self::In { error, .. } => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! from_layer {
+    ($($variant:ident($t:ty)),* $(,)?) => {$(
+        impl From<$t> for StatementError {
+            fn from(e: $t) -> Self {
+                Self::$variant(e)
+            }
+        }
+    )*};
+}
+
+from_layer!(
+    Lex(super::lex::LexError),
+    Plan(super::translate::PlanError),
+    Acl(super::access::AclError),
+    Copy(super::copy::CopyError),
+    Catalog(super::catalog::CatalogError),
+    Result(super::results::ResultError),
+    Duck(duckdb::Error),
+    Refused(super::concurrency::Refusal),
+);
 
 /// Redshift's refusal of a transaction that conflicts with a concurrent one, as "Troubleshooting serializable
 /// isolation errors" shows it.

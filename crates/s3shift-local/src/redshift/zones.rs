@@ -56,7 +56,6 @@ impl VArrowScalar for AtTimeZone {
 }
 
 /// Adds the overloads to the database of `conn` (its system catalog, so every connection sees them).
-pub(crate) fn register(conn: &Connection) -> Result<(), String> {
+pub(crate) fn register(conn: &Connection) -> duckdb::Result<()> {
     conn.register_scalar_function::<AtTimeZone>("timezone")
-        .map_err(|e| format!("registering AT TIME ZONE: {e}"))
 }

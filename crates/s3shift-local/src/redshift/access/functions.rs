@@ -15,7 +15,7 @@ use super::{Catalog, DbUser, Object};
 /// Answers `has_table_privilege(...)` and `has_schema_privilege(...)` calls with literal arguments in place, and
 /// `current_user` / `session_user` with the user's name.
 pub(crate) fn answer_functions(
-    catalog: impl FnOnce() -> Result<Arc<Catalog>, String>,
+    catalog: impl FnOnce() -> Result<Arc<Catalog>, AclError>,
     user: &DbUser,
     database: &str,
     toks: Vec<Tok>,

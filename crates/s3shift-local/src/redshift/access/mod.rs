@@ -386,7 +386,7 @@ impl Catalog {
 /// Refuses `sql` unless `user` may run it; returns what the statement changes in ownership, to be recorded
 /// with [`record`] once it succeeded.
 pub(crate) fn authorize(
-    catalog: impl FnOnce() -> Result<Arc<Catalog>, String>,
+    catalog: impl FnOnce() -> Result<Arc<Catalog>, AclError>,
     user: &DbUser,
     toks: &[Tok],
     database: &str,
@@ -476,7 +476,7 @@ pub(crate) fn record(conn: &Connection, user: &DbUser, effects: &[needs::Effect]
 /// `has_assumerole_privilege` whose arguments are literals with their
 /// answer for `user`; other arguments are refused with a clear error (not modelled).
 pub(crate) fn answer_privilege_functions(
-    catalog: impl FnOnce() -> Result<Arc<Catalog>, String>,
+    catalog: impl FnOnce() -> Result<Arc<Catalog>, AclError>,
     user: &DbUser,
     database: &str,
     toks: Vec<Tok>,

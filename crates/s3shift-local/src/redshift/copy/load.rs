@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use duckdb::Connection;
 
 use super::files::{Unread, fetch, list_entries};
-use super::{CopyFailure, CopySpec, LoadError};
+use super::{CopyError, CopyFailure, CopySpec, LoadError};
 use crate::redshift::catalog::table_columns;
 use crate::redshift::engine::S3Source;
 use crate::redshift::wording::redshift_error;
@@ -30,14 +30,22 @@ pub(crate) struct CopyContext<'a> {
 }
 
 /// Runs `spec`: read, check, then append everything or nothing; records the attempt in the system tables.
-pub(crate) fn run_copy(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<u64, String> {
+pub(crate) fn run_copy(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<u64, CopyError> {
     let (query_id, database) = (cx.query_id, cx.database);
     let started = chrono::Utc::now().naive_utc();
     let table_name = spec.table.join(".");
     let result = copy_files(cx, spec);
     let (status, rows, bytes, files, file_bytes, err_msg, details) = match &result {
         Ok(s) => ("completed", s.rows, s.bytes, s.files, s.bytes, None, Vec::new()),
-        Err(f) => ("aborted", 0, 0, 0, 0, Some(f.message.clone()), f.details.clone()),
+        Err(f) => (
+            "aborted",
+            0,
+            0,
+            0,
+            0,
+            Some(f.error.to_string()),
+            f.details.clone(),
+        ),
     };
     // Load history and error rows are written on their own connection: they stay when the COPY's
     // transaction rolls back, as Redshift's system tables do.
@@ -64,60 +72,54 @@ pub(crate) fn run_copy(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<u64, Str
             );
         }
     }
-    result.map(|s| s.rows).map_err(|f| f.message)
+    result.map(|s| s.rows).map_err(|f| *f.error)
 }
 
 /// Lists and reads the files, checks every value, then appends all rows in the statement's transaction.
 fn copy_files(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<CopyStats, CopyFailure> {
     let conn = cx.conn;
-    let s3 = cx
-        .s3
-        .ok_or_else(|| CopyFailure::plain("ERROR: no S3 endpoint is configured for COPY"))?;
-    let (catalog, schema, columns) = table_columns(conn, &spec.table).map_err(CopyFailure::plain)?;
+    let s3 = cx.s3.ok_or(CopyError::NoEndpoint)?;
+    let (catalog, schema, columns) = table_columns(conn, &spec.table).map_err(CopyError::from)?;
     let targets: Vec<usize> = match &spec.columns {
         None => (0..columns.len()).collect(),
         Some(list) => list
             .iter()
             .map(|c| {
-                columns.iter().position(|col| &col.name == c).ok_or_else(|| {
-                    CopyFailure::plain(format!(
-                        "ERROR: column \"{c}\" of relation \"{}\" does not exist",
-                        spec.table.join(".")
-                    ))
-                })
+                columns
+                    .iter()
+                    .position(|col| &col.name == c)
+                    .ok_or_else(|| CopyError::NoColumn {
+                        column: c.clone(),
+                        table: spec.table.join("."),
+                    })
             })
             .collect::<Result<_, _>>()?,
     };
-    let entries = s3
-        .runtime
-        .block_on(list_entries(&s3.client, spec))
-        .map_err(CopyFailure::plain)?;
+    let entries = s3.runtime.block_on(list_entries(&s3.client, spec))?;
     let mut errors: Vec<LoadError> = Vec::new();
     let mut all = Vec::new();
     let (mut rows, mut bytes, mut files) = (0u64, 0u64, 0u64);
     for e in &entries {
         if cx.cancel.load(Ordering::SeqCst) {
-            return Err(CopyFailure::plain("ERROR: Query cancelled on user's request"));
+            return Err(CopyError::Cancelled.into());
         }
         let body = match s3.runtime.block_on(fetch(&s3.client, &e.url)) {
             Ok(b) => b,
-            Err(Unread::Failed(message)) => return Err(CopyFailure::plain(message)),
+            Err(Unread::Failed(e)) => return Err(e.into()),
             Err(Unread::Missing) if !e.mandatory => continue,
             Err(Unread::Missing) => {
-                return Err(CopyFailure::plain(format!(
-                    "ERROR: Manifest file entry '{}' is mandatory but the file does not exist",
-                    e.url
-                )));
+                return Err(CopyError::MandatoryMissing(e.url.clone()).into());
             }
         };
         if let Some(len) = e.content_length
             && len != body.len() as u64
         {
-            return Err(CopyFailure::plain(format!(
-                "ERROR: File '{}' is {} bytes, but the manifest's meta.content_length says {len}",
-                e.url,
-                body.len()
-            )));
+            return Err(CopyError::Length {
+                url: e.url.clone(),
+                actual: body.len() as u64,
+                manifest: len,
+            }
+            .into());
         }
         bytes += body.len() as u64;
         files += 1;
@@ -128,32 +130,31 @@ fn copy_files(cx: &CopyContext<'_>, spec: &CopySpec) -> Result<CopyStats, CopyFa
     // "Regardless of any mandatory settings, COPY will terminate if no files are found" ("Using a manifest to
     // specify data files").
     if files == 0 && spec.manifest {
-        return Err(CopyFailure::plain(format!(
-            "ERROR: Manifest file '{}': none of the files it lists exists; COPY found no file to load",
-            spec.from
-        )));
+        return Err(CopyError::NoFiles(spec.from.clone()).into());
     }
     // A Parquet COPY runs through Redshift Spectrum: it fails on the first bad value with Spectrum's error, and
     // "Some errors are logged in STL_LOAD_ERRORS and STL_ERROR" (COPY from columnar data formats). So the
     // error names the first bad value, and only that one is logged: a reader of the log must not count on it.
     if let Some(first) = errors.into_iter().next() {
         return Err(CopyFailure {
-            message: format!(
-                "ERROR: Spectrum Scan Error. File '{}' row {}, column '{}': {}",
-                first.file, first.line, first.column, first.message
-            ),
+            error: Box::new(CopyError::Value {
+                file: first.file.clone(),
+                line: first.line,
+                column: first.column.clone(),
+                message: first.message.clone(),
+            }),
             details: vec![first],
         });
     }
     let mut app = conn
         .appender_to_catalog_and_db(spec.table.last().map_or("", String::as_str), &catalog, &schema)
-        .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+        .map_err(|e| CopyError::Engine(redshift_error(&e.to_string())))?;
     for b in all {
         app.append_record_batch(b)
-            .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+            .map_err(|e| CopyError::Engine(redshift_error(&e.to_string())))?;
     }
     app.flush()
-        .map_err(|e| CopyFailure::plain(redshift_error(&e.to_string())))?;
+        .map_err(|e| CopyError::Engine(redshift_error(&e.to_string())))?;
     Ok(CopyStats { rows, bytes, files })
 }
 

@@ -12,6 +12,7 @@
 //! This module parses the statement and the manifest and checks the decoded files; [`files`] reads them through
 //! S3; [`load`] runs a COPY inside its statement (cancel, the system tables' rows, the append).
 
+pub(crate) mod error;
 pub(crate) mod files;
 pub(crate) mod load;
 pub(crate) mod types;
@@ -23,6 +24,7 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+pub(crate) use self::error::{CopyError, Missing};
 use super::lex::Tok;
 
 /// A parsed COPY.
@@ -66,40 +68,33 @@ impl NamespaceRoles {
     /// Redshift Serverless": "You also need to associate the role with Amazon Redshift Serverless". No AWS page
     /// gives the refusals' text: the unassociated role's is the one Serverless is reported to answer, the missing
     /// default's says what to do.
-    pub(crate) fn assume(&self, role: &CopyRole) -> Result<(), String> {
+    pub(crate) fn assume(&self, role: &CopyRole) -> Result<(), CopyError> {
         match role {
             CopyRole::Credentials => Ok(()),
             CopyRole::Default => match &self.default {
                 Some(_) => Ok(()),
-                None => Err(
-                    "ERROR: IAM_ROLE default names no role: the namespace has no default IAM role. Set \
-                             one (an associated role, made default) or name a role ARN"
-                        .into(),
-                ),
+                None => Err(CopyError::NoDefaultRole),
             },
             CopyRole::Arn(arn) if self.associated.iter().any(|a| a == arn) => Ok(()),
-            CopyRole::Arn(arn) => Err(format!(
-                "ERROR: exception name : UnauthorizedException, error type : 135, message: Not authorized to get \
-                 credentials of role {arn}, should retry : 0 (the role is not associated with the namespace)"
-            )),
+            CopyRole::Arn(arn) => Err(CopyError::RoleNotAssociated(arn.clone())),
         }
     }
 }
 
 /// Parses COPY's tokens (whitespace removed).
-pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
+pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, CopyError> {
     let mut i = 1;
     let mut table = vec![
         s.get(i)
             .and_then(|t| t.ident())
-            .ok_or("COPY needs a table name")?,
+            .ok_or(CopyError::Missing(Missing::Table))?,
     ];
     i += 1;
     while s.get(i).is_some_and(|t| t.is_punct(".")) {
         table.push(
             s.get(i + 1)
                 .and_then(|t| t.ident())
-                .ok_or("COPY: bad table name")?,
+                .ok_or(CopyError::Missing(Missing::TablePart))?,
         );
         i += 2;
     }
@@ -120,31 +115,24 @@ pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
         columns = Some(cols);
     }
     if !s.get(i).is_some_and(|t| t.is("from")) {
-        return Err("COPY needs FROM 's3://...'".into());
+        return Err(CopyError::Missing(Missing::From));
     }
     let from = s
         .get(i + 1)
         .and_then(|t| t.string_value())
-        .ok_or("COPY FROM needs a quoted s3:// location")?;
+        .ok_or(CopyError::Missing(Missing::Location))?;
     if !from.starts_with("s3://") {
-        return Err(format!(
-            "s3shift-local copies only from s3:// locations, not '{from}'"
-        ));
+        return Err(CopyError::NotS3(from));
     }
     i += 2;
     let (mut manifest, mut parquet, mut role) = (false, false, None);
     while let Some(t) = s.get(i) {
         if t.is("iam_role") {
-            let v = s.get(i + 1).ok_or("IAM_ROLE needs default or an ARN")?;
+            let v = s.get(i + 1).ok_or(CopyError::Missing(Missing::RoleValue))?;
             role = Some(match v.string_value() {
                 _ if v.is("default") => CopyRole::Default,
                 Some(arn) if arn.starts_with("arn:aws") => CopyRole::Arn(arn),
-                _ => {
-                    return Err(format!(
-                        "IAM_ROLE must be default or a quoted role ARN, not {}",
-                        v.text()
-                    ));
-                }
+                _ => return Err(CopyError::BadRole(v.text().to_owned())),
             });
             i += 2;
         } else if t.is("credentials") {
@@ -157,10 +145,7 @@ pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
             }
             let f = s.get(i).and_then(|t| t.ident()).unwrap_or_default();
             if f != "parquet" {
-                return Err(format!(
-                    "s3shift-local supports COPY ... FORMAT AS PARQUET only, not {}",
-                    f.to_uppercase()
-                ));
+                return Err(CopyError::Format(f.to_uppercase()));
             }
             parquet = true;
             i += 1;
@@ -175,17 +160,14 @@ pub(crate) fn parse(s: &[&Tok]) -> Result<CopySpec, String> {
         } else {
             // "COPY from columnar data formats" lists the few parameters a Parquet COPY takes (REGION is not
             // one: the bucket must be in the warehouse's Region); the rest are refused.
-            return Err(format!(
-                "COPY option {} is not supported with FORMAT AS PARQUET",
-                t.text().to_uppercase()
-            ));
+            return Err(CopyError::Option(t.text().to_uppercase()));
         }
     }
     let Some(role) = role else {
-        return Err("COPY needs IAM_ROLE (default or a role ARN) or CREDENTIALS".into());
+        return Err(CopyError::Missing(Missing::Authorization));
     };
     if !parquet {
-        return Err("s3shift-local supports COPY ... FORMAT AS PARQUET only".into());
+        return Err(CopyError::Missing(Missing::Parquet));
     }
     Ok(CopySpec {
         table,
@@ -220,17 +202,17 @@ pub(crate) struct LoadError {
     pub(crate) value: Option<String>,
 }
 
-/// Why a COPY failed: the statement error, and the rows for `sys_load_error_detail`.
-#[derive(Debug, Clone)]
+/// Why a COPY failed: the statement's error, and the rows for `sys_load_error_detail`.
+#[derive(Debug)]
 pub(crate) struct CopyFailure {
-    pub(crate) message: String,
+    pub(crate) error: Box<CopyError>,
     pub(crate) details: Vec<LoadError>,
 }
 
-impl CopyFailure {
-    pub(crate) fn plain(message: impl Into<String>) -> Self {
+impl From<CopyError> for CopyFailure {
+    fn from(error: CopyError) -> Self {
         Self {
-            message: message.into(),
+            error: Box::new(error),
             details: Vec::new(),
         }
     }
@@ -271,65 +253,72 @@ pub(crate) fn check_file(
     first_line: u64,
     errors: &mut Vec<LoadError>,
 ) -> Result<(Vec<RecordBatch>, u64), CopyFailure> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
-        .map_err(|e| CopyFailure::plain(format!("ERROR: File '{url}' is not a valid Parquet file: {e}")))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).map_err(|error| CopyError::NotParquet {
+            url: url.to_owned(),
+            error,
+        })?;
     if let Some(refused) = types::refusal(url, &bytes, builder.metadata()) {
-        return Err(CopyFailure::plain(refused));
+        return Err(refused.into());
     }
     let file_schema = builder.schema().clone();
     let leaves = builder.parquet_schema();
     if leaves.num_columns() != file_schema.fields().len() {
-        return Err(CopyFailure::plain(format!(
-            "ERROR: Spectrum Scan Error. File '{url}' has nested columns, which a COPY into these column types \
-             cannot load"
-        )));
+        return Err(CopyError::Nested(url.to_owned()).into());
     }
     if file_schema.fields().len() != targets.len() {
-        return Err(CopyFailure::plain(format!(
-            "ERROR: Spectrum Scan Error. File '{url}': Unmatched number of columns between table and file. \
-             Table columns: {}, Data columns: {}",
-            targets.len(),
-            file_schema.fields().len()
-        )));
+        return Err(CopyError::ColumnCount {
+            url: url.to_owned(),
+            table: targets.len(),
+            file: file_schema.fields().len(),
+        }
+        .into());
     }
     let mut out_types = Vec::new();
     for (i, &col) in targets.iter().enumerate() {
         let c = &columns[col];
         let leaf = leaves.column(i);
-        let want = arrow_type(&c.ty).ok_or_else(|| {
-            CopyFailure::plain(format!(
-                "ERROR: column \"{}\" has type {} that COPY cannot load from Parquet",
-                c.name, c.ty
-            ))
+        let want = arrow_type(&c.ty).ok_or_else(|| CopyError::Unloadable {
+            column: c.name.clone(),
+            ty: c.ty.clone(),
         })?;
         if !types::accepts(&leaf, &c.ty) {
-            // "Troubleshooting queries in Amazon Redshift Spectrum" shows this error's form.
-            return Err(CopyFailure::plain(format!(
-                "ERROR: Spectrum Scan Error. File '{url}' has an incompatible Parquet schema for column '{}'. \
-                 Column type: {}, Parquet schema:\n{}",
-                c.name,
-                types::redshift_name(&c.ty),
-                types::describe(&leaf, i)
-            )));
+            return Err(CopyError::Incompatible {
+                url: url.to_owned(),
+                column: c.name.clone(),
+                ty: types::redshift_name(&c.ty),
+                parquet: types::describe(&leaf, i),
+            }
+            .into());
         }
         out_types.push(want);
     }
     let reader = builder
         .with_batch_size(8192)
         .build()
-        .map_err(|e| CopyFailure::plain(format!("ERROR: File '{url}' cannot be read: {e}")))?;
+        .map_err(|error| CopyError::Read {
+            url: url.to_owned(),
+            error,
+        })?;
     let mut batches = Vec::new();
     let mut line = first_line;
     for batch in reader {
-        let batch =
-            batch.map_err(|e| CopyFailure::plain(format!("ERROR: File '{url}' cannot be decoded: {e}")))?;
+        let decode = |column: Option<String>, decoding: bool| {
+            move |error: arrow::error::ArrowError| CopyError::Decode {
+                url: url.to_owned(),
+                column,
+                decoding,
+                error,
+            }
+        };
+        let batch = batch.map_err(decode(None, true))?;
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(columns.len());
         let mut cast_cols: Vec<Option<ArrayRef>> = vec![None; columns.len()];
         for (i, &col) in targets.iter().enumerate() {
             let c = &columns[col];
             let src = batch.column(i);
-            let cast = arrow::compute::cast(src, &out_types[i])
-                .map_err(|e| CopyFailure::plain(format!("ERROR: File '{url}', column '{}': {e}", c.name)))?;
+            let cast =
+                arrow::compute::cast(src, &out_types[i]).map_err(decode(Some(c.name.clone()), false))?;
             check_values(url, line, c, &cast, errors);
             cast_cols[col] = Some(cast);
         }
@@ -360,8 +349,8 @@ pub(crate) fn check_file(
             .zip(&arrays)
             .map(|(c, a)| Field::new(&c.name, a.data_type().clone(), true))
             .collect();
-        let shaped = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-            .map_err(|e| CopyFailure::plain(format!("ERROR: File '{url}': {e}")))?;
+        let shaped =
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(decode(None, false))?;
         line += batch.num_rows() as u64;
         batches.push(shaped);
     }
@@ -429,13 +418,15 @@ fn check_values(url: &str, first_line: u64, c: &Column, arr: &ArrayRef, errors: 
 }
 
 /// Splits `s3://bucket/key` into bucket and key.
-pub(crate) fn split_url(url: &str) -> Result<(String, String), String> {
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| format!("'{url}' is not an s3:// URL"))?;
+pub(crate) fn split_url(url: &str) -> Result<(String, String), CopyError> {
+    let bad = |s3| CopyError::Url {
+        url: url.to_owned(),
+        s3,
+    };
+    let rest = url.strip_prefix("s3://").ok_or_else(|| bad(false))?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        return Err(format!("'{url}' names no bucket"));
+        return Err(bad(true));
     }
     Ok((bucket.to_owned(), key.to_owned()))
 }
@@ -449,19 +440,24 @@ pub(crate) struct Entry {
 }
 
 /// Parses a COPY manifest; Parquet manifests need `meta.content_length` on every entry.
-pub(crate) fn parse_manifest(url: &str, json: &[u8]) -> Result<Vec<Entry>, String> {
-    let v: serde_json::Value = serde_json::from_slice(json)
-        .map_err(|e| format!("ERROR: Manifest file '{url}' is not valid JSON: {e}"))?;
+pub(crate) fn parse_manifest(url: &str, json: &[u8]) -> Result<Vec<Entry>, CopyError> {
+    let v: serde_json::Value = serde_json::from_slice(json).map_err(|error| CopyError::ManifestJson {
+        url: url.to_owned(),
+        error,
+    })?;
     let entries = v
         .get("entries")
         .and_then(|e| e.as_array())
-        .ok_or_else(|| format!("ERROR: Manifest file '{url}' has no \"entries\" list"))?;
+        .ok_or_else(|| CopyError::ManifestEntries(url.to_owned()))?;
     let mut out = Vec::new();
     for (n, e) in entries.iter().enumerate() {
         let file = e
             .get("url")
             .and_then(|u| u.as_str())
-            .ok_or_else(|| format!("ERROR: Manifest file '{url}' entry {n} has no \"url\""))?;
+            .ok_or_else(|| CopyError::ManifestEntryUrl {
+                url: url.to_owned(),
+                n,
+            })?;
         let mandatory = e
             .get("mandatory")
             .and_then(serde_json::Value::as_bool)
@@ -471,9 +467,10 @@ pub(crate) fn parse_manifest(url: &str, json: &[u8]) -> Result<Vec<Entry>, Strin
             .and_then(|m| m.get("content_length"))
             .and_then(serde_json::Value::as_u64);
         if length.is_none() {
-            return Err(format!(
-                "ERROR: Manifest file '{url}' entry '{file}' has no meta.content_length, which COPY needs for Parquet"
-            ));
+            return Err(CopyError::ManifestEntryLength {
+                url: url.to_owned(),
+                file: file.to_owned(),
+            });
         }
         out.push(Entry {
             url: file.to_owned(),
@@ -491,7 +488,7 @@ mod tests {
 
     fn spec(sql: &str) -> Result<CopySpec, String> {
         let t = lex(sql).unwrap();
-        parse(&solid(&t))
+        parse(&solid(&t)).map_err(String::from)
     }
 
     #[test]
@@ -520,12 +517,14 @@ mod tests {
             roles
                 .assume(&CopyRole::Default)
                 .unwrap_err()
+                .to_string()
                 .contains("no default IAM role")
         );
         assert!(
             roles
                 .assume(&CopyRole::Arn("arn:aws:iam::1:role/other".into()))
                 .unwrap_err()
+                .to_string()
                 .contains("Not authorized to get credentials of role arn:aws:iam::1:role/other")
         );
         assert!(
@@ -550,6 +549,11 @@ mod tests {
         let ok = br#"{"entries":[{"url":"s3://b/a.parquet","mandatory":true,"meta":{"content_length":10}}]}"#;
         assert_eq!(parse_manifest("m", ok).unwrap()[0].content_length, Some(10));
         let bad = br#"{"entries":[{"url":"s3://b/a.parquet","mandatory":true}]}"#;
-        assert!(parse_manifest("m", bad).unwrap_err().contains("content_length"));
+        assert!(
+            parse_manifest("m", bad)
+                .unwrap_err()
+                .to_string()
+                .contains("content_length")
+        );
     }
 }

@@ -36,6 +36,8 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::schema::types::ColumnDescriptor;
 
+use super::CopyError;
+
 /// Whether a Parquet column may load into a column of DuckDB type `duck` (see the table above).
 pub(crate) fn accepts(column: &ColumnDescriptor, duck: &str) -> bool {
     let physical = column.physical_type();
@@ -142,26 +144,24 @@ fn codec_name(c: Compression) -> &'static str {
 }
 
 /// Why a file's codecs or page versions are refused, if they are: names the file, the column and the codec.
-pub(crate) fn refusal(url: &str, bytes: &Bytes, meta: &ParquetMetaData) -> Option<String> {
+pub(crate) fn refusal(url: &str, bytes: &Bytes, meta: &ParquetMetaData) -> Option<CopyError> {
     for group in meta.row_groups() {
         for chunk in group.columns() {
             let codec = chunk.compression();
             if !matches!(codec, Compression::SNAPPY | Compression::ZSTD(_)) {
-                return Some(format!(
-                    "ERROR: Spectrum Scan Error. File '{url}' column '{}' is compressed with {}: s3shift-local \
-                     reads only the Parquet codecs AWS documents, SNAPPY and ZSTD (Data files for queries in \
-                     Amazon Redshift Spectrum)",
-                    chunk.column_descr().name(),
-                    codec_name(codec)
-                ));
+                return Some(CopyError::Codec {
+                    url: url.to_owned(),
+                    column: chunk.column_descr().name().to_owned(),
+                    codec: codec_name(codec),
+                });
             }
         }
     }
     let column = first_v2_page(bytes)?;
-    Some(format!(
-        "ERROR: Spectrum Scan Error. File '{url}' column '{column}' has version 2 data pages: AWS documents the \
-         Apache Parquet v1 data file format (Data files for queries in Amazon Redshift Spectrum)"
-    ))
+    Some(CopyError::PageV2 {
+        url: url.to_owned(),
+        column,
+    })
 }
 
 /// The first column whose first data page is a version 2 page (writers use one version for a whole file).
