@@ -76,6 +76,10 @@ enum Command {
     /// Run the embedded S3 and Redshift Data API stand-ins over a local directory until Ctrl-C or SIGTERM.
     #[cfg(feature = "local")]
     Local(commands::local::LocalArgs),
+    /// Print a shell's completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::docs::CompletionsArgs),
+    /// Write the manual pages (`s3shift.1` and one per subcommand), or print `s3shift.1`.
+    Man(commands::docs::ManArgs),
 }
 
 /// `--jobs-dir DIR` given before the subcommand (`s3shift --jobs-dir DIR run photos`), where clap would refuse
@@ -162,6 +166,8 @@ fn main() -> ExitCode {
         Command::Init(args) => commands::init::run(&args),
         #[cfg(feature = "local")]
         Command::Local(args) => commands::local::run(&args),
+        Command::Completions(args) => commands::docs::completions(&args),
+        Command::Man(args) => commands::docs::man(&args),
     };
     if let (Err(err), Some(_)) = (&outcome, &shipper) {
         let chain: Vec<String> = err.chain().map(ToString::to_string).collect();

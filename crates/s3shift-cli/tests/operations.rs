@@ -867,3 +867,103 @@ fn init_writes_a_starter_job_that_validates_and_never_overwrites() {
     assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
     assert_eq!(init(&["--force"]).status.code(), Some(0));
 }
+
+/// Every subcommand, as a user types it.
+const SUBCOMMANDS: &[&str] = &[
+    "run",
+    "backfill",
+    "replay",
+    "doctor",
+    "status",
+    "schedule",
+    "migrate",
+    "demo",
+    "extract",
+    "init",
+    "local",
+    "completions",
+    "man",
+];
+
+#[test]
+fn completions_are_valid_shell_and_know_every_subcommand_and_flag() {
+    let bash = Command::new(BIN).args(["completions", "bash"]).output().unwrap();
+    assert_eq!(bash.status.code(), Some(0), "{}", stderr(&bash));
+    let script = stdout(&bash);
+    for sub in SUBCOMMANDS {
+        assert!(script.contains(&format!("s3shift,{sub})")), "bash misses {sub}");
+    }
+    assert!(script.contains("--dry-run") && script.contains("--jobs-dir"));
+    // bash itself parses the script, and registers the completion when it is sourced.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s3shift.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -e; source {}; complete -p s3shift", file.display()))
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    assert!(stdout(&check).contains("s3shift"), "{}", stdout(&check));
+    let zsh = Command::new(BIN).args(["completions", "zsh"]).output().unwrap();
+    assert!(stdout(&zsh).starts_with("#compdef s3shift"), "{}", stdout(&zsh));
+    let nope = Command::new(BIN).args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(nope.status.code(), Some(2));
+    assert!(
+        stderr(&nope).contains("possible values: bash"),
+        "{}",
+        stderr(&nope)
+    );
+}
+
+#[test]
+fn man_pages_cover_every_subcommand_and_render_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["man", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut pages = vec![dir.path().join("s3shift.1")];
+    pages.extend(
+        SUBCOMMANDS
+            .iter()
+            .map(|s| dir.path().join(format!("s3shift-{s}.1"))),
+    );
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        assert!(
+            text.starts_with(".ie"),
+            "{}: {}",
+            page.display(),
+            &text[..80.min(text.len())]
+        );
+        assert!(text.contains(".TH s3shift"), "{}", page.display());
+    }
+    let run = std::fs::read_to_string(dir.path().join("s3shift-run.1")).unwrap();
+    assert!(run.contains("dry\\-run") && run.contains("DEPLOYMENT"), "{run}");
+    // groff (Debian's man-db needs it) reads every page without a warning.
+    if let Ok(groff) = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .args(&pages)
+        .output()
+    {
+        assert!(
+            groff.status.success() && groff.stderr.is_empty(),
+            "{}",
+            stderr(&groff)
+        );
+    }
+    // Without a folder: the main page on stdout.
+    let main = Command::new(BIN).arg("man").output().unwrap();
+    assert!(stdout(&main).contains(".TH s3shift 1"), "{}", stdout(&main));
+    // The deployment heading holds the deployment fields only.
+    let help = Command::new(BIN).args(["run", "--help"]).output().unwrap();
+    let help = stdout(&help);
+    let (options, deployment) = help.split_once("Deployment (").unwrap();
+    assert!(
+        options.contains("--dry-run") && !deployment.contains("--dry-run"),
+        "{help}"
+    );
+}

@@ -28,28 +28,33 @@ use s3shift_jobs::spec::overrides::{
     COPY_IAM_ROLE, DATABASE, QUEUE_URL, SOURCE_BUCKET, STAGING_BUCKET, Setting, WORKGROUP,
 };
 
+/// The help heading of [`DeployArgs`].
+const DEPLOYMENT: &str = "Deployment (replace fields of the job file)";
+
 /// The job file's deployment-specific fields, for an account whose names differ from the file's: the ECS task
 /// definitions (deploy/compute.yaml) set them from the stacks' outputs. Validated like the fields they replace.
+///
+/// Each field names its help heading: a struct-level `next_help_heading` would carry over to the options the
+/// command declares after it (`--dry-run` listed as a deployment field).
 #[derive(Debug, Default, Args)]
-#[command(next_help_heading = "Deployment (replace fields of the job file)")]
 pub(crate) struct DeployArgs {
     /// The ingestion bucket (source.bucket).
-    #[arg(long, value_name = "BUCKET", env = SOURCE_BUCKET.var)]
+    #[arg(long, value_name = "BUCKET", env = SOURCE_BUCKET.var, help_heading = DEPLOYMENT)]
     source_bucket: Option<String>,
     /// The staging bucket (staging.bucket).
-    #[arg(long, value_name = "BUCKET", env = STAGING_BUCKET.var)]
+    #[arg(long, value_name = "BUCKET", env = STAGING_BUCKET.var, help_heading = DEPLOYMENT)]
     staging_bucket: Option<String>,
     /// The Redshift Serverless workgroup (warehouse.workgroup).
-    #[arg(long, value_name = "NAME", env = WORKGROUP.var)]
+    #[arg(long, value_name = "NAME", env = WORKGROUP.var, help_heading = DEPLOYMENT)]
     workgroup: Option<String>,
     /// The database (warehouse.database).
-    #[arg(long, value_name = "NAME", env = DATABASE.var)]
+    #[arg(long, value_name = "NAME", env = DATABASE.var, help_heading = DEPLOYMENT)]
     database: Option<String>,
     /// The role COPY reads the staging bucket with: `default` or an ARN (warehouse.copy_iam_role).
-    #[arg(long, value_name = "ARN", env = COPY_IAM_ROLE.var)]
+    #[arg(long, value_name = "ARN", env = COPY_IAM_ROLE.var, help_heading = DEPLOYMENT)]
     copy_iam_role: Option<String>,
     /// The event queue's URL (source.events.queue_url; the job file must have [source.events]).
-    #[arg(long, value_name = "URL", env = QUEUE_URL.var)]
+    #[arg(long, value_name = "URL", env = QUEUE_URL.var, help_heading = DEPLOYMENT)]
     queue_url: Option<String>,
 }
 

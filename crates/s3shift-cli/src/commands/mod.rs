@@ -3,6 +3,7 @@
 
 #[cfg(feature = "local")]
 pub(crate) mod demo;
+pub(crate) mod docs;
 pub(crate) mod doctor;
 pub(crate) mod extract;
 pub(crate) mod init;
