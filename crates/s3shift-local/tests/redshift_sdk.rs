@@ -241,6 +241,40 @@ async fn redshift_ddl_is_accepted_and_varchar_lengths_are_bytes() {
     assert_eq!(query(&s.rs, "SELECT getdate() IS NOT NULL").await, [["true"]]);
 }
 
+/// "ALTER TABLE": ADD COLUMN appends one column, NULL in existing rows; a VARCHAR's length is bytes there too
+/// (DuckDB adds no column with a constraint: the stand-in rebuilds the table, keeping rows, views and grants).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_columns_keep_rows_and_byte_lengths() {
+    let s = stack().await;
+    ok(&s.rs, "CREATE SCHEMA IF NOT EXISTS s3shift").await;
+    ok(&s.rs, "CREATE TABLE s3shift.t (id BIGINT NOT NULL, k VARCHAR(5))").await;
+    ok(&s.rs, "INSERT INTO s3shift.t VALUES (1, 'abc')").await;
+    ok(
+        &s.rs,
+        "CREATE VIEW s3shift.v AS SELECT id FROM s3shift.t WITH NO SCHEMA BINDING",
+    )
+    .await;
+    ok(&s.rs, "ALTER TABLE s3shift.t ADD COLUMN title VARCHAR(4)").await;
+    ok(&s.rs, "ALTER TABLE s3shift.t ADD flag BOOLEAN").await;
+    assert_eq!(
+        query(&s.rs, "SELECT id, k, title IS NULL, flag IS NULL FROM s3shift.t").await,
+        [["1", "abc", "true", "true"]]
+    );
+    assert_eq!(query(&s.rs, "SELECT count(*) FROM s3shift.v").await, [["1"]]);
+    ok(&s.rs, "INSERT INTO s3shift.t VALUES (2, 'x', 'ab', true)").await;
+    let d = run(&s.rs, "INSERT INTO s3shift.t VALUES (3, 'x', 'ééé', false)").await;
+    assert_eq!(
+        d.error(),
+        Some("ERROR: value too long for type character varying(4)")
+    );
+    // The old column keeps its length too.
+    let d = run(&s.rs, "INSERT INTO s3shift.t VALUES (3, 'abcdef', NULL, false)").await;
+    assert_eq!(
+        d.error(),
+        Some("ERROR: value too long for type character varying(5)")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_is_one_transaction() {
     let s = stack().await;

@@ -247,6 +247,43 @@ pub(crate) fn create_like(
     Ok(conn.execute_batch(&sql)?)
 }
 
+/// `ALTER TABLE name ADD COLUMN`: DuckDB adds no column with a constraint, and a VARCHAR's byte length is one
+/// here, so the table is rebuilt in the statement's transaction: its own DDL with the column appended, its rows
+/// copied with NULL in the new column ("ALTER TABLE": existing rows get the default, NULL without one), the old
+/// table dropped and the new one renamed. Views name tables, so they read the new one; grants in the privilege
+/// catalog are kept by name.
+pub(crate) fn add_column(conn: &Connection, name: &[String], column: &str) -> Result<(), CatalogError> {
+    let (schema, table) = match name {
+        [t] => ("main".to_owned(), t.clone()),
+        [s, t] => (s.clone(), t.clone()),
+        _ => return Err(CatalogError::BadName(name.join("."))),
+    };
+    let ddl: String = conn
+        .query_row(
+            "SELECT sql FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? AND NOT temporary",
+            duckdb::params![schema, table],
+            |r| r.get(0),
+        )
+        .map_err(|_| CatalogError::NoRelation(name.join(".")))?;
+    let open = ddl
+        .find('(')
+        .ok_or_else(|| CatalogError::NoDefinition(name.join(".")))?;
+    let close = ddl
+        .rfind(')')
+        .filter(|c| *c > open)
+        .ok_or_else(|| CatalogError::NoDefinition(name.join(".")))?;
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let rebuilt = format!("{}.{}", q(&schema), q(&format!("{table}__s3shift_rebuild")));
+    let sql = format!(
+        "CREATE TABLE {rebuilt} {}, {column}); INSERT INTO {rebuilt} SELECT *, NULL FROM {schema_q}.{table_q}; \
+         DROP TABLE {schema_q}.{table_q}; ALTER TABLE {rebuilt} RENAME TO {table_q};",
+        &ddl[open..close],
+        schema_q = q(&schema),
+        table_q = q(&table),
+    );
+    Ok(conn.execute_batch(&sql)?)
+}
+
 /// Refuses `CREATE OR REPLACE VIEW` (translated SQL) when the view exists and the new query's columns differ
 /// from its columns in number, name or type. "CREATE VIEW": "You can only replace a view with a new query that
 /// generates the identical set of columns, using the same column names and data types." DuckDB would replace

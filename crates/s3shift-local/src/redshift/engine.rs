@@ -730,7 +730,7 @@ impl Engine {
                     query_id,
                 });
             }
-            Plan::Sql { .. } | Plan::Copy(_) | Plan::CreateLike { .. }
+            Plan::Sql { .. } | Plan::Copy(_) | Plan::CreateLike { .. } | Plan::AddColumn { .. }
                 if self.concurrency.isolation() == Isolation::Serializable =>
             {
                 let catalog = self.catalog(conn, own)?;
@@ -913,6 +913,10 @@ impl Engine {
                 source,
             } => {
                 create_like(conn, temp, if_not_exists, &name, &source)?;
+                done(0, None)
+            }
+            Plan::AddColumn { table, column } => {
+                super::catalog::add_column(conn, &table, &column)?;
                 done(0, None)
             }
             Plan::Copy(spec) => {

@@ -40,6 +40,9 @@ pub(crate) enum Plan {
     Lock(Vec<Vec<String>>),
     /// `ALTER DATABASE name ISOLATION LEVEL { SERIALIZABLE | SNAPSHOT }`.
     SetIsolation(super::concurrency::Isolation),
+    /// `ALTER TABLE name ADD [COLUMN] definition`: the column as DuckDB DDL, its VARCHAR byte length a CHECK,
+    /// which DuckDB cannot add to an existing table: the engine rebuilds the table (see `catalog::add_column`).
+    AddColumn { table: Vec<String>, column: String },
 }
 
 /// What a statement returns.
@@ -183,6 +186,9 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, PlanError> {
         "create" => plan_create(&toks, &params),
         "lock" => plan_lock(&s),
         "alter" if word(1).as_deref() == Some("database") => plan_isolation(&s),
+        "alter" if word(1).as_deref() == Some("table") && s.iter().any(|t| t.is("add")) => {
+            plan_add_column(&s)
+        }
         "drop" | "truncate" | "alter" | "comment" => simple(Kind::Nothing),
         "unload" | "call" | "set" | "reset" | "prepare" | "execute" | "declare" | "fetch" | "close" => {
             Err(PlanError::NotSupported(w0.to_uppercase()))
@@ -194,6 +200,59 @@ pub(crate) fn plan(sql: &str) -> Result<Plan, PlanError> {
             }),
         },
     }
+}
+
+/// `ALTER TABLE name ADD [COLUMN] column_name type [NOT NULL] [ENCODE e] ...` ("ALTER TABLE": one column per
+/// statement). The definition goes through the CREATE TABLE translation, so a VARCHAR keeps its byte length.
+fn plan_add_column(s: &[&Tok]) -> Result<Plan, PlanError> {
+    let mut i = 2;
+    let mut table = Vec::new();
+    loop {
+        let part = s.get(i).and_then(|t| t.ident()).ok_or(PlanError::SyntaxAtEnd)?;
+        table.push(part);
+        i += 1;
+        if !s.get(i).is_some_and(|t| t.is_punct(".")) {
+            break;
+        }
+        i += 1;
+    }
+    if !s.get(i).is_some_and(|t| t.is("add")) {
+        return Err(PlanError::NotSupported(
+            "ALTER TABLE other than ADD [COLUMN] (rename, drop, alter column)".into(),
+        ));
+    }
+    i += 1;
+    if s.get(i).is_some_and(|t| t.is("column")) {
+        i += 1;
+    }
+    let rest = s.get(i..).unwrap_or_default();
+    if rest
+        .first()
+        .is_some_and(|t| t.is("constraint") || t.is("primary") || t.is("unique") || t.is("foreign"))
+    {
+        return Err(PlanError::NotSupported(
+            "ALTER TABLE ADD of a table constraint".into(),
+        ));
+    }
+    let definition: Vec<&str> = rest
+        .iter()
+        .filter(|t| !t.is_punct(";"))
+        .map(|t| t.text())
+        .collect();
+    let probe = format!("CREATE TABLE s3shift_local_add_column ({})", definition.join(" "));
+    let toks = super::lex::lex(&probe).map_err(PlanError::Lex)?;
+    let Plan::Sql { sql, .. } = plan_create(&toks, &[])? else {
+        return Err(PlanError::Invalid(
+            "ALTER TABLE ADD COLUMN: bad column definition".into(),
+        ));
+    };
+    let column = sql
+        .split_once('(')
+        .and_then(|(_, rest)| rest.rsplit_once(')'))
+        .map(|(def, _)| def.trim().to_owned())
+        .filter(|d| !d.is_empty() && !d.contains(','))
+        .ok_or_else(|| PlanError::Invalid("ALTER TABLE ADD COLUMN takes one column".into()))?;
+    Ok(Plan::AddColumn { table, column })
 }
 
 /// `LOCK [TABLE] name [, name ...]` ("LOCK": "You can't lock views").
