@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use bytes::Bytes;
+use s3shift_redshift::client::Value;
 use s3shift_testkit::repo;
 use s3shift_testkit::{Stack, stderr, stdout};
 use std::path::Path;
@@ -966,4 +967,114 @@ fn man_pages_cover_every_subcommand_and_render_without_warnings() {
         options.contains("--dry-run") && !deployment.contains("--dry-run"),
         "{help}"
     );
+}
+
+/// Issue 29 through the pipeline: XMP, IPTC, ICC and C2PA fields, the uploader's claims (extension,
+/// Content-Type, user metadata) land in `s3shift.images` and the analysts' views, from the same ranged reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_images_say_of_themselves_and_what_uploaders_claimed_reaches_the_views() {
+    let stack = Stack::start(BIN, "").await;
+    let meta = repo::root().join("tests/fixtures/metadata");
+    let read = |p: &str| std::fs::read(meta.join(p)).unwrap();
+    let put = |key: &'static str,
+               body: Vec<u8>,
+               content_type: &'static str,
+               user: Option<(&'static str, &'static str)>| {
+        let client = stack.store.client().clone();
+        async move {
+            client
+                .put_object()
+                .bucket("uploads")
+                .key(key)
+                .body(body.into())
+                .content_type(content_type)
+                .set_metadata(user.map(|(k, v)| [(k.to_owned(), v.to_owned())].into_iter().collect()))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put(
+        "a/full.jpg",
+        read("xmp/full.jpg"),
+        "image/jpeg",
+        Some(("uploader", "api-7")),
+    )
+    .await;
+    put("a/ai.jpg", read("c2pa/created-trained.jpg"), "image/jpeg", None).await;
+    put("a/avatar.png", read("claims/html-named.png"), "image/png", None).await;
+    put(
+        "a/poly.jpg",
+        read("claims/jpeg-com-script.jpg"),
+        "image/jpeg",
+        None,
+    )
+    .await;
+    put(
+        "a/really-a-png.jpg",
+        read("claims/png-named.jpg"),
+        "image/jpeg",
+        None,
+    )
+    .await;
+    stack.migrate().await;
+    let run = stack.s3shift(&["run"], &[]).await;
+    assert!(
+        stdout(&run).contains("loaded 5"),
+        "{}\n{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    let rows = stack
+        .query(
+            "SELECT title, keywords, creator, city, icc_profile, icc_color_space, taken_at_source, user_metadata, \
+             key_extension, extension_matches, content_type_matches, c2pa_manifest_present \
+             FROM s3shift.images WHERE object_key = 'a/full.jpg'",
+        )
+        .await;
+    let row: Vec<Option<&str>> = rows[0].iter().map(|v| v.as_str()).collect();
+    assert_eq!(row[0], Some("Lighthouse at dusk (JPG)"), "{rows:?}");
+    assert_eq!(
+        row[1],
+        Some(r#"["lighthouse","Ålesund","harbour, evening"]"#),
+        "{rows:?}"
+    );
+    assert_eq!(row[2], Some("Åse Fjellström"));
+    assert_eq!(row[3], Some("Ålesund"));
+    assert!(row[4].is_some_and(|d| d.contains("sRGB")), "{rows:?}");
+    assert_eq!((row[5], row[6]), (Some("RGB"), Some("xmp")));
+    assert_eq!(row[7], Some(r#"{"uploader":"api-7"}"#));
+    assert_eq!(row[8], Some("jpg"));
+    let flags: Vec<&Value> = rows[0][9..12].iter().collect();
+    assert_eq!(
+        flags,
+        [&Value::Bool(true), &Value::Bool(true), &Value::Bool(false)],
+        "{rows:?}"
+    );
+    // The three questions, as analysts ask them (through their views).
+    let ai = stack
+        .query("SELECT object_key, labelled_by, c2pa_claim_generator FROM s3shift.ai_labelled_images")
+        .await;
+    assert_eq!(ai.len(), 1, "{ai:?}");
+    assert_eq!(
+        (ai[0][0].as_str(), ai[0][1].as_str()),
+        (Some("a/ai.jpg"), Some("both"))
+    );
+    let claims = stack
+        .query("SELECT object_key, claim_signal FROM s3shift.uploader_claim_mismatches ORDER BY object_key")
+        .await;
+    let claims: Vec<(Option<&str>, Option<&str>)> =
+        claims.iter().map(|r| (r[0].as_str(), r[1].as_str())).collect();
+    assert_eq!(
+        claims,
+        [
+            (Some("a/avatar.png"), Some("not_an_image")),
+            (Some("a/poly.jpg"), Some("markup_in_image")),
+            (Some("a/really-a-png.jpg"), None),
+        ]
+    );
+    // Analysts see no creator; the creators' view is s3shift_gps's.
+    let analyst = stack.query("SELECT * FROM s3shift.analyst_images LIMIT 1").await;
+    assert!(!analyst.is_empty());
+    stack.assert_exactly_once(5).await;
 }

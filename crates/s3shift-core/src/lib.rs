@@ -7,7 +7,8 @@
 //!   length it must cut each string to;
 //! - [`text`]: cutting strings to a Redshift `VARCHAR(n)` byte length without splitting a character;
 //! - [`object`]: [`ObjectRef`] (one source object version and its identity), [`RunId`], and the expiry rule;
-//! - [`run_status`]: [`RunStatus`], the states a run's row passes through.
+//! - [`run_status`]: [`RunStatus`], the states a run's row passes through;
+//! - [`claims`]: what an uploader claimed about an object (extension, Content-Type) against its bytes.
 //!
 //! It must never do IO or know about any cloud: every adapter depends on it, it depends on none of them.
 //!
@@ -17,6 +18,7 @@
 //!   images table and its Arrow schema.
 //! - [`text`]: cutting strings with [`text::truncate_utf8`].
 
+pub mod claims;
 pub mod key_url;
 pub mod object;
 pub mod record;

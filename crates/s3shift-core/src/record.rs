@@ -161,6 +161,41 @@ pub struct ImageRecord {
     pub focal_length_mm: Option<f64>,
     /// Bytes of the object read to produce this record.
     pub bytes_read: u64,
+    /// Where `taken_at_local` came from: `exif`, `xmp` or `iptc` (EXIF first, as exiftool's composite date and
+    /// the Metadata Working Group's guidance order them).
+    pub taken_at_source: Option<String>,
+    /// Title: XMP `dc:title` (its `x-default` language), else IPTC ObjectName.
+    pub title: Option<String>,
+    /// Caption: XMP `dc:description`, else IPTC Caption-Abstract.
+    pub caption: Option<String>,
+    /// Keywords: XMP `dc:subject`, else IPTC Keywords, in the file's order without repeats.
+    pub keywords: Vec<String>,
+    /// Creator: XMP `dc:creator` (joined with `; `), else IPTC By-line.
+    pub creator: Option<String>,
+    /// Rights: XMP `dc:rights`, else IPTC CopyrightNotice.
+    pub rights: Option<String>,
+    /// XMP `xmp:Rating`: -1 (rejected), 0 (unrated) or 1..=5.
+    pub rating: Option<f64>,
+    /// City: XMP `photoshop:City`, else IPTC City.
+    pub city: Option<String>,
+    /// Country: XMP `photoshop:Country` (or `Iptc4xmpCore:CountryName`), else IPTC Country-PrimaryLocationName.
+    pub country: Option<String>,
+    /// The embedded ICC profile's description.
+    pub icc_profile: Option<String>,
+    /// The ICC profile's data colour space (`RGB`, `GRAY`, `CMYK`, `Lab`, ...).
+    pub icc_color_space: Option<String>,
+    /// IPTC digital source type from XMP (`Iptc4xmpExt:DigitalSourceType`): the IPTC NewsCode's name
+    /// (`trainedAlgorithmicMedia`, `digitalCapture`, ...) or the value as written when it is not one.
+    pub digital_source_type: Option<String>,
+    /// Whether a C2PA manifest store was found in the bytes read: present, never verified (verifying needs the
+    /// whole object and a trust list). `None` when the object is not an image s3shift reads.
+    pub c2pa_manifest_present: Option<bool>,
+    /// The found manifest's claim generator, as the claim states it (unverified).
+    pub c2pa_claim_generator: Option<String>,
+    /// The digital source type a found manifest's actions assert (unverified).
+    pub c2pa_digital_source_type: Option<String>,
+    /// Active content (markup or script) found inside a recognised image's bytes: the marker, e.g. `<script`.
+    pub embedded_markup: Option<&'static str>,
 }
 
 impl ImageRecord {
@@ -194,6 +229,22 @@ impl ImageRecord {
             iso: None,
             focal_length_mm: None,
             bytes_read: 0,
+            taken_at_source: None,
+            title: None,
+            caption: None,
+            keywords: Vec::new(),
+            creator: None,
+            rights: None,
+            rating: None,
+            city: None,
+            country: None,
+            icc_profile: None,
+            icc_color_space: None,
+            digital_source_type: None,
+            c2pa_manifest_present: None,
+            c2pa_claim_generator: None,
+            c2pa_digital_source_type: None,
+            embedded_markup: None,
         }
     }
 }
@@ -214,6 +265,18 @@ impl ImageRecord {
             (&self.lens_model, schema::LENS_MODEL),
             (&self.software, schema::SOFTWARE),
             (&self.taken_at_offset, schema::TAKEN_AT_OFFSET),
+            (&self.taken_at_source, schema::TAKEN_AT_SOURCE),
+            (&self.title, schema::TITLE),
+            (&self.caption, schema::CAPTION),
+            (&self.creator, schema::CREATOR),
+            (&self.rights, schema::RIGHTS),
+            (&self.city, schema::CITY),
+            (&self.country, schema::COUNTRY),
+            (&self.icc_profile, schema::ICC_PROFILE),
+            (&self.icc_color_space, schema::ICC_COLOR_SPACE),
+            (&self.digital_source_type, schema::DIGITAL_SOURCE_TYPE),
+            (&self.c2pa_claim_generator, schema::C2PA_CLAIM_GENERATOR),
+            (&self.c2pa_digital_source_type, schema::C2PA_DIGITAL_SOURCE_TYPE),
         ];
         for (value, column) in texts {
             if let Some(v) = value
@@ -254,6 +317,18 @@ impl ImageRecord {
             && !(-180.0..=180.0).contains(&l)
         {
             return Err(format!("gps_longitude {l} is outside -180..=180"));
+        }
+        let keywords = crate::schema::keywords_json(&self.keywords);
+        if keywords
+            .as_ref()
+            .is_some_and(|k| k.len() > schema::KEYWORDS.max_bytes())
+        {
+            return Err("keywords do not fit their column".into());
+        }
+        if let Some(r) = self.rating
+            && !(-1.0..=5.0).contains(&r)
+        {
+            return Err(format!("rating {r} is outside -1..=5"));
         }
         let floats = [
             ("gps_altitude_m", self.gps_altitude_m),

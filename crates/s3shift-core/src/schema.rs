@@ -279,6 +279,144 @@ pub const RUN_ID: ColumnSpec = ColumnSpec::new("run_id", Varchar(128), false, "T
 /// Load time.
 pub const LOADED_AT: ColumnSpec = ColumnSpec::new("loaded_at", TimestampTz, false, "When the row was loaded");
 
+/// Where the capture time came from.
+pub const TAKEN_AT_SOURCE: ColumnSpec = ColumnSpec::new(
+    "taken_at_source",
+    Varchar(8),
+    true,
+    "Where taken_at_local came from: exif, xmp or iptc",
+);
+/// Title.
+pub const TITLE: ColumnSpec = ColumnSpec::new(
+    "title",
+    Varchar(512),
+    true,
+    "XMP dc:title (x-default), else IPTC ObjectName",
+);
+/// Caption.
+pub const CAPTION: ColumnSpec = ColumnSpec::new(
+    "caption",
+    Varchar(2000),
+    true,
+    "XMP dc:description, else IPTC Caption-Abstract",
+);
+/// Keywords.
+pub const KEYWORDS: ColumnSpec = ColumnSpec::new(
+    "keywords",
+    Varchar(2000),
+    true,
+    "XMP dc:subject, else IPTC Keywords: a JSON array of strings (JSON_PARSE gives a SUPER array), whole \
+     keywords only",
+);
+/// Creator.
+pub const CREATOR: ColumnSpec = ColumnSpec::new(
+    "creator",
+    Varchar(256),
+    true,
+    "XMP dc:creator (joined with '; '), else IPTC By-line",
+);
+/// Rights.
+pub const RIGHTS: ColumnSpec = ColumnSpec::new(
+    "rights",
+    Varchar(512),
+    true,
+    "XMP dc:rights, else IPTC CopyrightNotice",
+);
+/// Rating.
+pub const RATING: ColumnSpec = ColumnSpec::new(
+    "rating",
+    Double,
+    true,
+    "XMP xmp:Rating: -1 rejected, 0 unrated, 1 to 5",
+);
+/// City.
+pub const CITY: ColumnSpec =
+    ColumnSpec::new("city", Varchar(128), true, "XMP photoshop:City, else IPTC City");
+/// Country.
+pub const COUNTRY: ColumnSpec = ColumnSpec::new(
+    "country",
+    Varchar(128),
+    true,
+    "XMP photoshop:Country, else IPTC Country-PrimaryLocationName",
+);
+/// ICC profile description.
+pub const ICC_PROFILE: ColumnSpec = ColumnSpec::new(
+    "icc_profile",
+    Varchar(256),
+    true,
+    "Embedded ICC profile's description",
+);
+/// ICC colour space.
+pub const ICC_COLOR_SPACE: ColumnSpec = ColumnSpec::new(
+    "icc_color_space",
+    Varchar(8),
+    true,
+    "Embedded ICC profile's data colour space: RGB, GRAY, CMYK, Lab, ...",
+);
+/// IPTC digital source type.
+pub const DIGITAL_SOURCE_TYPE: ColumnSpec = ColumnSpec::new(
+    "digital_source_type",
+    Varchar(128),
+    true,
+    "XMP Iptc4xmpExt:DigitalSourceType, e.g. trainedAlgorithmicMedia (AI-generated) or digitalCapture",
+);
+/// C2PA manifest presence.
+pub const C2PA_MANIFEST_PRESENT: ColumnSpec = ColumnSpec::new(
+    "c2pa_manifest_present",
+    Boolean,
+    true,
+    "A C2PA manifest store was found in the bytes read: present, NOT verified",
+);
+/// C2PA claim generator.
+pub const C2PA_CLAIM_GENERATOR: ColumnSpec = ColumnSpec::new(
+    "c2pa_claim_generator",
+    Varchar(256),
+    true,
+    "The found manifest's claim generator, unverified",
+);
+/// C2PA digital source type.
+pub const C2PA_DIGITAL_SOURCE_TYPE: ColumnSpec = ColumnSpec::new(
+    "c2pa_digital_source_type",
+    Varchar(128),
+    true,
+    "Digital source type the found manifest's actions assert, unverified",
+);
+/// Key extension.
+pub const KEY_EXTENSION: ColumnSpec = ColumnSpec::new(
+    "key_extension",
+    Varchar(16),
+    true,
+    "The key's extension, lower case, without the dot",
+);
+/// Extension against the bytes.
+pub const EXTENSION_MATCHES: ColumnSpec = ColumnSpec::new(
+    "extension_matches",
+    Boolean,
+    true,
+    "Whether key_extension names the format the bytes are (NULL: no extension)",
+);
+/// Content-Type against the bytes.
+pub const CONTENT_TYPE_MATCHES: ColumnSpec = ColumnSpec::new(
+    "content_type_matches",
+    Boolean,
+    true,
+    "Whether content_type names the format the bytes are (NULL: no Content-Type or a generic one)",
+);
+/// The uploader-claim signal.
+pub const CLAIM_SIGNAL: ColumnSpec = ColumnSpec::new(
+    "claim_signal",
+    Varchar(32),
+    true,
+    "not_an_image: claimed an image, bytes are not one; markup_in_image: an image carrying markup or script",
+);
+/// User metadata.
+pub const USER_METADATA: ColumnSpec = ColumnSpec::new(
+    "user_metadata",
+    Varchar(2048),
+    true,
+    "The object's x-amz-meta-* headers as a JSON object, whole entries only",
+);
+
 /// The columns of `s3shift.images`, in table (and Parquet) order.
 pub const IMAGES: &[ColumnSpec] = &[
     SOURCE,
@@ -319,7 +457,83 @@ pub const IMAGES: &[ColumnSpec] = &[
     BYTES_READ,
     RUN_ID,
     LOADED_AT,
+    // Migration 0006: appended, as ALTER TABLE ADD COLUMN places them.
+    TAKEN_AT_SOURCE,
+    TITLE,
+    CAPTION,
+    KEYWORDS,
+    CREATOR,
+    RIGHTS,
+    RATING,
+    CITY,
+    COUNTRY,
+    ICC_PROFILE,
+    ICC_COLOR_SPACE,
+    DIGITAL_SOURCE_TYPE,
+    C2PA_MANIFEST_PRESENT,
+    C2PA_CLAIM_GENERATOR,
+    C2PA_DIGITAL_SOURCE_TYPE,
+    KEY_EXTENSION,
+    EXTENSION_MATCHES,
+    CONTENT_TYPE_MATCHES,
+    CLAIM_SIGNAL,
+    USER_METADATA,
 ];
+
+/// A JSON array of `values` that fits [`KEYWORDS`]: whole values in order, as many as fit; `None` when empty.
+/// Analysts read it with `JSON_PARSE(keywords)` (a SUPER array) or `JSON_EXTRACT_ARRAY_ELEMENT_TEXT`.
+pub fn keywords_json(values: &[String]) -> Option<String> {
+    json_list(
+        values.iter().map(|v| serde_json::Value::String(v.clone())),
+        KEYWORDS.max_bytes(),
+        '[',
+        ']',
+    )
+}
+
+/// A JSON object of `entries` that fits `limit` bytes: whole entries in order, as many as fit; `None` when
+/// empty.
+pub fn json_object(entries: &[(String, String)], limit: usize) -> Option<String> {
+    json_list(
+        entries.iter().map(|(k, v)| {
+            let mut m = serde_json::Map::new();
+            m.insert(k.clone(), serde_json::Value::String(v.clone()));
+            serde_json::Value::Object(m)
+        }),
+        limit,
+        '{',
+        '}',
+    )
+}
+
+/// Joins the JSON texts of `items` between `open` and `close` (objects merged into one), stopping before the
+/// first item that would pass `limit` bytes.
+fn json_list(
+    items: impl Iterator<Item = serde_json::Value>,
+    limit: usize,
+    open: char,
+    close: char,
+) -> Option<String> {
+    let mut out = String::from(open);
+    for item in items {
+        let text = item.to_string();
+        // An object's entry is its text without the braces.
+        let text = match &item {
+            serde_json::Value::Object(_) => text[1..text.len() - 1].to_owned(),
+            _ => text,
+        };
+        let sep = usize::from(out.len() > 1);
+        if out.len() + sep + text.len() + 1 > limit {
+            break;
+        }
+        if sep == 1 {
+            out.push(',');
+        }
+        out.push_str(&text);
+    }
+    out.push(close);
+    (out.len() > 2).then_some(out)
+}
 
 /// The Arrow schema of `s3shift.images`, in column order.
 pub fn images_arrow_schema() -> Arc<Schema> {
@@ -384,6 +598,18 @@ mod tests {
             assert_eq!(field.name(), spec.name);
             assert_eq!(field.is_nullable(), spec.nullable);
         }
+    }
+
+    #[test]
+    fn json_lists_keep_whole_values_that_fit() {
+        let words: Vec<String> = (0..1000).map(|i| format!("word, \"{i}\"")).collect();
+        let json = keywords_json(&words).unwrap_or_default();
+        assert!(json.len() <= KEYWORDS.max_bytes());
+        let parsed: Vec<String> = serde_json::from_str(&json).unwrap_or_default();
+        assert!(parsed.len() > 10 && parsed[..] == words[..parsed.len()]);
+        assert_eq!(keywords_json(&[]), None);
+        let meta = json_object(&[("a".into(), "1".into()), ("b".into(), "x".repeat(100))], 20);
+        assert_eq!(meta.as_deref(), Some(r#"{"a":"1"}"#));
     }
 
     #[test]

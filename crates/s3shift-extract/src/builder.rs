@@ -4,6 +4,7 @@ use s3shift_core::schema::{self, ColumnSpec};
 use s3shift_core::text::{clean_text, truncate_utf8};
 use s3shift_core::{ExtractStatus, ImageFormat, ImageRecord};
 
+use crate::embedded::Embedded;
 use crate::source::{PResult, corrupt};
 
 /// Most warnings kept per object; the rest are counted, so one hostile file cannot grow the reason unboundedly.
@@ -19,6 +20,8 @@ pub(crate) struct Builder {
     pub(crate) clean_size: Option<(u32, u32)>,
     /// Whether the format is fully known and parsed as an image (false for unsupported objects).
     pub(crate) unsupported: bool,
+    /// XMP, IPTC, ICC and C2PA found beside the image data, put into the record by [`Builder::finish`].
+    pub(crate) embedded: Embedded,
 }
 
 impl Builder {
@@ -30,6 +33,7 @@ impl Builder {
             irot_quarter_turns: None,
             clean_size: None,
             unsupported: false,
+            embedded: Embedded::default(),
         }
     }
 
@@ -81,6 +85,11 @@ impl Builder {
         } else {
             status
         };
+        let image = !self.unsupported && self.rec.format.is_some();
+        let embedded = std::mem::take(&mut self.embedded);
+        for w in embedded.apply(&mut self.rec, image) {
+            self.warn(w);
+        }
         let mut parts: Vec<String> = reason.into_iter().collect();
         parts.append(&mut self.warnings);
         if self.dropped_warnings > 0 {

@@ -12,6 +12,10 @@ use crate::source::{Fail, PResult, Source, byte, corrupt, le16};
 pub(crate) fn parse<S: Source>(src: &S, b: &mut Builder) -> PResult<()> {
     b.format(ImageFormat::Gif, "image/gif");
     let lsd: [u8; 7] = src.array(6, "GIF logical screen descriptor")?;
+    // `GIF89a/*`: a width that opens a JavaScript comment, the mark of a GIF/JavaScript polyglot.
+    if lsd.starts_with(b"/*") {
+        b.embedded.mark("GIF89a/*");
+    }
     b.dimensions(
         u64::from(le16(&lsd, 0)),
         u64::from(le16(&lsd, 2)),
@@ -40,6 +44,11 @@ fn walk<S: Source>(src: &S, mut at: u64, b: &mut Builder) -> PResult<()> {
             0x21 => {
                 let label = src.u8_at(at + 1, "GIF extension")?;
                 let first = src.u8_at(at + 2, "GIF extension")?;
+                if label == 0xFE
+                    && let Some(comment) = src.held(at + 3, usize::from(first), "GIF comment")?
+                {
+                    b.embedded.scan_markup(comment);
+                }
                 if label == 0xFF && first == 11 {
                     let id = src.bytes(at + 3, 11, "GIF application extension")?;
                     if id == b"NETSCAPE2.0" || id == b"ANIMEXTS1.0" {

@@ -242,6 +242,19 @@ impl<'s, S: Source> Tiff<'s, S> {
         e.count
     }
 
+    /// The raw bytes of any entry's value (an embedded XMP packet, IPTC block or ICC profile), at most `max`;
+    /// `None` when the value is longer than `max` (left unread rather than cut).
+    pub(crate) fn blob(&self, e: &Entry, max: u64, what: &'static str) -> PResult<Option<Vec<u8>>> {
+        let Some(size) = Self::type_size(e.typ) else {
+            return Ok(None);
+        };
+        let total = e.count.saturating_mul(size);
+        if total == 0 || total > max {
+            return Ok(None);
+        }
+        self.read(e, 0, total, what).map(Some)
+    }
+
     /// The raw bytes of a text (ASCII/UNDEFINED/BYTE) entry, at most [`MAX_TEXT_BYTES`].
     pub(crate) fn text_bytes(&self, e: &Entry, what: &'static str) -> PResult<Vec<u8>> {
         if !matches!(e.typ, 1 | 2 | 7) {

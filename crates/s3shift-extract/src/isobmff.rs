@@ -137,6 +137,14 @@ pub(crate) fn parse<S: Source>(src: &S, b: &mut Builder) -> PResult<()> {
                 return parse_meta(src, meta, h.body, b);
             }
             b"moov" => b.rec.animated = Some(true),
+            // A C2PA store (C2PA 2.1, "Embedding manifests into BMFF-based assets"): read as far as it is held.
+            b"uuid" if src.held(h.body, 16, "ISOBMFF uuid box")? == Some(&crate::c2pa::BMFF_UUID[..]) => {
+                let len = (h.end - h.body).saturating_sub(16);
+                match src.held(h.body + 16, len.min(MAX_META) as usize, "C2PA uuid box")? {
+                    Some(data) => b.embedded.c2pa_bmff(data),
+                    None => b.embedded.c2pa_present(),
+                }
+            }
             _ => {}
         }
         at = h.end;
@@ -149,8 +157,10 @@ pub(crate) fn parse<S: Source>(src: &S, b: &mut Builder) -> PResult<()> {
     })
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct Props {
+    /// An ICC profile from a `colr` property of type `prof` or `rICC`.
+    icc: Option<Vec<u8>>,
     size: Option<(u32, u32)>,
     irot: Option<u8>,
     /// Clean-aperture (`clap`) size: the displayed crop of a padded coded image.
@@ -188,15 +198,31 @@ fn parse_meta<S: Source>(src: &S, meta: &[u8], meta_at: u64, b: &mut Builder) ->
         Some(false) => b.color("ycbcr"),
         None => {}
     }
+    if let Some(icc) = &props.icc {
+        b.embedded.icc(icc);
+    }
+    let items = find(b"iinf")
+        .map(|(_, d)| metadata_items(d))
+        .transpose()?
+        .unwrap_or_default();
+    let idat = find(b"idat").map(|(h, _)| h.body + meta_at);
+    // The XMP item (a `mime` item of type application/rdf+xml), read wherever it lies.
+    if let (Some(xmp_id), Some((_, iloc))) = (items.xmp, find(b"iloc"))
+        && let Some((offset, len)) = item_location(iloc, xmp_id, idat)?
+        && len > 0
+        && len <= MAX_META
+    {
+        let packet = src.bytes(offset, len as usize, "HEIF XMP item")?;
+        b.embedded.xmp(packet);
+    }
     // The Exif item, if any: find its id in iinf, its bytes in iloc.
-    let Some(exif_id) = find(b"iinf").map(|(_, d)| exif_item(d)).transpose()?.flatten() else {
+    let Some(exif_id) = items.exif else {
         return Ok(());
     };
     let Some((_, iloc)) = find(b"iloc") else {
         b.warn("HEIF Exif item has no location (no iloc box)");
         return Ok(());
     };
-    let idat = find(b"idat").map(|(h, _)| h.body + meta_at);
     let Some((offset, len)) = item_location(iloc, exif_id, idat)? else {
         b.warn("HEIF Exif item is not in iloc");
         return Ok(());
@@ -277,6 +303,9 @@ fn item_props(iprp: &[u8], item: u32) -> PResult<Props> {
                         }
                     }
                     b"pixi" if pd.len() >= 6 => props.depth = Some(byte(pd, 5)),
+                    b"colr" if matches!(pd.get(..4), Some(b"prof" | b"rICC")) && props.icc.is_none() => {
+                        props.icc = pd.get(4..).map(<[u8]>::to_vec);
+                    }
                     b"av1C" if pd.len() >= 3 => {
                         let f = byte(pd, 2);
                         let depth = if f & 0x40 != 0 {
@@ -299,9 +328,18 @@ fn item_props(iprp: &[u8], item: u32) -> PResult<Props> {
     Ok(props)
 }
 
-/// The id of the first item of type `Exif` in `iinf`.
-fn exif_item(iinf: &[u8]) -> PResult<Option<u32>> {
+/// The metadata items of `iinf`: the first `Exif` item, the first XMP item.
+#[derive(Default)]
+struct MetadataItems {
+    exif: Option<u32>,
+    xmp: Option<u32>,
+}
+
+/// Finds the first item of type `Exif` and the first `mime` item whose content type is
+/// `application/rdf+xml` (XMP, as ISO/IEC 23008-12 stores it).
+fn metadata_items(iinf: &[u8]) -> PResult<MetadataItems> {
     let skip = if byte(iinf, 0) == 0 { 6 } else { 8 };
+    let mut out = MetadataItems::default();
     for (h, infe) in children(iinf, skip)? {
         if &h.kind != b"infe" || byte(infe, 0) < 2 {
             continue;
@@ -311,11 +349,21 @@ fn exif_item(iinf: &[u8]) -> PResult<Option<u32>> {
         } else {
             (be32(infe, 4), 10)
         };
-        if infe.get(kind_at..kind_at + 4) == Some(b"Exif") {
-            return Ok(Some(id));
+        match infe.get(kind_at..kind_at + 4) {
+            Some(b"Exif") if out.exif.is_none() => out.exif = Some(id),
+            Some(b"mime") if out.xmp.is_none() => {
+                // item_name, NUL, content_type, NUL.
+                let rest = infe.get(kind_at + 4..).unwrap_or_default();
+                let mut parts = rest.split(|&c| c == 0);
+                let _name = parts.next();
+                if parts.next() == Some(b"application/rdf+xml") {
+                    out.xmp = Some(id);
+                }
+            }
+            _ => {}
         }
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// Reads a 16-bit (or, when `wide`, 32-bit) big-endian item id or count at `*at` and advances; 0 past the end

@@ -23,15 +23,26 @@
 //! quirks need care: junk bytes between JPEG segments, GPS stored as signed rationals, `0000:00:00` dates. Both
 //! crates serve as oracles in this crate's tests instead, next to exiftool.
 //!
+//! # Beyond EXIF
+//! The containers also carry XMP (`xmp`), IPTC IIM (`iptc`), ICC profiles (`icc`) and C2PA manifest stores
+//! (`c2pa`); `embedded` decides which source fills each column. XMP, IPTC and ICC are read wherever the
+//! container puts them before the image data, growing the read if need be; a C2PA store's claim is read only
+//! from bytes already held (its presence costs nothing, its claim no extra read). Comments and text chunks are
+//! scanned for markup or script, which marks a polyglot upload.
+//!
 //! # Organization
 //! [`source`] holds the sparse byte view; `sniff` picks a parser; `jpeg`, `png`, `gif`, `webp`, `tiff`, `bmp`
 //! and `isobmff` (HEIF/AVIF) walk their containers; `ifd` reads TIFF directories and `exif` the EXIF fields.
 
 mod bmp;
 mod builder;
+mod c2pa;
+mod embedded;
 mod exif;
 mod gif;
+mod icc;
 mod ifd;
+mod iptc;
 mod isobmff;
 mod jpeg;
 mod png;
@@ -39,6 +50,7 @@ mod sniff;
 pub mod source;
 mod tiff;
 mod webp;
+mod xmp;
 
 pub use s3shift_core::{ExtractStatus, ImageFormat, ImageRecord};
 pub use source::{ByteRange, ObjectBytes};

@@ -58,6 +58,16 @@ pub(crate) trait Source {
     /// `len` bytes at `offset`, or why not. `what` names the structure being read, for messages.
     fn bytes(&self, offset: u64, len: usize, what: &'static str) -> PResult<&[u8]>;
 
+    /// `len` bytes at `offset` when they are already held; `None` when reading them would take another read
+    /// (for what is worth having only when it costs nothing: a C2PA store's claim, a comment to scan).
+    fn held(&self, offset: u64, len: usize, what: &'static str) -> PResult<Option<&[u8]>> {
+        match self.bytes(offset, len, what) {
+            Ok(b) => Ok(Some(b)),
+            Err(Fail::Need { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Total length of the addressable bytes (the object's size).
     fn size(&self) -> u64;
 

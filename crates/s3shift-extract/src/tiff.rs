@@ -20,6 +20,14 @@ const SAMPLES_PER_PIXEL: u16 = 0x0115;
 const SUB_IFDS: u16 = 0x014A;
 const EXTRA_SAMPLES: u16 = 0x0152;
 const DNG_VERSION: u16 = 0xC612;
+const XMP: u16 = 700;
+const IPTC: u16 = 33723;
+const ICC_PROFILE: u16 = 34675;
+/// C2PA 2.1, "Embedding manifests into TIFF".
+const C2PA: u16 = 52545;
+
+/// Most bytes read of one embedded block (XMP, IPTC, ICC); a larger one is left unread.
+const MAX_BLOCK: u64 = 512 * 1024;
 
 /// Most SubIFDs looked at for the full-resolution image.
 const MAX_SUB_IFDS: u64 = 8;
@@ -36,6 +44,10 @@ fn image_tag(tag: u16) -> bool {
             | SUB_IFDS
             | EXTRA_SAMPLES
             | DNG_VERSION
+            | XMP
+            | IPTC
+            | ICC_PROFILE
+            | C2PA
     ) || exif::ifd0_tag(tag)
 }
 
@@ -81,7 +93,36 @@ pub(crate) fn parse<S: Source>(src: &S, b: &mut Builder) -> PResult<()> {
     if !main_found {
         image_fields(&tiff, &ifd0, b)?;
     }
+    embedded(&tiff, &ifd0, b)?;
     exif::read_fields(&tiff, &ifd0, b)
+}
+
+/// IFD0's XMP packet, IPTC block and ICC profile (read wherever they lie), and its C2PA store if held.
+fn embedded<S: Source>(tiff: &Tiff<'_, S>, ifd0: &Ifd, b: &mut Builder) -> PResult<()> {
+    if let Some(e) = ifd0.get(XMP)
+        && let Some(packet) = tiff.blob(e, MAX_BLOCK, "TIFF XMP")?
+    {
+        b.embedded.xmp(&packet);
+    }
+    if let Some(e) = ifd0.get(IPTC)
+        && let Some(block) = tiff.blob(e, MAX_BLOCK, "TIFF IPTC")?
+    {
+        b.embedded.iptc(&block);
+    }
+    if let Some(e) = ifd0.get(ICC_PROFILE)
+        && let Some(profile) = tiff.blob(e, MAX_BLOCK, "TIFF ICC profile")?
+    {
+        b.embedded.icc(&profile);
+    }
+    if let Some(e) = ifd0.get(C2PA) {
+        // Its presence is known from the tag; its claim only from bytes already held.
+        match tiff.blob(e, MAX_BLOCK, "TIFF C2PA") {
+            Ok(Some(store)) => b.embedded.c2pa(&store),
+            Ok(None) | Err(Fail::Need { .. }) => b.embedded.c2pa_present(),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn image_fields<S: Source>(tiff: &Tiff<'_, S>, ifd: &Ifd, b: &mut Builder) -> PResult<()> {

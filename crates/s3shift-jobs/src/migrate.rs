@@ -47,6 +47,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_copy_role.sql",
         sql: include_str!("../../../sql/0005_copy_role.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_embedded_metadata.sql",
+        sql: include_str!("../../../sql/0006_embedded_metadata.sql"),
+    },
 ];
 
 const BOOTSTRAP: &[&str] = &[
@@ -268,12 +273,19 @@ mod tests {
             .find("CREATE TABLE IF NOT EXISTS s3shift.images (")
             .unwrap_or(0);
         let body = &sql[start..];
-        let lines: Vec<&str> = body
+        let mut lines: Vec<&str> = body
             .lines()
             .skip(1)
             .map(|l| l.trim().trim_end_matches(','))
             .take_while(|l| !l.starts_with("PRIMARY KEY"))
             .collect();
+        // Later migrations append columns, in order.
+        for m in &MIGRATIONS[1..] {
+            lines.extend(m.sql.lines().filter_map(|l| {
+                l.strip_prefix("ALTER TABLE s3shift.images ADD COLUMN ")
+                    .map(|c| c.trim_end_matches(';'))
+            }));
+        }
         assert_eq!(lines, ddl_columns(IMAGES));
     }
 }

@@ -135,6 +135,9 @@ pub struct RangeRead {
     pub content_type: Option<String>,
     /// `Last-Modified` of the object (second precision, as HTTP dates are).
     pub last_modified: Option<DateTime<Utc>>,
+    /// The object's user metadata (`x-amz-meta-*`, names without the prefix, lower case as S3 stores them),
+    /// sorted by name.
+    pub user_metadata: Vec<(String, String)>,
 }
 
 /// How [`S3Store`] behaves beyond what the SDK client's own configuration says.
@@ -316,6 +319,11 @@ impl S3Store {
                 .and_then(|total| total.parse::<u64>().ok())
                 .or_else(|| out.content_length().and_then(|l| u64::try_from(l).ok()));
             let content_type = out.content_type().map(str::to_owned);
+            let mut user_metadata: Vec<(String, String)> = out
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            user_metadata.sort();
             let last_modified = out
                 .last_modified()
                 .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
@@ -326,6 +334,7 @@ impl S3Store {
                         object_size,
                         content_type,
                         last_modified,
+                        user_metadata,
                     });
                 }
                 Err(e) if attempt < self.config.body_retries => {

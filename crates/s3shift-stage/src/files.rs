@@ -252,6 +252,7 @@ mod tests {
                 source: "api",
                 object: &o,
                 content_type: Some("image/jpeg"),
+                user_metadata: None,
                 record: &record,
                 run_id: "r",
                 loaded_at: DateTime::<Utc>::UNIX_EPOCH,

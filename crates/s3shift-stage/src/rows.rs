@@ -9,7 +9,10 @@ use arrow::array::{
 use arrow::datatypes::Schema;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
-use s3shift_core::schema::{ColumnSpec, IMAGES, RedshiftType, images_arrow_schema};
+use s3shift_core::claims::{self, Claims};
+use s3shift_core::schema::{
+    ColumnSpec, IMAGES, RedshiftType, USER_METADATA, images_arrow_schema, keywords_json,
+};
 use s3shift_core::text::truncate_utf8;
 use s3shift_core::{ImageRecord, ObjectRef};
 
@@ -25,6 +28,9 @@ pub struct StagedRow<'a> {
     pub object: &'a ObjectRef,
     /// `Content-Type` from the read, if any.
     pub content_type: Option<&'a str>,
+    /// The object's user metadata (`x-amz-meta-*`) as a JSON object, cut to its column (see
+    /// `s3shift_core::schema::json_object`).
+    pub user_metadata: Option<&'a str>,
     /// The extraction result.
     pub record: &'a ImageRecord,
     /// The run id.
@@ -46,11 +52,27 @@ fn micros(t: Option<DateTime<Utc>>) -> Cell<'static> {
     Cell::Micros(t.map(|t| t.timestamp_micros()))
 }
 
+/// What a row's cells are computed from besides the row: once per row, not once per column.
+struct Derived {
+    claims: Claims,
+    keywords: Option<String>,
+}
+
+impl Derived {
+    fn of(row: &StagedRow<'_>) -> Self {
+        Self {
+            claims: claims::assess(&row.object.key, row.content_type, row.record),
+            keywords: keywords_json(&row.record.keywords),
+        }
+    }
+}
+
 /// The value of `column` for `row`; `None` for a column the stager does not know (caught by
 /// [`ImagesBatchBuilder::new`]).
-fn cell<'a>(column: &str, row: &StagedRow<'a>) -> Option<Cell<'a>> {
+fn cell<'a>(column: &str, row: &StagedRow<'a>, d: &'a Derived) -> Option<Cell<'a>> {
     let r = row.record;
     let o = row.object;
+    let text = |v: &'a Option<String>| Cell::Text(v.as_deref());
     let int = |v: Option<u32>| Cell::Int(v.map(i64::from));
     let small = |v: Option<u16>| Cell::Int(v.map(i64::from));
     Some(match column {
@@ -92,6 +114,26 @@ fn cell<'a>(column: &str, row: &StagedRow<'a>) -> Option<Cell<'a>> {
         "bytes_read" => Cell::Int(Some(i64::try_from(r.bytes_read).unwrap_or(i64::MAX))),
         "run_id" => Cell::Text(Some(row.run_id)),
         "loaded_at" => micros(Some(row.loaded_at)),
+        "taken_at_source" => text(&r.taken_at_source),
+        "title" => text(&r.title),
+        "caption" => text(&r.caption),
+        "keywords" => Cell::Text(d.keywords.as_deref()),
+        "creator" => text(&r.creator),
+        "rights" => text(&r.rights),
+        "rating" => Cell::Float(r.rating),
+        "city" => text(&r.city),
+        "country" => text(&r.country),
+        "icc_profile" => text(&r.icc_profile),
+        "icc_color_space" => text(&r.icc_color_space),
+        "digital_source_type" => text(&r.digital_source_type),
+        "c2pa_manifest_present" => Cell::Bool(r.c2pa_manifest_present),
+        "c2pa_claim_generator" => text(&r.c2pa_claim_generator),
+        "c2pa_digital_source_type" => text(&r.c2pa_digital_source_type),
+        "key_extension" => Cell::Text(d.claims.key_extension.as_deref()),
+        "extension_matches" => Cell::Bool(d.claims.extension_matches),
+        "content_type_matches" => Cell::Bool(d.claims.content_type_matches),
+        "claim_signal" => Cell::Text(d.claims.signal),
+        "user_metadata" => Cell::Text(row.user_metadata),
         _ => return None,
     })
 }
@@ -219,13 +261,14 @@ impl ImagesBatchBuilder {
             source: "",
             object: &probe_object,
             content_type: None,
+            user_metadata: None,
             record: &probe_record,
             run_id: "",
             loaded_at: DateTime::<Utc>::UNIX_EPOCH,
         };
         let mut columns = Vec::with_capacity(IMAGES.len());
         for spec in IMAGES {
-            if cell(spec.name, &probe).is_none() {
+            if cell(spec.name, &probe, &Derived::of(&probe)).is_none() {
                 return Err(Error::UnknownColumn(spec.name.into()));
             }
             columns.push((*spec, ColumnBuilder::for_type(spec.ty)));
@@ -246,9 +289,18 @@ impl ImagesBatchBuilder {
             problem,
         };
         row.record.check_guarantees().map_err(refuse)?;
+        if let Some(m) = row.user_metadata
+            && m.len() > USER_METADATA.max_bytes()
+        {
+            return Err(refuse(format!(
+                "user_metadata is {} bytes, over its column",
+                m.len()
+            )));
+        }
+        let derived = Derived::of(row);
         // Check every cell before appending any, so a refused row leaves the builders aligned.
         for (spec, _) in &self.columns {
-            let c = cell(spec.name, row).ok_or_else(|| Error::UnknownColumn(spec.name.into()))?;
+            let c = cell(spec.name, row, &derived).ok_or_else(|| Error::UnknownColumn(spec.name.into()))?;
             if !spec.nullable && is_null(&c) {
                 return Err(refuse(format!(
                     "column {} is NOT NULL but the value is missing",
@@ -270,7 +322,7 @@ impl ImagesBatchBuilder {
             }
         }
         for (spec, builder) in &mut self.columns {
-            let c = cell(spec.name, row).ok_or_else(|| Error::UnknownColumn(spec.name.into()))?;
+            let c = cell(spec.name, row, &derived).ok_or_else(|| Error::UnknownColumn(spec.name.into()))?;
             builder.append(spec, c).map_err(refuse)?;
         }
         self.rows += 1;
@@ -328,6 +380,7 @@ mod tests {
             source: "api",
             object: &o,
             content_type: Some(&"t".repeat(1000)),
+            user_metadata: None,
             record: &r,
             run_id: "run-1",
             loaded_at: DateTime::<Utc>::UNIX_EPOCH,
@@ -355,6 +408,7 @@ mod tests {
             source: "api",
             object: &o,
             content_type: None,
+            user_metadata: None,
             record: &r,
             run_id: "run-1",
             loaded_at: DateTime::<Utc>::UNIX_EPOCH,

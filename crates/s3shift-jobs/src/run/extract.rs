@@ -110,6 +110,8 @@ enum Outcome {
     Row {
         object: ObjectRef,
         content_type: Option<String>,
+        /// The user metadata as the `user_metadata` column's JSON object.
+        user_metadata: Option<String>,
         record: Box<ImageRecord>,
     },
     Failed {
@@ -182,6 +184,7 @@ fn vanished(object: ObjectRef, error: &s3shift_s3::Error, bytes_read: u64) -> Ou
     Outcome::Row {
         object,
         content_type: None,
+        user_metadata: None,
         record: Box::new(record),
     }
 }
@@ -220,6 +223,7 @@ async fn read_one(s3: &S3Store, mut object: ObjectRef, cfg: &ExtractConfig, coun
         return Outcome::Row {
             object,
             content_type: None,
+            user_metadata: None,
             record,
         };
     };
@@ -251,6 +255,10 @@ async fn read_one(s3: &S3Store, mut object: ObjectRef, cfg: &ExtractConfig, coun
     let mut total = read.bytes.len() as u64;
     counters.bytes_read.fetch_add(total, Ordering::Relaxed);
     let content_type = read.content_type.clone();
+    let user_metadata = s3shift_core::schema::json_object(
+        &read.user_metadata,
+        s3shift_core::schema::USER_METADATA.max_bytes(),
+    );
     let mut step = guarded(|| extract_prefix(&read.bytes, object.size, cfg));
     let mut held: Option<ObjectBytes> = None;
     loop {
@@ -260,6 +268,7 @@ async fn read_one(s3: &S3Store, mut object: ObjectRef, cfg: &ExtractConfig, coun
                 return Outcome::Row {
                     object,
                     content_type,
+                    user_metadata,
                     record,
                 };
             }
@@ -304,12 +313,13 @@ fn stage_outcomes(
     let mut stager = ParquetStager::new(config, 0)?;
     let mut totals = StageTotals::default();
     while let Some(outcome) = outcomes.blocking_recv() {
-        let (object, content_type, record) = match outcome {
+        let (object, content_type, user_metadata, record) = match outcome {
             Outcome::Row {
                 object,
                 content_type,
+                user_metadata,
                 record,
-            } => (object, content_type, record),
+            } => (object, content_type, user_metadata, record),
             Outcome::Failed { object, error } => {
                 tracing::warn!(bucket = %object.bucket, key = %object.key, %error,
                     "object unreadable after retries; left for the next run");
@@ -322,6 +332,7 @@ fn stage_outcomes(
             source: &source,
             object: &object,
             content_type: content_type.as_deref(),
+            user_metadata: user_metadata.as_deref(),
             record: &record,
             run_id: &run_id,
             loaded_at: now,
