@@ -27,6 +27,9 @@ ALTER TABLE s3shift.images ADD COLUMN extension_matches BOOLEAN;
 ALTER TABLE s3shift.images ADD COLUMN content_type_matches BOOLEAN;
 ALTER TABLE s3shift.images ADD COLUMN claim_signal VARCHAR(32);
 ALTER TABLE s3shift.images ADD COLUMN user_metadata VARCHAR(2048);
+ALTER TABLE s3shift.images ADD COLUMN checksum_algorithm VARCHAR(16);
+ALTER TABLE s3shift.images ADD COLUMN checksum VARCHAR(64);
+ALTER TABLE s3shift.images ADD COLUMN checksum_type VARCHAR(16);
 
 -- analyst_images gains what is not personal. The creator is a person's name: like exact GPS, it stays out of the
 -- analysts' view (s3shift_gps's view names it). City and country are coarser than the rounded coordinates the
@@ -89,7 +92,10 @@ SELECT -- noqa: ST06
     key_extension,
     extension_matches,
     content_type_matches,
-    claim_signal
+    claim_signal,
+    checksum_algorithm,
+    checksum,
+    checksum_type
 FROM s3shift.images
 WITH NO SCHEMA BINDING;
 GRANT SELECT ON s3shift.analyst_images TO ROLE s3shift_analyst;
@@ -146,6 +152,38 @@ WHERE
     OR claim_signal IS NOT NULL
 WITH NO SCHEMA BINDING;
 GRANT SELECT ON s3shift.uploader_claim_mismatches TO ROLE s3shift_analyst;
+
+-- The same bytes under more than one key (uploaded through both services, or twice): objects whose full-object
+-- checksums agree, with the same algorithm. Needs `checksums = true` in the jobs' [limits]: a ranged GET carries no
+-- checksum of the whole object, a HeadObject does ("Checking object integrity"). A composite checksum (of a
+-- multipart upload's parts) depends on the part sizes, so it is left out.
+CREATE OR REPLACE VIEW s3shift.duplicate_uploads AS
+WITH shared AS (
+    SELECT
+        checksum_algorithm,
+        checksum,
+        COUNT(DISTINCT bucket || '/' || object_key) AS copies
+    FROM s3shift.images
+    WHERE checksum IS NOT NULL AND checksum_type = 'FULL_OBJECT'
+    GROUP BY checksum_algorithm, checksum
+    HAVING COUNT(DISTINCT bucket || '/' || object_key) > 1
+)
+
+SELECT
+    i.checksum_algorithm,
+    i.checksum,
+    i.checksum_type,
+    i.size_bytes,
+    i.source,
+    i.bucket,
+    i.object_key,
+    i.last_modified,
+    shared.copies
+FROM s3shift.images AS i
+INNER JOIN shared ON i.checksum_algorithm = shared.checksum_algorithm AND i.checksum = shared.checksum
+WHERE i.checksum_type = 'FULL_OBJECT'
+WITH NO SCHEMA BINDING;
+GRANT SELECT ON s3shift.duplicate_uploads TO ROLE s3shift_analyst;
 
 -- The creator's name is personal, like exact coordinates: it is in the s3shift_gps role's view only.
 CREATE OR REPLACE VIEW s3shift.image_creators AS

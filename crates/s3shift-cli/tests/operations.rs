@@ -1078,3 +1078,38 @@ async fn what_images_say_of_themselves_and_what_uploaders_claimed_reaches_the_vi
     assert!(!analyst.is_empty());
     stack.assert_exactly_once(5).await;
 }
+
+/// `checksums = true`: one HeadObject more per object gives the checksum S3 keeps, and the same bytes under two
+/// keys (two services uploading one image) meet in `s3shift.duplicate_uploads`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checksums_find_the_same_bytes_under_two_keys() {
+    let stack = Stack::start(BIN, "checksums = true").await;
+    let jpeg = repo::a_jpeg();
+    stack.put("a/one.jpg", jpeg.clone()).await;
+    stack.put("b/same.jpg", jpeg.clone()).await;
+    let mut other = jpeg;
+    other.push(0);
+    stack.put("a/other.jpg", other).await;
+    stack.migrate().await;
+    let run = stack.s3shift(&["run", "--json"], &[]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    // One GET and one HEAD per object (each object fits its first range).
+    assert_eq!(summary["get_requests"], 6, "{summary}");
+    let rows = stack
+        .query("SELECT object_key, checksum_algorithm, checksum_type, copies FROM s3shift.duplicate_uploads ORDER BY 1")
+        .await;
+    let keys: Vec<Option<&str>> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(keys, [Some("a/one.jpg"), Some("b/same.jpg")], "{rows:?}");
+    assert_eq!(rows[0][2].as_str(), Some("FULL_OBJECT"));
+    assert_eq!(rows[0][3].as_i64(), Some(2));
+    let algorithms = stack
+        .query("SELECT DISTINCT checksum_algorithm FROM s3shift.images")
+        .await;
+    assert_eq!(
+        algorithms.len(),
+        1,
+        "every object has its checksum: {algorithms:?}"
+    );
+    stack.assert_exactly_once(3).await;
+}

@@ -417,6 +417,28 @@ pub const USER_METADATA: ColumnSpec = ColumnSpec::new(
     "The object's x-amz-meta-* headers as a JSON object, whole entries only",
 );
 
+/// Checksum algorithm.
+pub const CHECKSUM_ALGORITHM: ColumnSpec = ColumnSpec::new(
+    "checksum_algorithm",
+    Varchar(16),
+    true,
+    "Algorithm of the checksum S3 keeps: CRC64NVME, CRC32, CRC32C, SHA1, SHA256 (with limits.checksums)",
+);
+/// Checksum.
+pub const CHECKSUM: ColumnSpec = ColumnSpec::new(
+    "checksum",
+    Varchar(64),
+    true,
+    "The object's checksum as S3 keeps it, Base64 (with limits.checksums)",
+);
+/// Checksum type.
+pub const CHECKSUM_TYPE: ColumnSpec = ColumnSpec::new(
+    "checksum_type",
+    Varchar(16),
+    true,
+    "FULL_OBJECT (comparable across objects) or COMPOSITE (of a multipart upload's parts)",
+);
+
 /// The columns of `s3shift.images`, in table (and Parquet) order.
 pub const IMAGES: &[ColumnSpec] = &[
     SOURCE,
@@ -478,6 +500,9 @@ pub const IMAGES: &[ColumnSpec] = &[
     CONTENT_TYPE_MATCHES,
     CLAIM_SIGNAL,
     USER_METADATA,
+    CHECKSUM_ALGORITHM,
+    CHECKSUM,
+    CHECKSUM_TYPE,
 ];
 
 /// A JSON array of `values` that fits [`KEYWORDS`]: whole values in order, as many as fit; `None` when empty.

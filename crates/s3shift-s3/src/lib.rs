@@ -140,6 +140,18 @@ pub struct RangeRead {
     pub user_metadata: Vec<(String, String)>,
 }
 
+/// The checksum S3 keeps for a whole object ("Checking object integrity"): the algorithm, the Base64 value as S3
+/// returns it, and whether it is of the full object or composite (of a multipart upload's parts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectChecksum {
+    /// `CRC64NVME`, `CRC32`, `CRC32C`, `SHA1` or `SHA256`.
+    pub algorithm: &'static str,
+    /// The Base64 value (a composite one ends in `-<parts>`).
+    pub value: String,
+    /// `FULL_OBJECT` or `COMPOSITE`: S3's `ChecksumType`, else `COMPOSITE` for a value ending in `-<parts>`.
+    pub kind: String,
+}
+
 /// How [`S3Store`] behaves beyond what the SDK client's own configuration says.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreConfig {
@@ -290,6 +302,53 @@ impl S3Store {
             done: false,
             requests: 0,
         }
+    }
+
+    /// The checksum S3 keeps for `object` (a HeadObject with `ChecksumMode=ENABLED`, only if its ETag is still
+    /// the listed one); `None` when S3 keeps none. A ranged GetObject carries no checksum of the whole object,
+    /// hence the extra request.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the object was deleted, [`Error::PreconditionFailed`] when it was replaced.
+    pub async fn checksum(&self, object: &ObjectRef) -> Result<Option<ObjectChecksum>> {
+        let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
+        let out = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(object.version_id.clone())
+            .if_match(format!("\"{}\"", object.etag))
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+            .map_err(|e| classify("HeadObject", bucket, key, e))?;
+        let found = [
+            ("CRC64NVME", out.checksum_crc64_nvme()),
+            ("CRC32", out.checksum_crc32()),
+            ("CRC32C", out.checksum_crc32_c()),
+            ("SHA1", out.checksum_sha1()),
+            ("SHA256", out.checksum_sha256()),
+        ]
+        .into_iter()
+        .find_map(|(algorithm, v)| v.filter(|v| !v.is_empty()).map(|v| (algorithm, v.to_owned())));
+        Ok(found.map(|(algorithm, value)| {
+            let kind = match out.checksum_type() {
+                Some(t) => t.as_str().to_owned(),
+                None if value
+                    .rsplit_once('-')
+                    .is_some_and(|(_, n)| n.parse::<u32>().is_ok()) =>
+                {
+                    "COMPOSITE".to_owned()
+                }
+                None => "FULL_OBJECT".to_owned(),
+            };
+            ObjectChecksum {
+                algorithm,
+                value,
+                kind,
+            }
+        }))
     }
 
     /// Reads bytes `start..end` of `object`, only if its ETag is still the listed one (`If-Match`), so a

@@ -253,6 +253,7 @@ mod tests {
                 object: &o,
                 content_type: Some("image/jpeg"),
                 user_metadata: None,
+                checksum: None,
                 record: &record,
                 run_id: "r",
                 loaded_at: DateTime::<Utc>::UNIX_EPOCH,

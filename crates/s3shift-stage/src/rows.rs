@@ -31,6 +31,8 @@ pub struct StagedRow<'a> {
     /// The object's user metadata (`x-amz-meta-*`) as a JSON object, cut to its column (see
     /// `s3shift_core::schema::json_object`).
     pub user_metadata: Option<&'a str>,
+    /// The checksum S3 keeps for the object: algorithm, Base64 value, type (with `limits.checksums`).
+    pub checksum: Option<(&'a str, &'a str, &'a str)>,
     /// The extraction result.
     pub record: &'a ImageRecord,
     /// The run id.
@@ -134,6 +136,9 @@ fn cell<'a>(column: &str, row: &StagedRow<'a>, d: &'a Derived) -> Option<Cell<'a
         "content_type_matches" => Cell::Bool(d.claims.content_type_matches),
         "claim_signal" => Cell::Text(d.claims.signal),
         "user_metadata" => Cell::Text(row.user_metadata),
+        "checksum_algorithm" => Cell::Text(row.checksum.map(|c| c.0)),
+        "checksum" => Cell::Text(row.checksum.map(|c| c.1)),
+        "checksum_type" => Cell::Text(row.checksum.map(|c| c.2)),
         _ => return None,
     })
 }
@@ -262,6 +267,7 @@ impl ImagesBatchBuilder {
             object: &probe_object,
             content_type: None,
             user_metadata: None,
+            checksum: None,
             record: &probe_record,
             run_id: "",
             loaded_at: DateTime::<Utc>::UNIX_EPOCH,
@@ -381,6 +387,7 @@ mod tests {
             object: &o,
             content_type: Some(&"t".repeat(1000)),
             user_metadata: None,
+            checksum: None,
             record: &r,
             run_id: "run-1",
             loaded_at: DateTime::<Utc>::UNIX_EPOCH,
@@ -409,6 +416,7 @@ mod tests {
             object: &o,
             content_type: None,
             user_metadata: None,
+            checksum: None,
             record: &r,
             run_id: "run-1",
             loaded_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -284,7 +284,8 @@ impl<'a> PlanBuilder<'a> {
             counts.planned += 1;
             counts.planned_bytes = counts.planned_bytes.saturating_add(o.size);
             if o.size > 0 {
-                counts.estimated_get_requests += 1 + u64::from(o.size > limits.range_bytes);
+                counts.estimated_get_requests +=
+                    1 + u64::from(o.size > limits.range_bytes) + u64::from(limits.checksums && o.size > 0);
                 counts.estimated_bytes_read += o.size.min(limits.range_bytes);
             }
         }

@@ -112,6 +112,8 @@ enum Outcome {
         content_type: Option<String>,
         /// The user metadata as the `user_metadata` column's JSON object.
         user_metadata: Option<String>,
+        /// The checksum S3 keeps (with `limits.checksums`).
+        checksum: Option<s3shift_s3::ObjectChecksum>,
         record: Box<ImageRecord>,
     },
     Failed {
@@ -185,6 +187,7 @@ fn vanished(object: ObjectRef, error: &s3shift_s3::Error, bytes_read: u64) -> Ou
         object,
         content_type: None,
         user_metadata: None,
+        checksum: None,
         record: Box::new(record),
     }
 }
@@ -214,7 +217,13 @@ fn guarded(step: impl FnOnce() -> Step) -> Step {
 }
 
 /// Reads what the extractor asks for, one ranged GET at a time, until it has a record.
-async fn read_one(s3: &S3Store, mut object: ObjectRef, cfg: &ExtractConfig, counters: &Counters) -> Outcome {
+async fn read_one(
+    s3: &S3Store,
+    mut object: ObjectRef,
+    cfg: &ExtractConfig,
+    checksums: bool,
+    counters: &Counters,
+) -> Outcome {
     let Some(first) = first_range(object.size, cfg) else {
         let record = match extract_prefix(&[], 0, cfg) {
             Step::Done(r) => r,
@@ -224,6 +233,7 @@ async fn read_one(s3: &S3Store, mut object: ObjectRef, cfg: &ExtractConfig, coun
             object,
             content_type: None,
             user_metadata: None,
+            checksum: None,
             record,
         };
     };
@@ -259,6 +269,22 @@ async fn read_one(s3: &S3Store, mut object: ObjectRef, cfg: &ExtractConfig, coun
         &read.user_metadata,
         s3shift_core::schema::USER_METADATA.max_bytes(),
     );
+    // A HeadObject is a GET-class request, as S3 bills it: it counts with the GETs.
+    let checksum = if checksums {
+        counters.get_requests.fetch_add(1, Ordering::Relaxed);
+        match s3.checksum(&object).await {
+            Ok(c) => c,
+            Err(e) if e.is_vanished() => return vanished(object, &e, read.bytes.len() as u64),
+            Err(e) => {
+                return Outcome::Failed {
+                    error: e.to_string(),
+                    object,
+                };
+            }
+        }
+    } else {
+        None
+    };
     let mut step = guarded(|| extract_prefix(&read.bytes, object.size, cfg));
     let mut held: Option<ObjectBytes> = None;
     loop {
@@ -269,6 +295,7 @@ async fn read_one(s3: &S3Store, mut object: ObjectRef, cfg: &ExtractConfig, coun
                     object,
                     content_type,
                     user_metadata,
+                    checksum,
                     record,
                 };
             }
@@ -313,13 +340,14 @@ fn stage_outcomes(
     let mut stager = ParquetStager::new(config, 0)?;
     let mut totals = StageTotals::default();
     while let Some(outcome) = outcomes.blocking_recv() {
-        let (object, content_type, user_metadata, record) = match outcome {
+        let (object, content_type, user_metadata, checksum, record) = match outcome {
             Outcome::Row {
                 object,
                 content_type,
                 user_metadata,
+                checksum,
                 record,
-            } => (object, content_type, user_metadata, record),
+            } => (object, content_type, user_metadata, checksum, record),
             Outcome::Failed { object, error } => {
                 tracing::warn!(bucket = %object.bucket, key = %object.key, %error,
                     "object unreadable after retries; left for the next run");
@@ -333,6 +361,9 @@ fn stage_outcomes(
             object: &object,
             content_type: content_type.as_deref(),
             user_metadata: user_metadata.as_deref(),
+            checksum: checksum
+                .as_ref()
+                .map(|c| (c.algorithm, c.value.as_str(), c.kind.as_str())),
             record: &record,
             run_id: &run_id,
             loaded_at: now,
@@ -424,6 +455,7 @@ impl Pipeline {
             grow_bytes: limits.grow_bytes,
             max_bytes: limits.max_read_bytes,
         };
+        let checksums = limits.checksums;
         let planned = objects.len() as u64;
         let counters = Arc::new(Counters::default());
         let queue = Arc::new(std::sync::Mutex::new(objects.into_iter()));
@@ -457,7 +489,7 @@ impl Pipeline {
                     if let Ok(mut h) = holds.lock() {
                         *h = Some(object.key.clone());
                     }
-                    let outcome = read_one(&s3, object, &cfg, &counters).await;
+                    let outcome = read_one(&s3, object, &cfg, checksums, &counters).await;
                     counters.objects_read.fetch_add(1, Ordering::Relaxed);
                     if out_tx.send(outcome).await.is_err() {
                         break;

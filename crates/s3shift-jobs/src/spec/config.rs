@@ -217,6 +217,10 @@ pub struct LimitsConfig {
     /// and its load is fenced off (see `lease`).
     #[serde(default = "default_lease_ttl_seconds")]
     pub lease_ttl_seconds: u64,
+    /// Ask S3 for each object's checksum with one HeadObject more per object (`ChecksumMode=ENABLED`): a ranged
+    /// GetObject returns no checksum of the whole object. Off by default: it adds a GET-class request per object.
+    #[serde(default)]
+    pub checksums: bool,
 }
 
 const fn default_concurrency() -> NonZeroUsize {
@@ -259,6 +263,7 @@ impl Default for LimitsConfig {
             parquet_file_bytes: default_parquet_file_bytes(),
             ledger_read_bytes: default_ledger_read_bytes(),
             lease_ttl_seconds: default_lease_ttl_seconds(),
+            checksums: false,
         }
     }
 }
