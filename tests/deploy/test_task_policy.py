@@ -36,6 +36,10 @@ SERVICES = {
 # Operations whose IAM action is not the operation's own name.
 RENAMED = {
     "list_objects_v2": "s3:ListBucket",
+    # HeadObject (Amazon S3 API Reference): "To use HEAD, you must have the s3:GetObject permission" (the
+    # optional checksum read of `limits.checksums`; with checksum mode on an SSE-KMS object, kms:Decrypt too,
+    # which IMPLIED already lists).
+    "head_object": "s3:GetObject",
     "get_bucket_lifecycle_configuration": "s3:GetLifecycleConfiguration",
     "put_bucket_lifecycle_configuration": "s3:PutLifecycleConfiguration",
     "get_bucket_encryption": "s3:GetEncryptionConfiguration",
