@@ -318,13 +318,7 @@ impl ImageRecord {
         {
             return Err(format!("gps_longitude {l} is outside -180..=180"));
         }
-        let keywords = crate::schema::keywords_json(&self.keywords);
-        if keywords
-            .as_ref()
-            .is_some_and(|k| k.len() > schema::KEYWORDS.max_bytes())
-        {
-            return Err("keywords do not fit their column".into());
-        }
+        // `keywords` needs no check: `schema::keywords_json` keeps whole keywords only as far as they fit.
         if let Some(r) = self.rating
             && !(-1.0..=5.0).contains(&r)
         {

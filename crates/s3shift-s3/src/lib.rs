@@ -305,8 +305,9 @@ impl S3Store {
     }
 
     /// The checksum S3 keeps for `object` (a HeadObject with `ChecksumMode=ENABLED`, only if its ETag is still
-    /// the listed one); `None` when S3 keeps none. A ranged GetObject carries no checksum of the whole object,
-    /// hence the extra request.
+    /// the listed one); `None` when S3 keeps none. The extra request is the conservative choice: the GetObject
+    /// and "Checking object integrity in Amazon S3" pages do not say a ranged GET returns the whole object's
+    /// checksum, and S3-compatible servers (s3s-fs, MinIO) omit it for ranges.
     ///
     /// # Errors
     /// [`Error::NotFound`] when the object was deleted, [`Error::PreconditionFailed`] when it was replaced.
