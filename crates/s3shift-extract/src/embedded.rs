@@ -1,11 +1,18 @@
 //! Metadata embedded beside the image data (XMP, IPTC, ICC, C2PA) as the container parsers find it, and how it
 //! lands in the record: which source wins for each column, and the dates, GPS and codes made from text.
 //!
-//! Precedence, as the Metadata Working Group's "Guidelines for Handling Image Metadata" and exiftool's MWG
-//! composite tags order them: the capture time is EXIF's, else XMP `exif:DateTimeOriginal`, else XMP
-//! `photoshop:DateCreated`, else IPTC DateCreated with TimeCreated; every descriptive field is XMP's, else
-//! IPTC's (the guidelines prefer IPTC only when its digest shows XMP is stale; that digest is not checked here,
-//! the conservative reading being that a file carrying XMP was written by a tool that kept it current).
+//! Precedence is the Metadata Working Group's ("Guidelines for Handling Image Metadata" 2.0, as exiftool's MWG
+//! composite tags implement it, which the tests use as the judge):
+//! - caption, creator and rights: EXIF ImageDescription, Artist and Copyright when not blank;
+//! - then XMP, unless the IIM is newer: Photoshop stores the MD5 of the IIM block (resource 0x0425) whenever it
+//!   brings XMP in line with it, so a stored digest that differs from the block's MD5 means a tool that knows
+//!   only IIM edited it since, and IIM wins (where an IIM value is cut at its dataset's length limit and is the
+//!   start of the XMP value, the XMP value is the whole of it). No stored digest, or no IIM: XMP wins;
+//! - the capture time is EXIF's, else `photoshop:DateCreated` or IPTC DateCreated with TimeCreated, in the order
+//!   above; else XMP `exif:DateTimeOriginal` (an addition: the guidelines do not read EXIF's property in XMP, so
+//!   it is used only where they find no date);
+//! - city and country: `photoshop:City`/`photoshop:Country` (`Iptc4xmpCore:CountryName` where Country is
+//!   missing) or IPTC, in the order above; the guidelines' `LocationShown` structure is not read.
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use s3shift_core::ImageRecord;
@@ -44,6 +51,9 @@ pub(crate) struct Embedded {
     extended: Vec<(String, u32, Vec<u8>)>,
     extended_bytes: usize,
     iptc: Option<Iptc>,
+    /// The MD5 of the IIM block read, and the digest Photoshop stored for it.
+    iim_md5: Option<[u8; 16]>,
+    stored_iptc_digest: Option<[u8; 16]>,
     icc: Option<Icc>,
     c2pa: Option<C2pa>,
     markup: Option<&'static str>,
@@ -87,7 +97,22 @@ impl Embedded {
     pub(crate) fn iptc(&mut self, block: &[u8]) {
         if self.iptc.is_none() {
             self.iptc = Some(crate::iptc::parse(block));
+            self.iim_md5 = Some(crate::iptc::digest(block));
         }
+    }
+
+    /// A Photoshop image-resource block: its IIM block and the IPTC digest stored beside it.
+    pub(crate) fn photoshop(&mut self, resources: &[u8]) {
+        let found = crate::iptc::from_photoshop(resources);
+        if let Some(iim) = found.iim {
+            self.iptc(iim);
+        }
+        self.stored_iptc_digest = self.stored_iptc_digest.or(found.digest);
+    }
+
+    /// Whether both an XMP packet and an IIM block were found, so the stored IPTC digest decides between them.
+    pub(crate) fn needs_iptc_digest(&self) -> bool {
+        self.xmp.is_some() && self.iptc.is_some() && self.stored_iptc_digest.is_none()
     }
 
     /// An ICC profile (or its first part); the first one found counts.
@@ -161,28 +186,60 @@ impl Embedded {
         self.join_extended();
         let x = self.xmp.take().unwrap_or_default();
         let i = self.iptc.take().unwrap_or_default();
-        let cut = |c: &ColumnSpec, v: Option<&str>| v.and_then(|v| clean_text(v.as_bytes(), c.max_bytes()));
-        let or = |a: &Option<String>, b: &Option<String>| a.clone().or_else(|| b.clone());
-        rec.title = cut(&schema::TITLE, or(&x.title, &i.object_name).as_deref());
-        rec.caption = cut(&schema::CAPTION, or(&x.description, &i.caption).as_deref());
-        let keywords = if x.subject.is_empty() {
-            &i.keywords
-        } else {
-            &x.subject
-        };
-        rec.keywords = keywords.clone();
-        let creators = if x.creator.is_empty() {
-            &i.by_line
-        } else {
-            &x.creator
-        };
-        rec.creator = cut(&schema::CREATOR, Some(&creators.join("; ")));
-        rec.rights = cut(&schema::RIGHTS, or(&x.rights, &i.copyright).as_deref());
-        rec.city = cut(&schema::CITY, or(&x.city, &i.city).as_deref());
-        rec.country = cut(
-            &schema::COUNTRY,
-            or(&or(&x.country, &x.country_name), &i.country).as_deref(),
+        // The IIM was edited after XMP was last brought in line with it: IIM first.
+        let iim_first = matches!(
+            (self.iim_md5, self.stored_iptc_digest),
+            (Some(now), Some(stored)) if now != stored
         );
+        let cut = |c: &ColumnSpec, v: Option<&str>| v.and_then(|v| clean_text(v.as_bytes(), c.max_bytes()));
+        // XMP's value or IIM's, in the order above; `limit` is the IIM dataset's length limit in bytes.
+        let pick = |xmp: &Option<String>, iim: &Option<String>, limit: usize| -> Option<String> {
+            match (xmp, iim) {
+                (Some(x), Some(i)) if iim_first => Some(recover_cut(i, x, limit).to_owned()),
+                (Some(x), _) => Some(x.clone()),
+                (None, i) => i.clone(),
+            }
+        };
+        let pick_list = |xmp: &Vec<String>, iim: &Vec<String>, limit: usize| -> Vec<String> {
+            if xmp.is_empty() || (iim_first && !iim.is_empty()) {
+                let mut list: Vec<String> = Vec::with_capacity(iim.len());
+                for (n, v) in iim.iter().enumerate() {
+                    let v = match xmp.get(n) {
+                        Some(x) => recover_cut(v, x, limit),
+                        None => v,
+                    };
+                    if !list.iter().any(|k| k == v) {
+                        list.push(v.to_owned());
+                    }
+                }
+                list
+            } else {
+                xmp.clone()
+            }
+        };
+        // EXIF's text, set by the EXIF reader, wins where it is not blank.
+        let exif_caption = rec.caption.take();
+        let exif_creator = rec.creator.take();
+        let exif_rights = rec.rights.take();
+        rec.title = cut(&schema::TITLE, pick(&x.title, &i.object_name, 64).as_deref());
+        rec.caption = exif_caption.or_else(|| {
+            cut(
+                &schema::CAPTION,
+                pick(&x.description, &i.caption, 2000).as_deref(),
+            )
+        });
+        rec.keywords = pick_list(&x.subject, &i.keywords, 64);
+        rec.creator = exif_creator.or_else(|| {
+            cut(
+                &schema::CREATOR,
+                Some(&pick_list(&x.creator, &i.by_line, 32).join("; ")),
+            )
+        });
+        rec.rights =
+            exif_rights.or_else(|| cut(&schema::RIGHTS, pick(&x.rights, &i.copyright, 128).as_deref()));
+        rec.city = cut(&schema::CITY, pick(&x.city, &i.city, 32).as_deref());
+        let xmp_country = x.country.clone().or_else(|| x.country_name.clone());
+        rec.country = cut(&schema::COUNTRY, pick(&xmp_country, &i.country, 64).as_deref());
         if let Some(r) = &x.rating {
             match r.trim().parse::<f64>() {
                 Ok(v) if (-1.0..=5.0).contains(&v) => rec.rating = Some(v),
@@ -207,19 +264,28 @@ impl Embedded {
             rec.icc_color_space = cut(&schema::ICC_COLOR_SPACE, icc.color_space.as_deref());
         }
         if rec.taken_at_local.is_none() {
-            let xmp_date = x
-                .date_time_original
-                .as_deref()
-                .and_then(xmp_date)
-                .or_else(|| x.date_created.as_deref().and_then(xmp_date));
-            let (date, source) = match xmp_date {
-                Some(d) => (Some(d), "xmp"),
-                None => (
-                    i.date_created
-                        .as_deref()
-                        .and_then(|d| iptc_date(d, i.time_created.as_deref())),
-                    "iptc",
-                ),
+            let iptc_date = || {
+                i.date_created
+                    .as_deref()
+                    .and_then(|d| iptc_date(d, i.time_created.as_deref()))
+                    .map(|d| (d, "iptc"))
+            };
+            let photoshop_date = || x.date_created.as_deref().and_then(xmp_date).map(|d| (d, "xmp"));
+            let xmp_exif_date = || {
+                x.date_time_original
+                    .as_deref()
+                    .and_then(xmp_date)
+                    .map(|d| (d, "xmp"))
+            };
+            let found = if iim_first && i.date_created.is_some() {
+                iptc_date()
+            } else {
+                photoshop_date().or_else(iptc_date)
+            }
+            .or_else(xmp_exif_date);
+            let (date, source) = match found {
+                Some((d, source)) => (Some(d), source),
+                None => (None, ""),
             };
             if let Some((local, offset)) = date {
                 rec.taken_at_local = Some(local);
@@ -271,6 +337,16 @@ impl Embedded {
         if let Some(main) = self.xmp.as_mut() {
             main.fill_from(x);
         }
+    }
+}
+
+/// The IIM value, unless it is the XMP value cut at the IIM dataset's length limit (`limit` bytes, as the IIM
+/// specification counts them): then the XMP value, which is the whole of it.
+fn recover_cut<'a>(iim: &'a str, xmp: &'a str, limit: usize) -> &'a str {
+    if iim.len() == limit && xmp.len() > limit && xmp.starts_with(iim) {
+        xmp
+    } else {
+        iim
     }
 }
 
@@ -391,6 +467,62 @@ mod tests {
         let (t, o) = iptc_date("20240501", Some("102030-0500")).unwrap();
         assert_eq!(t.to_string(), "2024-05-01 10:20:30");
         assert_eq!(o.map(|o| o.0).as_deref(), Some("-05:00"));
+    }
+
+    fn iim(datasets: &[(u8, &str)]) -> Vec<u8> {
+        let mut v = b"\x1c\x01\x5a\x00\x03\x1b%G".to_vec();
+        for (dataset, text) in datasets {
+            v.extend([0x1C, 2, *dataset]);
+            v.extend((text.len() as u16).to_be_bytes());
+            v.extend(text.as_bytes());
+        }
+        v
+    }
+
+    fn applied(e: Embedded) -> ImageRecord {
+        let mut rec = ImageRecord::new(s3shift_core::ExtractStatus::Ok);
+        e.apply(&mut rec, true);
+        rec
+    }
+
+    #[test]
+    fn a_stale_iptc_digest_puts_iim_first_and_recovers_cut_values_once() {
+        let long = "k".repeat(70);
+        let block = iim(&[(25, &long), (25, &long[..64]), (5, "IIM title")]);
+        let packet = format!(
+            r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+            <rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject><rdf:Bag>
+            <rdf:li>first</rdf:li><rdf:li>{long}</rdf:li></rdf:Bag></dc:subject>
+            <dc:title><rdf:Alt><rdf:li xml:lang="x-default">XMP title</rdf:li></rdf:Alt></dc:title>
+            </rdf:Description></rdf:RDF></x:xmpmeta>"#
+        );
+        let with_digest = |digest: [u8; 16]| {
+            let mut e = Embedded::default();
+            e.xmp(packet.as_bytes());
+            e.iptc(&block);
+            e.stored_iptc_digest = Some(digest);
+            applied(e)
+        };
+        // Stale: IIM wins; its second keyword is the XMP keyword cut at 64 bytes, so the whole one, which the
+        // first already is: kept once.
+        let stale = with_digest([0; 16]);
+        assert_eq!(stale.title.as_deref(), Some("IIM title"));
+        assert_eq!(stale.keywords, std::slice::from_ref(&long));
+        // Current: XMP wins.
+        let current = with_digest(crate::iptc::digest(&block));
+        assert_eq!(current.title.as_deref(), Some("XMP title"));
+        assert_eq!(current.keywords, ["first".to_owned(), long]);
+    }
+
+    #[test]
+    fn exif_text_comes_first_unless_blank() {
+        let mut e = Embedded::default();
+        e.iptc(&iim(&[(120, "IIM caption"), (80, "IIM creator")]));
+        let mut rec = ImageRecord::new(s3shift_core::ExtractStatus::Ok);
+        rec.caption = Some("EXIF caption".into());
+        e.apply(&mut rec, true);
+        assert_eq!(rec.caption.as_deref(), Some("EXIF caption"));
+        assert_eq!(rec.creator.as_deref(), Some("IIM creator"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! EXIF fields from a TIFF structure: IFD0 (Make, Model, Software, Orientation), the EXIF IFD (exposure, lens,
+//! EXIF fields from a TIFF structure: IFD0 (Make, Model, Software, Orientation, and the ImageDescription, Artist
+//! and Copyright that come first for caption, creator and rights), the EXIF IFD (exposure, lens,
 //! capture time) and the GPS IFD.
 //!
 //! Written by hand rather than with `kamadak-exif` because it must read TIFF files whose IFDs lie anywhere in
@@ -17,6 +18,9 @@ pub(crate) const MAKE: u16 = 0x010F;
 pub(crate) const MODEL: u16 = 0x0110;
 pub(crate) const ORIENTATION: u16 = 0x0112;
 pub(crate) const SOFTWARE: u16 = 0x0131;
+const IMAGE_DESCRIPTION: u16 = 0x010E;
+const ARTIST: u16 = 0x013B;
+const COPYRIGHT: u16 = 0x8298;
 pub(crate) const EXIF_IFD: u16 = 0x8769;
 pub(crate) const GPS_IFD: u16 = 0x8825;
 
@@ -38,7 +42,10 @@ const GPS_ALTITUDE: u16 = 6;
 
 /// Whether IFD0 of an EXIF block carries a tag this module reads.
 pub(crate) fn ifd0_tag(tag: u16) -> bool {
-    matches!(tag, MAKE | MODEL | ORIENTATION | SOFTWARE | EXIF_IFD | GPS_IFD)
+    matches!(
+        tag,
+        MAKE | MODEL | ORIENTATION | SOFTWARE | IMAGE_DESCRIPTION | ARTIST | COPYRIGHT | EXIF_IFD | GPS_IFD
+    )
 }
 
 /// Reads EXIF from a self-contained block that starts with a TIFF header (as in JPEG APP1 after `Exif\0\0`, a
@@ -105,6 +112,17 @@ fn read_ifd0<S: Source>(tiff: &Tiff<'_, S>, ifd0: &Ifd, b: &mut Builder) -> PRes
     }
     if let Some(e) = ifd0.get(SOFTWARE) {
         b.rec.software = Builder::text(&schema::SOFTWARE, &tiff.text_bytes(e, "EXIF Software")?);
+    }
+    // Caption, creator and rights as EXIF has them: they come before XMP and IPTC (see `embedded`). A blank
+    // value is none. Artist holds several creators as one string, "; " between them, as the MWG advises.
+    if let Some(e) = ifd0.get(IMAGE_DESCRIPTION) {
+        b.rec.caption = Builder::text(&schema::CAPTION, &tiff.text_bytes(e, "EXIF ImageDescription")?);
+    }
+    if let Some(e) = ifd0.get(ARTIST) {
+        b.rec.creator = Builder::text(&schema::CREATOR, &tiff.text_bytes(e, "EXIF Artist")?);
+    }
+    if let Some(e) = ifd0.get(COPYRIGHT) {
+        b.rec.rights = Builder::text(&schema::RIGHTS, &tiff.text_bytes(e, "EXIF Copyright")?);
     }
     if let Some(e) = ifd0.get(ORIENTATION) {
         match tiff.uint(e, 0, "EXIF Orientation")? {

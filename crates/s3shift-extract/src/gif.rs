@@ -1,4 +1,5 @@
-//! GIF 87a/89a: the logical screen descriptor, then the blocks up to the second frame.
+//! GIF 87a/89a: the logical screen descriptor, then the blocks up to the second frame, with the XMP
+//! application extension when its bytes are already held.
 //!
 //! `animated` is true when a NETSCAPE2.0/ANIMEXTS1.0 looping extension or a second image is seen. Walking frame
 //! data needs every sub-block header, so the walk stops at the end of the bytes already read: an animation whose
@@ -49,14 +50,21 @@ fn walk<S: Source>(src: &S, mut at: u64, b: &mut Builder) -> PResult<()> {
                 {
                     b.embedded.scan_markup(comment);
                 }
+                let mut xmp = false;
                 if label == 0xFF && first == 11 {
                     let id = src.bytes(at + 3, 11, "GIF application extension")?;
                     if id == b"NETSCAPE2.0" || id == b"ANIMEXTS1.0" {
                         b.rec.animated = Some(true);
                         return Ok(());
                     }
+                    xmp = id == b"XMP DataXMP";
                 }
-                at = skip_sub_blocks(src, at + 2)?;
+                let next = skip_sub_blocks(src, at + 2)?;
+                let packet_len = usize::try_from(next.saturating_sub(at + 14)).unwrap_or(usize::MAX);
+                if xmp && let Some(data) = src.held(at + 14, packet_len, "GIF XMP")? {
+                    b.embedded.xmp(xmp_packet(data));
+                }
+                at = next;
             }
             0x2C => {
                 frames += 1;
@@ -74,6 +82,16 @@ fn walk<S: Source>(src: &S, mut at: u64, b: &mut Builder) -> PResult<()> {
             }
             other => return corrupt(format!("GIF block at offset {at} starts with 0x{other:02X}")),
         }
+    }
+}
+
+/// The packet of a GIF XMP application extension. XMP part 3 stores it as raw bytes, which a GIF reader walks
+/// as sub-blocks, followed by a 258-byte "magic trailer" (0x01, 0xFF, 0xFE, ... 0x00) that ends the walk
+/// wherever it began; the packet is UTF-8, where 0xFF never occurs, so it ends before the trailer's 0x01 0xFF.
+fn xmp_packet(data: &[u8]) -> &[u8] {
+    match memchr::memmem::find(data, &[0x01, 0xFF, 0xFE]) {
+        Some(end) => data.get(..end).unwrap_or(data),
+        None => data,
     }
 }
 

@@ -89,26 +89,52 @@ pub(crate) fn parse(block: &[u8]) -> Iptc {
     out
 }
 
-/// The IIM block inside a Photoshop image-resource block (the body of a JPEG APP13 after `Photoshop 3.0\0`):
-/// resource 0x0404.
-pub(crate) fn from_photoshop(resources: &[u8]) -> Option<&[u8]> {
+/// What a Photoshop image-resource block holds for IPTC: the IIM block (resource 0x0404) and the MD5 digest of
+/// the IIM block as it was when XMP was last brought in line with it (resource 0x0425, "IPTCDigest").
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct Photoshop<'a> {
+    pub(crate) iim: Option<&'a [u8]>,
+    pub(crate) digest: Option<[u8; 16]>,
+}
+
+/// Reads a Photoshop image-resource block (the body of a JPEG APP13 after `Photoshop 3.0\0`, TIFF tag 34377):
+/// resources 0x0404 and 0x0425. Stops quietly at the first malformed resource, keeping what came before.
+pub(crate) fn from_photoshop(resources: &[u8]) -> Photoshop<'_> {
+    let mut found = Photoshop::default();
     let mut at = 0usize;
     while resources.get(at..at + 4) == Some(b"8BIM") {
-        let id = u16::from_be_bytes([*resources.get(at + 4)?, *resources.get(at + 5)?]);
-        // A Pascal name padded to an even length (its length byte included).
-        let name_len = usize::from(*resources.get(at + 6)?);
-        let name_total = (1 + name_len + 1) & !1;
-        let size_at = at + 6 + name_total;
-        let size = u32::from_be_bytes(resources.get(size_at..size_at + 4)?.try_into().ok()?);
-        let size = usize::try_from(size).ok()?;
-        let data_at = size_at + 4;
-        let data = resources.get(data_at..data_at.checked_add(size)?)?;
-        if id == 0x0404 {
-            return Some(data);
+        let Some((id, data, next)) = resource(resources, at) else {
+            break;
+        };
+        match id {
+            0x0404 if found.iim.is_none() => found.iim = Some(data),
+            0x0425 if found.digest.is_none() => found.digest = data.try_into().ok(),
+            _ => {}
         }
-        at = data_at + size + (size & 1);
+        at = next;
     }
-    None
+    found
+}
+
+/// The resource at `at`: its id, its data and where the next one starts.
+fn resource(resources: &[u8], at: usize) -> Option<(u16, &[u8], usize)> {
+    let id = u16::from_be_bytes([*resources.get(at + 4)?, *resources.get(at + 5)?]);
+    // A Pascal name padded to an even length (its length byte included).
+    let name_len = usize::from(*resources.get(at + 6)?);
+    let name_total = (1 + name_len + 1) & !1;
+    let size_at = at + 6 + name_total;
+    let size = u32::from_be_bytes(resources.get(size_at..size_at + 4)?.try_into().ok()?);
+    let size = usize::try_from(size).ok()?;
+    let data_at = size_at + 4;
+    let data = resources.get(data_at..data_at.checked_add(size)?)?;
+    Some((id, data, data_at + size + (size & 1)))
+}
+
+/// The MD5 of an IIM block: what Photoshop stores as resource 0x0425 when it brings XMP in line with the IIM,
+/// so a stored digest that differs shows the IIM was edited later by a tool that does not know XMP.
+pub(crate) fn digest(iim: &[u8]) -> [u8; 16] {
+    use md5::Digest;
+    md5::Md5::digest(iim).into()
 }
 
 #[cfg(test)]
@@ -150,7 +176,14 @@ mod tests {
         res.extend_from_slice(b"8BIM\x04\x04\x03abc");
         res.extend_from_slice(&(iim.len() as u32).to_be_bytes());
         res.extend_from_slice(&iim);
-        assert_eq!(from_photoshop(&res), Some(&iim[..]));
-        assert_eq!(from_photoshop(b"8BIM\x04\x04"), None);
+        let found = from_photoshop(&res);
+        assert_eq!(found.iim, Some(&iim[..]));
+        assert_eq!(found.digest, Some([0u8; 16]));
+        assert_eq!(from_photoshop(b"8BIM\x04\x04"), Photoshop::default());
+        // The digest is the MD5 of the IIM block (RFC 1321's test vector for "abc").
+        let abc: [u8; 16] = [
+            0x90, 0x01, 0x50, 0x98, 0x3c, 0xd2, 0x4f, 0xb0, 0xd6, 0x96, 0x3f, 0x7d, 0x28, 0xe1, 0x7f, 0x72,
+        ];
+        assert_eq!(digest(b"abc"), abc);
     }
 }

@@ -8,7 +8,7 @@ use s3shift_core::ImageFormat;
 
 use crate::builder::Builder;
 use crate::source::{PResult, Source, be16, byte, corrupt};
-use crate::{c2pa, exif, iptc};
+use crate::{c2pa, exif};
 
 /// Most junk bytes skipped between two segments before the file is called corrupt.
 const MAX_JUNK: u64 = 4096;
@@ -158,10 +158,8 @@ pub(crate) fn parse<S: Source>(src: &S, b: &mut Builder) -> PResult<()> {
             // Photoshop image resources, which hold the IPTC IIM block.
             0xED if len >= 16 => {
                 let segment = src.bytes(body, (len - 2) as usize, "JPEG APP13 segment")?;
-                if let Some(resources) = segment.strip_prefix(b"Photoshop 3.0\0")
-                    && let Some(iim) = iptc::from_photoshop(resources)
-                {
-                    b.embedded.iptc(iim);
+                if let Some(resources) = segment.strip_prefix(b"Photoshop 3.0\0") {
+                    b.embedded.photoshop(resources);
                 }
             }
             // JPEG XT boxes: a C2PA manifest store's JUMBF, read only as far as it is already held.

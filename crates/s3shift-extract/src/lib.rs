@@ -32,13 +32,17 @@
 //!
 //! # Organization
 //! [`source`] holds the sparse byte view; `sniff` picks a parser; `jpeg`, `png`, `gif`, `webp`, `tiff`, `bmp`
-//! and `isobmff` (HEIF/AVIF) walk their containers; `ifd` reads TIFF directories and `exif` the EXIF fields.
+//! and `isobmff` (HEIF/AVIF) walk their containers; `ifd` reads TIFF directories and `exif` the EXIF fields;
+//! `xmp`, `iptc`, `icc` and `c2pa` parse the blocks the containers find, and `embedded` decides which source
+//! fills each column. `fuzzing` (the `fuzzing` feature only) feeds those parsers directly.
 
 mod bmp;
 mod builder;
 mod c2pa;
 mod embedded;
 mod exif;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod gif;
 mod icc;
 mod ifd;

@@ -23,6 +23,8 @@ const DNG_VERSION: u16 = 0xC612;
 const XMP: u16 = 700;
 const IPTC: u16 = 33723;
 const ICC_PROFILE: u16 = 34675;
+/// Photoshop image resources: read for the IPTC digest only, when both XMP and IPTC are there.
+const PHOTOSHOP: u16 = 34377;
 /// C2PA 2.1, "Embedding manifests into TIFF".
 const C2PA: u16 = 52545;
 
@@ -47,6 +49,7 @@ fn image_tag(tag: u16) -> bool {
             | XMP
             | IPTC
             | ICC_PROFILE
+            | PHOTOSHOP
             | C2PA
     ) || exif::ifd0_tag(tag)
 }
@@ -97,7 +100,8 @@ pub(crate) fn parse<S: Source>(src: &S, b: &mut Builder) -> PResult<()> {
     exif::read_fields(&tiff, &ifd0, b)
 }
 
-/// IFD0's XMP packet, IPTC block and ICC profile (read wherever they lie), and its C2PA store if held.
+/// IFD0's XMP packet, IPTC block (and the Photoshop resources holding its digest, when XMP is there too) and ICC
+/// profile, read wherever they lie, and its C2PA store if held.
 fn embedded<S: Source>(tiff: &Tiff<'_, S>, ifd0: &Ifd, b: &mut Builder) -> PResult<()> {
     if let Some(e) = ifd0.get(XMP)
         && let Some(packet) = tiff.blob(e, MAX_BLOCK, "TIFF XMP")?
@@ -108,6 +112,12 @@ fn embedded<S: Source>(tiff: &Tiff<'_, S>, ifd0: &Ifd, b: &mut Builder) -> PResu
         && let Some(block) = tiff.blob(e, MAX_BLOCK, "TIFF IPTC")?
     {
         b.embedded.iptc(&block);
+    }
+    if b.embedded.needs_iptc_digest()
+        && let Some(e) = ifd0.get(PHOTOSHOP)
+        && let Some(resources) = tiff.blob(e, MAX_BLOCK, "TIFF Photoshop resources")?
+    {
+        b.embedded.photoshop(&resources);
     }
     if let Some(e) = ifd0.get(ICC_PROFILE)
         && let Some(profile) = tiff.blob(e, MAX_BLOCK, "TIFF ICC profile")?
