@@ -275,6 +275,100 @@ async fn added_columns_keep_rows_and_byte_lengths() {
     );
 }
 
+/// Runs `sql` in `session` (opening one when `None`) and waits for it; returns the session.
+async fn in_session(rs: &aws_sdk_redshiftdata::Client, session: Option<&str>, sql: &str) -> String {
+    let req = rs.execute_statement().sql(sql);
+    let req = match session {
+        Some(id) => req.session_id(id),
+        None => req
+            .workgroup_name("local")
+            .database("dev")
+            .session_keep_alive_seconds(60),
+    };
+    let out = req.send().await.unwrap();
+    let d = wait(rs, out.id().unwrap()).await;
+    assert_eq!(
+        d.status(),
+        Some(&StatusString::Finished),
+        "{sql}: {:?}",
+        d.error()
+    );
+    out.session_id().or(session).unwrap().to_owned()
+}
+
+/// Submits `sql` on its own and returns its id without waiting.
+async fn submit(rs: &aws_sdk_redshiftdata::Client, sql: &str) -> String {
+    let out = rs
+        .execute_statement()
+        .workgroup_name("local")
+        .database("dev")
+        .sql(sql)
+        .send()
+        .await
+        .unwrap();
+    out.id().unwrap().to_owned()
+}
+
+/// A statement that must still be waiting (for a lock its test holds) after a while.
+async fn still_waiting(rs: &aws_sdk_redshiftdata::Client, id: &str) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let d = rs.describe_statement().id(id).send().await.unwrap();
+    assert!(
+        matches!(
+            d.status(),
+            Some(StatusString::Started | StatusString::Submitted | StatusString::Picked)
+        ),
+        "{:?}: {:?}",
+        d.status(),
+        d.error()
+    );
+}
+
+/// A migration's `ALTER TABLE ... ADD COLUMN` beside a load, at the same moment, in both orders: the ALTER takes
+/// the table's AccessExclusiveLock, so it waits for the open load's transaction, and a load that comes while
+/// the migration's transaction is open waits for it ("How do I find and resolve table locks in Amazon
+/// Redshift?": AccessExclusiveLock "blocks all other locking attempts"; ALTER TABLE). Neither fails and no row is
+/// lost. Without the lock the ALTER ran at once beside the open load, the stand-in rebuilding the table (DROP and
+/// RENAME) under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_and_a_load_wait_for_each_other() {
+    let s = stack().await;
+    ok(&s.rs, "CREATE SCHEMA IF NOT EXISTS s3shift").await;
+    ok(&s.rs, "CREATE TABLE s3shift.images (id BIGINT NOT NULL)").await;
+    ok(&s.rs, "INSERT INTO s3shift.images VALUES (1)").await;
+
+    // A load's transaction is open when the migration starts: the ALTER waits for its commit.
+    let load = in_session(&s.rs, None, "BEGIN").await;
+    in_session(&s.rs, Some(&load), "INSERT INTO s3shift.images VALUES (2)").await;
+    let alter = submit(&s.rs, "ALTER TABLE s3shift.images ADD COLUMN title VARCHAR(8)").await;
+    still_waiting(&s.rs, &alter).await;
+    in_session(&s.rs, Some(&load), "COMMIT").await;
+    let d = wait(&s.rs, &alter).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished), "{:?}", d.error());
+
+    // The migration's transaction is open when a load comes: the load waits for it, then sees the new column.
+    let migration = in_session(&s.rs, None, "BEGIN").await;
+    in_session(
+        &s.rs,
+        Some(&migration),
+        "ALTER TABLE s3shift.images ADD COLUMN rating DOUBLE PRECISION",
+    )
+    .await;
+    let insert = submit(&s.rs, "INSERT INTO s3shift.images (id, rating) VALUES (3, 4.5)").await;
+    still_waiting(&s.rs, &insert).await;
+    in_session(&s.rs, Some(&migration), "COMMIT").await;
+    let d = wait(&s.rs, &insert).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished), "{:?}", d.error());
+    assert_eq!(
+        query(
+            &s.rs,
+            "SELECT id, title IS NULL, rating FROM s3shift.images ORDER BY id"
+        )
+        .await,
+        [["1", "true", "NULL"], ["2", "true", "NULL"], ["3", "true", "4.5"]]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_is_one_transaction() {
     let s = stack().await;

@@ -12,14 +12,23 @@
 //! rolled back" (Isolation levels in Amazon Redshift).
 //!
 //! # Locks
-//! "The LOCK command obtains a table-level lock in ACCESS EXCLUSIVE mode, waiting if necessary for any
-//! conflicting locks to be released ... The lock is released when the transaction that contains the LOCK
-//! command completes" (LOCK). A lock belongs to its owner: a batch's statement id, or a session's id for
-//! statements in a session. All tables of one LOCK statement are taken together or not at all, so two LOCK
-//! statements naming the same tables in another order cannot deadlock. The implicit locks of writes
-//! (ShareRowExclusiveLock, "How do I find and resolve table locks in Amazon Redshift?") are not modelled: writers
-//! that take no LOCK run side by side here, as their snapshots would have them see each other in Redshift too.
+//! Redshift locks tables, never rows, in three modes ("How do I find and resolve table locks in Amazon Redshift?"):
+//! AccessExclusiveLock, "acquired primarily during DDL operations, such as ALTER TABLE, DROP, or TRUNCATE", blocks
+//! every other lock; AccessShareLock (reads) and ShareRowExclusiveLock (writes) block AccessExclusiveLock. "The LOCK
+//! command obtains a table-level lock in ACCESS EXCLUSIVE mode, waiting if necessary for any conflicting locks to
+//! be released ... The lock is released when the transaction that contains the LOCK command completes" (LOCK).
 //!
+//! Modelled here: the exclusive locks of LOCK and of `ALTER TABLE ... ADD COLUMN`, and the shared holds every
+//! statement takes on the tables it reads or writes, kept until its transaction ends (its statement, outside a
+//! transaction). A statement waits while a table it touches is another owner's exclusively; an exclusive lock
+//! waits until no other owner holds or touches its tables. An owner is a batch's statement id, or a session's id
+//! for statements in a session. All tables of one LOCK statement are taken together or not at all. A wait that
+//! would close a cycle (each waiting for the other) is refused as a deadlock instead of hanging, as PostgreSQL,
+//! whose lock manager Redshift's descends from, does: "Write and read/write operations" describes such deadlocks
+//! between transactions that write tables in different orders; the pages do not say which transaction Redshift
+//! stops, so the one that closes the cycle is. Not modelled: that writers of one table (ShareRowExclusiveLock)
+//! queue behind each other; under snapshot isolation their snapshots make them see each other as they would here.
+
 //! # Serializable
 //! Each transaction records the tables it read and wrote. At commit, under SERIALIZABLE, it is refused when a
 //! transaction that committed after its snapshot wrote a table it read while reading a table it writes: each
@@ -64,6 +73,11 @@ pub(crate) enum Refusal {
     },
     /// The commit itself failed (DuckDB's error).
     Failed(String),
+    /// Waiting for `table` would wait for an owner that (through others) waits for this one.
+    Deadlock {
+        /// The table waited for.
+        table: String,
+    },
 }
 
 /// Most committed transactions remembered for the serializable check (older ones can only conflict with a
@@ -93,12 +107,60 @@ struct Txns {
     seq: u64,
 }
 
+/// Who holds which table, and who waits for whom.
+#[derive(Debug, Default)]
+struct Locks {
+    /// Exclusively locked table (`schema.table`) → its owner.
+    exclusive: HashMap<String, String>,
+    /// Owner → the tables its statements read or wrote since its transaction began (shared holds).
+    shared: HashMap<String, BTreeSet<String>>,
+    /// Owner → the owners it is waiting for.
+    waiting: HashMap<String, BTreeSet<String>>,
+}
+
+impl Locks {
+    /// The other owners that keep `owner` from touching `table` (its exclusive holder), or also from locking it
+    /// exclusively (every other owner that touched it).
+    fn blockers(&self, owner: &str, table: &str, exclusive: bool) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if let Some(o) = self.exclusive.get(table)
+            && o != owner
+        {
+            out.insert(o.clone());
+        }
+        if exclusive {
+            for (o, tables) in &self.shared {
+                if o != owner && tables.contains(table) {
+                    out.insert(o.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether any of `from` waits, directly or through others, for `owner`.
+    fn waits_for(&self, from: &BTreeSet<String>, owner: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut next: Vec<&String> = from.iter().collect();
+        while let Some(o) = next.pop() {
+            if o == owner {
+                return true;
+            }
+            if seen.insert(o.clone())
+                && let Some(w) = self.waiting.get(o)
+            {
+                next.extend(w.iter());
+            }
+        }
+        false
+    }
+}
+
 /// Table locks and transaction records for one database.
 #[derive(Debug, Default)]
 pub(crate) struct Concurrency {
     isolation: Mutex<Isolation>,
-    /// Locked table (`schema.table`) → its owner.
-    locks: Mutex<HashMap<String, String>>,
+    locks: Mutex<Locks>,
     freed: Condvar,
     txns: Mutex<Txns>,
 }
@@ -123,21 +185,56 @@ impl Concurrency {
         *guard(&self.isolation) = isolation;
     }
 
-    /// Takes every table of `tables` for `owner`, waiting while any is another owner's; gives up when `cancel`
-    /// turns true.
+    /// Takes every table of `tables` exclusively for `owner` (LOCK, ALTER TABLE), waiting while another owner
+    /// holds or touches any of them; gives up when `cancel` turns true, or when waiting would deadlock.
     pub(crate) fn lock(&self, owner: &str, tables: &[String], cancel: &AtomicBool) -> Result<(), Refusal> {
+        self.wait_until(owner, tables, true, cancel, |locks| {
+            for t in tables {
+                locks.exclusive.insert(t.clone(), owner.to_owned());
+            }
+        })
+    }
+
+    /// Records that `owner` reads or writes `tables` (a shared hold until its transaction ends), first waiting
+    /// while another owner locks any of them exclusively.
+    pub(crate) fn enter(&self, owner: &str, tables: &[String], cancel: &AtomicBool) -> Result<(), Refusal> {
+        self.wait_until(owner, tables, false, cancel, |locks| {
+            locks
+                .shared
+                .entry(owner.to_owned())
+                .or_default()
+                .extend(tables.iter().cloned());
+        })
+    }
+
+    fn wait_until(
+        &self,
+        owner: &str,
+        tables: &[String],
+        exclusive: bool,
+        cancel: &AtomicBool,
+        take: impl FnOnce(&mut Locks),
+    ) -> Result<(), Refusal> {
         let mut held = guard(&self.locks);
         loop {
             if cancel.load(Ordering::SeqCst) {
+                held.waiting.remove(owner);
                 return Err(Refusal::Cancelled);
             }
-            let free = tables.iter().all(|t| held.get(t).is_none_or(|o| o == owner));
-            if free {
-                for t in tables {
-                    held.insert(t.clone(), owner.to_owned());
-                }
+            let blocked = tables.iter().find_map(|t| {
+                let by = held.blockers(owner, t, exclusive);
+                (!by.is_empty()).then(|| (t.clone(), by))
+            });
+            let Some((table, by)) = blocked else {
+                held.waiting.remove(owner);
+                take(&mut held);
                 return Ok(());
+            };
+            if held.waits_for(&by, owner) {
+                held.waiting.remove(owner);
+                return Err(Refusal::Deadlock { table });
             }
+            held.waiting.insert(owner.to_owned(), by);
             held = self
                 .freed
                 .wait_timeout(held, Duration::from_millis(10))
@@ -146,21 +243,23 @@ impl Concurrency {
         }
     }
 
-    /// Releases every lock of `owner` and forgets its open transaction, if any.
+    /// Releases every lock and hold of `owner` and forgets its open transaction, if any.
     pub(crate) fn end(&self, owner: &str) {
         guard(&self.txns).open.remove(owner);
         let mut held = guard(&self.locks);
-        let before = held.len();
-        held.retain(|_, o| o != owner);
-        if held.len() != before {
-            self.freed.notify_all();
-        }
+        held.exclusive.retain(|_, o| o != owner);
+        held.shared.remove(owner);
+        held.waiting.remove(owner);
+        self.freed.notify_all();
     }
 
     /// Whether `owner` holds a lock on `table`.
     #[cfg(test)]
     pub(crate) fn holds(&self, owner: &str, table: &str) -> bool {
-        guard(&self.locks).get(table).is_some_and(|o| o == owner)
+        guard(&self.locks)
+            .exclusive
+            .get(table)
+            .is_some_and(|o| o == owner)
     }
 
     /// Whether `owner` has a transaction open (a session between BEGIN and COMMIT or ROLLBACK, a running batch).
@@ -303,5 +402,58 @@ mod tests {
         assert!(c.holds("b", "s.u"));
         let cancelled = AtomicBool::new(true);
         assert_eq!(c.lock("c", &set(&["s.u"]), &cancelled), Err(Refusal::Cancelled));
+    }
+
+    #[test]
+    fn an_exclusive_lock_waits_for_readers_and_writers_and_they_wait_for_it() {
+        let c = Arc::new(Concurrency::new(Isolation::Snapshot));
+        let never = AtomicBool::new(false);
+        assert_eq!(c.enter("load", &set(&["s.images"]), &never), Ok(()));
+        let alter = {
+            let c = c.clone();
+            std::thread::spawn(move || c.lock("migrate", &set(&["s.images"]), &AtomicBool::new(false)))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !alter.is_finished(),
+            "the ALTER waits while the load's transaction touches the table"
+        );
+        c.end("load");
+        assert_eq!(alter.join().ok(), Some(Ok(())));
+        let load = {
+            let c = c.clone();
+            std::thread::spawn(move || c.enter("load2", &set(&["s.images"]), &AtomicBool::new(false)))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !load.is_finished(),
+            "a load waits while the migration holds the table"
+        );
+        // Another table is free.
+        assert_eq!(c.enter("reader", &set(&["s.other"]), &never), Ok(()));
+        c.end("migrate");
+        assert_eq!(load.join().ok(), Some(Ok(())));
+    }
+
+    #[test]
+    fn a_wait_that_closes_a_cycle_is_a_deadlock() {
+        let c = Arc::new(Concurrency::new(Isolation::Snapshot));
+        let never = AtomicBool::new(false);
+        assert_eq!(c.lock("a", &set(&["s.x"]), &never), Ok(()));
+        assert_eq!(c.enter("b", &set(&["s.y"]), &never), Ok(()));
+        // b waits for a's exclusive lock on x ...
+        let b = {
+            let c = c.clone();
+            std::thread::spawn(move || c.enter("b", &set(&["s.x"]), &AtomicBool::new(false)))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!b.is_finished());
+        // ... so a's lock on y, which b holds, would wait forever: refused.
+        assert_eq!(
+            c.lock("a", &set(&["s.y"]), &never),
+            Err(Refusal::Deadlock { table: "s.y".into() })
+        );
+        c.end("a");
+        assert_eq!(b.join().ok(), Some(Ok(())));
     }
 }

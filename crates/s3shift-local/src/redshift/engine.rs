@@ -730,12 +730,19 @@ impl Engine {
                     query_id,
                 });
             }
-            Plan::Sql { .. } | Plan::Copy(_) | Plan::CreateLike { .. } | Plan::AddColumn { .. }
-                if self.concurrency.isolation() == Isolation::Serializable =>
-            {
+            Plan::Sql { .. } | Plan::Copy(_) | Plan::CreateLike { .. } | Plan::AddColumn { .. } => {
                 let catalog = self.catalog(conn, own)?;
+                // ALTER TABLE takes the table's AccessExclusiveLock (see `concurrency`); every statement waits
+                // for the exclusive locks of others on what it touches, and holds those tables until it ends.
+                if let Plan::AddColumn { table, .. } = &planned {
+                    self.lock_tables(conn, std::slice::from_ref(table), cx.owner, slot)?;
+                }
                 let (reads, writes) = access::touched(&catalog, &toks)?;
-                self.concurrency.touch(cx.owner, reads, writes);
+                let touched: Vec<String> = reads.iter().chain(&writes).cloned().collect();
+                self.concurrency.enter(cx.owner, &touched, &slot.cancel)?;
+                if self.concurrency.isolation() == Isolation::Serializable {
+                    self.concurrency.touch(cx.owner, reads, writes);
+                }
             }
             _ => {}
         }

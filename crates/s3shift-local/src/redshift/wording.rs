@@ -98,6 +98,13 @@ impl std::fmt::Display for StatementError {
             Self::Refused(Refusal::Cancelled) => f.write_str("ERROR: Query cancelled on user's request"),
             Self::Refused(Refusal::Conflict { .. }) => f.write_str(SERIALIZATION_CONFLICT),
             Self::Refused(Refusal::Failed(text)) => f.write_str(text),
+            // PostgreSQL's words (SQLSTATE 40P01); the Redshift pages describe deadlocks without quoting the text.
+            Self::Refused(Refusal::Deadlock { table }) => {
+                write!(
+                    f,
+                    "ERROR: deadlock detected\nDETAIL: waiting for a lock on relation {table}"
+                )
+            }
             Self::NotDatabaseOwner(database) => write!(f, "ERROR: must be owner of database {database}"),
             Self::AssumeRole { user, arn } => write!(
                 f,
