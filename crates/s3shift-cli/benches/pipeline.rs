@@ -74,6 +74,9 @@ async fn measure(n: usize, files: &[Bytes]) -> Row {
     let store = S3Store::new(stack.s3_client(), StoreConfig::default());
     store.ensure_bucket("bench-uploads").await.unwrap();
     store.ensure_bucket("bench-staging").await.unwrap();
+    // The 7-day rule deploy/storage.yaml gives the ingestion buckets: runs refuse a source without one (it
+    // bounds how far back the ledger is read).
+    store.put_expiry_rule("bench-uploads", 7).await.unwrap();
     let t = Instant::now();
     seed(&store, n, files).await;
     eprintln!("seeded {n} objects in {:.1} s", t.elapsed().as_secs_f64());
