@@ -7,7 +7,9 @@
 //! - then XMP, unless the IIM is newer: Photoshop stores the MD5 of the IIM block (resource 0x0425) whenever it
 //!   brings XMP in line with it, so a stored digest that differs from the block's MD5 means a tool that knows
 //!   only IIM edited it since, and IIM wins (where an IIM value is cut at its dataset's length limit and is the
-//!   start of the XMP value, the XMP value is the whole of it). No stored digest, or no IIM: XMP wins;
+//!   start of the XMP value, the XMP value is the whole of it). No stored digest, or no IIM: XMP wins. One
+//!   deliberate difference: where a stale IIM lacks a field XMP has, the XMP value is kept (the guidelines would
+//!   leave the field empty), since a tool that knows only IIM more likely never wrote that field than removed it;
 //! - the capture time is EXIF's, else `photoshop:DateCreated` or IPTC DateCreated with TimeCreated, in the order
 //!   above; else XMP `exif:DateTimeOriginal` (an addition: the guidelines do not read EXIF's property in XMP, so
 //!   it is used only where they find no date);
