@@ -354,6 +354,17 @@ fn precedence_agrees_with_exiftool_mwg_composites() {
     let reference: BTreeMap<String, Tags> =
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("mwg-exiftool.json")).unwrap())
             .unwrap();
+    // Every file of the three corpora is judged: a fixture added without running scripts/make-mwg-fixtures
+    // again fails here.
+    for corpus in ["images", "metadata", "mwg"] {
+        let manifest = std::fs::read_to_string(fixtures().join(corpus).join("MANIFEST.tsv")).unwrap();
+        for path in manifest.lines().skip(1).filter_map(|l| l.split('\t').next()) {
+            assert!(
+                reference.contains_key(&format!("{corpus}/{path}")),
+                "{corpus}/{path} is not in mwg-exiftool.json: run scripts/make-mwg-fixtures"
+            );
+        }
+    }
     let mut tally: BTreeMap<(&str, &'static str), (u32, u32)> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut misses = Vec::new();
