@@ -13,8 +13,9 @@
 //! - the capture time is EXIF's, else `photoshop:DateCreated` or IPTC DateCreated with TimeCreated, in the order
 //!   above; else XMP `exif:DateTimeOriginal` (an addition: the guidelines do not read EXIF's property in XMP, so
 //!   it is used only where they find no date);
-//! - city and country: `photoshop:City`/`photoshop:Country` (`Iptc4xmpCore:CountryName` where Country is
-//!   missing) or IPTC, in the order above; the guidelines' `LocationShown` structure is not read.
+//! - city and country: the first `Iptc4xmpExt:LocationShown` structure's City/CountryName, else
+//!   `photoshop:City`/`photoshop:Country` (`Iptc4xmpCore:CountryName` where Country is missing, an addition), or
+//!   IPTC, in the order above.
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use s3shift_core::ImageRecord;
@@ -239,8 +240,12 @@ impl Embedded {
         });
         rec.rights =
             exif_rights.or_else(|| cut(&schema::RIGHTS, pick(&x.rights, &i.copyright, 128).as_deref()));
-        rec.city = cut(&schema::CITY, pick(&x.city, &i.city, 32).as_deref());
-        let xmp_country = x.country.clone().or_else(|| x.country_name.clone());
+        // The location shown comes before Photoshop's city and country, as the guidelines read them.
+        let xmp_city = x.shown_city.clone().or_else(|| x.city.clone());
+        rec.city = cut(&schema::CITY, pick(&xmp_city, &i.city, 32).as_deref());
+        let xmp_country = (x.shown_country.clone())
+            .or_else(|| x.country.clone())
+            .or_else(|| x.country_name.clone());
         rec.country = cut(&schema::COUNTRY, pick(&xmp_country, &i.country, 64).as_deref());
         if let Some(r) = &x.rating {
             match r.trim().parse::<f64>() {

@@ -1,5 +1,6 @@
 //! XMP packets: the RDF/XML properties analysts ask for (Dublin Core title, description, keywords, creator and
-//! rights; rating; city and country; capture dates; GPS; the IPTC digital source type).
+//! rights; rating; city and country, also from the first `Iptc4xmpExt:LocationShown` structure; capture dates;
+//! GPS; the IPTC digital source type).
 //!
 //! Properties are read where XMP puts top-level properties: as attributes or child elements of an
 //! `rdf:Description` directly under `rdf:RDF`, with arrays (`rdf:Alt`, `rdf:Bag`, `rdf:Seq`) of `rdf:li`.
@@ -38,6 +39,10 @@ pub(crate) struct Xmp {
     pub(crate) country: Option<String>,
     /// `Iptc4xmpCore:CountryName` (the IPTC Core name for what Photoshop calls Country).
     pub(crate) country_name: Option<String>,
+    /// The first `Iptc4xmpExt:LocationShown` structure's City and CountryName (the guidelines read these
+    /// before `photoshop:City` and `photoshop:Country`).
+    pub(crate) shown_city: Option<String>,
+    pub(crate) shown_country: Option<String>,
     /// `exif:DateTimeOriginal`.
     pub(crate) date_time_original: Option<String>,
     /// `photoshop:DateCreated`.
@@ -60,6 +65,7 @@ enum Prop {
     City,
     Country,
     CountryName,
+    LocationShown,
     DateTimeOriginal,
     DateCreated,
     GpsLatitude,
@@ -80,6 +86,7 @@ fn prop(ns: &[u8], local: &[u8]) -> Option<Prop> {
         (PHOTOSHOP, b"Country") => Prop::Country,
         (PHOTOSHOP, b"DateCreated") => Prop::DateCreated,
         (IPTC_CORE, b"CountryName") => Prop::CountryName,
+        (IPTC_EXT, b"LocationShown") => Prop::LocationShown,
         (EXIF, b"DateTimeOriginal") => Prop::DateTimeOriginal,
         (EXIF, b"GPSLatitude") => Prop::GpsLatitude,
         (EXIF, b"GPSLongitude") => Prop::GpsLongitude,
@@ -108,6 +115,8 @@ impl Xmp {
             Prop::City => &mut self.city,
             Prop::Country => &mut self.country,
             Prop::CountryName => &mut self.country_name,
+            // Its fields are read by the walk (`Capture::shown`), not as values.
+            Prop::LocationShown => return,
             Prop::DateTimeOriginal => &mut self.date_time_original,
             Prop::DateCreated => &mut self.date_created,
             Prop::GpsLatitude => &mut self.gps_latitude,
@@ -136,6 +145,8 @@ impl Xmp {
         fill(&mut self.city, other.city);
         fill(&mut self.country, other.country);
         fill(&mut self.country_name, other.country_name);
+        fill(&mut self.shown_city, other.shown_city);
+        fill(&mut self.shown_country, other.shown_country);
         fill(&mut self.date_time_original, other.date_time_original);
         fill(&mut self.date_created, other.date_created);
         fill(&mut self.gps_latitude, other.gps_latitude);
@@ -166,6 +177,10 @@ struct Capture {
     values: Vec<String>,
     /// The `x-default` value of an `rdf:Alt`, which wins over the order.
     default: Option<String>,
+    /// For `LocationShown`: the structure field being read (`true` for City, `false` for CountryName) and the
+    /// depth of its element, and the first City and CountryName found.
+    field: Option<(bool, usize)>,
+    shown: (Option<String>, Option<String>),
 }
 
 impl Capture {
@@ -173,6 +188,19 @@ impl Capture {
     fn push_text(&mut self, s: &str) {
         let room = MAX_VALUE.saturating_sub(self.text.len());
         self.text.push_str(s3shift_core::text::truncate_utf8(s, room));
+    }
+
+    /// A `LocationShown` field's value, kept when it is the first of its kind.
+    fn shown_field(&mut self, city: bool, value: &str) {
+        let slot = if city {
+            &mut self.shown.0
+        } else {
+            &mut self.shown.1
+        };
+        let value = value.trim();
+        if slot.is_none() && !value.is_empty() {
+            *slot = Some(value.to_owned());
+        }
     }
 
     fn finish(mut self) -> Vec<String> {
@@ -279,6 +307,15 @@ fn attribute_value(a: &quick_xml::events::attributes::Attribute<'_>) -> Option<S
         .map(|v| v.into_owned())
 }
 
+/// Which `LocationShown` field a local name is: `Some(true)` for City, `Some(false)` for CountryName.
+fn shown_field(local: &[u8]) -> Option<bool> {
+    match local {
+        b"City" => Some(true),
+        b"CountryName" => Some(false),
+        _ => None,
+    }
+}
+
 fn ns_bytes(ns: &ResolveResult<'_>) -> Option<Vec<u8>> {
     match ns {
         ResolveResult::Bound(n) => Some(n.as_ref().to_vec()),
@@ -295,6 +332,27 @@ impl Walk {
         let local = local.as_ref();
         let is_rdf = ns.as_deref() == Some(RDF);
         if let Some(c) = self.capture.as_mut() {
+            if c.prop == Prop::LocationShown {
+                // A structure's fields as elements (`rdf:parseType="Resource"`) or as attributes of its rdf:li
+                // or rdf:Description.
+                for a in e.attributes().flatten() {
+                    let (ans, alocal) = reader.resolver().resolve_attribute(a.key);
+                    if let (ResolveResult::Bound(n), Some(v)) = (ans, attribute_value(&a))
+                        && n.as_ref() == IPTC_EXT
+                        && let Some(city) = shown_field(alocal.as_ref())
+                    {
+                        c.shown_field(city, &v);
+                    }
+                }
+                if ns.as_deref() == Some(IPTC_EXT)
+                    && c.field.is_none()
+                    && let Some(city) = shown_field(local)
+                {
+                    c.field = Some((city, depth));
+                    c.text.clear();
+                }
+                return;
+            }
             if is_rdf && local == b"li" && c.li.is_none() {
                 c.li = Some(depth);
                 c.text.clear();
@@ -339,6 +397,8 @@ impl Walk {
                 li_default: false,
                 values: Vec::new(),
                 default: None,
+                field: None,
+                shown: (None, None),
             };
             // A URI value written as rdf:resource.
             for a in e.attributes().flatten() {
@@ -359,6 +419,26 @@ impl Walk {
         let depth = self.depth;
         self.depth = depth.saturating_sub(1);
         if let Some(c) = self.capture.as_mut() {
+            if let Some((city, d)) = c.field
+                && d == depth
+            {
+                c.field = None;
+                let value = std::mem::take(&mut c.text);
+                c.shown_field(city, &value);
+                return;
+            }
+            if c.prop == Prop::LocationShown {
+                if c.depth == depth
+                    && let Some(c) = self.capture.take()
+                {
+                    let (city, country) = c.shown;
+                    if self.out.shown_city.is_none() && self.out.shown_country.is_none() {
+                        self.out.shown_city = city;
+                        self.out.shown_country = country;
+                    }
+                }
+                return;
+            }
             if c.li == Some(depth) {
                 c.li = None;
                 let value = std::mem::take(&mut c.text);
@@ -405,6 +485,43 @@ mod tests {
  </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>"#;
+
+    #[test]
+    fn the_first_location_shown_structure_gives_city_and_country() {
+        let wrap = |body: &str| {
+            format!(
+                r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+                <rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
+                 xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" photoshop:City="Oslo">{body}</rdf:Description>
+                </rdf:RDF></x:xmpmeta>"#
+            )
+        };
+        let as_elements = wrap(
+            r#"<Iptc4xmpExt:LocationShown><rdf:Bag><rdf:li rdf:parseType="Resource">
+               <Iptc4xmpExt:City> Bergen </Iptc4xmpExt:City><Iptc4xmpExt:CountryName>Norge</Iptc4xmpExt:CountryName>
+               </rdf:li><rdf:li rdf:parseType="Resource"><Iptc4xmpExt:City>Tromsø</Iptc4xmpExt:City></rdf:li>
+               </rdf:Bag></Iptc4xmpExt:LocationShown>"#,
+        );
+        let (x, warning) = parse(as_elements.as_bytes());
+        assert_eq!(warning, None);
+        assert_eq!(
+            (
+                x.shown_city.as_deref(),
+                x.shown_country.as_deref(),
+                x.city.as_deref()
+            ),
+            (Some("Bergen"), Some("Norge"), Some("Oslo"))
+        );
+        let as_attributes = wrap(
+            r#"<Iptc4xmpExt:LocationShown><rdf:Bag><rdf:li><rdf:Description Iptc4xmpExt:City="Bergen"
+               Iptc4xmpExt:CountryName="Norge"/></rdf:li></rdf:Bag></Iptc4xmpExt:LocationShown>"#,
+        );
+        let (x, _) = parse(as_attributes.as_bytes());
+        assert_eq!(
+            (x.shown_city.as_deref(), x.shown_country.as_deref()),
+            (Some("Bergen"), Some("Norge"))
+        );
+    }
 
     #[test]
     fn reads_attributes_arrays_and_languages_by_namespace() {
