@@ -181,6 +181,68 @@ fn same(field: &str, ours: &str, theirs: &str) -> bool {
     }
 }
 
+/// `data` read whole, and through the growth protocol from the default first range; with that protocol's reads.
+fn read_both(data: &[u8]) -> (ImageRecord, ImageRecord, u32) {
+    let grown = extract_with(data.len() as u64, &ExtractConfig::default(), |r| {
+        Ok::<_, ()>(data[r.start as usize..r.end as usize].to_vec())
+    })
+    .unwrap();
+    (extract_bytes(data), grown.record, grown.reads)
+}
+
+/// Agreement per field: files where the judge has the field and files where both readings agree, the
+/// deliberate misses and the failures.
+#[derive(Default)]
+struct Verdicts<K> {
+    tally: BTreeMap<K, (u32, u32)>,
+    misses: Vec<String>,
+    failures: Vec<String>,
+}
+
+impl<K: Ord> Verdicts<K> {
+    /// Judges `field` of `file`: both readings must agree with `theirs` by `agree`, unless [`deliberate`] says
+    /// why not.
+    #[allow(clippy::too_many_arguments)]
+    fn judge(
+        &mut self,
+        key: K,
+        file: &str,
+        field: &str,
+        theirs: &str,
+        readings: (&ImageRecord, &ImageRecord),
+        agree: fn(&str, &str, &str) -> bool,
+        judge: &str,
+    ) {
+        let entry = self.tally.entry(key).or_default();
+        entry.0 += 1;
+        let a = ours(readings.0, field);
+        let b = ours(readings.1, field);
+        let ok = |v: &Option<String>| v.as_deref().is_some_and(|v| agree(field, v, theirs));
+        if ok(&a) && ok(&b) {
+            entry.1 += 1;
+        } else if let Some(why) = deliberate(file, field) {
+            self.misses
+                .push(format!("{file} {field}: ours {a:?}, {judge} {theirs:?} ({why})"));
+        } else {
+            self.failures.push(format!(
+                "{file} {field}: whole {a:?}, grown {b:?}, {judge} {theirs:?}"
+            ));
+        }
+    }
+
+    /// Prints the deliberate misses and fails on any other disagreement.
+    fn finish(&self, judge: &str) {
+        for m in &self.misses {
+            println!("deliberate: {m}");
+        }
+        assert!(
+            self.failures.is_empty(),
+            "disagreements with {judge}:\n{}",
+            self.failures.join("\n")
+        );
+    }
+}
+
 /// Differences on purpose: (file, field, why).
 fn deliberate(file: &str, field: &str) -> Option<&'static str> {
     match (file, field) {
@@ -211,60 +273,32 @@ fn embedded_metadata_agrees_with_exiftool() {
         serde_json::from_str(&std::fs::read_to_string(fixtures().join("metadata-exiftool.json")).unwrap())
             .unwrap();
     // field -> (files where exiftool has it, files that agree)
-    let mut tally: BTreeMap<&'static str, (u32, u32)> = BTreeMap::new();
-    let mut failures = Vec::new();
-    let mut misses = Vec::new();
+    let mut verdicts: Verdicts<&'static str> = Verdicts::default();
     let (mut reads, mut files) = (0u32, 0u32);
     for (file, tags) in &reference {
-        let data = std::fs::read(dir.join(file)).unwrap();
-        let whole = extract_bytes(&data);
-        let grown = extract_with(data.len() as u64, &ExtractConfig::default(), |r| {
-            Ok::<_, ()>(data[r.start as usize..r.end as usize].to_vec())
-        })
-        .unwrap();
-        reads += grown.reads;
+        let (whole, grown, n) = read_both(&std::fs::read(dir.join(file)).unwrap());
+        reads += n;
         files += 1;
-        let grown = grown.record;
         for (field, theirs) in expected(tags) {
-            let Some(theirs) = theirs else {
-                continue;
-            };
-            let entry = tally.entry(field).or_default();
-            entry.0 += 1;
-            let a = ours(&whole, field);
-            let b = ours(&grown, field);
-            let ok = |v: &Option<String>| v.as_deref().is_some_and(|v| same(field, v, &theirs));
-            if ok(&a) && ok(&b) {
-                entry.1 += 1;
-            } else if let Some(why) = deliberate(file, field) {
-                misses.push(format!("{file} {field}: ours {a:?}, exiftool {theirs:?} ({why})"));
-            } else {
-                failures.push(format!(
-                    "{file} {field}: whole {a:?}, grown {b:?}, exiftool {theirs:?}"
-                ));
+            if let Some(theirs) = theirs {
+                verdicts.judge(field, file, field, &theirs, (&whole, &grown), same, "exiftool");
             }
         }
     }
+    let tally = &verdicts.tally;
     println!("| field | files exiftool has it | agree | % |\n|---|---:|---:|---:|");
-    for (field, (n, ok)) in &tally {
+    for (field, (n, ok)) in tally {
         println!(
             "| {field} | {n} | {ok} | {:.1} |",
             f64::from(*ok) * 100.0 / f64::from(*n)
         );
     }
-    for m in &misses {
-        println!("deliberate: {m}");
-    }
     println!(
         "ranged reads from the default first range: {reads} for {files} files ({:.3} per file)",
         f64::from(reads) / f64::from(files)
     );
-    assert!(
-        failures.is_empty(),
-        "disagreements with exiftool:\n{}",
-        failures.join("\n")
-    );
-    for (field, (n, ok)) in &tally {
+    verdicts.finish("exiftool");
+    for (field, (n, ok)) in tally {
         assert!(
             f64::from(*ok) >= 0.95 * f64::from(*n) || *n - *ok <= 1,
             "{field}: {ok} of {n}"
@@ -316,13 +350,8 @@ fn c2pa_stores_are_found_in_every_container() {
         ("opened-edited-claim-v1.heic", None),
     ];
     for (file, source_type) in cases {
-        let data = std::fs::read(dir.join(file)).unwrap();
-        let grown = extract_with(data.len() as u64, &ExtractConfig::default(), |r| {
-            Ok::<_, ()>(data[r.start as usize..r.end as usize].to_vec())
-        })
-        .unwrap()
-        .record;
-        for r in [extract_bytes(&data), grown] {
+        let (whole, grown, _) = read_both(&std::fs::read(dir.join(file)).unwrap());
+        for r in [whole, grown] {
             assert_eq!(r.c2pa_manifest_present, Some(true), "{file}");
             assert!(
                 r.c2pa_claim_generator
@@ -365,22 +394,14 @@ fn precedence_agrees_with_exiftool_mwg_composites() {
             );
         }
     }
-    let mut tally: BTreeMap<(&str, &'static str), (u32, u32)> = BTreeMap::new();
-    let mut failures = Vec::new();
-    let mut misses = Vec::new();
+    let mut verdicts: Verdicts<(&str, &'static str)> = Verdicts::default();
     for (file, tags) in &reference {
         // Not images (a PDF's own title is no image metadata); broken files carry none we read.
         if file.starts_with("images/unsupported/") || file.starts_with("images/broken/") {
             continue;
         }
         let corpus = file.split('/').next().unwrap_or_default();
-        let data = std::fs::read(fixtures().join(file)).unwrap();
-        let whole = extract_bytes(&data);
-        let grown = extract_with(data.len() as u64, &ExtractConfig::default(), |r| {
-            Ok::<_, ()>(data[r.start as usize..r.end as usize].to_vec())
-        })
-        .unwrap()
-        .record;
+        let (whole, grown, _) = read_both(&std::fs::read(fixtures().join(file)).unwrap());
         let get = |k: &str| tags.get(k);
         let one = |k: &str| get(k).and_then(text).filter(|v| !v.is_empty());
         let joined = |k: &str, sep: &str| get(k).map(list).filter(|l| !l.is_empty()).map(|l| l.join(sep));
@@ -416,40 +437,28 @@ fn precedence_agrees_with_exiftool_mwg_composites() {
             ]);
         }
         for (field, theirs) in fields {
-            let Some(theirs) = theirs else {
-                continue;
-            };
-            let entry = tally.entry((corpus, field)).or_default();
-            entry.0 += 1;
-            let a = ours(&whole, field);
-            let b = ours(&grown, field);
-            let ok = |v: &Option<String>| v.as_deref().is_some_and(|v| same_mwg(field, v, &theirs));
-            if ok(&a) && ok(&b) {
-                entry.1 += 1;
-            } else if let Some(why) = deliberate(file, field) {
-                misses.push(format!("{file} {field}: ours {a:?}, exiftool {theirs:?} ({why})"));
-            } else {
-                failures.push(format!(
-                    "{file} {field}: whole {a:?}, grown {b:?}, exiftool MWG {theirs:?}"
-                ));
+            if let Some(theirs) = theirs {
+                verdicts.judge(
+                    (corpus, field),
+                    file,
+                    field,
+                    &theirs,
+                    (&whole, &grown),
+                    same_mwg,
+                    "exiftool MWG",
+                );
             }
         }
     }
+    let tally = &verdicts.tally;
     println!("| corpus | field | files exiftool has it | agree | % |\n|---|---|---:|---:|---:|");
-    for ((corpus, field), (n, ok)) in &tally {
+    for ((corpus, field), (n, ok)) in tally {
         println!(
             "| {corpus} | {field} | {n} | {ok} | {:.1} |",
             f64::from(*ok) * 100.0 / f64::from(*n)
         );
     }
-    for m in &misses {
-        println!("deliberate: {m}");
-    }
-    assert!(
-        failures.is_empty(),
-        "disagreements with exiftool's MWG composites:\n{}",
-        failures.join("\n")
-    );
+    verdicts.finish("exiftool's MWG composites");
     // The files that exist to show a rule must each be counted.
     for file in [
         "mwg/jpeg/stale-digest.jpg",
