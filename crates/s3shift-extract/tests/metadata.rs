@@ -221,8 +221,9 @@ impl<K: Ord> Verdicts<K> {
         if ok(&a) && ok(&b) {
             entry.1 += 1;
         } else if let Some(why) = deliberate(file, field) {
-            self.misses
-                .push(format!("{file} {field}: ours {a:?}, {judge} {theirs:?} ({why})"));
+            self.misses.push(format!(
+                "{file} {field}: whole {a:?}, grown {b:?}, {judge} {theirs:?} ({why})"
+            ));
         } else {
             self.failures.push(format!(
                 "{file} {field}: whole {a:?}, grown {b:?}, {judge} {theirs:?}"
