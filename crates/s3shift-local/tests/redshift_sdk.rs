@@ -296,19 +296,6 @@ async fn in_session(rs: &aws_sdk_redshiftdata::Client, session: Option<&str>, sq
     out.session_id().or(session).unwrap().to_owned()
 }
 
-/// Submits `sql` on its own and returns its id without waiting.
-async fn submit(rs: &aws_sdk_redshiftdata::Client, sql: &str) -> String {
-    let out = rs
-        .execute_statement()
-        .workgroup_name("local")
-        .database("dev")
-        .sql(sql)
-        .send()
-        .await
-        .unwrap();
-    out.id().unwrap().to_owned()
-}
-
 /// A statement that must still be waiting (for a lock its test holds) after a while.
 async fn still_waiting(rs: &aws_sdk_redshiftdata::Client, id: &str) {
     tokio::time::sleep(Duration::from_millis(300)).await;

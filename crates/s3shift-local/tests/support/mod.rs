@@ -96,8 +96,8 @@ pub async fn wait(rs: &aws_sdk_redshiftdata::Client, id: &str) -> DescribeStatem
     panic!("statement {id} did not finish");
 }
 
-/// Runs one statement to the end.
-pub async fn run(rs: &aws_sdk_redshiftdata::Client, sql: &str) -> DescribeStatementOutput {
+/// Submits one statement on its own and returns its id without waiting.
+pub async fn submit(rs: &aws_sdk_redshiftdata::Client, sql: &str) -> String {
     let out = rs
         .execute_statement()
         .workgroup_name("local")
@@ -106,7 +106,13 @@ pub async fn run(rs: &aws_sdk_redshiftdata::Client, sql: &str) -> DescribeStatem
         .send()
         .await
         .unwrap();
-    wait(rs, out.id().unwrap()).await
+    out.id().unwrap().to_owned()
+}
+
+/// Runs one statement to the end.
+pub async fn run(rs: &aws_sdk_redshiftdata::Client, sql: &str) -> DescribeStatementOutput {
+    let id = submit(rs, sql).await;
+    wait(rs, &id).await
 }
 
 /// Runs a statement that must succeed.
