@@ -104,25 +104,30 @@ fn soft(b: &mut Builder, r: PResult<()>) -> PResult<()> {
 }
 
 fn read_ifd0<S: Source>(tiff: &Tiff<'_, S>, ifd0: &Ifd, b: &mut Builder) -> PResult<()> {
-    if let Some(e) = ifd0.get(MAKE) {
-        b.rec.camera_make = Builder::text(&schema::CAMERA_MAKE, &tiff.text_bytes(e, "EXIF Make")?);
-    }
-    if let Some(e) = ifd0.get(MODEL) {
-        b.rec.camera_model = Builder::text(&schema::CAMERA_MODEL, &tiff.text_bytes(e, "EXIF Model")?);
-    }
-    if let Some(e) = ifd0.get(SOFTWARE) {
-        b.rec.software = Builder::text(&schema::SOFTWARE, &tiff.text_bytes(e, "EXIF Software")?);
-    }
-    // Caption, creator and rights as EXIF has them: they come before XMP and IPTC (see `embedded`). A blank
-    // value is none. Artist holds several creators as one string, "; " between them, as the MWG advises.
-    if let Some(e) = ifd0.get(IMAGE_DESCRIPTION) {
-        b.rec.caption = Builder::text(&schema::CAPTION, &tiff.text_bytes(e, "EXIF ImageDescription")?);
-    }
-    if let Some(e) = ifd0.get(ARTIST) {
-        b.rec.creator = Builder::text(&schema::CREATOR, &tiff.text_bytes(e, "EXIF Artist")?);
-    }
-    if let Some(e) = ifd0.get(COPYRIGHT) {
-        b.rec.rights = Builder::text(&schema::RIGHTS, &tiff.text_bytes(e, "EXIF Copyright")?);
+    // Caption, creator and rights as EXIF has them come before XMP and IPTC (see `embedded`). A blank value is
+    // none. Artist holds several creators as one string, "; " between them, as the MWG advises.
+    let texts = [
+        (MAKE, &schema::CAMERA_MAKE, "EXIF Make", &mut b.rec.camera_make),
+        (
+            MODEL,
+            &schema::CAMERA_MODEL,
+            "EXIF Model",
+            &mut b.rec.camera_model,
+        ),
+        (SOFTWARE, &schema::SOFTWARE, "EXIF Software", &mut b.rec.software),
+        (
+            IMAGE_DESCRIPTION,
+            &schema::CAPTION,
+            "EXIF ImageDescription",
+            &mut b.rec.caption,
+        ),
+        (ARTIST, &schema::CREATOR, "EXIF Artist", &mut b.rec.creator),
+        (COPYRIGHT, &schema::RIGHTS, "EXIF Copyright", &mut b.rec.rights),
+    ];
+    for (tag, column, what, slot) in texts {
+        if let Some(e) = ifd0.get(tag) {
+            *slot = Builder::text(column, &tiff.text_bytes(e, what)?);
+        }
     }
     if let Some(e) = ifd0.get(ORIENTATION) {
         match tiff.uint(e, 0, "EXIF Orientation")? {
