@@ -28,7 +28,7 @@
 //! between transactions that write tables in different orders; the pages do not say which transaction Redshift
 //! stops, so the one that closes the cycle is. Not modelled: that writers of one table (ShareRowExclusiveLock)
 //! queue behind each other; under snapshot isolation their snapshots make them see each other as they would here.
-
+//!
 //! # Serializable
 //! Each transaction records the tables it read and wrote. At commit, under SERIALIZABLE, it is refused when a
 //! transaction that committed after its snapshot wrote a table it read while reading a table it writes: each
